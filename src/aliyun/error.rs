@@ -1,0 +1,143 @@
+//! Typed API errors, their retry class and a readable sentence for each.
+
+use serde::Serialize;
+
+/// What went wrong talking to the RDS OpenAPI.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    /// The service answered with an error body.
+    #[error("{}", api_sentence(.code, .message, .request_id.as_deref(), *.http_status))]
+    Api {
+        code: String,
+        message: String,
+        request_id: Option<String>,
+        http_status: u16,
+    },
+    /// The request did not complete (connect, reset, TLS...).
+    #[error("network error talking to {endpoint}: {message}")]
+    Network { endpoint: String, message: String },
+    /// No answer within the timeout.
+    #[error("no answer from {endpoint} within {seconds:.0} s")]
+    Timeout { endpoint: String, seconds: f64 },
+    /// An answer came but could not be read.
+    #[error("unreadable response (HTTP {http_status}): {message}")]
+    BadResponse { http_status: u16, message: String },
+}
+
+/// The JSON contract's error object.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ErrorJson {
+    pub code: String,
+    pub message: String,
+    pub request_id: Option<String>,
+    pub http_status: Option<u16>,
+}
+
+fn api_sentence(code: &str, message: &str, request_id: Option<&str>, status: u16) -> String {
+    let hint = hint(code).map(|h| format!(" {h}")).unwrap_or_default();
+    let rid = request_id.map(|r| format!(", request id {r}")).unwrap_or_default();
+    let message = message.trim_end_matches('.');
+    format!("{code}: {message} (HTTP {status}{rid}).{hint}")
+}
+
+/// What the DBA should do about a code, where the code alone is not enough.
+fn hint(code: &str) -> Option<&'static str> {
+    Some(match code {
+        c if c.starts_with("InvalidTimeStamp") => "This machine's clock is probably off by more than 15 minutes; sync it (NTP) and retry.",
+        c if c.starts_with("InvalidSecurityToken") || c == "MissingSecurityToken" => {
+            "The STS credentials have expired or are incomplete; refresh them."
+        }
+        "SignatureDoesNotMatch" | "IncompleteSignature" => "Check the AccessKey secret.",
+        c if c.starts_with("InvalidAccessKeyId") => "Check the AccessKey id, and that it is active.",
+        c if c.starts_with("Forbidden") => "The RAM user needs the permission rds:DescribeCloudMigrationResult.",
+        "InvalidDBInstanceName.NotFound" => "Check the instance id and the region.",
+        _ => return None,
+    })
+}
+
+impl ApiError {
+    /// Whether the same request may succeed if sent again (with a fresh nonce).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Api { code, http_status, .. } => {
+                code == "SignatureNonceUsed"
+                    || code.starts_with("Throttling")
+                    || code == "InternalError"
+                    || code == "ServiceUnavailable"
+                    || *http_status >= 500
+            }
+            ApiError::Network { .. } | ApiError::Timeout { .. } => true,
+            ApiError::BadResponse { http_status, .. } => *http_status >= 500 || *http_status == 200,
+        }
+    }
+
+    /// The API code, or a migtop code for transport failures.
+    pub fn code(&self) -> &str {
+        match self {
+            ApiError::Api { code, .. } => code,
+            ApiError::Network { .. } => "NetworkError",
+            ApiError::Timeout { .. } => "Timeout",
+            ApiError::BadResponse { .. } => "BadResponse",
+        }
+    }
+
+    /// The request id, when the service gave one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ApiError::Api { request_id, .. } => request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The JSON contract's error object.
+    pub fn to_json(&self) -> ErrorJson {
+        let (message, http_status) = match self {
+            ApiError::Api { message, http_status, .. } => (message.clone(), Some(*http_status)),
+            ApiError::BadResponse { http_status, .. } => (self.to_string(), Some(*http_status)),
+            _ => (self.to_string(), None),
+        };
+        ErrorJson {
+            code: self.code().to_string(),
+            message,
+            request_id: self.request_id().map(str::to_string),
+            http_status,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(code: &str, status: u16) -> ApiError {
+        ApiError::Api { code: code.into(), message: "m.".into(), request_id: Some("R-1".into()), http_status: status }
+    }
+
+    #[test]
+    fn retry_classes_follow_the_notes() {
+        for c in ["SignatureNonceUsed", "Throttling", "Throttling.User", "Throttling.Api", "InternalError", "ServiceUnavailable"] {
+            assert!(api(c, 400).is_retryable(), "{c}");
+        }
+        assert!(api("Whatever", 503).is_retryable());
+        for c in [
+            "InvalidDBInstanceName.NotFound",
+            "SignatureDoesNotMatch",
+            "IncompleteSignature",
+            "InvalidAccessKeyId.NotFound",
+            "InvalidAccessKeyId.Inactive",
+            "InvalidTimeStamp.Expired",
+            "InvalidSecurityToken.Expired",
+            "MissingSecurityToken",
+            "Forbidden.RAM",
+        ] {
+            assert!(!api(c, 400).is_retryable(), "{c}");
+        }
+        assert!(ApiError::Timeout { endpoint: "e".into(), seconds: 1.0 }.is_retryable());
+    }
+
+    #[test]
+    fn sentence_names_code_message_and_request_id() {
+        let s = api("InvalidTimeStamp.Expired", 400).to_string();
+        assert_eq!(s, "InvalidTimeStamp.Expired: m (HTTP 400, request id R-1). This machine's clock is probably off by more than 15 minutes; sync it (NTP) and retry.");
+    }
+}

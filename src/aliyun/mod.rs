@@ -1,0 +1,11 @@
+//! Talking to the Alibaba Cloud RDS OpenAPI: signing, credentials, endpoints, errors, client.
+
+pub mod client;
+pub mod credentials;
+pub mod endpoint;
+pub mod error;
+pub mod sign;
+
+pub use client::{ClientConfig, InstanceSnapshot, RdsClient, RetryPolicy, TaskFilter};
+pub use credentials::{CredentialOptions, Credentials};
+pub use error::ApiError;

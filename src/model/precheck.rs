@@ -1,0 +1,215 @@
+//! The `Detail` log: precheck sections, check results and timestamped progress lines.
+
+use chrono::NaiveDateTime;
+
+/// How a check line ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    Success,
+    Warning,
+    Fail,
+    Other,
+}
+
+impl Severity {
+    fn parse(word: &str) -> Severity {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "success" | "succeed" | "succeeded" | "pass" | "passed" | "ok" => Severity::Success,
+            "warning" | "warn" => Severity::Warning,
+            "fail" | "failed" | "failure" | "error" => Severity::Fail,
+            _ => Severity::Other,
+        }
+    }
+
+    /// Lower-case name, as used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Success => "success",
+            Severity::Warning => "warning",
+            Severity::Fail => "fail",
+            Severity::Other => "other",
+        }
+    }
+}
+
+/// One line of `Detail`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DetailLine {
+    /// `[Check disk size]`
+    Section(String),
+    /// `Check disk size enough: success` or `...: warning(warning:why)`
+    Check {
+        name: String,
+        severity: Severity,
+        /// The status word as written (`success`, `warning`, ...).
+        status: String,
+        /// The explanation in parentheses, without a repeated `warning:` prefix.
+        message: Option<String>,
+    },
+    /// `2022-02-25 17:00:29 --- Start RDS instance as slave`
+    Progress { time: Option<NaiveDateTime>, text: String },
+    /// Anything else, kept as written.
+    Text(String),
+}
+
+/// Check counts per severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SeverityCounts {
+    pub success: usize,
+    pub warning: usize,
+    pub fail: usize,
+    pub other: usize,
+}
+
+/// The parsed `Detail` log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Precheck {
+    pub lines: Vec<DetailLine>,
+    pub counts: SeverityCounts,
+}
+
+impl Precheck {
+    /// Parses `Detail`, whose line breaks may be real or literal `\n`.
+    pub fn parse(detail: &str) -> Precheck {
+        let normalized = detail.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n");
+        let mut out = Precheck::default();
+        for raw in normalized.split('\n') {
+            let line = raw.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let parsed = parse_line(line);
+            if let DetailLine::Check { severity, .. } = &parsed {
+                match severity {
+                    Severity::Success => out.counts.success += 1,
+                    Severity::Warning => out.counts.warning += 1,
+                    Severity::Fail => out.counts.fail += 1,
+                    Severity::Other => out.counts.other += 1,
+                }
+            }
+            out.lines.push(parsed);
+        }
+        out
+    }
+
+    /// Check lines that warned or failed, with their section.
+    pub fn problems(&self) -> Vec<(Option<&str>, &DetailLine)> {
+        let mut section = None;
+        let mut found = Vec::new();
+        for l in &self.lines {
+            match l {
+                DetailLine::Section(s) => section = Some(s.as_str()),
+                DetailLine::Check { severity: Severity::Warning | Severity::Fail, .. } => {
+                    found.push((section, l))
+                }
+                _ => {}
+            }
+        }
+        found
+    }
+
+    /// The last progress line, if any (what the task is doing now).
+    pub fn last_progress(&self) -> Option<&DetailLine> {
+        self.lines.iter().rev().find(|l| matches!(l, DetailLine::Progress { .. }))
+    }
+}
+
+fn parse_line(line: &str) -> DetailLine {
+    if line.starts_with('[') && line.ends_with(']') && line.len() >= 2 {
+        return DetailLine::Section(line[1..line.len() - 1].trim().to_string());
+    }
+    if let Some((stamp, text)) = line.split_once("---") {
+        let stamp = stamp.trim();
+        if stamp.len() >= 10 && stamp.as_bytes()[0].is_ascii_digit() {
+            let time = NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S")
+                .or_else(|_| NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S%.f"))
+                .ok();
+            return DetailLine::Progress { time, text: text.trim().to_string() };
+        }
+    }
+    if let Some((name, result)) = split_check(line) {
+        let result = result.trim();
+        let (status, message) = match result.split_once('(') {
+            Some((word, rest)) => {
+                let msg = rest.strip_suffix(')').unwrap_or(rest).trim();
+                let word = word.trim();
+                // `warning(warning:why)` repeats the status inside; keep only the why.
+                let msg = msg
+                    .split_once(':')
+                    .filter(|(prefix, _)| prefix.trim().eq_ignore_ascii_case(word))
+                    .map(|(_, m)| m.trim())
+                    .unwrap_or(msg);
+                (word, (!msg.is_empty()).then(|| msg.to_string()))
+            }
+            None => (result, None),
+        };
+        let severity = Severity::parse(status);
+        if severity != Severity::Other || name.trim_start().to_ascii_lowercase().starts_with("check") {
+            return DetailLine::Check {
+                name: name.trim().to_string(),
+                severity,
+                status: status.to_string(),
+                message,
+            };
+        }
+    }
+    DetailLine::Text(line.to_string())
+}
+
+/// Splits `name: status(message)` at the first `:` outside the parenthesised message, which
+/// may itself hold colons (`warning(warning:a: b)`).
+fn split_check(line: &str) -> Option<(&str, &str)> {
+    let head_end = line.find('(').unwrap_or(line.len());
+    let colon = line[..head_end].find(':')?;
+    Some((&line[..colon], &line[colon + 1..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r"[Check rds empty]\nCheck rds databases: success\n[Check source glibc version]\nCheck source glibc version compatible: warning(warning:source glibc version is not compatible with rds pg)\n[Start RDS instance]\n2022-02-25 17:00:29 --- Start RDS instance as slave for data replication\n[Synchronize data]\n2022-02-25 17:01:05 --- Synchronize data from source to RDS by streaming replication \n";
+
+    #[test]
+    fn literal_newlines_parse_into_sections_checks_and_progress() {
+        let p = Precheck::parse(SAMPLE);
+        assert_eq!(p.lines.len(), 8);
+        assert_eq!(p.lines[0], DetailLine::Section("Check rds empty".into()));
+        assert_eq!(
+            p.lines[3],
+            DetailLine::Check {
+                name: "Check source glibc version compatible".into(),
+                severity: Severity::Warning,
+                status: "warning".into(),
+                message: Some("source glibc version is not compatible with rds pg".into()),
+            }
+        );
+        match &p.lines[5] {
+            DetailLine::Progress { time, text } => {
+                assert_eq!(time.unwrap().to_string(), "2022-02-25 17:00:29");
+                assert_eq!(text, "Start RDS instance as slave for data replication");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(p.counts, SeverityCounts { success: 1, warning: 1, fail: 0, other: 0 });
+        assert_eq!(p.problems().len(), 1);
+        assert_eq!(p.problems()[0].0, Some("Check source glibc version"));
+    }
+
+    #[test]
+    fn real_newlines_give_the_same_result() {
+        assert_eq!(Precheck::parse(&SAMPLE.replace("\\n", "\n")), Precheck::parse(SAMPLE));
+    }
+
+    #[test]
+    fn failures_and_odd_lines() {
+        let p = Precheck::parse("Check disk size enough: fail(disk too small: need 20G)\nsomething odd\nCheck x: pending\n");
+        assert_eq!(p.counts, SeverityCounts { success: 0, warning: 0, fail: 1, other: 1 });
+        match &p.lines[0] {
+            DetailLine::Check { message, .. } => assert_eq!(message.as_deref(), Some("disk too small: need 20G")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(p.lines[1], DetailLine::Text("something odd".into()));
+        assert!(Precheck::parse("").lines.is_empty());
+    }
+}

@@ -54,7 +54,9 @@ fn conninfo_value_len(s: &str) -> usize {
         }
         return b.len();
     }
-    b.iter().position(|c| c.is_ascii_whitespace()).unwrap_or(b.len())
+    b.iter()
+        .position(|c| c.is_ascii_whitespace())
+        .unwrap_or(b.len())
 }
 
 /// Masks the password in a `postgres://user:pass@host/db?password=...` URI.
@@ -116,9 +118,15 @@ mod tests {
             conninfo("user=a password=s3cret host=h"),
             "user=a password=******** host=h"
         );
-        assert_eq!(conninfo("password = 'a b\\' c' host=h"), "password=******** host=h");
+        assert_eq!(
+            conninfo("password = 'a b\\' c' host=h"),
+            "password=******** host=h"
+        );
         assert_eq!(conninfo("host=h password=x"), "host=h password=********");
-        assert_eq!(conninfo("user=passwordless host=h"), "user=passwordless host=h");
+        assert_eq!(
+            conninfo("user=passwordless host=h"),
+            "user=passwordless host=h"
+        );
         assert_eq!(conninfo("PASSWORD=x"), "password=********");
     }
 
@@ -138,7 +146,10 @@ mod tests {
     #[test]
     fn access_keys_are_masked() {
         assert_eq!(
-            access_key("Specified signature is not matched with our calculation. server string to sign is:GET&%2F&AccessKeyId%3DLTAI5tSECRETID", "LTAI5tSECRETID"),
+            access_key(
+                "Specified signature is not matched with our calculation. server string to sign is:GET&%2F&AccessKeyId%3DLTAI5tSECRETID",
+                "LTAI5tSECRETID"
+            ),
             "Specified signature is not matched with our calculation. server string to sign is:GET&%2F&AccessKeyId%3DLTAI****"
         );
     }

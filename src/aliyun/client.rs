@@ -31,14 +31,21 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 3, base: Duration::from_millis(300), cap: Duration::from_secs(5) }
+        RetryPolicy {
+            max_attempts: 3,
+            base: Duration::from_millis(300),
+            cap: Duration::from_secs(5),
+        }
     }
 }
 
 impl RetryPolicy {
     /// Delay before attempt `n + 1` after `n` failures: capped exponential with jitter in [½, 1].
     pub fn delay(&self, failures: u32) -> Duration {
-        let exp = self.base.saturating_mul(1u32 << failures.min(16)).min(self.cap);
+        let exp = self
+            .base
+            .saturating_mul(1u32 << failures.min(16))
+            .min(self.cap);
         exp.mul_f64(rand::rng().random_range(0.5..=1.0))
     }
 }
@@ -106,7 +113,11 @@ impl RdsClient {
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("migtop/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(RdsClient { http, config: Arc::new(config), credentials: Arc::new(credentials) })
+        Ok(RdsClient {
+            http,
+            config: Arc::new(config),
+            credentials: Arc::new(credentials),
+        })
     }
 
     /// The endpoint this client talks to.
@@ -115,7 +126,12 @@ impl RdsClient {
     }
 
     /// The full, signed parameter set for one attempt (fresh nonce and timestamp).
-    pub fn signed_params(&self, method: &str, action: &str, params: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    pub fn signed_params(
+        &self,
+        method: &str,
+        action: &str,
+        params: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
         let mut p = params.clone();
         let c = &self.credentials;
         p.insert("Action".into(), action.into());
@@ -125,7 +141,10 @@ impl RdsClient {
         p.insert("SignatureMethod".into(), "HMAC-SHA1".into());
         p.insert("SignatureVersion".into(), "1.0".into());
         p.insert("SignatureNonce".into(), uuid::Uuid::new_v4().to_string());
-        p.insert("Timestamp".into(), chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        p.insert(
+            "Timestamp".into(),
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        );
         if let Some(t) = &c.security_token {
             p.insert("SecurityToken".into(), t.expose_secret().to_string());
         }
@@ -138,29 +157,50 @@ impl RdsClient {
     }
 
     /// One POST with form-encoded params (so nothing secret-adjacent lands in URLs or logs).
-    async fn call_once(&self, action: &str, params: &BTreeMap<String, String>) -> Result<Value, ApiError> {
+    async fn call_once(
+        &self,
+        action: &str,
+        params: &BTreeMap<String, String>,
+    ) -> Result<Value, ApiError> {
         let signed = self.signed_params("POST", action, params);
         let body = signed
             .iter()
             .map(|(k, v)| format!("{}={}", sign::percent_encode(k), sign::percent_encode(v)))
             .collect::<Vec<_>>()
             .join("&");
-        let endpoint = self.config.endpoint.as_str().trim_end_matches('/').to_string();
+        let endpoint = self
+            .config
+            .endpoint
+            .as_str()
+            .trim_end_matches('/')
+            .to_string();
         let resp = self
             .http
             .post(self.config.endpoint.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .header(reqwest::header::ACCEPT, "application/json")
             .body(body)
             .send()
             .await
             .map_err(|e| self.transport_error(&endpoint, e))?;
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| self.transport_error(&endpoint, e))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(&endpoint, e))?;
         let parsed: Result<Value, _> = serde_json::from_slice(&bytes);
         let redact = |s: &str| crate::redact::access_key(s, &self.credentials.access_key_id);
         match parsed {
-            Ok(Value::Object(o)) if status >= 300 || (o.contains_key("Code") && !o.contains_key("Items") && !o.contains_key("TotalSize") && !o.contains_key("TaskId")) => {
+            Ok(Value::Object(o))
+                if status >= 300
+                    || (o.contains_key("Code")
+                        && !o.contains_key("Items")
+                        && !o.contains_key("TotalSize")
+                        && !o.contains_key("TaskId")) =>
+            {
                 let text = |k: &str| crate::model::value::text(o.get(k));
                 Err(ApiError::Api {
                     code: text("Code").unwrap_or_else(|| format!("HTTP{status}")),
@@ -176,23 +216,39 @@ impl RdsClient {
                     Err(e) => format!("not JSON ({e}); body starts {snippet:?}"),
                     Ok(_) => format!("unexpected body {snippet:?}"),
                 };
-                Err(ApiError::BadResponse { http_status: status, message: redact(&what) })
+                Err(ApiError::BadResponse {
+                    http_status: status,
+                    message: redact(&what),
+                })
             }
         }
     }
 
     fn transport_error(&self, endpoint: &str, e: reqwest::Error) -> ApiError {
         if e.is_timeout() {
-            return ApiError::Timeout { endpoint: endpoint.into(), seconds: self.config.timeout.as_secs_f64() };
+            return ApiError::Timeout {
+                endpoint: endpoint.into(),
+                seconds: self.config.timeout.as_secs_f64(),
+            };
         }
         if e.is_decode() || e.is_body() {
-            return ApiError::BadResponse { http_status: e.status().map(|s| s.as_u16()).unwrap_or(0), message: chain(&e.without_url()) };
+            return ApiError::BadResponse {
+                http_status: e.status().map(|s| s.as_u16()).unwrap_or(0),
+                message: chain(&e.without_url()),
+            };
         }
-        ApiError::Network { endpoint: endpoint.into(), message: chain(&e.without_url()) }
+        ApiError::Network {
+            endpoint: endpoint.into(),
+            message: chain(&e.without_url()),
+        }
     }
 
     /// Calls `action`, retrying retryable failures per the retry policy.
-    pub async fn call(&self, action: &str, params: &BTreeMap<String, String>) -> Result<Value, ApiError> {
+    pub async fn call(
+        &self,
+        action: &str,
+        params: &BTreeMap<String, String>,
+    ) -> Result<Value, ApiError> {
         let mut failures = 0;
         loop {
             match self.call_once(action, params).await {
@@ -209,17 +265,35 @@ impl RdsClient {
     }
 
     /// Every task of `instance` matching `filter`, reading all pages.
-    pub async fn describe_tasks(&self, instance: &str, filter: &TaskFilter) -> Result<InstanceSnapshot, ApiError> {
-        self.describe("DescribeCloudMigrationResult", instance, filter).await
+    pub async fn describe_tasks(
+        &self,
+        instance: &str,
+        filter: &TaskFilter,
+    ) -> Result<InstanceSnapshot, ApiError> {
+        self.describe("DescribeCloudMigrationResult", instance, filter)
+            .await
     }
 
     /// The precheck results of `instance` (same item shape, fewer fields).
-    pub async fn describe_prechecks(&self, instance: &str, filter: &TaskFilter) -> Result<InstanceSnapshot, ApiError> {
-        self.describe("DescribeCloudMigrationPrecheckResult", instance, filter).await
+    pub async fn describe_prechecks(
+        &self,
+        instance: &str,
+        filter: &TaskFilter,
+    ) -> Result<InstanceSnapshot, ApiError> {
+        self.describe("DescribeCloudMigrationPrecheckResult", instance, filter)
+            .await
     }
 
-    async fn describe(&self, action: &str, instance: &str, filter: &TaskFilter) -> Result<InstanceSnapshot, ApiError> {
-        let mut snap = InstanceSnapshot { instance: instance.to_string(), ..Default::default() };
+    async fn describe(
+        &self,
+        action: &str,
+        instance: &str,
+        filter: &TaskFilter,
+    ) -> Result<InstanceSnapshot, ApiError> {
+        let mut snap = InstanceSnapshot {
+            instance: instance.to_string(),
+            ..Default::default()
+        };
         let mut read = 0usize;
         for page_number in 1..=MAX_PAGES {
             let mut p = BTreeMap::new();
@@ -228,7 +302,11 @@ impl RdsClient {
             p.insert("PageSize".to_string(), PAGE_SIZE.to_string());
             filter.apply(&mut p);
             let body = self.call(action, &p).await?;
-            let page = Page::from_json(instance, &body).map_err(|message| ApiError::BadResponse { http_status: 200, message })?;
+            let page =
+                Page::from_json(instance, &body).map_err(|message| ApiError::BadResponse {
+                    http_status: 200,
+                    message,
+                })?;
             read += page.item_count;
             snap.request_id = page.request_id.or(snap.request_id);
             snap.tasks.extend(page.tasks);

@@ -31,7 +31,10 @@ pub struct Credentials {
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
-            .field("access_key_id", &crate::redact::mask_key(&self.access_key_id))
+            .field(
+                "access_key_id",
+                &crate::redact::mask_key(&self.access_key_id),
+            )
             .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
@@ -67,7 +70,9 @@ pub enum CredentialError {
     Unreadable(PathBuf, String),
     #[error("profile {0:?} is not in {path} (profiles there: {list})", path = .1.display(), list = .2)]
     NoSuchProfile(String, PathBuf, String),
-    #[error("profile {0:?} uses mode {1}, which migtop does not support; use a profile with mode AK or StsToken, or set {ENV_KEY_ID}/{ENV_KEY_SECRET}")]
+    #[error(
+        "profile {0:?} uses mode {1}, which migtop does not support; use a profile with mode AK or StsToken, or set {ENV_KEY_ID}/{ENV_KEY_SECRET}"
+    )]
     UnsupportedMode(String, String),
     #[error("profile {0:?} has no {1}")]
     MissingField(String, &'static str),
@@ -108,7 +113,10 @@ pub fn resolve(opts: &CredentialOptions) -> Result<Resolved, CredentialError> {
 }
 
 /// Like [`resolve`], reading the environment through `env` (for tests).
-pub fn resolve_with(opts: &CredentialOptions, env: &dyn Fn(&str) -> Option<String>) -> Result<Resolved, CredentialError> {
+pub fn resolve_with(
+    opts: &CredentialOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Resolved, CredentialError> {
     let env_region = env(ENV_REGION);
     if opts.profile.is_none() {
         match (env(ENV_KEY_ID), env(ENV_KEY_SECRET)) {
@@ -129,7 +137,10 @@ pub fn resolve_with(opts: &CredentialOptions, env: &dyn Fn(&str) -> Option<Strin
             (None, None) => {}
         }
     }
-    let path = opts.config_path.clone().unwrap_or_else(|| default_config_path(env));
+    let path = opts
+        .config_path
+        .clone()
+        .unwrap_or_else(|| default_config_path(env));
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && opts.profile.is_none() => {
@@ -141,13 +152,31 @@ pub fn resolve_with(opts: &CredentialOptions, env: &dyn Fn(&str) -> Option<Strin
     if let Some(w) = permission_warning(&path) {
         warnings.push(w);
     }
-    let config: CliConfig =
-        serde_json::from_str(&text).map_err(|e| CredentialError::Unreadable(path.clone(), format!("not valid JSON ({e})")))?;
-    let wanted = opts.profile.clone().or_else(|| env(ENV_PROFILE)).or(config.current.clone()).unwrap_or_else(|| "default".into());
-    let profile = config.profiles.iter().find(|p| p.name == wanted).ok_or_else(|| {
-        let list = config.profiles.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
-        CredentialError::NoSuchProfile(wanted.clone(), path.clone(), if list.is_empty() { "none".into() } else { list })
-    })?;
+    let config: CliConfig = serde_json::from_str(&text)
+        .map_err(|e| CredentialError::Unreadable(path.clone(), format!("not valid JSON ({e})")))?;
+    let wanted = opts
+        .profile
+        .clone()
+        .or_else(|| env(ENV_PROFILE))
+        .or(config.current.clone())
+        .unwrap_or_else(|| "default".into());
+    let profile = config
+        .profiles
+        .iter()
+        .find(|p| p.name == wanted)
+        .ok_or_else(|| {
+            let list = config
+                .profiles
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            CredentialError::NoSuchProfile(
+                wanted.clone(),
+                path.clone(),
+                if list.is_empty() { "none".into() } else { list },
+            )
+        })?;
     let mode = profile.mode.clone().unwrap_or_else(|| "AK".into());
     let needs_token = match mode.as_str() {
         "AK" => false,
@@ -155,17 +184,27 @@ pub fn resolve_with(opts: &CredentialOptions, env: &dyn Fn(&str) -> Option<Strin
         other => return Err(CredentialError::UnsupportedMode(wanted, other.to_string())),
     };
     let field = |v: &Option<String>, name: &'static str| {
-        v.clone().filter(|s| !s.is_empty()).ok_or_else(|| CredentialError::MissingField(wanted.clone(), name))
+        v.clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| CredentialError::MissingField(wanted.clone(), name))
     };
     let credentials = Credentials {
         access_key_id: field(&profile.access_key_id, "access_key_id")?,
         access_key_secret: field(&profile.access_key_secret, "access_key_secret")?.into(),
-        security_token: if needs_token { Some(field(&profile.sts_token, "sts_token")?.into()) } else { None },
+        security_token: if needs_token {
+            Some(field(&profile.sts_token, "sts_token")?.into())
+        } else {
+            None
+        },
         origin: format!("profile {} in {}", wanted, path.display()),
     };
     Ok(Resolved {
         credentials,
-        region: opts.region.clone().or(env_region).or(profile.region_id.clone().filter(|r| !r.is_empty())),
+        region: opts
+            .region
+            .clone()
+            .or(env_region)
+            .or(profile.region_id.clone().filter(|r| !r.is_empty())),
         warnings,
     })
 }
@@ -192,7 +231,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| m.get(k).cloned()
     }
 
@@ -213,8 +255,16 @@ mod tests {
     #[test]
     fn environment_comes_first() {
         let (_d, path) = config(CONFIG, 0o600);
-        let opts = CredentialOptions { config_path: Some(path), ..Default::default() };
-        let env = env_of(&[(ENV_KEY_ID, "LTAIenv"), (ENV_KEY_SECRET, "sec"), (ENV_TOKEN, "t"), (ENV_REGION, "cn-shanghai")]);
+        let opts = CredentialOptions {
+            config_path: Some(path),
+            ..Default::default()
+        };
+        let env = env_of(&[
+            (ENV_KEY_ID, "LTAIenv"),
+            (ENV_KEY_SECRET, "sec"),
+            (ENV_TOKEN, "t"),
+            (ENV_REGION, "cn-shanghai"),
+        ]);
         let r = resolve_with(&opts, &env).unwrap();
         assert_eq!(r.credentials.access_key_id, "LTAIenv");
         assert_eq!(r.credentials.security_token.unwrap().expose_secret(), "t");
@@ -228,7 +278,10 @@ mod tests {
     #[test]
     fn profiles_by_flag_env_or_current() {
         let (_d, path) = config(CONFIG, 0o600);
-        let mut opts = CredentialOptions { config_path: Some(path), ..Default::default() };
+        let mut opts = CredentialOptions {
+            config_path: Some(path),
+            ..Default::default()
+        };
         let r = resolve_with(&opts, &env_of(&[])).unwrap();
         assert_eq!(r.credentials.access_key_id, "LTAIwork");
         assert_eq!(r.region.as_deref(), Some("cn-beijing"));
@@ -238,7 +291,15 @@ mod tests {
         opts.profile = Some("work".into());
         opts.region = Some("us-west-1".into());
         // An explicit --profile wins over env credentials.
-        let r = resolve_with(&opts, &env_of(&[(ENV_KEY_ID, "a"), (ENV_KEY_SECRET, "b"), (ENV_PROFILE, "sts")])).unwrap();
+        let r = resolve_with(
+            &opts,
+            &env_of(&[
+                (ENV_KEY_ID, "a"),
+                (ENV_KEY_SECRET, "b"),
+                (ENV_PROFILE, "sts"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(r.credentials.access_key_id, "LTAIwork");
         assert_eq!(r.region.as_deref(), Some("us-west-1"));
     }
@@ -246,21 +307,38 @@ mod tests {
     #[test]
     fn unsupported_modes_and_missing_profiles_are_clear() {
         let (_d, path) = config(CONFIG, 0o600);
-        let opts = CredentialOptions { config_path: Some(path.clone()), profile: Some("role".into()), ..Default::default() };
+        let opts = CredentialOptions {
+            config_path: Some(path.clone()),
+            profile: Some("role".into()),
+            ..Default::default()
+        };
         let e = resolve_with(&opts, &env_of(&[])).unwrap_err();
         assert!(e.to_string().contains("RamRoleArn"), "{e}");
         assert!(e.to_string().contains("AK or StsToken"), "{e}");
-        let opts = CredentialOptions { config_path: Some(path), profile: Some("nope".into()), ..Default::default() };
+        let opts = CredentialOptions {
+            config_path: Some(path),
+            profile: Some("nope".into()),
+            ..Default::default()
+        };
         let e = resolve_with(&opts, &env_of(&[])).unwrap_err().to_string();
         assert!(e.contains("work, sts, role"), "{e}");
-        let missing = CredentialOptions { config_path: Some("/nonexistent/config.json".into()), ..Default::default() };
-        assert!(matches!(resolve_with(&missing, &env_of(&[])), Err(CredentialError::NotFound(_))));
+        let missing = CredentialOptions {
+            config_path: Some("/nonexistent/config.json".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            resolve_with(&missing, &env_of(&[])),
+            Err(CredentialError::NotFound(_))
+        ));
     }
 
     #[test]
     fn world_readable_config_warns() {
         let (_d, path) = config(CONFIG, 0o644);
-        let opts = CredentialOptions { config_path: Some(path), ..Default::default() };
+        let opts = CredentialOptions {
+            config_path: Some(path),
+            ..Default::default()
+        };
         let r = resolve_with(&opts, &env_of(&[])).unwrap();
         assert_eq!(r.warnings.len(), 1);
         assert!(r.warnings[0].contains("chmod 600"));

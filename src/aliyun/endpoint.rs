@@ -34,14 +34,19 @@ pub fn for_region(region: Option<&str>) -> String {
 pub enum EndpointError {
     #[error("endpoint {0:?} is not a valid http(s) URL")]
     Invalid(String),
-    #[error("endpoint {0} uses plain http to a non-loopback host; credentials and signatures would cross the network unencrypted. Use https, or pass --allow-insecure-http if you really mean it")]
+    #[error(
+        "endpoint {0} uses plain http to a non-loopback host; credentials and signatures would cross the network unencrypted. Use https, or pass --allow-insecure-http if you really mean it"
+    )]
     InsecureHttp(String),
 }
 
 /// Checks an endpoint: http(s) only, plain http only to loopback unless `allow_insecure`.
 pub fn validate(url: &str, allow_insecure: bool) -> Result<reqwest::Url, EndpointError> {
-    let parsed = reqwest::Url::parse(url.trim()).map_err(|_| EndpointError::Invalid(url.to_string()))?;
-    let host = parsed.host().ok_or_else(|| EndpointError::Invalid(url.to_string()))?;
+    let parsed =
+        reqwest::Url::parse(url.trim()).map_err(|_| EndpointError::Invalid(url.to_string()))?;
+    let host = parsed
+        .host()
+        .ok_or_else(|| EndpointError::Invalid(url.to_string()))?;
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" => {
@@ -50,7 +55,11 @@ pub fn validate(url: &str, allow_insecure: bool) -> Result<reqwest::Url, Endpoin
                 url::Host::Ipv4(ip) => ip.is_loopback(),
                 url::Host::Ipv6(ip) => ip.is_loopback(),
             };
-            if loopback || allow_insecure { Ok(parsed) } else { Err(EndpointError::InsecureHttp(url.to_string())) }
+            if loopback || allow_insecure {
+                Ok(parsed)
+            } else {
+                Err(EndpointError::InsecureHttp(url.to_string()))
+            }
         }
         _ => Err(EndpointError::Invalid(url.to_string())),
     }
@@ -64,8 +73,14 @@ mod tests {
     fn regions_map_to_endpoints() {
         assert_eq!(for_region(None), "https://rds.aliyuncs.com");
         assert_eq!(for_region(Some("cn-hangzhou")), "https://rds.aliyuncs.com");
-        assert_eq!(for_region(Some("cn-zhangjiakou")), "https://rds.cn-zhangjiakou.aliyuncs.com");
-        assert_eq!(for_region(Some("eu-central-1")), "https://rds.eu-central-1.aliyuncs.com");
+        assert_eq!(
+            for_region(Some("cn-zhangjiakou")),
+            "https://rds.cn-zhangjiakou.aliyuncs.com"
+        );
+        assert_eq!(
+            for_region(Some("eu-central-1")),
+            "https://rds.eu-central-1.aliyuncs.com"
+        );
     }
 
     #[test]
@@ -73,7 +88,10 @@ mod tests {
         assert!(validate("http://127.0.0.1:8080", false).is_ok());
         assert!(validate("http://localhost:1", false).is_ok());
         assert!(validate("http://[::1]:1", false).is_ok());
-        assert!(matches!(validate("http://10.0.0.1", false), Err(EndpointError::InsecureHttp(_))));
+        assert!(matches!(
+            validate("http://10.0.0.1", false),
+            Err(EndpointError::InsecureHttp(_))
+        ));
         assert!(validate("http://10.0.0.1", true).is_ok());
         assert!(validate("https://rds.aliyuncs.com", false).is_ok());
         assert!(validate("ftp://x", false).is_err());

@@ -35,7 +35,9 @@ pub struct ErrorJson {
 
 fn api_sentence(code: &str, message: &str, request_id: Option<&str>, status: u16) -> String {
     let hint = hint(code).map(|h| format!(" {h}")).unwrap_or_default();
-    let rid = request_id.map(|r| format!(", request id {r}")).unwrap_or_default();
+    let rid = request_id
+        .map(|r| format!(", request id {r}"))
+        .unwrap_or_default();
     let message = message.trim_end_matches('.');
     format!("{code}: {message} (HTTP {status}{rid}).{hint}")
 }
@@ -43,13 +45,19 @@ fn api_sentence(code: &str, message: &str, request_id: Option<&str>, status: u16
 /// What the DBA should do about a code, where the code alone is not enough.
 fn hint(code: &str) -> Option<&'static str> {
     Some(match code {
-        c if c.starts_with("InvalidTimeStamp") => "This machine's clock is probably off by more than 15 minutes; sync it (NTP) and retry.",
+        c if c.starts_with("InvalidTimeStamp") => {
+            "This machine's clock is probably off by more than 15 minutes; sync it (NTP) and retry."
+        }
         c if c.starts_with("InvalidSecurityToken") || c == "MissingSecurityToken" => {
             "The STS credentials have expired or are incomplete; refresh them."
         }
         "SignatureDoesNotMatch" | "IncompleteSignature" => "Check the AccessKey secret.",
-        c if c.starts_with("InvalidAccessKeyId") => "Check the AccessKey id, and that it is active.",
-        c if c.starts_with("Forbidden") => "The RAM user needs the permission rds:DescribeCloudMigrationResult.",
+        c if c.starts_with("InvalidAccessKeyId") => {
+            "Check the AccessKey id, and that it is active."
+        }
+        c if c.starts_with("Forbidden") => {
+            "The RAM user needs the permission rds:DescribeCloudMigrationResult."
+        }
         "InvalidDBInstanceName.NotFound" => "Check the instance id and the region.",
         _ => return None,
     })
@@ -59,7 +67,9 @@ impl ApiError {
     /// Whether the same request may succeed if sent again (with a fresh nonce).
     pub fn is_retryable(&self) -> bool {
         match self {
-            ApiError::Api { code, http_status, .. } => {
+            ApiError::Api {
+                code, http_status, ..
+            } => {
                 code == "SignatureNonceUsed"
                     || code.starts_with("Throttling")
                     || code == "InternalError"
@@ -92,7 +102,11 @@ impl ApiError {
     /// The JSON contract's error object.
     pub fn to_json(&self) -> ErrorJson {
         let (message, http_status) = match self {
-            ApiError::Api { message, http_status, .. } => (message.clone(), Some(*http_status)),
+            ApiError::Api {
+                message,
+                http_status,
+                ..
+            } => (message.clone(), Some(*http_status)),
             ApiError::BadResponse { http_status, .. } => (self.to_string(), Some(*http_status)),
             _ => (self.to_string(), None),
         };
@@ -110,12 +124,24 @@ mod tests {
     use super::*;
 
     fn api(code: &str, status: u16) -> ApiError {
-        ApiError::Api { code: code.into(), message: "m.".into(), request_id: Some("R-1".into()), http_status: status }
+        ApiError::Api {
+            code: code.into(),
+            message: "m.".into(),
+            request_id: Some("R-1".into()),
+            http_status: status,
+        }
     }
 
     #[test]
     fn retry_classes_follow_the_notes() {
-        for c in ["SignatureNonceUsed", "Throttling", "Throttling.User", "Throttling.Api", "InternalError", "ServiceUnavailable"] {
+        for c in [
+            "SignatureNonceUsed",
+            "Throttling",
+            "Throttling.User",
+            "Throttling.Api",
+            "InternalError",
+            "ServiceUnavailable",
+        ] {
             assert!(api(c, 400).is_retryable(), "{c}");
         }
         assert!(api("Whatever", 503).is_retryable());
@@ -132,12 +158,21 @@ mod tests {
         ] {
             assert!(!api(c, 400).is_retryable(), "{c}");
         }
-        assert!(ApiError::Timeout { endpoint: "e".into(), seconds: 1.0 }.is_retryable());
+        assert!(
+            ApiError::Timeout {
+                endpoint: "e".into(),
+                seconds: 1.0
+            }
+            .is_retryable()
+        );
     }
 
     #[test]
     fn sentence_names_code_message_and_request_id() {
         let s = api("InvalidTimeStamp.Expired", 400).to_string();
-        assert_eq!(s, "InvalidTimeStamp.Expired: m (HTTP 400, request id R-1). This machine's clock is probably off by more than 15 minutes; sync it (NTP) and retry.");
+        assert_eq!(
+            s,
+            "InvalidTimeStamp.Expired: m (HTTP 400, request id R-1). This machine's clock is probably off by more than 15 minutes; sync it (NTP) and retry."
+        );
     }
 }

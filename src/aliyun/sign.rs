@@ -8,7 +8,11 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha1::Sha1;
 
 /// RFC 3986 unreserved characters stay; everything else is `%XX` with uppercase hex.
-pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Percent-encodes `s` as UTF-8 per RFC 3986 (space is `%20`, `*` is `%2A`, `~` stays).
 pub fn percent_encode(s: &str) -> String {
@@ -28,19 +32,29 @@ pub fn canonical_query(params: &BTreeMap<String, String>) -> String {
 
 /// The string to sign: `METHOD&%2F&` + encode(canonical query).
 pub fn string_to_sign(method: &str, params: &BTreeMap<String, String>) -> String {
-    format!("{}&{}&{}", method.to_ascii_uppercase(), percent_encode("/"), percent_encode(&canonical_query(params)))
+    format!(
+        "{}&{}&{}",
+        method.to_ascii_uppercase(),
+        percent_encode("/"),
+        percent_encode(&canonical_query(params))
+    )
 }
 
 /// Base64(HMAC-SHA1(secret + "&", string to sign)).
 pub fn sign(secret: &str, method: &str, params: &BTreeMap<String, String>) -> String {
-    let mut mac = Hmac::<Sha1>::new_from_slice(format!("{secret}&").as_bytes()).expect("HMAC takes any key length");
+    let mut mac = Hmac::<Sha1>::new_from_slice(format!("{secret}&").as_bytes())
+        .expect("HMAC takes any key length");
     mac.update(string_to_sign(method, params).as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
 /// Compares two signatures in constant time (the simulator's check must not leak timing).
 pub fn signatures_equal(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]
@@ -48,7 +62,10 @@ mod tests {
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -63,7 +80,10 @@ mod tests {
             ("Timestamp", "2016-02-23T12:46:24Z"),
             ("Version", "2014-05-26"),
         ]);
-        assert_eq!(sign("testsecret", "GET", &p), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
+        assert_eq!(
+            sign("testsecret", "GET", &p),
+            "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
+        );
     }
 
     #[test]
@@ -81,9 +101,15 @@ mod tests {
             ("Timestamp", "mock date"),
             ("Version", ""),
         ]);
-        assert_eq!(sign("accessKeySecret", "GET", &p), "5Nxdcler+ihqWqv0Hr2On4PsBf4=");
+        assert_eq!(
+            sign("accessKeySecret", "GET", &p),
+            "5Nxdcler+ihqWqv0Hr2On4PsBf4="
+        );
         p.remove("SecurityToken");
-        assert_eq!(sign("accessKeySecret", "GET", &p), "7loPmFjvDnzOVnQeQNj85S6nFGY=");
+        assert_eq!(
+            sign("accessKeySecret", "GET", &p),
+            "7loPmFjvDnzOVnQeQNj85S6nFGY="
+        );
     }
 
     #[test]
@@ -105,7 +131,10 @@ mod tests {
     fn empty_values_are_kept_and_sorted_by_bytes() {
         let p = params(&[("b", ""), ("B", "x"), ("a", "1 2")]);
         assert_eq!(canonical_query(&p), "B=x&a=1%202&b=");
-        assert_eq!(string_to_sign("post", &p), "POST&%2F&B%3Dx%26a%3D1%25202%26b%3D");
+        assert_eq!(
+            string_to_sign("post", &p),
+            "POST&%2F&B%3Dx%26a%3D1%25202%26b%3D"
+        );
     }
 
     #[test]

@@ -73,7 +73,10 @@ mod tests {
     #[test]
     fn parses_and_displays_postgres_forms() {
         assert_eq!("0/3000148".parse::<Lsn>().unwrap(), Lsn(0x3000148));
-        assert_eq!("16/B374D848".parse::<Lsn>().unwrap(), Lsn((0x16 << 32) | 0xB374D848));
+        assert_eq!(
+            "16/B374D848".parse::<Lsn>().unwrap(),
+            Lsn((0x16 << 32) | 0xB374D848)
+        );
         assert_eq!(Lsn((0x16 << 32) | 0xB374D848).to_string(), "16/B374D848");
         assert_eq!(Lsn(0).to_string(), "0/0");
         assert_eq!("ffffffff/ffffffff".parse::<Lsn>().unwrap(), Lsn(u64::MAX));
@@ -81,7 +84,18 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "null", "0", "/1", "1/", "0/123456789", "g/1", "0/1/2", "-1/0", "0 / 1"] {
+        for bad in [
+            "",
+            "null",
+            "0",
+            "/1",
+            "1/",
+            "0/123456789",
+            "g/1",
+            "0/1/2",
+            "-1/0",
+            "0 / 1",
+        ] {
             assert!(bad.parse::<Lsn>().is_err(), "{bad} should not parse");
         }
     }
@@ -93,7 +107,10 @@ mod tests {
         assert_eq!(a.diff(b), 256);
         assert_eq!(b.diff(a), -256);
         assert_eq!(b.bytes_since(a), 0);
-        assert_eq!("0/3000148".parse::<Lsn>().unwrap().segment_start(), Lsn(0x3000000));
+        assert_eq!(
+            "0/3000148".parse::<Lsn>().unwrap().segment_start(),
+            Lsn(0x3000000)
+        );
     }
 
     proptest! {

@@ -47,7 +47,10 @@ pub enum DetailLine {
         message: Option<String>,
     },
     /// `2022-02-25 17:00:29 --- Start RDS instance as slave`
-    Progress { time: Option<NaiveDateTime>, text: String },
+    Progress {
+        time: Option<NaiveDateTime>,
+        text: String,
+    },
     /// Anything else, kept as written.
     Text(String),
 }
@@ -71,7 +74,10 @@ pub struct Precheck {
 impl Precheck {
     /// Parses `Detail`, whose line breaks may be real or literal `\n`.
     pub fn parse(detail: &str) -> Precheck {
-        let normalized = detail.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n");
+        let normalized = detail
+            .replace("\\r\\n", "\n")
+            .replace("\\n", "\n")
+            .replace("\r\n", "\n");
         let mut out = Precheck::default();
         for raw in normalized.split('\n') {
             let line = raw.trim();
@@ -99,9 +105,10 @@ impl Precheck {
         for l in &self.lines {
             match l {
                 DetailLine::Section(s) => section = Some(s.as_str()),
-                DetailLine::Check { severity: Severity::Warning | Severity::Fail, .. } => {
-                    found.push((section, l))
-                }
+                DetailLine::Check {
+                    severity: Severity::Warning | Severity::Fail,
+                    ..
+                } => found.push((section, l)),
                 _ => {}
             }
         }
@@ -110,7 +117,10 @@ impl Precheck {
 
     /// The last progress line, if any (what the task is doing now).
     pub fn last_progress(&self) -> Option<&DetailLine> {
-        self.lines.iter().rev().find(|l| matches!(l, DetailLine::Progress { .. }))
+        self.lines
+            .iter()
+            .rev()
+            .find(|l| matches!(l, DetailLine::Progress { .. }))
     }
 }
 
@@ -124,7 +134,10 @@ fn parse_line(line: &str) -> DetailLine {
             let time = NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S")
                 .or_else(|_| NaiveDateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S%.f"))
                 .ok();
-            return DetailLine::Progress { time, text: text.trim().to_string() };
+            return DetailLine::Progress {
+                time,
+                text: text.trim().to_string(),
+            };
         }
     }
     if let Some((name, result)) = split_check(line) {
@@ -144,7 +157,9 @@ fn parse_line(line: &str) -> DetailLine {
             None => (result, None),
         };
         let severity = Severity::parse(status);
-        if severity != Severity::Other || name.trim_start().to_ascii_lowercase().starts_with("check") {
+        if severity != Severity::Other
+            || name.trim_start().to_ascii_lowercase().starts_with("check")
+        {
             return DetailLine::Check {
                 name: name.trim().to_string(),
                 severity,
@@ -191,22 +206,45 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(p.counts, SeverityCounts { success: 1, warning: 1, fail: 0, other: 0 });
+        assert_eq!(
+            p.counts,
+            SeverityCounts {
+                success: 1,
+                warning: 1,
+                fail: 0,
+                other: 0
+            }
+        );
         assert_eq!(p.problems().len(), 1);
         assert_eq!(p.problems()[0].0, Some("Check source glibc version"));
     }
 
     #[test]
     fn real_newlines_give_the_same_result() {
-        assert_eq!(Precheck::parse(&SAMPLE.replace("\\n", "\n")), Precheck::parse(SAMPLE));
+        assert_eq!(
+            Precheck::parse(&SAMPLE.replace("\\n", "\n")),
+            Precheck::parse(SAMPLE)
+        );
     }
 
     #[test]
     fn failures_and_odd_lines() {
-        let p = Precheck::parse("Check disk size enough: fail(disk too small: need 20G)\nsomething odd\nCheck x: pending\n");
-        assert_eq!(p.counts, SeverityCounts { success: 0, warning: 0, fail: 1, other: 1 });
+        let p = Precheck::parse(
+            "Check disk size enough: fail(disk too small: need 20G)\nsomething odd\nCheck x: pending\n",
+        );
+        assert_eq!(
+            p.counts,
+            SeverityCounts {
+                success: 0,
+                warning: 0,
+                fail: 1,
+                other: 1
+            }
+        );
         match &p.lines[0] {
-            DetailLine::Check { message, .. } => assert_eq!(message.as_deref(), Some("disk too small: need 20G")),
+            DetailLine::Check { message, .. } => {
+                assert_eq!(message.as_deref(), Some("disk too small: need 20G"))
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(p.lines[1], DetailLine::Text("something odd".into()));

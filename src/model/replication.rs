@@ -61,7 +61,9 @@ impl ReplicationInfo {
             latest_end_lsn: lsn("LatestEndLsn"),
             latest_end_time: time(o.get("LatestEndTime")),
             replay_lsn: lsn("ReplayLsn"),
-            replay_lag_seconds: text(o.get("ReplayLag")).and_then(|s| s.parse::<f64>().ok()).filter(|f| f.is_finite()),
+            replay_lag_seconds: text(o.get("ReplayLag"))
+                .and_then(|s| s.parse::<f64>().ok())
+                .filter(|f| f.is_finite()),
             replay_timestamp: time(o.get("ReplayTimestamp")),
             last_msg_send_time: time(o.get("LastMsgSendTime")),
             last_msg_receipt_time: time(o.get("LastMsgReceiptTime")),
@@ -143,9 +145,15 @@ mod tests {
     #[test]
     fn plain_and_double_encoded_json_decode() {
         let plain = SAMPLE.replace("\\\"", "\"");
-        assert_eq!(ReplicationInfo::parse(&plain).unwrap(), ReplicationInfo::parse(SAMPLE).unwrap());
+        assert_eq!(
+            ReplicationInfo::parse(&plain).unwrap(),
+            ReplicationInfo::parse(SAMPLE).unwrap()
+        );
         let double = serde_json::to_string(&plain).unwrap();
-        assert_eq!(ReplicationInfo::parse(&double).unwrap(), ReplicationInfo::parse(SAMPLE).unwrap());
+        assert_eq!(
+            ReplicationInfo::parse(&double).unwrap(),
+            ReplicationInfo::parse(SAMPLE).unwrap()
+        );
     }
 
     #[test]
@@ -176,7 +184,10 @@ mod tests {
         assert_eq!(restarted.apply_bytes(), Some(0));
         assert_eq!(restarted.lag_bytes(), Some(0x1800000));
         // A missing input is unknown, never zero.
-        let missing = ReplicationInfo { replay_lsn: None, ..r };
+        let missing = ReplicationInfo {
+            replay_lsn: None,
+            ..r
+        };
         assert_eq!(missing.lag_bytes(), None);
         assert_eq!(missing.apply_bytes(), None);
         assert_eq!(missing.transport_bytes(), Some(0x1000000));
@@ -186,6 +197,9 @@ mod tests {
     fn conninfo_password_never_kept() {
         let raw = r#"{"Conninfo":"user=u password=hunter2 host=h"}"#;
         let r = ReplicationInfo::parse(raw).unwrap().unwrap();
-        assert_eq!(r.conninfo.as_deref(), Some("user=u password=******** host=h"));
+        assert_eq!(
+            r.conninfo.as_deref(),
+            Some("user=u password=******** host=h")
+        );
     }
 }

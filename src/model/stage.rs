@@ -54,7 +54,10 @@ impl Stage {
 
     /// Position 1..=6 in the stage sequence; `None` for an unknown stage.
     pub fn index(&self) -> Option<u8> {
-        Stage::ALL.iter().position(|s| s == self).map(|i| i as u8 + 1)
+        Stage::ALL
+            .iter()
+            .position(|s| s == self)
+            .map(|i| i as u8 + 1)
     }
 
     /// A short human label for the progress bar.
@@ -157,6 +160,9 @@ mod tests {
             ReplicationState::parse("stopping"),
             ReplicationState::Unknown("stopping".into())
         );
-        assert_eq!(ReplicationState::parse("STREAMING"), ReplicationState::Streaming);
+        assert_eq!(
+            ReplicationState::parse("STREAMING"),
+            ReplicationState::Streaming
+        );
     }
 }

@@ -40,7 +40,9 @@ pub struct Task {
 impl Task {
     /// Decodes one element of `Items`. Never fails on odd field types; only a non-object fails.
     pub fn from_value(instance: &str, v: &Value) -> Result<Task, String> {
-        let o = v.as_object().ok_or_else(|| format!("task item is not an object but {}", kind(v)))?;
+        let o = v
+            .as_object()
+            .ok_or_else(|| format!("task item is not an object but {}", kind(v)))?;
         Ok(Task::from_object(instance, o))
     }
 
@@ -68,7 +70,9 @@ impl Task {
             stage: text(o.get("MigrateStage")).map(|s| Stage::parse(&s)),
             replication_state: text(o.get("ReplicationState")).map(|s| ReplicationState::parse(&s)),
             replication,
-            precheck: text(o.get("Detail")).map(|d| Precheck::parse(&d)).unwrap_or_default(),
+            precheck: text(o.get("Detail"))
+                .map(|d| Precheck::parse(&d))
+                .unwrap_or_default(),
             source: Source {
                 category: text(o.get("SourceCategory")),
                 ip: text(o.get("SourceIpAddress")),
@@ -124,7 +128,9 @@ impl Page {
     /// Decodes a response body. `Items` may be an array, a single object, absent or null,
     /// and may be wrapped as `{"Items": {"Item": [...]}}` or `{"Items": {"Tasks": [...]}}`.
     pub fn from_json(instance: &str, body: &Value) -> Result<Page, String> {
-        let o = body.as_object().ok_or_else(|| format!("response is not a JSON object but {}", kind(body)))?;
+        let o = body
+            .as_object()
+            .ok_or_else(|| format!("response is not a JSON object but {}", kind(body)))?;
         let items: Vec<&Value> = match o.get("Items") {
             None | Some(Value::Null) => vec![],
             Some(Value::Array(a)) => a.iter().collect(),
@@ -138,7 +144,11 @@ impl Page {
                     _ => vec![o.get("Items").unwrap()],
                 }
             }
-            Some(Value::String(s)) if s.trim().is_empty() || s.trim().eq_ignore_ascii_case("null") => vec![],
+            Some(Value::String(s))
+                if s.trim().is_empty() || s.trim().eq_ignore_ascii_case("null") =>
+            {
+                vec![]
+            }
             Some(other) => vec![other],
         };
         let mut page = Page {
@@ -188,14 +198,25 @@ mod tests {
             assert_eq!(p.tasks[0].task_id, Some(7));
             assert_eq!(p.tasks[0].stage, Some(Stage::Increment));
         }
-        assert!(Page::from_json("pgm-1", &json!({"TotalSize": 0})).unwrap().tasks.is_empty());
-        assert!(Page::from_json("pgm-1", &json!({"Items": null})).unwrap().tasks.is_empty());
+        assert!(
+            Page::from_json("pgm-1", &json!({"TotalSize": 0}))
+                .unwrap()
+                .tasks
+                .is_empty()
+        );
+        assert!(
+            Page::from_json("pgm-1", &json!({"Items": null}))
+                .unwrap()
+                .tasks
+                .is_empty()
+        );
         assert!(Page::from_json("pgm-1", &json!([1])).is_err());
     }
 
     #[test]
     fn one_bad_item_keeps_the_others() {
-        let body = json!({"Items": [ {"TaskId": 1}, 42, {"TaskId": 3, "ReplicationInfo": "{broken"} ]});
+        let body =
+            json!({"Items": [ {"TaskId": 1}, 42, {"TaskId": 3, "ReplicationInfo": "{broken"} ]});
         let p = Page::from_json("pgm-1", &body).unwrap();
         assert_eq!(p.tasks.len(), 2);
         assert_eq!(p.item_errors.len(), 1);
@@ -205,8 +226,15 @@ mod tests {
 
     #[test]
     fn unknown_stage_is_kept() {
-        let t = Task::from_value("i", &json!({"MigrateStage": "rollback", "ReplicationState": "paused"})).unwrap();
+        let t = Task::from_value(
+            "i",
+            &json!({"MigrateStage": "rollback", "ReplicationState": "paused"}),
+        )
+        .unwrap();
         assert_eq!(t.stage, Some(Stage::Unknown("rollback".into())));
-        assert_eq!(t.replication_state, Some(ReplicationState::Unknown("paused".into())));
+        assert_eq!(
+            t.replication_state,
+            Some(ReplicationState::Unknown("paused".into()))
+        );
     }
 }

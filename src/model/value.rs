@@ -52,7 +52,12 @@ pub fn timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
             return Some(t);
         }
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%SZ"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%MZ",
+        "%Y-%m-%dT%H:%M:%SZ",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(Utc.from_utc_datetime(&t).fixed_offset());
         }
@@ -89,7 +94,10 @@ mod tests {
         let pg = timestamp("2022-03-01 14:42:57.967537+08").unwrap();
         assert_eq!(pg.to_rfc3339(), "2022-03-01T14:42:57.967537+08:00");
         let iso = timestamp("2022-02-25T08:53:13Z").unwrap();
-        assert_eq!(iso.with_timezone(&Utc).to_rfc3339(), "2022-02-25T08:53:13+00:00");
+        assert_eq!(
+            iso.with_timezone(&Utc).to_rfc3339(),
+            "2022-02-25T08:53:13+00:00"
+        );
         assert!(timestamp("2022-02-25 17:03:59.3344+08").is_some());
         assert!(timestamp("2024-01-01 10:00:00+05:30").is_some());
         assert!(timestamp("2024-01-01 10:00:00").is_some());

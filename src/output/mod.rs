@@ -1,0 +1,4 @@
+//! What `migtop status` prints.
+
+pub mod json;
+pub mod table;

@@ -4,6 +4,7 @@ pub mod aliyun;
 pub mod cli;
 pub mod model;
 pub mod output;
+pub mod probe;
 pub mod redact;
 pub mod sim;
 pub mod status;

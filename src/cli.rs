@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::aliyun::{self, ClientConfig, CredentialOptions, RdsClient, RetryPolicy, TaskFilter};
+use crate::probe::{SourceDsn, SourceProbe};
 
 /// Exit code: every instance was read.
 pub const EXIT_OK: i32 = 0;
@@ -79,6 +80,15 @@ pub struct ApiArgs {
     /// Only tasks from this source port.
     #[arg(long, value_name = "PORT")]
     pub source_port: Option<u16>,
+    /// The migration source (postgres://user@host:port/db or key=value), read for its own WAL
+    /// position to show the true lag. Keep the password in PGPASSWORD or ~/.pgpass.
+    #[arg(
+        long,
+        value_name = "DSN",
+        env = "MIGTOP_SOURCE_DSN",
+        hide_env_values = true
+    )]
+    pub source_dsn: Option<SourceDsn>,
 }
 
 /// `migtop status`.
@@ -209,6 +219,27 @@ impl ApiArgs {
             source_ip: self.source_ip.clone(),
             source_port: self.source_port,
         }
+    }
+
+    /// The source probe, when `--source-dsn` (or MIGTOP_SOURCE_DSN) is given; a DSN that cannot
+    /// be used is a usage error, its text redacted. Warnings go to stderr.
+    pub fn source_probe(&self) -> Result<Option<SourceProbe>, UsageError> {
+        let Some(dsn) = &self.source_dsn else {
+            return Ok(None);
+        };
+        let from_env = std::env::var_os("MIGTOP_SOURCE_DSN").is_some();
+        if dsn.has_password() && !from_env {
+            eprintln!(
+                "migtop: warning: the password in --source-dsn shows in `ps` and shell history; \
+                 prefer PGPASSWORD, ~/.pgpass or the MIGTOP_SOURCE_DSN variable"
+            );
+        }
+        let mut probe = SourceProbe::new(dsn.clone(), self.timeout)
+            .map_err(|e| UsageError(format!("--source-dsn {}: {e}", dsn.redacted())))?;
+        for w in probe.take_warnings() {
+            eprintln!("migtop: warning: {w}");
+        }
+        Ok(Some(probe))
     }
 
     /// Resolves credentials and endpoint and builds the client; warnings go to stderr.

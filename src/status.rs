@@ -1,12 +1,22 @@
 //! `migtop status`: one poll of every instance, printed as a table or JSON.
+//!
+//! With `--source-dsn`, the source is read once *after* the API answered, so its position is
+//! never behind what the standby had replayed when the API read it: the true lag can only be
+//! overstated by the WAL written in between (milliseconds' worth), never understated.
+//!
+//! Exit codes depend on the API reads only. A source probe failure is one sentence on stderr
+//! and `source_probe.error` in JSON (`source_lsn` and `true_lag_bytes` are then `null`); the
+//! exit code stays what the API reads made it, since the API read itself succeeded.
 
 use crate::aliyun::{ApiError, InstanceSnapshot};
 use crate::cli::{EXIT_API, EXIT_OK, OutputFormat, StatusArgs};
 use crate::output::{json, table};
+use crate::probe::SourceComparison;
 
 /// Polls every instance once, concurrently, prints what was read and returns the exit code.
 pub async fn run(args: StatusArgs) -> anyhow::Result<i32> {
     let client = args.api.client()?;
+    let mut probe = args.api.source_probe()?;
     let filter = args.api.filter();
     let reads = args.api.instances.iter().map(|i| {
         let client = client.clone();
@@ -15,17 +25,16 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<i32> {
     });
     let results: Vec<(String, Result<InstanceSnapshot, ApiError>)> =
         futures::future::join_all(reads).await;
+    let report = match probe.as_mut() {
+        Some(p) => Some(p.report().await),
+        None => None,
+    };
     match args.output {
         OutputFormat::Json => {
-            let doc = json::StatusJson {
-                instances: results
-                    .iter()
-                    .map(|(i, r)| json::InstanceJson::from_result(i, r))
-                    .collect(),
-            };
+            let doc = json::StatusJson::build(&results, report.as_ref());
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
-        OutputFormat::Table => print!("{}", table::render(&results)),
+        OutputFormat::Table => print!("{}", table::render(&results, report.as_ref())),
     }
     let mut code = EXIT_OK;
     for (instance, result) in &results {
@@ -38,6 +47,30 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<i32> {
             Err(e) => {
                 eprintln!("migtop: {instance}: {e}");
                 code = EXIT_API;
+            }
+        }
+    }
+    if let Some(report) = &report {
+        let api_ok = results.iter().any(|(_, r)| r.is_ok());
+        match &report.result {
+            Err(e) if api_ok => eprintln!(
+                "migtop: source probe: {e}; the API read succeeded, only the true lag is unknown"
+            ),
+            Err(e) => eprintln!("migtop: source probe: {e}"),
+            Ok(sample) => {
+                for (instance, result) in &results {
+                    let Ok(snap) = result else { continue };
+                    for t in &snap.tasks {
+                        let c = SourceComparison::new(sample, t.replication.as_ref());
+                        if c.mismatch {
+                            eprintln!(
+                                "migtop: {instance}: task {} has replayed past the source's position {}: --source-dsn does not look like this task's source",
+                                t.display_name(),
+                                sample.lsn
+                            );
+                        }
+                    }
+                }
             }
         }
     }

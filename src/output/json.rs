@@ -6,11 +6,82 @@ use serde::Serialize;
 use crate::aliyun::InstanceSnapshot;
 use crate::aliyun::error::{ApiError, ErrorJson};
 use crate::model::{Lsn, SeverityCounts, Task};
+use crate::probe::{ProbeReport, SourceComparison};
 
 /// The whole document.
 #[derive(Debug, Serialize)]
 pub struct StatusJson {
     pub instances: Vec<InstanceJson>,
+    /// The source probe (`--source-dsn`); `null` when none is configured.
+    pub source_probe: Option<SourceProbeJson>,
+}
+
+/// What the source probe read, or why it could not.
+#[derive(Debug, Serialize)]
+pub struct SourceProbeJson {
+    /// The DSN with its password masked.
+    pub target: String,
+    /// `pg_current_wal_lsn()` on the source; `null` when the probe failed.
+    pub lsn: Option<Lsn>,
+    pub timeline: Option<u32>,
+    pub in_recovery: Option<bool>,
+    pub server_version: Option<u32>,
+    pub sampled_at: Option<String>,
+    /// One sentence when the probe failed (the API read is unaffected).
+    pub error: Option<String>,
+}
+
+impl StatusJson {
+    /// The document for these reads, with the source probe's answer when one is configured.
+    pub fn build(
+        results: &[(String, Result<InstanceSnapshot, ApiError>)],
+        probe: Option<&ProbeReport>,
+    ) -> StatusJson {
+        StatusJson {
+            instances: results
+                .iter()
+                .map(|(i, r)| {
+                    let mut inst = InstanceJson::from_result(i, r);
+                    if let Some(sample) = probe.and_then(|p| p.sample())
+                        && let Ok(snap) = r
+                    {
+                        for (tj, t) in inst.tasks.iter_mut().zip(&snap.tasks) {
+                            let c = SourceComparison::new(sample, t.replication.as_ref());
+                            tj.source_lsn = Some(sample.lsn);
+                            tj.true_lag_bytes = c.true_lag_bytes;
+                        }
+                    }
+                    inst
+                })
+                .collect(),
+            source_probe: probe.map(SourceProbeJson::from),
+        }
+    }
+}
+
+impl From<&ProbeReport> for SourceProbeJson {
+    fn from(p: &ProbeReport) -> SourceProbeJson {
+        match &p.result {
+            Ok(s) => SourceProbeJson {
+                target: p.target.clone(),
+                lsn: Some(s.lsn),
+                timeline: s.timeline,
+                in_recovery: Some(s.in_recovery),
+                server_version: s.server_version,
+                sampled_at: Some(s.at.to_rfc3339_opts(SecondsFormat::Millis, true)),
+                error: None,
+            },
+            Err(e) => SourceProbeJson {
+                target: p.target.clone(),
+                lsn: None,
+                timeline: None,
+                in_recovery: None,
+                server_version: None,
+                sampled_at: None,
+                error: Some(e.to_string()),
+            },
+        }
+    }
 }
 
 /// One instance: its tasks, or the error that stopped the read.
@@ -61,6 +132,10 @@ pub struct TaskJson {
     pub lag_bytes: Option<u64>,
     pub transport_bytes: Option<u64>,
     pub apply_bytes: Option<u64>,
+    /// The source's own WAL position (`--source-dsn`); `null` without a probe or when it failed.
+    pub source_lsn: Option<Lsn>,
+    /// `source_lsn` − ReplayLsn; `null` when either is unknown or the standby is ahead of it.
+    pub true_lag_bytes: Option<u64>,
     pub replay_lag_seconds: Option<f64>,
     pub synced: Option<bool>,
     pub precheck: PrecheckJson,
@@ -99,6 +174,8 @@ impl From<&Task> for TaskJson {
             lag_bytes: r.and_then(|r| r.lag_bytes()),
             transport_bytes: r.and_then(|r| r.transport_bytes()),
             apply_bytes: r.and_then(|r| r.apply_bytes()),
+            source_lsn: None,
+            true_lag_bytes: None,
             replay_lag_seconds: r.and_then(|r| r.replay_lag_seconds),
             synced: r.and_then(|r| r.synced),
             precheck: PrecheckJson {
@@ -139,5 +216,108 @@ impl InstanceJson {
                 tasks: vec![],
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::{ProbeError, SourceSample};
+
+    fn snapshot() -> InstanceSnapshot {
+        let item = serde_json::json!({
+            "TaskId": 7,
+            "MigrateStage": "increment",
+            "ReplicationState": "streaming",
+            "ReplicationInfo": "{\"Status\":\"streaming\",\"ReceivedLsn\":\"0/3000148\",\"LatestEndLsn\":\"0/3000148\",\"ReplayLsn\":\"0/3000000\"}",
+        });
+        let precheck = serde_json::json!({"TaskId": 8, "MigrateStage": "precheck"});
+        InstanceSnapshot {
+            instance: "pgm-1".into(),
+            request_id: Some("R".into()),
+            tasks: vec![
+                Task::from_value("pgm-1", &item).unwrap(),
+                Task::from_value("pgm-1", &precheck).unwrap(),
+            ],
+            item_errors: vec![],
+        }
+    }
+
+    fn sample(lsn: &str) -> SourceSample {
+        SourceSample {
+            at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            lsn: lsn.parse().unwrap(),
+            in_recovery: false,
+            timeline: Some(1),
+            server_version: Some(150004),
+            round_trip_ms: 2,
+        }
+    }
+
+    fn doc(probe: Option<&ProbeReport>) -> serde_json::Value {
+        let results = vec![("pgm-1".to_string(), Ok(snapshot()))];
+        serde_json::to_value(StatusJson::build(&results, probe)).unwrap()
+    }
+
+    #[test]
+    fn without_a_probe_the_fields_are_null() {
+        let d = doc(None);
+        assert!(d["source_probe"].is_null());
+        let t = &d["instances"][0]["tasks"][0];
+        assert!(t["source_lsn"].is_null() && t["true_lag_bytes"].is_null());
+        assert_eq!(t["lag_bytes"], 0x148);
+    }
+
+    #[test]
+    fn a_sample_gives_source_lsn_and_true_lag() {
+        let report = ProbeReport {
+            target: "postgres://u:********@src/db".into(),
+            result: Ok(sample("0/3001000")),
+        };
+        let d = doc(Some(&report));
+        let t = &d["instances"][0]["tasks"][0];
+        assert_eq!(t["source_lsn"], "0/3001000");
+        assert_eq!(t["true_lag_bytes"], 0x1000);
+        // A task without ReplicationInfo: the source position, but no lag.
+        let p = &d["instances"][0]["tasks"][1];
+        assert_eq!(p["source_lsn"], "0/3001000");
+        assert!(p["true_lag_bytes"].is_null());
+        let s = &d["source_probe"];
+        assert_eq!(s["lsn"], "0/3001000");
+        assert_eq!(s["timeline"], 1);
+        assert_eq!(s["in_recovery"], false);
+        assert_eq!(s["sampled_at"], "2023-11-14T22:13:20.000Z");
+        assert!(s["error"].is_null());
+    }
+
+    #[test]
+    fn a_source_behind_the_standby_gives_no_true_lag() {
+        let report = ProbeReport {
+            target: "src".into(),
+            result: Ok(sample("0/2000000")),
+        };
+        let d = doc(Some(&report));
+        assert!(d["instances"][0]["tasks"][0]["true_lag_bytes"].is_null());
+    }
+
+    #[test]
+    fn a_failed_probe_is_reported_and_leaves_the_tasks_alone() {
+        let report = ProbeReport {
+            target: "postgres://u:********@src/db".into(),
+            result: Err(ProbeError::Connect {
+                target: "postgres://u:********@src/db".into(),
+                reason: "Connection refused".into(),
+            }),
+        };
+        let d = doc(Some(&report));
+        let t = &d["instances"][0]["tasks"][0];
+        assert!(t["source_lsn"].is_null() && t["true_lag_bytes"].is_null());
+        assert_eq!(t["lag_bytes"], 0x148);
+        let s = &d["source_probe"];
+        assert!(s["lsn"].is_null());
+        assert_eq!(
+            s["error"],
+            "cannot connect to the source postgres://u:********@src/db: Connection refused"
+        );
     }
 }

@@ -1,14 +1,22 @@
 //! The compact human table of `migtop status`.
 
 use crate::aliyun::{ApiError, InstanceSnapshot};
+use crate::probe::{ProbeReport, SourceComparison};
 
 use crate::units;
 
 /// Renders every instance's tasks as aligned columns; errored instances get one line each.
-pub fn render(results: &[(String, Result<InstanceSnapshot, ApiError>)]) -> String {
-    let header = [
-        "INSTANCE", "TASK", "STAGE", "STATE", "LAG", "SYNCED", "PRECHECK",
-    ];
+/// With a source probe, a TRUE LAG column (source position − ReplayLsn) follows LAG.
+pub fn render(
+    results: &[(String, Result<InstanceSnapshot, ApiError>)],
+    probe: Option<&ProbeReport>,
+) -> String {
+    let mut header = vec!["INSTANCE", "TASK", "STAGE", "STATE", "LAG"];
+    if probe.is_some() {
+        header.push("TRUE LAG");
+    }
+    header.extend(["SYNCED", "PRECHECK"]);
+    let sample = probe.and_then(|p| p.sample());
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     let mut notes = Vec::new();
     for (instance, result) in results {
@@ -26,7 +34,7 @@ pub fn render(results: &[(String, Result<InstanceSnapshot, ApiError>)]) -> Strin
                             .to_string(),
                         None => t.display_name(),
                     };
-                    rows.push(vec![
+                    let mut row = vec![
                         instance.clone(),
                         name,
                         t.stage
@@ -45,11 +53,22 @@ pub fn render(results: &[(String, Result<InstanceSnapshot, ApiError>)]) -> Strin
                         r.and_then(|r| r.lag_bytes())
                             .map(units::bytes)
                             .unwrap_or_else(|| "unknown".into()),
+                    ];
+                    if probe.is_some() {
+                        row.push(
+                            sample
+                                .and_then(|s| SourceComparison::new(s, r).true_lag_bytes)
+                                .map(units::bytes)
+                                .unwrap_or_else(|| "unknown".into()),
+                        );
+                    }
+                    row.extend([
                         r.and_then(|r| r.synced)
                             .map(|b| if b { "yes" } else { "no" }.to_string())
                             .unwrap_or_else(|| "-".into()),
                         format!("{} ok, {} warn, {} fail", c.success, c.warning, c.fail),
                     ]);
+                    rows.push(row);
                 }
             }
             Err(_) => notes.push(format!("{instance}: not read (the error is on stderr)")),
@@ -70,9 +89,97 @@ pub fn render(results: &[(String, Result<InstanceSnapshot, ApiError>)]) -> Strin
             out.push('\n');
         }
     }
+    if let Some(p) = probe {
+        notes.push(match sample {
+            Some(s) => format!(
+                "source {}: at {}{}{}",
+                p.target,
+                s.lsn,
+                s.timeline
+                    .map(|t| format!(" on timeline {t}"))
+                    .unwrap_or_default(),
+                if s.in_recovery {
+                    " (the source is itself a standby)"
+                } else {
+                    ""
+                }
+            ),
+            None => format!("source {}: not read (the error is on stderr)", p.target),
+        });
+    }
     for n in notes {
         out.push_str(&n);
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Task;
+    use crate::probe::{ProbeError, SourceSample};
+
+    fn results() -> Vec<(String, Result<InstanceSnapshot, ApiError>)> {
+        let item = serde_json::json!({
+            "TaskId": 7,
+            "MigrateStage": "increment",
+            "ReplicationState": "streaming",
+            "ReplicationInfo": "{\"ReceivedLsn\":\"0/3000000\",\"LatestEndLsn\":\"0/3000000\",\"ReplayLsn\":\"0/3000000\",\"Synced\":\"true\"}",
+        });
+        vec![(
+            "pgm-1".to_string(),
+            Ok(InstanceSnapshot {
+                instance: "pgm-1".into(),
+                request_id: None,
+                tasks: vec![Task::from_value("pgm-1", &item).unwrap()],
+                item_errors: vec![],
+            }),
+        )]
+    }
+
+    #[test]
+    fn no_true_lag_column_without_a_probe() {
+        let out = render(&results(), None);
+        assert!(!out.contains("TRUE LAG"), "{out}");
+        assert!(!out.contains("source"), "{out}");
+    }
+
+    #[test]
+    fn true_lag_column_with_a_probe() {
+        let report = ProbeReport {
+            target: "postgres://u@src/db".into(),
+            result: Ok(SourceSample {
+                at: chrono::Utc::now(),
+                lsn: "0/3100000".parse().unwrap(),
+                in_recovery: false,
+                timeline: Some(2),
+                server_version: None,
+                round_trip_ms: 1,
+            }),
+        };
+        let out = render(&results(), Some(&report));
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].contains("LAG  TRUE LAG  SYNCED"), "{out}");
+        assert!(lines[1].contains("0 B  1.00 MiB  yes"), "{out}");
+        assert_eq!(
+            lines[2],
+            "source postgres://u@src/db: at 0/3100000 on timeline 2"
+        );
+    }
+
+    #[test]
+    fn failed_probe_shows_unknown() {
+        let report = ProbeReport {
+            target: "postgres://u@src/db".into(),
+            result: Err(ProbeError::Timeout {
+                target: "postgres://u@src/db".into(),
+                secs: 10,
+            }),
+        };
+        let out = render(&results(), Some(&report));
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[1].contains("0 B  unknown   yes"), "{out}");
+        assert!(lines[2].contains("not read"), "{out}");
+    }
 }

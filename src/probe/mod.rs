@@ -54,6 +54,21 @@ pub enum ProbeError {
 /// The result of one probe.
 pub type ProbeResult = Result<SourceSample, ProbeError>;
 
+/// A probe's answer together with the (redacted) source it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeReport {
+    /// The DSN, redacted.
+    pub target: String,
+    pub result: ProbeResult,
+}
+
+impl ProbeReport {
+    /// The sample, if the probe succeeded.
+    pub fn sample(&self) -> Option<&SourceSample> {
+        self.result.as_ref().ok()
+    }
+}
+
 /// One query, one round trip: position, recovery state, timeline, version.
 const SAMPLE_SQL: &str = "SELECT r, \
        (CASE WHEN r THEN greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) \
@@ -116,6 +131,15 @@ impl SourceProbe {
     /// Things found while reading the DSN (e.g. an unsafe `.pgpass`), to show once.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
+    }
+
+    /// Reads the source once and labels the answer with the redacted DSN.
+    pub async fn report(&mut self) -> ProbeReport {
+        let result = self.sample().await;
+        ProbeReport {
+            target: self.target().to_string(),
+            result,
+        }
     }
 
     /// Reads the source once. A stale session is replaced and the query retried once.

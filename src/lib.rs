@@ -2,6 +2,7 @@
 
 pub mod aliyun;
 pub mod cli;
+pub mod lab;
 pub mod model;
 pub mod output;
 pub mod probe;

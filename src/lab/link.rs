@@ -1,0 +1,342 @@
+//! The replication link of the lab: a loopback TCP relay between the standby's WAL receiver
+//! and the primary, which can be cut, stalled or slowed like the network between a
+//! self-managed source and RDS. It needs no privileges and no iptables.
+//!
+//! - **cut**: live connections are closed and new ones are closed on accept, as when a
+//!   firewall starts rejecting: the receiver stops at once and keeps retrying
+//!   (`wal_retrieve_retry_interval`), and the primary's walsender goes away.
+//! - **stall**: connections stay open but nothing moves, as a silent network drop: the
+//!   receiver still says `streaming` until `wal_receiver_timeout`, LatestEndLsn freezes while
+//!   the source writes on; only the source probe sees the true lag.
+//! - **rate**: primary-to-standby bytes are paced to a bandwidth, so bursts of writes show as
+//!   real transport lag (LatestEndLsn ahead of ReceivedLsn) that drains afterwards.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
+
+/// What the link lets through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkMode {
+    /// Bytes flow (paced if a rate is set).
+    Up,
+    /// Connections stay open, nothing flows.
+    Stalled,
+    /// Connections are closed and refused.
+    Cut,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LinkState {
+    mode: LinkMode,
+    /// Primary-to-standby bandwidth in bytes per second; `None` is unlimited.
+    rate: Option<u64>,
+}
+
+/// Byte and connection counters of the link.
+#[derive(Debug, Default)]
+struct Counters {
+    to_standby: AtomicU64,
+    to_primary: AtomicU64,
+    accepted: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// A snapshot of the link's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LinkStats {
+    pub bytes_to_standby: u64,
+    pub bytes_to_primary: u64,
+    pub connections_accepted: u64,
+    pub connections_refused: u64,
+}
+
+/// A running relay; dropping it closes every connection.
+pub struct Link {
+    addr: SocketAddr,
+    ctl: watch::Sender<LinkState>,
+    counters: Arc<Counters>,
+    task: JoinHandle<()>,
+}
+
+impl Link {
+    /// Listens on a free loopback port and relays to `upstream`.
+    pub async fn start(upstream: SocketAddr) -> std::io::Result<Link> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (ctl, rx) = watch::channel(LinkState {
+            mode: LinkMode::Up,
+            rate: None,
+        });
+        let counters = Arc::new(Counters::default());
+        let task = tokio::spawn(serve(listener, upstream, rx, counters.clone()));
+        Ok(Link {
+            addr,
+            ctl,
+            counters,
+            task,
+        })
+    }
+
+    /// The port the standby connects to.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Sets what the link lets through; takes effect at once on live connections.
+    pub fn set_mode(&self, mode: LinkMode) {
+        self.ctl.send_modify(|s| s.mode = mode);
+    }
+
+    /// The current mode.
+    pub fn mode(&self) -> LinkMode {
+        self.ctl.borrow().mode
+    }
+
+    /// Caps primary-to-standby bandwidth (bytes per second); `None` removes the cap.
+    pub fn set_rate(&self, bytes_per_sec: Option<u64>) {
+        let rate = bytes_per_sec.map(|r| r.max(1024));
+        self.ctl.send_modify(|s| s.rate = rate);
+    }
+
+    /// The bandwidth cap, if any.
+    pub fn rate(&self) -> Option<u64> {
+        self.ctl.borrow().rate
+    }
+
+    /// Bytes and connections so far.
+    pub fn stats(&self) -> LinkStats {
+        LinkStats {
+            bytes_to_standby: self.counters.to_standby.load(Ordering::Relaxed),
+            bytes_to_primary: self.counters.to_primary.load(Ordering::Relaxed),
+            connections_accepted: self.counters.accepted.load(Ordering::Relaxed),
+            connections_refused: self.counters.refused.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    ctl: watch::Receiver<LinkState>,
+    counters: Arc<Counters>,
+) {
+    // Owned here so that aborting this task drops (and aborts) every relay.
+    let mut relays = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((client, _)) => {
+                    if ctl.borrow().mode == LinkMode::Cut {
+                        counters.refused.fetch_add(1, Ordering::Relaxed);
+                        drop(client);
+                        continue;
+                    }
+                    counters.accepted.fetch_add(1, Ordering::Relaxed);
+                    relays.spawn(relay(client, upstream, ctl.clone(), counters.clone()));
+                }
+                // Out of descriptors and the like: don't spin.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
+            Some(_) = relays.join_next(), if !relays.is_empty() => {}
+        }
+    }
+}
+
+async fn relay(
+    client: TcpStream,
+    upstream: SocketAddr,
+    ctl: watch::Receiver<LinkState>,
+    counters: Arc<Counters>,
+) {
+    let Ok(server) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let (client_r, client_w) = client.into_split();
+    let (server_r, server_w) = server.into_split();
+    // Whichever direction ends first closes both.
+    tokio::select! {
+        _ = pump(server_r, client_w, ctl.clone(), true, &counters.to_standby) => {}
+        _ = pump(client_r, server_w, ctl, false, &counters.to_primary) => {}
+    }
+}
+
+/// Waits while the link is stalled; false once it is cut (or the lab is gone).
+async fn wait_up(ctl: &mut watch::Receiver<LinkState>) -> bool {
+    loop {
+        let mode = ctl.borrow_and_update().mode;
+        match mode {
+            LinkMode::Up => return true,
+            LinkMode::Cut => return false,
+            LinkMode::Stalled => {
+                if ctl.changed().await.is_err() {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+async fn pump(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    mut ctl: watch::Receiver<LinkState>,
+    paced: bool,
+    counter: &AtomicU64,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut next_send = Instant::now();
+    loop {
+        if !wait_up(&mut ctl).await {
+            return;
+        }
+        let rate = if paced { ctl.borrow().rate } else { None };
+        // Small chunks under a cap keep the pacing smooth (about 20 sends a second).
+        let chunk = rate.map_or(buf.len(), |r| {
+            (r / 20).clamp(512, buf.len() as u64) as usize
+        });
+        let n = tokio::select! {
+            r = from.read(&mut buf[..chunk]) => match r {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            },
+            changed = ctl.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        // Stalled or cut while the bytes were in hand: hold them, or drop the connection.
+        if !wait_up(&mut ctl).await {
+            return;
+        }
+        if let Some(rate) = rate {
+            let now = Instant::now();
+            if next_send < now {
+                next_send = now;
+            }
+            next_send += Duration::from_secs_f64(n as f64 / rate as f64);
+            tokio::time::sleep_until(next_send).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An echo server upstream.
+    async fn echo() -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let (mut r, mut w) = s.into_split();
+                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                });
+            }
+        });
+        addr
+    }
+
+    async fn roundtrip(s: &mut TcpStream, msg: &[u8]) -> std::io::Result<Vec<u8>> {
+        s.write_all(msg).await?;
+        let mut got = vec![0u8; msg.len()];
+        s.read_exact(&mut got).await?;
+        Ok(got)
+    }
+
+    #[tokio::test]
+    async fn relays_cuts_and_restores() {
+        let link = Link::start(echo().await).await.unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", link.port()))
+            .await
+            .unwrap();
+        assert_eq!(roundtrip(&mut s, b"hello").await.unwrap(), b"hello");
+
+        link.set_mode(LinkMode::Cut);
+        // The live connection is closed...
+        let mut b = [0u8; 1];
+        let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut b))
+            .await
+            .unwrap()
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+        // ...and new ones are closed at once.
+        let mut s2 = TcpStream::connect(("127.0.0.1", link.port()))
+            .await
+            .unwrap();
+        let r = tokio::time::timeout(Duration::from_secs(2), roundtrip(&mut s2, b"x"))
+            .await
+            .unwrap();
+        assert!(r.is_err());
+        assert!(link.stats().connections_refused >= 1);
+
+        link.set_mode(LinkMode::Up);
+        let mut s3 = TcpStream::connect(("127.0.0.1", link.port()))
+            .await
+            .unwrap();
+        assert_eq!(roundtrip(&mut s3, b"again").await.unwrap(), b"again");
+    }
+
+    #[tokio::test]
+    async fn stall_holds_bytes_until_resumed() {
+        let link = Link::start(echo().await).await.unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", link.port()))
+            .await
+            .unwrap();
+        assert_eq!(roundtrip(&mut s, b"a").await.unwrap(), b"a");
+        link.set_mode(LinkMode::Stalled);
+        s.write_all(b"held").await.unwrap();
+        let mut got = [0u8; 4];
+        let r = tokio::time::timeout(Duration::from_millis(300), s.read_exact(&mut got)).await;
+        assert!(r.is_err(), "bytes went through a stalled link");
+        link.set_mode(LinkMode::Up);
+        tokio::time::timeout(Duration::from_secs(2), s.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&got, b"held");
+    }
+
+    #[tokio::test]
+    async fn rate_paces_the_downstream() {
+        let link = Link::start(echo().await).await.unwrap();
+        link.set_rate(Some(64 * 1024));
+        let mut s = TcpStream::connect(("127.0.0.1", link.port()))
+            .await
+            .unwrap();
+        let msg = vec![7u8; 32 * 1024];
+        let t = std::time::Instant::now();
+        assert_eq!(roundtrip(&mut s, &msg).await.unwrap(), msg);
+        let secs = t.elapsed().as_secs_f64();
+        // 32 KiB at 64 KiB/s: about half a second, not instant.
+        assert!(secs > 0.35, "took {secs}");
+        assert!(secs < 3.0, "took {secs}");
+        assert_eq!(link.stats().bytes_to_standby, 32 * 1024);
+    }
+}

@@ -224,7 +224,8 @@ impl ApiArgs {
     /// The source probe, when `--source-dsn` (or MIGTOP_SOURCE_DSN) is given; a DSN that cannot
     /// be used is a usage error, its text redacted. Warnings go to stderr.
     pub fn source_probe(&self) -> Result<Option<SourceProbe>, UsageError> {
-        let Some(dsn) = &self.source_dsn else {
+        // An empty value (e.g. MIGTOP_SOURCE_DSN="") means no probe, not libpq's defaults.
+        let Some(dsn) = self.source_dsn.as_ref().filter(|d| !d.is_empty()) else {
             return Ok(None);
         };
         let from_env = std::env::var_os("MIGTOP_SOURCE_DSN").is_some();
@@ -331,6 +332,39 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn source_dsn_is_taken_and_never_shown() {
+        let cli = Cli::try_parse_from([
+            "migtop",
+            "status",
+            "-i",
+            "a",
+            "--source-dsn",
+            "postgres://repl:hunter2-secret@10.0.0.5/postgres",
+        ])
+        .unwrap();
+        let Some(Command::Status(s)) = &cli.command else {
+            panic!("not status");
+        };
+        assert!(s.api.source_dsn.is_some());
+        assert!(!format!("{cli:?}").contains("hunter2"));
+        // A DSN clap cannot judge is still taken; migtop reports it later, redacted.
+        let cli = Cli::try_parse_from([
+            "migtop",
+            "status",
+            "-i",
+            "a",
+            "--source-dsn",
+            "host=h password=hunter2-secret port=notaport",
+        ])
+        .unwrap();
+        let Some(Command::Status(s)) = cli.command else {
+            panic!("not status");
+        };
+        let e = s.api.source_probe().unwrap_err();
+        assert!(e.0.contains("port") && !e.0.contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -343,7 +343,21 @@ async fn stalled_link_still_says_streaming_but_the_probe_knows() {
     .await
     .unwrap();
     lab.stall_link();
-    let stalled = decoded(&lab.task_state().await.unwrap());
+    // Bytes already past the relay still arrive; wait until nothing moves.
+    let mut stalled = decoded(&lab.task_state().await.unwrap());
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = decoded(&lab.task_state().await.unwrap());
+        if now.received_lsn == stalled.received_lsn {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stalled standby kept receiving"
+        );
+        stalled = now;
+    }
     write_wal(&pg, 8_000).await;
     let src = sample(&mut probe).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -962,7 +976,7 @@ async fn lab_child() {
         .iter()
         .map(|(_, p)| p.to_string())
         .collect();
-    if mode == "sigterm" {
+    if mode.starts_with("sig") {
         migtop::lab::guard::exit_on_signals().unwrap();
     }
     println!("LAB {} {}", lab.dir().display(), pids.join(","));
@@ -1032,31 +1046,37 @@ fn assert_gone(dir: &std::path::Path, pids: &[i32], how: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cleanup_on_panic_exit_and_sigterm() {
+async fn cleanup_on_panic_exit_sigint_and_sigterm() {
     if !have_pg() {
         return;
     }
     let parent = child_parent();
-    let runs = ["panic", "exit", "sigterm"].map(|mode| {
+    let runs = ["panic", "exit", "sigint", "sigterm"].map(|mode| {
         let parent = parent.path().to_path_buf();
         tokio::spawn(async move {
             let (dir, pids, mut child) = child_lab(mode, &parent).await;
             assert_eq!(pids.len(), 2);
-            assert!(pids.iter().all(|p| migtop::lab::guard::alive(*p)));
-            if mode == "sigterm" {
+            let signal = match mode {
+                "sigint" => Some(libc::SIGINT),
+                "sigterm" => Some(libc::SIGTERM),
+                _ => None,
+            };
+            if let Some(sig) = signal {
+                // (A panicking or exiting child may already be cleaning up; this one waits.)
+                assert!(pids.iter().all(|p| migtop::lab::guard::alive(*p)));
                 // SAFETY: signalling our own child process.
                 unsafe {
-                    libc::kill(child.id().unwrap() as i32, libc::SIGTERM);
+                    libc::kill(child.id().unwrap() as i32, sig);
                 }
             }
             let status = tokio::time::timeout(WAIT, child.wait())
                 .await
                 .expect("the child did not exit")
                 .unwrap();
-            let expected = match mode {
-                "panic" => 101,
-                "exit" => 3,
-                _ => 128 + libc::SIGTERM,
+            let expected = match (mode, signal) {
+                (_, Some(sig)) => 128 + sig,
+                ("panic", _) => 101,
+                _ => 3,
             };
             assert_eq!(status.code(), Some(expected), "{mode}");
             assert_gone(&dir, &pids, mode);

@@ -225,9 +225,10 @@ pub fn sweep_stale(parent: &Path) -> Vec<PathBuf> {
         }
         let dir = e.path();
         for server in ["standby", "primary"] {
-            if let Some(pid) = postmaster_pid(&dir.join(server))
+            let data = dir.join(server);
+            if let Some(pid) = postmaster_pid(&data)
                 && alive(pid)
-                && is_postgres(pid)
+                && runs_in(pid, &data)
             {
                 // SAFETY: plain signals to a process we identified as this lab's postmaster.
                 unsafe {
@@ -280,10 +281,14 @@ pub fn alive(pid: i32) -> bool {
     }
 }
 
-fn is_postgres(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .map(|c| c.trim().starts_with("postgres"))
-        .unwrap_or(true)
+/// Whether `pid` is the postmaster of `data` (its command line names the directory), so a
+/// recycled pid or another namespace's process is never signalled.
+fn runs_in(pid: i32, data: &Path) -> bool {
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let want = data.as_os_str().as_encoded_bytes();
+    cmdline.split(|b| *b == 0).any(|arg| arg == want)
 }
 
 #[cfg(test)]

@@ -28,17 +28,24 @@ pub struct PgBin {
 }
 
 impl PgBin {
-    /// Finds the server binaries: `explicit`, then `MIGTOP_PG_BINDIR`, then
-    /// `/usr/lib/postgresql/15/bin`, then `pg_config --bindir`, then the newest
+    /// Finds the server binaries: `explicit`, else `MIGTOP_PG_BINDIR` (either one is then the
+    /// only place looked at: an explicit choice never silently falls back), else
+    /// `/usr/lib/postgresql/15/bin`, `pg_config --bindir`, the newest
     /// `/usr/lib/postgresql/*/bin`, then `initdb` on PATH.
     pub fn find(explicit: Option<&Path>) -> anyhow::Result<PgBin> {
         let mut tried = Vec::new();
         let mut candidates: Vec<PathBuf> = Vec::new();
-        if let Some(p) = explicit {
-            candidates.push(p.to_path_buf());
-        }
-        if let Some(p) = std::env::var_os("MIGTOP_PG_BINDIR") {
-            candidates.push(PathBuf::from(p));
+        let chosen = explicit
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("MIGTOP_PG_BINDIR").map(PathBuf::from));
+        if let Some(dir) = chosen {
+            return PgBin::at(&dir)?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "PostgreSQL server binaries (initdb, postgres, pg_basebackup) not found in {} \
+                     (MIGTOP_PG_BINDIR or the lab's bindir option)",
+                    dir.display()
+                )
+            });
         }
         candidates.push(PathBuf::from("/usr/lib/postgresql/15/bin"));
         if let Ok(out) = std::process::Command::new("pg_config")
@@ -70,36 +77,43 @@ impl PgBin {
                 continue;
             }
             tried.push(dir.clone());
-            let all_there = ["initdb", "postgres", "pg_basebackup"]
-                .iter()
-                .all(|t| is_executable(&dir.join(t)));
-            if !all_there {
-                continue;
+            if let Some(bin) = PgBin::at(&dir)? {
+                return Ok(bin);
             }
-            let out = std::process::Command::new(dir.join("postgres"))
-                .arg("--version")
-                .output()
-                .with_context(|| format!("cannot run {}/postgres", dir.display()))?;
-            let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            let major = parse_major(&version)
-                .with_context(|| format!("cannot read the version from {version:?}"))?;
-            if major < MIN_MAJOR {
-                bail!(
-                    "{} is PostgreSQL {major}; the lab needs {MIN_MAJOR} or newer",
-                    dir.display()
-                );
-            }
-            return Ok(PgBin {
-                dir,
-                major,
-                version,
-            });
         }
         bail!(
             "PostgreSQL server binaries (initdb, postgres, pg_basebackup) not found; looked in \
-             MIGTOP_PG_BINDIR, /usr/lib/postgresql/*/bin, pg_config --bindir and PATH. \
-             Install them with `.ci/install-postgres` (Debian: apt-get install postgresql-15)"
+             /usr/lib/postgresql/*/bin, pg_config --bindir and PATH. Install them with \
+             `.ci/install-postgres` (Debian: apt-get install postgresql-15) or set MIGTOP_PG_BINDIR"
         )
+    }
+
+    /// The binaries in `dir`: `None` if they are not all there, an error if too old.
+    fn at(dir: &Path) -> anyhow::Result<Option<PgBin>> {
+        let all_there = ["initdb", "postgres", "pg_basebackup"]
+            .iter()
+            .all(|t| is_executable(&dir.join(t)));
+        if !all_there {
+            return Ok(None);
+        }
+        let out = std::process::Command::new(dir.join("postgres"))
+            .arg("--version")
+            .output()
+            .with_context(|| format!("cannot run {}/postgres", dir.display()))?;
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let major = parse_major(&version)
+            .with_context(|| format!("cannot read the version from {version:?}"))?;
+        if major < MIN_MAJOR {
+            bail!(
+                "{} is PostgreSQL {major}; the lab needs {MIN_MAJOR} or newer",
+                dir.display()
+            );
+        }
+        Ok(Some(PgBin {
+            dir: dir.to_path_buf(),
+            major,
+            version,
+        }))
     }
 
     /// Path of one tool. `pgbench` may live elsewhere (e.g. /usr/bin), so PATH is searched too.

@@ -63,6 +63,11 @@ impl SourceDsn {
         }
     }
 
+    /// True for an empty DSN.
+    pub fn is_empty(&self) -> bool {
+        self.shown.is_empty()
+    }
+
     /// The DSN with any password replaced by `********`.
     pub fn redacted(&self) -> &str {
         &self.shown

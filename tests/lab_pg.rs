@@ -130,6 +130,10 @@ async fn figures_equal_postgres_own_pg_wal_lsn_diff() {
     let pg = connect(&lab.primary_dsn()).await;
     let mut probe = probe_of(&lab).await;
 
+    assert!(
+        matches!(lab.link_upstream(), migtop::lab::Upstream::Unix(_)),
+        "the relay should reach the primary by its Unix socket"
+    );
     // Apply lag from a paused replay, transport lag from a slow link: all three figures non-zero.
     lab.pause_replay().await.unwrap();
     lab.set_link_rate(Some(256 * 1024));

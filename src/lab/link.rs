@@ -17,9 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpStream, UnixStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
@@ -61,9 +61,44 @@ pub struct LinkStats {
     pub connections_refused: u64,
 }
 
+/// Where the relay connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upstream {
+    Tcp(SocketAddr),
+    /// A Unix socket path (`DIR/.s.PGSQL.PORT`). Preferred: its send buffer is fixed (about
+    /// 200 KiB) where loopback TCP autotunes the walsender's up to megabytes, in which a slow
+    /// link's backlog would hide from LatestEndLsn for tens of seconds.
+    Unix(std::path::PathBuf),
+}
+
+/// Socket buffer size of the relay's connections (the kernel doubles it).
+const SOCKET_BUFFER: u32 = 64 * 1024;
+
+/// Caps the send buffer of an accepted connection.
+fn cap_send_buffer(s: &TcpStream) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let size = SOCKET_BUFFER as libc::c_int;
+    // SAFETY: setsockopt on a valid, open socket with a pointer to a live c_int.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            &size as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// A running relay; dropping it closes every connection.
 pub struct Link {
     addr: SocketAddr,
+    upstream: Upstream,
     ctl: watch::Sender<LinkState>,
     counters: Arc<Counters>,
     task: JoinHandle<()>,
@@ -71,7 +106,7 @@ pub struct Link {
 
 impl Link {
     /// Listens on a free loopback port and relays to `upstream`.
-    pub async fn start(upstream: SocketAddr) -> std::io::Result<Link> {
+    pub async fn start(upstream: Upstream) -> std::io::Result<Link> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (ctl, rx) = watch::channel(LinkState {
@@ -79,9 +114,10 @@ impl Link {
             rate: None,
         });
         let counters = Arc::new(Counters::default());
-        let task = tokio::spawn(serve(listener, upstream, rx, counters.clone()));
+        let task = tokio::spawn(serve(listener, upstream.clone(), rx, counters.clone()));
         Ok(Link {
             addr,
+            upstream,
             ctl,
             counters,
             task,
@@ -91,6 +127,11 @@ impl Link {
     /// The port the standby connects to.
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// Where the relay connects.
+    pub fn upstream(&self) -> &Upstream {
+        &self.upstream
     }
 
     /// Sets what the link lets through; takes effect at once on live connections.
@@ -133,7 +174,7 @@ impl Drop for Link {
 
 async fn serve(
     listener: TcpListener,
-    upstream: SocketAddr,
+    upstream: Upstream,
     ctl: watch::Receiver<LinkState>,
     counters: Arc<Counters>,
 ) {
@@ -149,7 +190,7 @@ async fn serve(
                         continue;
                     }
                     counters.accepted.fetch_add(1, Ordering::Relaxed);
-                    relays.spawn(relay(client, upstream, ctl.clone(), counters.clone()));
+                    relays.spawn(relay(client, upstream.clone(), ctl.clone(), counters.clone()));
                 }
                 // Out of descriptors and the like: don't spin.
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -161,18 +202,40 @@ async fn serve(
 
 async fn relay(
     client: TcpStream,
-    upstream: SocketAddr,
+    upstream: Upstream,
     ctl: watch::Receiver<LinkState>,
     counters: Arc<Counters>,
 ) {
-    let Ok(server) = TcpStream::connect(upstream).await else {
-        return;
-    };
     let _ = client.set_nodelay(true);
-    let _ = server.set_nodelay(true);
+    let _ = cap_send_buffer(&client);
+    match upstream {
+        Upstream::Unix(path) => {
+            if let Ok(server) = UnixStream::connect(path).await {
+                join(client, server, ctl, &counters).await;
+            }
+        }
+        Upstream::Tcp(addr) => {
+            // Small fixed buffers on our side at least (see `Upstream::Unix`).
+            let server = async {
+                let sock = tokio::net::TcpSocket::new_v4()?;
+                sock.set_recv_buffer_size(SOCKET_BUFFER)?;
+                sock.connect(addr).await
+            };
+            if let Ok(server) = server.await {
+                let _ = server.set_nodelay(true);
+                join(client, server, ctl, &counters).await;
+            }
+        }
+    }
+}
+
+/// Pumps both directions until either ends; then both are closed.
+async fn join<S>(client: TcpStream, server: S, ctl: watch::Receiver<LinkState>, counters: &Counters)
+where
+    S: AsyncRead + AsyncWrite,
+{
     let (client_r, client_w) = client.into_split();
-    let (server_r, server_w) = server.into_split();
-    // Whichever direction ends first closes both.
+    let (server_r, server_w) = tokio::io::split(server);
     tokio::select! {
         _ = pump(server_r, client_w, ctl.clone(), true, &counters.to_standby) => {}
         _ = pump(client_r, server_w, ctl, false, &counters.to_primary) => {}
@@ -196,8 +259,8 @@ async fn wait_up(ctl: &mut watch::Receiver<LinkState>) -> bool {
 }
 
 async fn pump(
-    mut from: OwnedReadHalf,
-    mut to: OwnedWriteHalf,
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
     mut ctl: watch::Receiver<LinkState>,
     paced: bool,
     counter: &AtomicU64,
@@ -272,7 +335,7 @@ mod tests {
 
     #[tokio::test]
     async fn relays_cuts_and_restores() {
-        let link = Link::start(echo().await).await.unwrap();
+        let link = Link::start(Upstream::Tcp(echo().await)).await.unwrap();
         let mut s = TcpStream::connect(("127.0.0.1", link.port()))
             .await
             .unwrap();
@@ -305,7 +368,7 @@ mod tests {
 
     #[tokio::test]
     async fn stall_holds_bytes_until_resumed() {
-        let link = Link::start(echo().await).await.unwrap();
+        let link = Link::start(Upstream::Tcp(echo().await)).await.unwrap();
         let mut s = TcpStream::connect(("127.0.0.1", link.port()))
             .await
             .unwrap();
@@ -324,8 +387,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn relays_to_a_unix_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("echo.sock");
+        let l = tokio::net::UnixListener::bind(&path).unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let (mut r, mut w) = s.into_split();
+                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                });
+            }
+        });
+        let link = Link::start(Upstream::Unix(path)).await.unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", link.port()))
+            .await
+            .unwrap();
+        assert_eq!(roundtrip(&mut s, b"via unix").await.unwrap(), b"via unix");
+        assert_eq!(link.stats().bytes_to_primary, 8);
+    }
+
+    #[tokio::test]
     async fn rate_paces_the_downstream() {
-        let link = Link::start(echo().await).await.unwrap();
+        let link = Link::start(Upstream::Tcp(echo().await)).await.unwrap();
         link.set_rate(Some(64 * 1024));
         let mut s = TcpStream::connect(("127.0.0.1", link.port()))
             .await

@@ -30,7 +30,7 @@ use anyhow::{Context, bail};
 use serde_json::{Map, Value};
 
 use crate::model::{Lsn, ReplicationState, Stage};
-pub use link::{LinkMode, LinkStats};
+pub use link::{LinkMode, LinkStats, Upstream};
 pub use load::{LoadPhase, LoadPlan, LoadState};
 pub use standby::{ReceiverRow, StandbyReading};
 
@@ -54,8 +54,13 @@ pub struct LabOptions {
     pub startup_timeout: Duration,
     /// UTC offset of the timestamps in `ReplicationInfo`, in hours (the API's samples use +08).
     pub utc_offset_hours: i8,
-    /// Initial bandwidth cap of the link in bytes per second (`None`: unlimited).
+    /// Bandwidth cap of the link in bytes per second once the standby streams (`None`:
+    /// unlimited); the base backup is never throttled.
     pub link_rate: Option<u64>,
+    /// Create the pgbench tables before the standby is made, so their ~17 MB of WAL is in
+    /// the base backup instead of streaming through a slow link. (Otherwise the first
+    /// [`Lab::start_load`] creates them.)
+    pub pgbench_init: bool,
 }
 
 impl Default for LabOptions {
@@ -67,6 +72,7 @@ impl Default for LabOptions {
             startup_timeout: Duration::from_secs(60),
             utc_offset_hours: 8,
             link_rate: None,
+            pgbench_init: false,
         }
     }
 }
@@ -148,10 +154,25 @@ impl Lab {
         )
         .await?;
 
-        let link = link::Link::start(SocketAddr::from(([127, 0, 0, 1], primary_port)))
+        let pgbench = load::Target {
+            pgbench: bin.tool("pgbench"),
+            port: primary_port,
+            log: dir.join("pgbench.log"),
+        };
+        if opts.pgbench_init {
+            pgbench.initialize().await?;
+        }
+
+        // Through the primary's Unix socket when its path fits (see `link::Upstream::Unix`).
+        let socket = dir.join(format!(".s.PGSQL.{primary_port}"));
+        let upstream = if socket.as_os_str().len() < 100 && socket.exists() {
+            link::Upstream::Unix(socket)
+        } else {
+            link::Upstream::Tcp(SocketAddr::from(([127, 0, 0, 1], primary_port)))
+        };
+        let link = link::Link::start(upstream)
             .await
             .context("cannot start the link relay")?;
-        link.set_rate(opts.link_rate);
         let standby_data = dir.join("standby");
         pg::basebackup(&bin, run_as, &dir, &standby_data, link.port(), SLOT).await?;
         let standby_port = start_server(
@@ -179,7 +200,7 @@ impl Lab {
             bin,
             primary_port,
             standby_port,
-            pgbench_ready: AtomicBool::new(false),
+            pgbench_ready: AtomicBool::new(opts.pgbench_init),
             switching: AtomicBool::new(false),
             last_row: StdMutex::new(None),
             cleanup,
@@ -195,6 +216,8 @@ impl Lab {
                 pg::log_tail(&lab.dir().join("standby.log"), 6)
             )
         })?;
+        // Only now: the base backup and catch-up go at full speed.
+        lab.link.set_rate(opts.link_rate);
         Ok(lab)
     }
 
@@ -393,6 +416,11 @@ impl Lab {
     /// Caps the link's primary-to-standby bandwidth (bytes per second); `None` lifts it.
     pub fn set_link_rate(&self, bytes_per_sec: Option<u64>) {
         self.link.set_rate(bytes_per_sec);
+    }
+
+    /// Where the link relay connects to the primary.
+    pub fn link_upstream(&self) -> &Upstream {
+        self.link.upstream()
     }
 
     /// The link's mode.

@@ -267,7 +267,6 @@ pub fn free_port() -> anyhow::Result<u16> {
 pub const SERVER_CONF: &str = "
 # --- migtop lab ---
 listen_addresses = '127.0.0.1'
-unix_socket_directories = ''
 max_connections = 40
 shared_buffers = 16MB
 wal_level = replica
@@ -350,9 +349,17 @@ pub fn spawn_server(
         .with_context(|| format!("cannot open {}", log.display()))?;
     let mut cmd = std::process::Command::new(bin.tool("postgres"));
     prepare(&mut cmd, run_as, lab_dir);
+    // The Unix socket lives in the lab directory (private, removed with it); a path too long
+    // for a socket means TCP only.
+    let sockets = if lab_dir.as_os_str().len() < 90 {
+        lab_dir.display().to_string()
+    } else {
+        String::new()
+    };
     cmd.arg("-D")
         .arg(data)
         .args(["-p", &port.to_string()])
+        .args(["-c", &format!("unix_socket_directories={sockets}")])
         .args(["-c", &format!("cluster_name={cluster_name}")])
         .stdout(log_file.try_clone()?)
         .stderr(log_file);

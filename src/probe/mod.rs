@@ -160,31 +160,27 @@ impl SourceProbe {
     }
 
     async fn sample_inner(&mut self) -> ProbeResult {
-        let reused = self.session.is_some();
         if let Some(s) = &self.session {
             match query(&s.client).await {
                 Ok(sample) => return Ok(sample),
-                Err(reason) if !s.client.is_closed() => {
-                    return Err(ProbeError::Query {
-                        target: self.target().to_string(),
-                        reason,
-                    });
-                }
+                // The server answered with an error: the session is fine, the query is not.
+                Err(reason) if !s.client.is_closed() => return Err(self.query_error(reason)),
+                // The session died (server restart, idle timeout, terminated): open a new one.
                 Err(_) => self.session = None,
             }
         }
         let session = self.connect().await?;
         let result = query(&session.client).await;
         self.session = Some(session);
-        result.map_err(|reason| {
-            if reused {
-                tracing::debug!("source probe failed again on a fresh session");
-            }
-            ProbeError::Query {
-                target: self.target().to_string(),
-                reason,
-            }
-        })
+        result.map_err(|reason| self.query_error(reason))
+    }
+
+    fn query_error(&self, reason: String) -> ProbeError {
+        use secrecy::ExposeSecret;
+        ProbeError::Query {
+            target: self.target().to_string(),
+            reason: dsn::scrub_password(&reason, self.dsn.secret().expose_secret()),
+        }
     }
 
     async fn connect(&mut self) -> Result<Session, ProbeError> {

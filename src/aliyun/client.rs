@@ -242,7 +242,10 @@ impl RdsClient {
         } else {
             chain(&e.without_url())
         };
-        ApiError::Network { endpoint: endpoint.into(), message }
+        ApiError::Network {
+            endpoint: endpoint.into(),
+            message,
+        }
     }
 
     /// Calls `action`, retrying retryable failures per the retry policy.

@@ -43,7 +43,10 @@ pub fn canonical_query(params: &BTreeMap<String, String>) -> String {
 /// A signed header that is absent contributes an empty value, as a verifier must not fail
 /// before computing (the signature then simply does not match).
 pub fn canonical_headers(headers: &[(String, String)], signed: &[String]) -> (String, String) {
-    let mut names: Vec<String> = signed.iter().map(|s| s.trim().to_ascii_lowercase()).collect();
+    let mut names: Vec<String> = signed
+        .iter()
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect();
     names.sort();
     names.dedup();
     let mut block = String::new();
@@ -180,7 +183,10 @@ pub fn authorize(
     headers: &[(String, String)],
     payload_hash: &str,
 ) -> String {
-    let signed: Vec<String> = headers.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
+    let signed: Vec<String> = headers
+        .iter()
+        .map(|(k, _)| k.to_ascii_lowercase())
+        .collect();
     let cr = canonical_request(method, uri, query, headers, &signed, payload_hash);
     let (_, signed_list) = canonical_headers(headers, &signed);
     Authorization {
@@ -326,11 +332,22 @@ mod tests {
         let q = map(&[("A", "1")]);
         let h = hdrs(&[("host", "h")]);
         let base = authorize("id", "s", "POST", "/", &q, &h, EMPTY_SHA256);
-        assert_ne!(base, authorize("id", "t", "POST", "/", &q, &h, EMPTY_SHA256));
+        assert_ne!(
+            base,
+            authorize("id", "t", "POST", "/", &q, &h, EMPTY_SHA256)
+        );
         assert_ne!(base, authorize("id", "s", "GET", "/", &q, &h, EMPTY_SHA256));
         assert_ne!(
             base,
-            authorize("id", "s", "POST", "/", &map(&[("A", "2")]), &h, EMPTY_SHA256)
+            authorize(
+                "id",
+                "s",
+                "POST",
+                "/",
+                &map(&[("A", "2")]),
+                &h,
+                EMPTY_SHA256
+            )
         );
         assert_ne!(base, authorize("id", "s", "POST", "/", &q, &h, "00"));
     }

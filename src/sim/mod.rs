@@ -226,6 +226,7 @@ fn simulate_credentials() -> Result<(Credentials, String), UsageError> {
 pub async fn run(args: SimulateArgs) -> anyhow::Result<i32> {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

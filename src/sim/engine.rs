@@ -28,6 +28,8 @@ pub const MAX_LSN: f64 = 4_503_599_627_370_496.0;
 const HISTORY_CAP: usize = 4096;
 /// How often an idle sender still sends a message (keepalive), in seconds.
 const KEEPALIVE: f64 = 10.0;
+/// Tasks an instance may hold (CreateCloudMigrationTask beyond this is refused).
+pub const MAX_TASKS_PER_INSTANCE: usize = 1000;
 /// Stage order as indices.
 const ORDER: [Stage; 6] = Stage::ALL;
 
@@ -745,6 +747,13 @@ impl World {
         let tasks = self
             .tasks_mut(instance)
             .ok_or_else(SimError::instance_not_found)?;
+        if tasks.len() >= MAX_TASKS_PER_INSTANCE {
+            return Err(SimError::new(
+                "QuotaExceeded.MigrateTask",
+                format!("An instance holds at most {MAX_TASKS_PER_INSTANCE} migration tasks."),
+                400,
+            ));
+        }
         let mut sim = TaskSim::new(instance, spec, seed, epoch, tz, now);
         sim.advance(now);
         tasks.push(sim);
@@ -926,6 +935,7 @@ mod tests {
         }
         let in_sync_at = in_sync_at.expect("IN SYNC");
         let drained_at = drained_at.expect("DRAINED");
+        println!("crm-migrate: IN SYNC at {in_sync_at} s, DRAINED at {drained_at} s");
         assert!(in_sync_at <= 45.0, "in sync at {in_sync_at}");
         assert!(drained_at <= 65.0, "drained at {drained_at}");
         assert!(in_sync_at < drained_at);

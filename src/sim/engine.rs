@@ -180,6 +180,11 @@ impl TaskSim {
                     * 4.0)
                     .floor()
                     .clamp(0.0, 3.0) as u8;
+                for q in 1..=u64::from(self.backup_marks) {
+                    let at = starts[1] + self.spec.basebackup.duration() * q as f64 / 4.0;
+                    let line = self.backup_line(at, q);
+                    self.detail.line(line);
+                }
                 let start = (pos - rate * elapsed).max(0.0);
                 self.backup_start = start;
                 self.replay = start;
@@ -269,18 +274,23 @@ impl TaskSim {
         }
     }
 
-    fn backup_history(&mut self, start: f64, duration: f64) {
+    /// `Backup data: 50% (24.0 GiB of 48.0 GiB)` stamped at `at`.
+    fn backup_line(&self, at: f64, quarter: u64) -> String {
         let size = self.spec.basebackup.size.0;
+        self.progress(
+            at,
+            &format!(
+                "Backup data: {}% ({} of {})",
+                quarter * 25,
+                units::bytes(size / 4 * quarter),
+                units::bytes(size)
+            ),
+        )
+    }
+
+    fn backup_history(&mut self, start: f64, duration: f64) {
         for q in 1..=3u64 {
-            let line = self.progress(
-                start + duration * q as f64 / 4.0,
-                &format!(
-                    "Backup data: {}% ({} of {})",
-                    q * 25,
-                    units::bytes(size / 4 * q),
-                    units::bytes(size)
-                ),
-            );
+            let line = self.backup_line(start + duration * q as f64 / 4.0, q);
             self.detail.line(line);
         }
         let line = self.progress(start + duration, "Backup data finished");
@@ -427,16 +437,7 @@ impl TaskSim {
                 let quarter = (self.backup_done / size.max(1) as f64 * 4.0).floor();
                 while f64::from(self.backup_marks) < quarter.min(3.0) {
                     self.backup_marks += 1;
-                    let q = u64::from(self.backup_marks);
-                    let line = self.progress(
-                        t,
-                        &format!(
-                            "Backup data: {}% ({} of {})",
-                            q * 25,
-                            units::bytes(size / 4 * q),
-                            units::bytes(size)
-                        ),
-                    );
+                    let line = self.backup_line(t, u64::from(self.backup_marks));
                     self.detail.line(line);
                     self.modified = t;
                 }
@@ -896,6 +897,11 @@ mod tests {
         assert!(erp.detail.iter().any(|l| l.contains("Backup data: 50%")));
         assert!(erp.detail.iter().any(|l| l == "[Synchronize data]"));
         assert!(erp.lag_bytes().unwrap() > 2000 * MIB);
+        // A backup in progress shows the quarters it has passed, and no more.
+        let bi = task(&w, "bi-migrate", 0.0);
+        assert!(bi.detail.iter().any(|l| l.contains("Backup data: 25%")));
+        assert!(!bi.detail.iter().any(|l| l.contains("Backup data: 50%")));
+        assert!(bi.replication.is_none());
     }
 
     /// The demo's promise: crm goes IN SYNC (lag ≤ 16 MiB for 30 s) and then DRAINED (lag 0,

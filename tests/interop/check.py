@@ -174,6 +174,54 @@ check(
     new_expect_error(SECRET, UNKNOWN, "InvalidDBInstanceName.NotFound", 404),
 )
 
+
+
+def new_create_then_legacy_reads():
+    instance = INSTANCES[-1]
+    resp = new_client(SECRET).create_cloud_migration_task(
+        rds_models.CreateCloudMigrationTaskRequest(
+            dbinstance_name=instance,
+            source_ip_address="172.16.0.9",
+            source_port=5432,
+            source_account="migratetest",
+            source_password="interop-pw",
+            source_category="ecsOnVpc",
+            task_name="interop-task",
+        )
+    )
+    task_id = resp.body.task_id
+    assert task_id, resp.body.to_map()
+    r = legacy_request(instance)
+    r.set_TaskId(task_id)
+    body = json.loads(legacy_client(SECRET).do_action_with_exception(r))
+    items = body["Items"] if isinstance(body["Items"], list) else [body["Items"]]
+    assert [i["TaskName"] for i in items] == ["interop-task"], body
+    assert items[0]["MigrateStage"] == "precheck", items[0]
+    return f"task {task_id} created (V3), read back at precheck (v1)"
+
+
+def new_activate_refused_outside_increment():
+    stage_of = {}
+    for instance in INSTANCES:
+        body = new_client(SECRET).describe_cloud_migration_result(
+            rds_models.DescribeCloudMigrationResultRequest(dbinstance_name=instance, page_number=1, page_size=100)
+        ).body
+        stage_of[instance] = [i.migrate_stage for i in body.items]
+    target = next(i for i, stages in stage_of.items() if "basebackup" in stages)
+    try:
+        new_client(SECRET).activate_migration_target_instance(
+            rds_models.ActivateMigrationTargetInstanceRequest(dbinstance_name=target, switch_time_mode="0", force_switch="1")
+        )
+    except Exception as e:  # noqa: BLE001
+        got = error_of(e)
+        assert got == ("InvalidMigrateStatus", 400), (got, str(e)[:300])
+        return f"{target}: InvalidMigrateStatus (HTTP 400)"
+    raise AssertionError("a task in basebackup was switched over")
+
+
+check("new SDK creates a task, legacy SDK reads it", new_create_then_legacy_reads)
+check("new SDK: switchover outside increment is InvalidMigrateStatus", new_activate_refused_outside_increment)
+
 if failures:
     print(f"interop: FAIL ({len(failures)} of the checks failed)")
     sys.exit(1)

@@ -53,7 +53,7 @@ export ALIBABA_CLOUD_ACCESS_KEY_ID=LTAI5tInteropCheckKey
 export ALIBABA_CLOUD_ACCESS_KEY_SECRET="interop-$RANDOM-$RANDOM-secret"
 unset ALIBABA_CLOUD_SECURITY_TOKEN ALIBABA_CLOUD_PROFILE || true
 mkdir -p "$work/home"
-HOME="$work/home" "$bin" simulate --speed 20 >"$work/sim.out" 2>"$work/sim.err" &
+HOME="$work/home" "$bin" simulate >"$work/sim.out" 2>"$work/sim.err" &
 sim_pid=$!
 
 for _ in $(seq 1 100); do

@@ -191,7 +191,7 @@ impl RdsClient {
             .bytes()
             .await
             .map_err(|e| self.transport_error(&endpoint, e))?;
-        let parsed: Result<Value, _> = serde_json::from_slice(&bytes);
+        let parsed = parse_body(&bytes);
         let redact = |s: &str| crate::redact::access_key(s, &self.credentials.access_key_id);
         match parsed {
             Ok(Value::Object(o))
@@ -213,7 +213,7 @@ impl RdsClient {
             Ok(_) | Err(_) => {
                 let snippet: String = String::from_utf8_lossy(&bytes).chars().take(120).collect();
                 let what = match parsed {
-                    Err(e) => format!("not JSON ({e}); body starts {snippet:?}"),
+                    Err(e) => format!("{e}; body starts {snippet:?}"),
                     Ok(_) => format!("unexpected body {snippet:?}"),
                 };
                 Err(ApiError::BadResponse {
@@ -237,9 +237,14 @@ impl RdsClient {
                 message: chain(&e.without_url()),
             };
         }
+        let message = if e.is_connect() {
+            format!("cannot connect ({})", root_cause(&e))
+        } else {
+            chain(&e.without_url())
+        };
         ApiError::Network {
             endpoint: endpoint.into(),
-            message: chain(&e.without_url()),
+            message,
         }
     }
 
@@ -332,6 +337,33 @@ impl RdsClient {
         // Not retried: a switchover must not be sent twice by accident.
         self.call_once("ActivateMigrationTargetInstance", &p).await
     }
+}
+
+/// Reads a response body: JSON as asked for, or the service's XML form (some proxies and
+/// older gateways ignore `Format`). Anything else is an error naming what it was.
+fn parse_body(bytes: &[u8]) -> Result<Value, String> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v) => Ok(v),
+        Err(json_err) => {
+            let text = String::from_utf8_lossy(bytes);
+            let looks_like_api_xml =
+                text.trim_start().starts_with('<') && text.contains("<RequestId>");
+            if looks_like_api_xml {
+                crate::model::xml::to_json(&text)
+            } else {
+                Err(format!("not JSON ({json_err})"))
+            }
+        }
+    }
+}
+
+/// The innermost cause of an error (e.g. "Connection refused (os error 111)").
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
 
 /// An error and its causes in one line.

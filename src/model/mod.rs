@@ -6,6 +6,7 @@ pub mod replication;
 pub mod stage;
 pub mod task;
 pub mod value;
+pub mod xml;
 
 pub use lsn::Lsn;
 pub use precheck::{DetailLine, Precheck, Severity, SeverityCounts};

@@ -208,15 +208,16 @@ pub fn eta(lag: Option<u64>, rates: Rates, max_lag: u64) -> Eta {
     let (Some(wal), Some(replay)) = (rates.wal, rates.replay) else {
         return Eta::Unknown;
     };
-    // A margin so that noise around equal rates does not produce absurd ETAs.
+    // A margin so that noise around equal rates neither produces absurd ETAs nor flaps.
+    let margin = (wal * 0.02).max(1.0);
     let closing = replay - wal;
-    if closing > (wal * 0.02).max(1.0) {
+    if closing > margin {
         let secs = lag as f64 / closing;
         if secs.is_finite() && secs < 1e9 {
             return Eta::In(Duration::from_secs_f64(secs.max(1.0)));
         }
     }
-    if lag <= max_lag {
+    if closing >= -margin && lag <= max_lag {
         Eta::KeepingUp
     } else {
         Eta::NotCatchingUp
@@ -337,6 +338,8 @@ mod tests {
         );
         assert_eq!(eta(Some(5), r(100.0, 100.0), 10), Eta::KeepingUp);
         assert_eq!(eta(Some(500), r(100.0, 90.0), 10), Eta::NotCatchingUp);
+        // Falling behind is not keeping up, even below the threshold.
+        assert_eq!(eta(Some(5), r(100.0, 50.0), 10), Eta::NotCatchingUp);
         assert_eq!(eta(Some(500), Rates::default(), 10), Eta::Unknown);
     }
 }

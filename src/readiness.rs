@@ -46,10 +46,28 @@ pub enum Reason {
     Settling { stable: Duration, need: Duration },
 }
 
+impl Reason {
+    /// A terse form for narrow panels (the requirement is implied).
+    pub fn short(&self) -> String {
+        match self {
+            Reason::Stage(Some(Stage::Success)) => "migration finished".into(),
+            Reason::Stage(Some(Stage::Switch)) => "switchover under way".into(),
+            Reason::Stage(Some(s)) => format!("stage {s}"),
+            Reason::State(Some(s)) => format!("state {s}"),
+            Reason::NotSynced(Some(false)) => "not Synced".into(),
+            Reason::LagAbove { max, .. } => format!("lag > {}", units::bytes(*max)),
+            Reason::Stale { age } => format!("stale ({})", units::duration(*age)),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::NoData => write!(f, "no data yet"),
+            Reason::Stage(Some(Stage::Success)) => write!(f, "migration finished (success)"),
+            Reason::Stage(Some(Stage::Switch)) => write!(f, "switchover under way"),
             Reason::Stage(Some(s)) => write!(f, "stage {s}, not increment"),
             Reason::Stage(None) => write!(f, "stage unknown"),
             Reason::State(Some(s)) => write!(f, "state {s}, not streaming"),

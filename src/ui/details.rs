@@ -16,7 +16,7 @@ pub fn lines(app: &App, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     };
     let t = &e.task;
     let long = width >= 40;
-    let label_w = if long { 9 } else { 8 };
+    let label_w = 9;
     let row = |label: &str, value: String| -> Line<'static> {
         Line::from(vec![
             Span::styled(format!("{label:<label_w$}"), theme.dim()),
@@ -26,11 +26,17 @@ pub fn lines(app: &App, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let dash = || "—".to_string();
     let when = |v: Option<chrono::DateTime<chrono::FixedOffset>>| -> String {
         match v {
-            Some(t) => format!(
-                "{} ({} ago)",
-                local_time(t, app.config.local_offset, long),
-                age(app.now, t.with_timezone(&chrono::Utc))
-            ),
+            Some(t) => {
+                let utc = t.with_timezone(&chrono::Utc);
+                let rel = if utc > app.now {
+                    format!("in {}", age(utc, app.now))
+                } else if long {
+                    format!("{} ago", age(app.now, utc))
+                } else {
+                    age(app.now, utc)
+                };
+                format!("{} ({rel})", local_time(t, app.config.local_offset, long))
+            }
             None => dash(),
         }
     };
@@ -42,10 +48,8 @@ pub fn lines(app: &App, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         (None, None) => dash(),
     };
     let mut v = vec![
-        row(
-            "Source",
-            format!("{} {addr}", s.category.clone().unwrap_or_else(dash)),
-        ),
+        row("Source", addr),
+        row("Category", s.category.clone().unwrap_or_else(dash)),
         row("Account", s.account.clone().unwrap_or_else(dash)),
         row("Created", when(t.created)),
         row("Modified", when(t.modified)),

@@ -33,12 +33,7 @@ pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
         ];
     }
     let mut v = match app.focus {
-        Focus::Tasks => vec![
-            ("↑↓", "select"),
-            ("Tab", "log"),
-            ("PgUp/Dn", "scroll log"),
-            ("/", "search"),
-        ],
+        Focus::Tasks => vec![("↑↓", "select"), ("Tab", "log"), ("/", "search")],
         Focus::Log => vec![
             ("↑↓", "scroll"),
             ("Tab", "tasks"),
@@ -52,6 +47,9 @@ pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
     v.push(("+/-", "interval"));
     if app.config.allow_switchover {
         v.push(("S", "switch over"));
+    }
+    if app.focus == Focus::Tasks {
+        v.push(("PgUp/Dn", "scroll log"));
     }
     v
 }

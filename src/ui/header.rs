@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::theme::Theme;
 use super::{age, fit_spans};
@@ -40,18 +40,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .map(|i| i.name.as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    if names.chars().count() <= 44 {
-        left.push(Span::raw(names));
-    } else {
-        left.push(Span::raw(format!("{} instances", app.instances.len())));
-    }
+    let names_at = left.len();
+    left.push(Span::raw(names));
     left.push(sep());
     // The oldest instance's last success: the figure a stale warning is about.
-    let oldest_ok = if app.instances.iter().all(|i| i.last_ok.is_some()) {
-        app.instances.iter().filter_map(|i| i.last_ok).min()
-    } else {
-        None
-    };
+    let oldest_ok = app.instances.iter().filter_map(|i| i.last_ok).min();
     match oldest_ok {
         Some(t) => {
             let style = if stale_age.is_some() {
@@ -84,8 +77,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             left.push(Span::raw("polling…"));
         }
-    } else if let Some(n) = next {
+    } else if let Some(n) = next.filter(|n| *n > app.now) {
         left.push(Span::raw(format!("next in {}", age(n, app.now))));
+    } else if next.is_some() {
+        left.push(Span::raw("next poll due"));
     } else {
         left.push(Span::raw("next soon"));
     }
@@ -94,44 +89,81 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         theme.dim(),
     ));
     let room = width.saturating_sub(badges_w + 1);
+    if left.iter().map(|s| s.width()).sum::<usize>() > room && app.instances.len() > 1 {
+        // The names do not fit: count them instead (the table lists them anyway).
+        left[names_at] = Span::raw(format!("{} instances", app.instances.len()));
+    }
     let mut spans = fit_spans(left, room);
     let used: usize = spans.iter().map(|s| s.width()).sum();
     if !badges.is_empty() {
         spans.push(Span::raw(" ".repeat(width.saturating_sub(used + badges_w))));
         spans.extend(badges);
     }
-    let mut lines = vec![Line::from(spans)];
+    let lines = vec![Line::from(spans)];
 
-    if area.height > 1 {
-        // The most recent failure across instances.
-        let failing: Vec<_> = app
-            .instances
-            .iter()
-            .filter_map(|i| i.last_error.as_ref().map(|(t, e)| (i, t, e)))
-            .collect();
-        if let Some((inst, _, err)) = failing.iter().max_by_key(|(_, t, _)| **t) {
-            let s = vec![
-                Span::styled(" ✗ ", theme.bad()),
-                Span::styled(format!("{}: ", inst.name), theme.strong()),
-                Span::styled(err.to_string(), theme.bad()),
-            ];
-            let retry = match (app.paused, inst.next_poll, inst.polling_since) {
-                (true, _, _) => " · paused".to_string(),
-                (_, _, Some(_)) => " · retrying…".to_string(),
-                (_, Some(n), _) => format!(" · retry in {}", age(n, app.now)),
-                _ => String::new(),
-            };
-            let more = if failing.len() > 1 {
-                format!(" (+{} more)", failing.len() - 1)
-            } else {
-                String::new()
-            };
-            let tail = format!("{retry}{more}");
-            let tail_w = tail.chars().count();
-            let mut head = fit_spans(s, width.saturating_sub(tail_w));
-            head.push(Span::styled(tail, theme.dim()));
-            lines.push(Line::from(head));
+    frame.render_widget(Paragraph::new(lines), Rect { height: 1, ..area });
+    if area.height > 1
+        && let Some(spans) = error_spans(app, theme)
+    {
+        let rest = Rect {
+            y: area.y + 1,
+            height: area.height - 1,
+            ..area
+        };
+        let spans = if rest.height == 1 {
+            fit_spans(spans, width)
+        } else {
+            spans
+        };
+        frame.render_widget(
+            Paragraph::new(Line::from(spans)).wrap(Wrap { trim: false }),
+            rest,
+        );
+    }
+}
+
+/// The most recent failure across instances: code, retry countdown, then the sentence (with
+/// the message and request id), so the most useful part survives truncation.
+pub fn error_spans(app: &App, theme: &Theme) -> Option<Vec<Span<'static>>> {
+    let failing: Vec<_> = app
+        .instances
+        .iter()
+        .filter_map(|i| i.last_error.as_ref().map(|(t, e)| (i, t, e)))
+        .collect();
+    let (inst, _, err) = failing.iter().max_by_key(|(_, t, _)| **t)?;
+    let retry = match (app.paused, inst.next_poll, inst.polling_since) {
+        (true, _, _) => "paused".to_string(),
+        (_, _, Some(_)) => "retrying…".to_string(),
+        (_, Some(n), _) => format!("retry in {}", age(n, app.now)),
+        _ => "retry soon".to_string(),
+    };
+    let more = if failing.len() > 1 {
+        format!(" (+{} more failing)", failing.len() - 1)
+    } else {
+        String::new()
+    };
+    let sentence = err.to_string();
+    let prefix = format!("{}: ", err.code());
+    let message = sentence
+        .strip_prefix(&prefix)
+        .unwrap_or(&sentence)
+        .to_string();
+    Some(vec![
+        Span::styled(" ✗ ", theme.bad()),
+        Span::styled(format!("{} ", inst.name), theme.strong()),
+        Span::styled(err.code().to_string(), theme.bad()),
+        Span::styled(format!(" · {retry}{more} · "), theme.dim()),
+        Span::raw(message),
+    ])
+}
+
+/// Rows the error needs at `width` (0 without an error, at most 2).
+pub fn error_rows(app: &App, width: u16) -> u16 {
+    match error_spans(app, &Theme { color: false }) {
+        None => 0,
+        Some(s) => {
+            let w: usize = s.iter().map(|s| s.width()).sum();
+            if w <= width as usize { 1 } else { 2 }
         }
     }
-    frame.render_widget(Paragraph::new(lines), area);
 }

@@ -138,7 +138,8 @@ fn gauge(
     Line::from(spans)
 }
 
-/// The sparkline of recent lag samples; blank cells are failed polls or unknown lag.
+/// The sparkline of recent lag samples on a linear scale up to `max_lag` (or the largest value
+/// shown), coloured against `max_lag`; blank cells are failed polls or unknown lag.
 pub fn sparkline(
     entry: &TaskEntry,
     max_lag: u64,
@@ -147,6 +148,15 @@ pub fn sparkline(
 ) -> Vec<Span<'static>> {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let series = entry.history.lag_series(width);
+    // Against the threshold, or the largest value shown when that is higher.
+    let top = series
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(max_lag)
+        .max(1);
     let mut spans = Vec::new();
     if series.len() < width {
         spans.push(Span::raw(" ".repeat(width - series.len())));
@@ -155,7 +165,11 @@ pub fn sparkline(
         match v {
             None => spans.push(Span::raw(" ")),
             Some(l) => {
-                let level = position(l, max_lag, 8).saturating_sub(1).min(7);
+                // Zero is the lowest bar; any lag at all is at least the next one.
+                let level = match l {
+                    0 => 0,
+                    _ => (((l as f64 / top as f64) * 7.0).round() as usize).clamp(1, 7),
+                };
                 spans.push(Span::styled(
                     BARS[level].to_string(),
                     theme.level(l, max_lag),
@@ -168,14 +182,17 @@ pub fn sparkline(
 
 fn rates_line(f: &LagFigures, theme: &Theme) -> Vec<Span<'static>> {
     let rate = |r: Option<f64>| r.map_or("unknown".to_string(), units::rate);
-    let mut v = vec![
+    vec![
         Span::styled("WAL ", theme.dim()),
         Span::raw(rate(f.rates.wal)),
         Span::styled(" · replay ", theme.dim()),
         Span::raw(rate(f.rates.replay)),
-        Span::styled(" · ", theme.dim()),
-    ];
-    v.push(match f.eta {
+    ]
+}
+
+/// The catch-up outlook: an ETA, "caught up", "keeping up" or "not catching up".
+pub fn outlook(eta: Eta, theme: &Theme) -> Span<'static> {
+    match eta {
         Eta::Unknown => Span::styled("ETA unknown", theme.dim()),
         Eta::CaughtUp => Span::styled("caught up", theme.good()),
         Eta::KeepingUp => Span::styled("keeping up", theme.good()),
@@ -188,15 +205,33 @@ fn rates_line(f: &LagFigures, theme: &Theme) -> Vec<Span<'static>> {
             theme.warn(),
         ),
         Eta::NotCatchingUp => Span::styled("not catching up", theme.bad()),
-    });
-    v
+    }
 }
 
 /// Draws the gauge of the selected task into `area`.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let Some(entry) = app.selected_task() else {
+        // An instance row: say what is known about polling it.
         let block = panel_block(Span::styled(" Lag ", theme.strong()), theme, false);
-        frame.render_widget(Paragraph::new("").block(block), area);
+        let text = match app.selected_instance() {
+            Some(i) => match &i.last_error {
+                Some((_, e)) => Line::styled(format!("{}: {e}", i.name), theme.bad()),
+                None if i.last_ok.is_some() => {
+                    Line::styled(format!("{}: no migration tasks match", i.name), theme.dim())
+                }
+                None => Line::styled(
+                    format!("{}: waiting for the first poll", i.name),
+                    theme.dim(),
+                ),
+            },
+            None => Line::styled("no task selected", theme.dim()),
+        };
+        frame.render_widget(
+            Paragraph::new(text)
+                .block(block)
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
         return;
     };
     let f = figures(entry, app);
@@ -225,13 +260,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             lines.push(gauge("true    ", Some(t), None, max_lag, w, theme));
         }
         let b = |v: Option<u64>| v.map_or("unknown".to_string(), units::bytes);
-        let legend = if w >= 44 {
+        let legend = if w >= 52 {
             vec![
                 Span::raw(" █ "),
                 Span::styled("not replayed ", theme.dim()),
                 Span::raw(b(f.apply)),
                 Span::raw("  ▒ "),
                 Span::styled("not received ", theme.dim()),
+                Span::raw(b(f.transport)),
+            ]
+        } else if w >= 40 {
+            vec![
+                Span::raw(" █ "),
+                Span::styled("apply ", theme.dim()),
+                Span::raw(b(f.apply)),
+                Span::raw("  ▒ "),
+                Span::styled("transport ", theme.dim()),
                 Span::raw(b(f.transport)),
             ]
         } else {
@@ -249,9 +293,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             lines.push(Line::from(fit_spans(legend, w)));
         }
     }
+    // The trend, with the outlook at its right end.
+    let out = outlook(f.eta, theme);
+    let spark_w = w.saturating_sub(7 + out.width() + 2);
     let mut spark = vec![Span::styled(" trend ", theme.dim())];
-    spark.extend(sparkline(entry, max_lag, w.saturating_sub(8), theme));
-    lines.push(Line::from(spark));
+    spark.extend(sparkline(entry, max_lag, spark_w, theme));
+    spark.push(Span::raw("  "));
+    spark.push(out);
+    lines.push(Line::from(fit_spans(spark, w)));
     let mut rates = vec![Span::raw(" ")];
     rates.extend(rates_line(&f, theme));
     lines.push(Line::from(fit_spans(rates, w)));

@@ -31,13 +31,11 @@ pub struct AppLayout {
     pub footer: Rect,
 }
 
-/// Whether the header needs its second (error) line.
-pub fn header_height(app: &App) -> u16 {
-    if app.instances.iter().any(|i| i.last_error.is_some()) {
-        2
-    } else {
-        1
-    }
+/// The header's height: one line, plus one or two for the last error (two only when the
+/// sentence needs them and the pane is tall enough to spare a row).
+pub fn header_height(app: &App, area: Rect) -> u16 {
+    let rows = super::header::error_rows(app, area.width);
+    1 + if area.height >= 24 { rows } else { rows.min(1) }
 }
 
 /// Lays the dashboard out in `area`.
@@ -55,7 +53,7 @@ pub fn compute(area: Rect, app: &App) -> AppLayout {
         y += h;
         r
     };
-    let header_h = header_height(app);
+    let header_h = header_height(app, area);
     let fixed = header_h + 1 + 1 + MIDDLE;
     let rest = area.height - fixed;
     let want = app.rows.len().max(1) as u16 + 3;
@@ -77,7 +75,7 @@ pub fn compute(area: Rect, app: &App) -> AppLayout {
     let (log, details) = if log_h == 0 {
         (None, None)
     } else if w >= 72 && log_h >= 5 {
-        let dw = (w * 34 / 100).clamp(30, 46);
+        let dw = (w * 40 / 100).clamp(32, 46);
         (
             Some(Rect::new(x, bottom.y, w - dw, log_h)),
             Some(Rect::new(x + w - dw, bottom.y, dw, log_h)),

@@ -80,7 +80,13 @@ pub fn spans(entry: &TaskEntry, app: &App, theme: &Theme, width: usize) -> Vec<S
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let line = match app.selected_task() {
         Some(e) => Line::from(spans(e, app, theme, area.width as usize)),
-        None => Line::styled(" Stage: no task selected", theme.dim()),
+        None => Line::styled(
+            match app.selected_instance() {
+                Some(i) => format!(" {}: no task to show", i.name),
+                None => " no task selected".to_string(),
+            },
+            theme.dim(),
+        ),
     };
     frame.render_widget(Paragraph::new(line), area);
 }

@@ -9,12 +9,17 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 use super::theme::Theme;
 use super::{is_focused, panel_block};
 use crate::app::{App, Focus, RowRef, TaskEntry};
-use crate::model::ReplicationState;
+use crate::model::{ReplicationState, Stage};
 use crate::readiness::VerdictKind;
 use crate::units;
 
 /// The readiness cell of a task.
 pub fn readiness_span(entry: &TaskEntry, theme: &Theme) -> Span<'static> {
+    match entry.task.stage {
+        Some(Stage::Success) => return Span::styled("done", theme.good()),
+        Some(Stage::Switch) => return Span::styled("switching", theme.accent()),
+        _ => {}
+    }
     match entry.verdict.kind() {
         VerdictKind::NotReady => Span::styled("not ready", theme.dim()),
         VerdictKind::InSync => Span::styled("IN SYNC", theme.warn()),
@@ -108,38 +113,50 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
             RowRef::Instance(i) => {
                 let inst = &app.instances[*i];
-                let (text, style) = match (&inst.last_error, inst.last_ok) {
-                    (Some((_, e)), _) => (format!("no data: {}", e.code()), theme.bad()),
-                    (None, Some(_)) => ("no migration tasks".to_string(), theme.dim()),
-                    (None, None) => ("waiting for the first poll…".to_string(), theme.dim()),
+                let (what, ready, style) = match (&inst.last_error, inst.last_ok) {
+                    (Some((_, e)), _) => (e.code().to_string(), "no data", theme.bad()),
+                    (None, Some(_)) => ("no migration tasks".to_string(), "", theme.dim()),
+                    (None, None) => ("waiting for data…".to_string(), "", theme.dim()),
                 };
                 let mut cells = Vec::new();
-                if narrow {
+                if !narrow {
+                    cells.push(Cell::from(inst.name.clone()));
+                } else {
                     cells.push(Cell::from(Span::styled(
-                        format!("{} {text}", inst.name),
+                        format!("{} {what}", inst.name),
                         style,
                     )));
-                } else {
-                    cells.push(Cell::from(inst.name.clone()));
-                    cells.push(Cell::from(Span::styled(text, style)));
                 }
+                if !narrow {
+                    cells.push(Cell::from(Span::styled(what, style)));
+                }
+                cells.extend([Cell::from(""), Cell::from(""), Cell::from("")]);
+                cells.push(Cell::from(Span::styled(ready, style)));
                 Row::new(cells)
             }
         })
         .collect();
+    // As wide as the longest instance id, within reason.
+    let longest = app
+        .instances
+        .iter()
+        .map(|i| i.name.chars().count())
+        .max()
+        .unwrap_or(8);
+    let instance_w = longest.clamp(8, (area.width as usize / 5).max(8)) as u16;
     let widths: Vec<Constraint> = if narrow {
         vec![
             Constraint::Fill(1),
-            Constraint::Length(13),
+            Constraint::Length(14),
             Constraint::Length(10),
             Constraint::Length(9),
             Constraint::Length(9),
         ]
     } else {
         vec![
-            Constraint::Length(((area.width as usize).saturating_sub(60) / 2).clamp(10, 24) as u16),
+            Constraint::Length(instance_w),
             Constraint::Fill(1),
-            Constraint::Length(13),
+            Constraint::Length(14),
             Constraint::Length(10),
             Constraint::Length(9),
             Constraint::Length(9),

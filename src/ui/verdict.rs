@@ -10,12 +10,18 @@ use super::panel_block;
 use super::theme::Theme;
 use crate::app::App;
 use crate::model::Stage;
-use crate::readiness::Verdict;
+use crate::readiness::{Reason, Verdict};
 use crate::units;
 
 /// The verdict badge.
 pub fn badge(v: &Verdict, theme: &Theme) -> Span<'static> {
+    let finished = matches!(
+        v.reasons().first(),
+        Some(Reason::Stage(Some(Stage::Success | Stage::Switch)))
+    );
     let bg = match v {
+        // Past the switchover there is nothing to be ready for: no alarm colour.
+        Verdict::NotReady(_) if finished => Color::Cyan,
         Verdict::NotReady(_) => Color::Red,
         Verdict::InSync { .. } => Color::Yellow,
         Verdict::Drained { .. } => Color::Green,
@@ -23,25 +29,29 @@ pub fn badge(v: &Verdict, theme: &Theme) -> Span<'static> {
     Span::styled(format!(" {} ", v.label()), theme.badge(bg))
 }
 
-/// The lines explaining `v`.
-pub fn explain(v: &Verdict, max_lag: u64, theme: &Theme) -> Vec<Line<'static>> {
+/// The lines explaining `v` in `width` columns: the full reasons when each fits on a line,
+/// else their terse forms.
+pub fn explain(v: &Verdict, max_lag: u64, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     match v {
-        Verdict::NotReady(reasons) => reasons
-            .iter()
-            .map(|r| {
-                Line::from(vec![
-                    Span::styled("• ", theme.bad()),
-                    Span::raw(r.to_string()),
-                ])
-            })
-            .collect(),
+        Verdict::NotReady(reasons) => {
+            let long = reasons
+                .iter()
+                .all(|r| r.to_string().chars().count() + 2 <= width);
+            reasons
+                .iter()
+                .map(|r| {
+                    let text = if long { r.to_string() } else { r.short() };
+                    Line::from(vec![Span::styled("• ", theme.bad()), Span::raw(text)])
+                })
+                .collect()
+        }
         Verdict::InSync { lag, stable } => vec![
             Line::from(format!(
-                "lag {} ≤ {} for {}",
+                "lag {} ≤ {}",
                 units::bytes(*lag),
-                units::bytes(max_lag),
-                units::duration(*stable)
+                units::bytes(max_lag)
             )),
+            Line::from(format!("held for {}", units::duration(*stable))),
             Line::styled("source still writing", theme.dim()),
         ],
         Verdict::Drained { stable } => vec![
@@ -54,16 +64,17 @@ pub fn explain(v: &Verdict, max_lag: u64, theme: &Theme) -> Vec<Line<'static>> {
 /// Draws the verdict of the selected task into `area`.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let Some(entry) = app.selected_task() else {
-        let block = panel_block(Span::styled(" Readiness ", theme.strong()), theme, false);
+        let nothing = Verdict::NotReady(vec![Reason::NoData]);
+        let title = Line::from(vec![Span::raw(" "), badge(&nothing, theme), Span::raw(" ")]);
+        let block = panel_block(title, theme, false);
         let text = match app.selected_instance() {
-            Some(i) => match &i.last_error {
-                Some((_, e)) => Line::styled(e.to_string(), theme.bad()),
-                None => Line::styled("no task to judge", theme.dim()),
-            },
-            None => Line::styled("no task to judge", theme.dim()),
+            Some(i) if i.last_ok.is_some() => "no migration tasks on this instance",
+            _ => "no data for this instance yet",
         };
         frame.render_widget(
-            Paragraph::new(text).block(block).wrap(Wrap { trim: true }),
+            Paragraph::new(Line::styled(text, theme.dim()))
+                .block(block)
+                .wrap(Wrap { trim: true }),
             area,
         );
         return;
@@ -73,7 +84,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         title.push(Span::styled("S switch over ", theme.dim()));
     }
     let block = panel_block(Line::from(title), theme, false);
-    let lines = explain(&entry.verdict, app.config.readiness.max_lag, theme);
+    let inner = block.inner(area);
+    let lines = explain(
+        &entry.verdict,
+        app.config.readiness.max_lag,
+        inner.width as usize,
+        theme,
+    );
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)

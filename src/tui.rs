@@ -89,6 +89,10 @@ impl Tui {
 
     /// Draws one frame as a synchronized update (no tearing in tmux and modern terminals).
     pub fn draw(&mut self, app: &App) -> io::Result<()> {
+        // After a panic restored the terminal, drawing would scribble on the main screen.
+        if !ACTIVE.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         queue!(self.terminal.backend_mut(), BeginSynchronizedUpdate)?;
         let drawn = self.terminal.draw(|f| ui::draw(f, app)).map(|_| ());
         execute!(self.terminal.backend_mut(), EndSynchronizedUpdate)?;
@@ -97,6 +101,9 @@ impl Tui {
 
     /// Rings the terminal bell (tmux flags the window).
     pub fn bell(&mut self) -> io::Result<()> {
+        if !ACTIVE.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         let b = self.terminal.backend_mut();
         b.write_all(b"\x07")?;
         b.flush()

@@ -152,14 +152,15 @@ pub async fn dashboard(
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut ended_by: Option<&str> = None;
+    // The signal that ended the session, as (name, number), for the exit code 128 + n.
+    let mut ended_by: Option<(&str, i32)> = None;
 
     loop {
-        if app.take_dirty() {
-            tui.draw(&app)?;
-        }
         if app.quit || tui::panicked() {
             break;
+        }
+        if app.take_dirty() {
+            tui.draw(&app)?;
         }
         let commands = tokio::select! {
             ev = events.next() => match ev {
@@ -175,9 +176,9 @@ pub async fn dashboard(
             Some(ev) = poll_rx.recv() => app.update(Action::Poll(ev)),
             Some(res) = switch_rx.recv() => app.update(Action::SwitchoverDone(res)),
             _ = tick.tick() => app.update(Action::Tick(Utc::now())),
-            _ = sigterm.recv() => { ended_by = Some("SIGTERM"); break }
-            _ = sighup.recv() => { ended_by = Some("SIGHUP"); break }
-            _ = sigint.recv() => { ended_by = Some("SIGINT"); break }
+            _ = sigterm.recv() => { ended_by = Some(("SIGTERM", 15)); break }
+            _ = sighup.recv() => { ended_by = Some(("SIGHUP", 1)); break }
+            _ = sigint.recv() => { ended_by = Some(("SIGINT", 2)); break }
         };
         for c in commands {
             match c {
@@ -209,11 +210,12 @@ pub async fn dashboard(
     }
     drop(poller);
     tui.restore();
-    if let Some(sig) = ended_by {
-        tracing::info!("ended by {sig}");
-    }
     if tui::panicked() {
         anyhow::bail!("internal error (see the message above); the terminal was restored");
+    }
+    if let Some((name, n)) = ended_by {
+        tracing::info!("ended by {name}");
+        return Ok(128 + n);
     }
     Ok(EXIT_OK)
 }

@@ -564,8 +564,21 @@ impl App {
                 }
             }
             Action::DialogConfirm => {
+                // Re-checked at the moment of sending: the task may have moved on meanwhile.
+                let still_increment = match &self.overlay {
+                    Some(Overlay::Switchover(d)) => self
+                        .tasks
+                        .get(&d.task_key)
+                        .is_some_and(|e| e.task.stage == Some(Stage::Increment)),
+                    _ => false,
+                };
                 if let Some(Overlay::Switchover(d)) = &mut self.overlay {
                     match d.phase {
+                        SwitchPhase::Typing if !still_increment => {
+                            d.hint = Some(
+                                "the task is no longer in stage increment; not sent".to_string(),
+                            );
+                        }
                         SwitchPhase::Typing if d.typed.trim() == d.instance => {
                             d.phase = SwitchPhase::Sending;
                             out.push(Command::Switchover {

@@ -403,3 +403,42 @@ fn failed_polls_leave_gaps_and_errors_clear_on_success() {
     assert!(a.instances[0].last_error.is_none());
     assert_eq!(a.instances[0].failures, 0);
 }
+
+#[test]
+fn switchover_is_not_sent_once_the_task_left_increment() {
+    let mut cfg = config();
+    cfg.allow_switchover = true;
+    let mut a = migtop::app::App::new(cfg, t0());
+    run(&mut a, 40, |s| pos(0x5_0000_0000 + s as u64 * MIB, MIB));
+    select_task(&mut a, 401);
+    a.on_key(ch('S'));
+    typing(&mut a, "pgm-demo-east");
+    // Meanwhile someone else switched it over.
+    let mut items = east_items(pos(0x5_0000_0000, 0));
+    items[0]["MigrateStage"] = "switch".into();
+    ok(&mut a, "pgm-demo-east", 45, items);
+    assert!(a.on_key(key(KeyCode::Enter)).is_empty());
+    let Some(Overlay::Switchover(d)) = &a.overlay else {
+        panic!()
+    };
+    assert_eq!(d.phase, SwitchPhase::Typing);
+    assert!(d.hint.as_deref().unwrap().contains("no longer"));
+}
+
+#[test]
+fn unreadable_items_are_reported_not_dropped_silently() {
+    let mut a = app();
+    let mut snap = snapshot("pgm-demo-east", east_items(pos(0x5_0000_0000, MIB)));
+    snap.item_errors
+        .push("item 4: task item is not an object but a number".into());
+    a.update(Action::Poll(migtop::poller::PollEvent::Finished(
+        migtop::poller::PollResult {
+            instance: "pgm-demo-east".into(),
+            started: at(0),
+            at: at(0),
+            result: Ok(snap),
+        },
+    )));
+    let s = screen(&render(&mut a, 100, 30));
+    assert!(s.contains("1 unreadable task skipped"), "{s}");
+}

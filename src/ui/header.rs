@@ -130,7 +130,23 @@ pub fn error_spans(app: &App, theme: &Theme) -> Option<Vec<Span<'static>>> {
         .iter()
         .filter_map(|i| i.last_error.as_ref().map(|(t, e)| (i, t, e)))
         .collect();
-    let (inst, _, err) = failing.iter().max_by_key(|(_, t, _)| **t)?;
+    let Some((inst, _, err)) = failing.iter().max_by_key(|(_, t, _)| **t) else {
+        // No failed poll, but items that could not be decoded are worth a line too.
+        let inst = app.instances.iter().find(|i| !i.item_errors.is_empty())?;
+        let n = inst.item_errors.len();
+        return Some(vec![
+            Span::styled(" ! ", theme.warn()),
+            Span::styled(format!("{} ", inst.name), theme.strong()),
+            Span::styled(
+                format!(
+                    "{n} unreadable task{} skipped: ",
+                    if n == 1 { "" } else { "s" }
+                ),
+                theme.warn(),
+            ),
+            Span::raw(inst.item_errors.join("; ")),
+        ]);
+    };
     let retry = match (app.paused, inst.next_poll, inst.polling_since) {
         (true, _, _) => "paused".to_string(),
         (_, _, Some(_)) => "retrying…".to_string(),

@@ -1,6 +1,6 @@
 //! The client against a scripted loopback server: method, params, signature, paging, errors.
 
-mod common;
+mod scripted;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,7 +35,7 @@ fn client(addr: std::net::SocketAddr, token: Option<&str>) -> RdsClient {
 
 #[tokio::test]
 async fn request_is_signed_post_with_every_common_param() {
-    let (addr, seen) = common::serve(Arc::new(|_, _| (200, common::sample()))).await;
+    let (addr, seen) = scripted::serve(Arc::new(|_, _| (200, scripted::sample()))).await;
     let filter = TaskFilter {
         task_id: Some(440437220),
         task_name: Some("n a*m~e".into()),
@@ -89,7 +89,7 @@ async fn request_is_signed_post_with_every_common_param() {
 
 #[tokio::test]
 async fn reference_sample_decodes_with_all_its_quirks() {
-    let (addr, _) = common::serve(Arc::new(|_, _| (200, common::sample()))).await;
+    let (addr, _) = scripted::serve(Arc::new(|_, _| (200, scripted::sample()))).await;
     let snap = client(addr, None)
         .describe_tasks("pgm-bp102g323jd4", &TaskFilter::default())
         .await
@@ -116,7 +116,7 @@ async fn reference_sample_decodes_with_all_its_quirks() {
 #[tokio::test]
 async fn pages_are_read_until_total_size() {
     // 230 tasks served 100 at a time.
-    let (addr, seen) = common::serve(Arc::new(|s, _| {
+    let (addr, seen) = scripted::serve(Arc::new(|s, _| {
         let page: usize = s.params["PageNumber"].parse().unwrap();
         let size: usize = s.params["PageSize"].parse().unwrap();
         let items: Vec<_> = ((page - 1) * size..(page * size).min(230))
@@ -138,7 +138,7 @@ async fn pages_are_read_until_total_size() {
 
 #[tokio::test]
 async fn a_server_that_never_reaches_total_size_does_not_loop_forever() {
-    let (addr, seen) = common::serve(Arc::new(|_, _| {
+    let (addr, seen) = scripted::serve(Arc::new(|_, _| {
         (200, r#"{"TotalSize": 5, "Items": []}"#.into())
     }))
     .await;
@@ -152,10 +152,10 @@ async fn a_server_that_never_reaches_total_size_does_not_loop_forever() {
 
 #[tokio::test]
 async fn permanent_errors_are_not_retried_and_keep_code_message_request_id() {
-    let (addr, seen) = common::serve(Arc::new(|_, _| {
+    let (addr, seen) = scripted::serve(Arc::new(|_, _| {
         (
             404,
-            common::error_body(
+            scripted::error_body(
                 "InvalidDBInstanceName.NotFound",
                 "The database instance does not exist.",
                 "REQ-404",
@@ -187,8 +187,8 @@ async fn permanent_errors_are_not_retried_and_keep_code_message_request_id() {
 
 #[tokio::test]
 async fn signature_errors_have_the_access_key_redacted() {
-    let (addr, _) = common::serve(Arc::new(|_, _| {
-        (400, common::error_body("SignatureDoesNotMatch", &format!("Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3D{KEY_ID}"), "REQ-SIG"))
+    let (addr, _) = scripted::serve(Arc::new(|_, _| {
+        (400, scripted::error_body("SignatureDoesNotMatch", &format!("Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3D{KEY_ID}"), "REQ-SIG"))
     }))
     .await;
     let err = client(addr, None)
@@ -205,17 +205,17 @@ async fn signature_errors_have_the_access_key_redacted() {
 
 #[tokio::test]
 async fn throttling_and_5xx_are_retried_with_fresh_nonces() {
-    let (addr, seen) = common::serve(Arc::new(|_, n| match n {
+    let (addr, seen) = scripted::serve(Arc::new(|_, n| match n {
         0 => (
             400,
-            common::error_body(
+            scripted::error_body(
                 "Throttling.User",
                 "Request was denied due to user flow control.",
                 "R0",
             ),
         ),
         1 => (503, "<html>bad gateway</html>".into()),
-        _ => (200, common::sample()),
+        _ => (200, scripted::sample()),
     }))
     .await;
     let snap = client(addr, None)
@@ -237,8 +237,8 @@ async fn throttling_and_5xx_are_retried_with_fresh_nonces() {
 
 #[tokio::test]
 async fn retries_give_up_after_max_attempts() {
-    let (addr, seen) = common::serve(Arc::new(|_, _| {
-        (500, common::error_body("InternalError", "oops", "R"))
+    let (addr, seen) = scripted::serve(Arc::new(|_, _| {
+        (500, scripted::error_body("InternalError", "oops", "R"))
     }))
     .await;
     let err = client(addr, None)
@@ -253,7 +253,7 @@ async fn retries_give_up_after_max_attempts() {
 async fn malformed_bodies_are_bad_responses_not_panics() {
     for body in ["", "{\"TotalSize\": 1, \"Items\": [", "[1,2,3]", "null"] {
         let b = body.to_string();
-        let (addr, _) = common::serve(Arc::new(move |_, _| (200, b.clone()))).await;
+        let (addr, _) = scripted::serve(Arc::new(move |_, _| (200, b.clone()))).await;
         let err = client(addr, None)
             .describe_tasks("pgm-1", &TaskFilter::default())
             .await

@@ -1,6 +1,6 @@
 //! `migtop status` as a DBA runs it: the real binary against a loopback server.
 
-mod common;
+mod scripted;
 
 use std::sync::Arc;
 
@@ -29,7 +29,7 @@ async fn migtop(args: &[&str]) -> (i32, String, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn json_output_of_the_reference_sample() {
-    let (addr, _) = common::serve(Arc::new(|_, _| (200, common::sample()))).await;
+    let (addr, _) = scripted::serve(Arc::new(|_, _| (200, scripted::sample()))).await;
     let endpoint = format!("http://{addr}");
     let (code, out, err) = migtop(&[
         "status",
@@ -71,7 +71,7 @@ async fn json_output_of_the_reference_sample() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn table_output_is_compact() {
-    let (addr, _) = common::serve(Arc::new(|_, _| (200, common::sample()))).await;
+    let (addr, _) = scripted::serve(Arc::new(|_, _| (200, scripted::sample()))).await;
     let endpoint = format!("http://{addr}");
     let (code, out, _) =
         migtop(&["status", "--endpoint", &endpoint, "-i", "pgm-bp102g323jd4"]).await;
@@ -89,13 +89,13 @@ async fn table_output_is_compact() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn api_error_prints_code_message_request_id_and_exits_1() {
-    let (addr, _) = common::serve(Arc::new(|s, _| {
+    let (addr, _) = scripted::serve(Arc::new(|s, _| {
         if s.params["DBInstanceName"] == "pgm-good" {
-            (200, common::sample())
+            (200, scripted::sample())
         } else {
             (
                 404,
-                common::error_body(
+                scripted::error_body(
                     "InvalidDBInstanceName.NotFound",
                     "The database instance does not exist.",
                     "REQ-NF-1",

@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod endpoint;
 pub mod error;
 pub mod sign;
+pub mod sign_v3;
 
 pub use client::{ClientConfig, InstanceSnapshot, RdsClient, RetryPolicy, TaskFilter};
 pub use credentials::{CredentialOptions, Credentials};

@@ -1,0 +1,159 @@
+//! Human units in scenario files: durations (`20s`, `1m30s`, `2h`, or seconds as a number),
+//! sizes (`16MiB`, `1.5GiB`, or bytes as a number) and rates (`4MiB/s`, or bytes per second).
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, de};
+
+/// A duration in (simulated) seconds.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct Secs(pub f64);
+
+/// A byte count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Bytes(pub u64);
+
+/// Bytes per second.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+pub struct Rate(pub f64);
+
+/// Parses `20s`, `1m30s`, `500ms`, `2h`, `3d` or a bare number of seconds.
+pub fn parse_secs(s: &str) -> Result<Secs, String> {
+    let s = s.trim();
+    if let Ok(v) = s.parse::<f64>() {
+        return check_secs(v);
+    }
+    humantime::parse_duration(s)
+        .map(|d| Secs(d.as_secs_f64()))
+        .map_err(|e| format!("{s:?} is not a duration like 20s, 1m30s or 2h ({e})"))
+        .and_then(|d| check_secs(d.0))
+}
+
+fn check_secs(v: f64) -> Result<Secs, String> {
+    if v.is_finite() && (0.0..=1e9).contains(&v) {
+        Ok(Secs(v))
+    } else {
+        Err(format!("{v} is not a duration between 0 and 1e9 seconds"))
+    }
+}
+
+/// Parses `16MiB`, `1.5 GiB`, `500KB` or a bare number of bytes.
+pub fn parse_bytes(s: &str) -> Result<Bytes, String> {
+    let s = s.trim();
+    if let Ok(v) = s.parse::<u64>() {
+        return Ok(Bytes(v));
+    }
+    s.parse::<bytesize::ByteSize>()
+        .map(|b| Bytes(b.as_u64()))
+        .map_err(|e| format!("{s:?} is not a size like 16MiB or 1.5GiB ({e})"))
+}
+
+/// Parses `4MiB/s` (or `4MiB`) or a bare number of bytes per second.
+pub fn parse_rate(s: &str) -> Result<Rate, String> {
+    let s = s.trim();
+    if let Ok(v) = s.parse::<f64>() {
+        return check_rate(v);
+    }
+    let size = s.strip_suffix("/s").unwrap_or(s);
+    parse_bytes(size)
+        .map_err(|_| format!("{s:?} is not a rate like 4MiB/s"))
+        .and_then(|b| check_rate(b.0 as f64))
+}
+
+fn check_rate(v: f64) -> Result<Rate, String> {
+    // 1 TiB/s is far beyond any WAL stream; the cap keeps LSN arithmetic far from overflow.
+    if v.is_finite() && (0.0..=1024f64.powi(4)).contains(&v) {
+        Ok(Rate(v))
+    } else {
+        Err(format!("{v} is not a rate between 0 and 1 TiB/s"))
+    }
+}
+
+/// Accepts a string or a number and hands it to `parse`.
+struct TextOrNumber<T>(fn(&str) -> Result<T, String>, &'static str);
+
+impl<'de, T> de::Visitor<'de> for TextOrNumber<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.1)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.0)(v).map_err(E::custom)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        (self.0)(&v.to_string()).map_err(E::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        (self.0)(&v.to_string()).map_err(E::custom)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        (self.0)(&v.to_string()).map_err(E::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextOrNumber(
+            parse_secs,
+            "a duration like \"20s\" or seconds",
+        ))
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextOrNumber(parse_bytes, "a size like \"16MiB\" or bytes"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextOrNumber(
+            parse_rate,
+            "a rate like \"4MiB/s\" or bytes per second",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units() {
+        assert_eq!(parse_secs("20s").unwrap(), Secs(20.0));
+        assert_eq!(parse_secs("1m30s").unwrap(), Secs(90.0));
+        assert_eq!(parse_secs("2.5").unwrap(), Secs(2.5));
+        assert!(parse_secs("-1").is_err());
+        assert!(parse_secs("soon").is_err());
+        assert_eq!(parse_bytes("16MiB").unwrap(), Bytes(16 << 20));
+        assert_eq!(parse_bytes("1024").unwrap(), Bytes(1024));
+        assert!(parse_bytes("lots").is_err());
+        assert_eq!(parse_rate("4MiB/s").unwrap(), Rate(4.0 * 1048576.0));
+        assert_eq!(parse_rate("0").unwrap(), Rate(0.0));
+        assert!(parse_rate("-5").is_err());
+        assert!(parse_rate("1e300").is_err());
+    }
+
+    #[test]
+    fn deserializes_strings_and_numbers() {
+        #[derive(Deserialize)]
+        struct T {
+            a: Secs,
+            b: Bytes,
+            c: Rate,
+        }
+        let t: T = serde_json::from_str(r#"{"a": 5, "b": "1KiB", "c": 2.5}"#).unwrap();
+        assert_eq!((t.a, t.b, t.c), (Secs(5.0), Bytes(1024), Rate(2.5)));
+        let e = serde_json::from_str::<T>(r#"{"a": "x", "b": 1, "c": 1}"#)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("not a duration"), "{e}");
+    }
+}

@@ -1,7 +1,7 @@
 //! The terminal: raw mode and the alternate screen on the way in, always restored on the way
 //! out (normal exit, error, panic, signal), and frames drawn as synchronized updates.
 
-use std::io::{self, Stdout, Write};
+use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -55,8 +55,13 @@ fn install_panic_hook() {
 
 /// The dashboard's terminal.
 pub struct Tui {
-    terminal: Terminal<CrosstermBackend<Stdout>>,
+    /// Buffered so that a whole frame leaves in one write: no torn frames even where the
+    /// terminal ignores synchronized updates.
+    terminal: Terminal<CrosstermBackend<BufWriter<Stdout>>>,
 }
+
+/// Room for a full frame of a large pane with its escape sequences.
+const FRAME_BUFFER: usize = 256 * 1024;
 
 impl Tui {
     /// Takes over the terminal.
@@ -69,7 +74,8 @@ impl Tui {
             restore_terminal();
             return Err(e);
         }
-        match Terminal::new(CrosstermBackend::new(io::stdout())) {
+        let out = BufWriter::with_capacity(FRAME_BUFFER, io::stdout());
+        match Terminal::new(CrosstermBackend::new(out)) {
             Ok(mut terminal) => {
                 let _ = terminal.clear();
                 Ok(Tui { terminal })

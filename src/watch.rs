@@ -125,7 +125,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<i32> {
         format!("demo ×{}", args.speed)
     });
     let code = dashboard(source, Some(client), config).await;
-    drop(handle);
+    handle.shutdown().await;
     code
 }
 

@@ -143,8 +143,10 @@ pub struct Search {
 /// The precheck log panel's view state.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LogView {
-    /// First visible display row (ignored while following).
+    /// First visible display row (ignored while following or placed automatically).
     pub scroll: usize,
+    /// The DBA has not scrolled this task's log yet: it opens at the first warning or failure.
+    pub auto: bool,
     /// Keep the newest lines in view as the log grows.
     pub follow: bool,
     pub search: Option<Search>,
@@ -257,7 +259,10 @@ impl App {
             selected: 0,
             task_offset: 0,
             focus: Focus::Tasks,
-            log: LogView::default(),
+            log: LogView {
+                auto: true,
+                ..Default::default()
+            },
             overlay: None,
             quit: false,
             dirty: true,
@@ -326,14 +331,24 @@ impl App {
         Some((rows, inner.height as usize))
     }
 
-    /// The first log row to show, given the wrapped rows and the viewport height.
-    pub fn log_scroll(&self, rows: usize, height: usize) -> usize {
-        let max = rows.saturating_sub(height);
+    /// The first log row to show, given the wrapped rows and the viewport height: the tail
+    /// when following; where the DBA scrolled to; else the section of the first warning or
+    /// failure, so problems are in view when a task is selected.
+    pub fn log_scroll(&self, rows: &[ui::precheck_log::LogRow], height: usize) -> usize {
+        let max = rows.len().saturating_sub(height);
         if self.log.follow {
-            max
-        } else {
-            self.log.scroll.min(max)
+            return max;
         }
+        if self.log.auto
+            && let Some(entry) = self.selected_task()
+        {
+            // Stay at the top when the problem (and a little after it) is visible from there.
+            return match ui::precheck_log::first_problem_row(&entry.task.precheck, rows) {
+                Some(row) if row + 4 > height => row.min(max),
+                _ => 0,
+            };
+        }
+        self.log.scroll.min(max)
     }
 
     /// Task rows the table can show at the current size.
@@ -459,11 +474,13 @@ impl App {
             }
             Action::LogTop => {
                 self.log.follow = false;
+                self.log.auto = false;
                 self.log.scroll = 0;
             }
             Action::LogBottom => {
                 if let Some((rows, h)) = self.log_geometry() {
                     self.log.scroll = rows.len().saturating_sub(h);
+                    self.log.auto = false;
                 }
             }
             Action::SearchStart => {
@@ -505,6 +522,7 @@ impl App {
                         self.log.scroll = rows.len().saturating_sub(h);
                     }
                     self.log.follow = false;
+                    self.log.auto = false;
                 } else {
                     self.log.follow = true;
                 }
@@ -645,6 +663,7 @@ impl App {
         if idx != self.selected {
             self.selected = idx;
             self.log.scroll = 0;
+            self.log.auto = true;
             self.refresh_matches();
             if let Some(s) = &mut self.log.search {
                 s.current = None;
@@ -658,13 +677,14 @@ impl App {
             return;
         };
         let max = rows.len().saturating_sub(h);
-        let cur = self.log_scroll(rows.len(), h) as i64;
+        let cur = self.log_scroll(&rows, h) as i64;
         let next = (cur + n).clamp(0, max as i64) as usize;
         if n < 0 {
             // Scrolling up leaves the tail.
             self.log.follow = false;
         }
         self.log.scroll = next;
+        self.log.auto = false;
     }
 
     fn refresh_matches(&mut self) {
@@ -702,7 +722,7 @@ impl App {
         let Some((rows, h)) = self.log_geometry() else {
             return;
         };
-        let top = self.log_scroll(rows.len(), h);
+        let top = self.log_scroll(&rows, h);
         let Some(search) = &mut self.log.search else {
             return;
         };
@@ -732,6 +752,7 @@ impl App {
             self.log.scroll = top;
         }
         self.log.follow = false;
+        self.log.auto = false;
     }
 
     fn open_switchover(&mut self) {

@@ -82,7 +82,8 @@ fn long_log_app() -> migtop::app::App {
 #[test]
 fn scrolling_the_log() {
     let mut a = long_log_app();
-    assert_eq!(a.log.scroll, 0);
+    // From the top (the log opens at its first warning).
+    a.update(Action::LogTop);
     a.on_key(key(KeyCode::PageDown));
     let page = a.log.scroll;
     assert!(page >= 4, "a page is most of the viewport: {page}");
@@ -441,4 +442,26 @@ fn unreadable_items_are_reported_not_dropped_silently() {
     )));
     let s = screen(&render(&mut a, 100, 30));
     assert!(s.contains("1 unreadable task skipped"), "{s}");
+}
+
+#[test]
+fn the_log_opens_at_the_first_warning_or_failure() {
+    let mut a = app();
+    run(&mut a, 0, |_| pos(0x5_0000_0000, MIB));
+    a.update(Action::Resize(80, 24));
+    select_task(&mut a, 401);
+    let s = screen(&render(&mut a, 80, 24));
+    assert!(s.contains("[Check source glibc version]"), "{s}");
+    assert!(s.contains("Check source glibc version compatible"), "{s}");
+    // Each newly selected task opens at its own first problem.
+    select_task(&mut a, 501);
+    let s = screen(&render(&mut a, 80, 24));
+    assert!(s.contains("Check disk size enough: fail"), "{s}");
+    // Once scrolled by hand, the position sticks as the log refreshes.
+    a.on_key(key(KeyCode::PageUp));
+    let s = screen(&render(&mut a, 80, 24));
+    assert!(s.contains("[Check rds empty]"), "{s}");
+    run(&mut a, 5, |_| pos(0x5_0000_0000, MIB));
+    let s = screen(&render(&mut a, 80, 24));
+    assert!(s.contains("[Check rds empty]"), "{s}");
 }

@@ -200,6 +200,26 @@ pub fn wrap(p: &Precheck, width: usize) -> Vec<LogRow> {
     rows
 }
 
+/// The display row to open the log at: the section heading of the first warning or failure
+/// (`None` when every check passed).
+pub fn first_problem_row(p: &Precheck, rows: &[LogRow]) -> Option<usize> {
+    let problem = p.lines.iter().position(|l| {
+        matches!(
+            l,
+            DetailLine::Check {
+                severity: Severity::Warning | Severity::Fail,
+                ..
+            }
+        )
+    })?;
+    let heading = p.lines[..problem]
+        .iter()
+        .rposition(|l| matches!(l, DetailLine::Section(_)))
+        .filter(|h| problem - h <= 3)
+        .unwrap_or(problem);
+    rows.iter().position(|r| r.line == heading)
+}
+
 fn style(k: Kind, theme: &Theme) -> Style {
     match k {
         Kind::Section => theme.accent(),
@@ -305,7 +325,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     let h = inner.height as usize;
-    let top = app.log_scroll(rows.len(), h);
+    let top = app.log_scroll(&rows, h);
     let current_line = app
         .log
         .search

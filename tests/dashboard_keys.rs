@@ -465,3 +465,18 @@ fn the_log_opens_at_the_first_warning_or_failure() {
     let s = screen(&render(&mut a, 80, 24));
     assert!(s.contains("[Check rds empty]"), "{s}");
 }
+
+#[test]
+fn a_scrolled_table_still_names_the_instance_of_its_first_row() {
+    let mut a = app();
+    run(&mut a, 0, |_| pos(0x5_0000_0000, MIB));
+    a.update(Action::Resize(80, 20));
+    // Two rows in view; move to the third task so the view starts inside east's group.
+    a.on_key(ch('j'));
+    a.on_key(ch('j'));
+    assert_eq!(a.task_offset, 1);
+    assert_eq!(selected_id(&a), Some(403));
+    let s = screen(&render(&mut a, 80, 20));
+    let first_row = s.lines().nth(3).unwrap();
+    assert!(first_row.contains("pgm-demo-"), "{s}");
+}

@@ -57,7 +57,8 @@ pub fn compute(area: Rect, app: &App) -> AppLayout {
     let fixed = header_h + 1 + 1 + MIDDLE;
     let rest = area.height - fixed;
     let want = app.rows.len().max(1) as u16 + 3;
-    let mut tasks_h = want.min((rest / 2).max(5)).min(rest);
+    // The table first, leaving the log at least 4 rows (2 lines) when it can.
+    let mut tasks_h = want.min(rest.saturating_sub(6).max(5)).min(rest);
     let mut log_h = rest - tasks_h;
     if log_h < 4 {
         tasks_h = rest;

@@ -162,6 +162,21 @@ pub fn truncate(s: &str, max: usize) -> String {
     out
 }
 
+/// Shortens to `max` columns by cutting the middle, keeping both ends (instance ids differ at
+/// their ends: `pgm-bp1demo00erp01` → `pgm-bp1…0erp01`).
+pub fn mid_truncate(s: &str, max: usize) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= max || max < 5 {
+        return truncate(s, max);
+    }
+    let tail = (max - 1) / 2;
+    let head = max - 1 - tail;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
 /// Keeps spans from the left while they fit in `max` columns, truncating the one that does not.
 pub fn fit_spans(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
     let mut out = Vec::new();
@@ -180,4 +195,19 @@ pub fn fit_spans(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_keeps_what_matters() {
+        assert_eq!(truncate("abcdef", 10), "abcdef");
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(mid_truncate("pgm-bp1demo00erp01", 14), "pgm-bp1…0erp01");
+        assert_eq!(mid_truncate("pgm-bp1demo00erp01", 13), "pgm-bp…0erp01");
+        assert_eq!(mid_truncate("short", 14), "short");
+        assert_eq!(mid_truncate("abcdefgh", 4), "abc…");
+    }
 }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table, TableState};
 
 use super::theme::Theme;
-use super::{is_focused, panel_block};
+use super::{is_focused, mid_truncate, panel_block};
 use crate::app::{App, Focus, RowRef, TaskEntry};
 use crate::model::{ReplicationState, Stage};
 use crate::readiness::VerdictKind;
@@ -68,20 +68,41 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         vec!["INSTANCE", "TASK", "STAGE", "STATE", "LAG", "READY"]
     };
     let header = Row::new(header_cells).style(theme.strong());
+    // As wide as the longest instance id, within reason.
+    let longest = app
+        .instances
+        .iter()
+        .map(|i| i.name.chars().count())
+        .max()
+        .unwrap_or(8);
+    let instance_w = longest.clamp(8, (area.width as usize / 5).max(8)) as u16;
+    // Task ids only where there is room; the name is what DBAs recognise.
+    let show_ids = area.width >= 100;
     let max_lag = app.config.readiness.max_lag;
+    let mut prev_instance: Option<&str> = None;
     let rows: Vec<Row> = app
         .rows
         .iter()
-        .map(|r| match r {
+        .enumerate()
+        .map(|(i, r)| match r {
             RowRef::Task(key) => {
                 let Some(e) = app.tasks.get(key) else {
                     return Row::new(vec![Cell::from("?")]);
                 };
                 let t = &e.task;
                 let name = match (t.task_id, &t.task_name) {
-                    (Some(id), Some(n)) => format!("{id} {n}"),
+                    (Some(id), Some(n)) if show_ids => format!("{id} {n}"),
                     _ => t.display_name(),
                 };
+                // The instance is named once per group of its tasks, and on the first row in
+                // view.
+                let instance = if prev_instance == Some(t.instance.as_str()) && i != app.task_offset
+                {
+                    String::new()
+                } else {
+                    mid_truncate(&t.instance, instance_w as usize)
+                };
+                prev_instance = Some(t.instance.as_str());
                 let stage = match &t.stage {
                     Some(s) => match s.index() {
                         Some(i) => format!("{s} {i}/6"),
@@ -96,7 +117,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 let stale = app.task_stale_age(t).is_some();
                 let mut cells = Vec::new();
                 if !narrow {
-                    cells.push(Cell::from(t.instance.clone()));
+                    cells.push(Cell::from(instance));
                 }
                 cells.extend([
                     Cell::from(name),
@@ -113,6 +134,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
             RowRef::Instance(i) => {
                 let inst = &app.instances[*i];
+                prev_instance = Some(inst.name.as_str());
                 let (what, ready, style) = match (&inst.last_error, inst.last_ok) {
                     (Some((_, e)), _) => (e.code().to_string(), "no data", theme.bad()),
                     (None, Some(_)) => ("no migration tasks".to_string(), "", theme.dim()),
@@ -120,7 +142,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 };
                 let mut cells = Vec::new();
                 if !narrow {
-                    cells.push(Cell::from(inst.name.clone()));
+                    cells.push(Cell::from(mid_truncate(&inst.name, instance_w as usize)));
                 } else {
                     cells.push(Cell::from(Span::styled(
                         format!("{} {what}", inst.name),
@@ -136,14 +158,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
         })
         .collect();
-    // As wide as the longest instance id, within reason.
-    let longest = app
-        .instances
-        .iter()
-        .map(|i| i.name.chars().count())
-        .max()
-        .unwrap_or(8);
-    let instance_w = longest.clamp(8, (area.width as usize / 5).max(8)) as u16;
     let widths: Vec<Constraint> = if narrow {
         vec![
             Constraint::Fill(1),

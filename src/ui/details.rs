@@ -47,14 +47,17 @@ pub fn lines(app: &App, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         (None, Some(p)) => format!("?:{p}"),
         (None, None) => dash(),
     };
+    // Most useful first: short panes show only the top lines.
     let mut v = vec![
         row("Source", addr),
-        row("Category", s.category.clone().unwrap_or_else(dash)),
         row("Account", s.account.clone().unwrap_or_else(dash)),
-        row("Created", when(t.created)),
-        row("Modified", when(t.modified)),
-        row("Switch", when(t.switch_time)),
     ];
+    if t.switch_time.is_some() {
+        v.push(row("Switch", when(t.switch_time)));
+    }
+    v.push(row("Modified", when(t.modified)));
+    v.push(row("Created", when(t.created)));
+    v.push(row("Category", s.category.clone().unwrap_or_else(dash)));
     if let Some(target) = &t.target_instance_name {
         v.push(row("Target", target.clone()));
     }

@@ -138,6 +138,10 @@ impl Verdict {
 
 /// The conditions that must all hold in a sample, as reasons for those that do not.
 fn sample_reasons(d: &SampleData, max_lag: u64) -> Vec<Reason> {
+    // Past the switchover the other conditions no longer mean anything.
+    if matches!(d.stage, Some(Stage::Switch | Stage::Success)) {
+        return vec![Reason::Stage(d.stage.clone())];
+    }
     let mut r = Vec::new();
     if d.stage != Some(Stage::Increment) {
         r.push(Reason::Stage(d.stage.clone()));
@@ -305,6 +309,19 @@ mod tests {
             ])
         );
         assert_eq!(v.reasons()[3].to_string(), "lag 100 MiB > 16.0 MiB");
+    }
+
+    #[test]
+    fn a_finished_task_has_one_reason() {
+        let mut s = good(0, 0, 1000);
+        let d = s.data.as_mut().unwrap();
+        d.stage = Some(Stage::Success);
+        d.state = Some(ReplicationState::Finish);
+        d.lag = None;
+        assert_eq!(
+            eval(&[s], None),
+            Verdict::NotReady(vec![Reason::Stage(Some(Stage::Success))])
+        );
     }
 
     #[test]

@@ -111,9 +111,9 @@ pub enum OutputFormat {
 /// Options of the dashboard shared by `watch` and `demo`.
 #[derive(Debug, Clone, Args)]
 pub struct UiArgs {
-    /// Poll interval.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_interval)]
-    pub interval: Duration,
+    /// Poll interval [default: 5s; 2s for demo].
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub interval: Option<Duration>,
     /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB).
     #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_bytes)]
     pub max_lag: u64,

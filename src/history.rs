@@ -1,0 +1,345 @@
+//! Per-task history of polled samples: the sparkline, WAL/replay rates and catch-up ETA.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{Lsn, ReplicationState, Stage, Task};
+
+/// What one successful poll said about a task (only the figures the dashboard trends).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleData {
+    pub stage: Option<Stage>,
+    pub state: Option<ReplicationState>,
+    pub synced: Option<bool>,
+    /// Total lag: max(LatestEndLsn, ReceivedLsn) − ReplayLsn; `None` when unknown.
+    pub lag: Option<u64>,
+    pub latest_end: Option<Lsn>,
+    pub received: Option<Lsn>,
+    pub replay: Option<Lsn>,
+    pub tli: Option<u32>,
+    pub receiver_restarting: bool,
+}
+
+impl SampleData {
+    /// The figures of `task` as polled.
+    pub fn of(task: &Task) -> SampleData {
+        let r = task.replication.as_ref();
+        SampleData {
+            stage: task.stage.clone(),
+            state: task.replication_state.clone(),
+            synced: r.and_then(|r| r.synced),
+            lag: r.and_then(|r| r.lag_bytes()),
+            latest_end: r.and_then(|r| r.latest_end_lsn),
+            received: r.and_then(|r| r.received_lsn),
+            replay: r.and_then(|r| r.replay_lsn),
+            tli: r.and_then(|r| r.received_tli),
+            receiver_restarting: r.is_some_and(|r| r.receiver_restarting()),
+        }
+    }
+
+    /// The furthest WAL position known to exist on the source.
+    pub fn head(&self) -> Option<Lsn> {
+        match (self.latest_end, self.received) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// One poll as seen by one task: its data, or `None` when the poll failed (a gap).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub at: DateTime<Utc>,
+    pub data: Option<SampleData>,
+}
+
+/// How the standby is doing against the source's WAL generation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Eta {
+    /// Not enough samples or inputs to say.
+    Unknown,
+    /// No lag at all.
+    CaughtUp,
+    /// Replay keeps pace with generation and the lag is within the threshold.
+    KeepingUp,
+    /// Replay is faster than generation: the lag reaches 0 in about this long.
+    In(Duration),
+    /// Generation is as fast as or faster than replay and the lag is above the threshold.
+    NotCatchingUp,
+}
+
+/// Rates over the recent window, bytes per second.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Rates {
+    /// How fast the source's WAL end moves.
+    pub wal: Option<f64>,
+    /// How fast the standby replays.
+    pub replay: Option<f64>,
+}
+
+/// The trend of one task's polls, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    samples: VecDeque<Sample>,
+}
+
+/// Samples kept at most, whatever the window (bounds memory on tiny intervals).
+const MAX_SAMPLES: usize = 4096;
+
+impl History {
+    /// Appends a sample and forgets samples older than `keep` before it.
+    pub fn push(&mut self, sample: Sample, keep: Duration) {
+        let cutoff = sample.at - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        self.samples.push_back(sample);
+        while self.samples.len() > MAX_SAMPLES
+            || self
+                .samples
+                .front()
+                .is_some_and(|s| s.at < cutoff && self.samples.len() > 2)
+        {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Every sample, oldest first.
+    pub fn samples(&self) -> &VecDeque<Sample> {
+        &self.samples
+    }
+
+    /// The newest sample that has data.
+    pub fn latest(&self) -> Option<(&DateTime<Utc>, &SampleData)> {
+        self.samples
+            .iter()
+            .rev()
+            .find_map(|s| s.data.as_ref().map(|d| (&s.at, d)))
+    }
+
+    /// The last `n` lag values, oldest first; `None` where a poll failed or the lag was unknown.
+    pub fn lag_series(&self, n: usize) -> Vec<Option<u64>> {
+        let skip = self.samples.len().saturating_sub(n);
+        self.samples
+            .iter()
+            .skip(skip)
+            .map(|s| s.data.as_ref().and_then(|d| d.lag))
+            .collect()
+    }
+
+    /// WAL generation and replay rates over the samples of the last `window`, counted only
+    /// since the last discontinuity (timeline switch or an LSN going backwards), so a receiver
+    /// restart never produces a negative or huge rate.
+    pub fn rates(&self, window: Duration) -> Rates {
+        let Some((last_at, _)) = self.latest() else {
+            return Rates::default();
+        };
+        let from = *last_at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let with_data: Vec<(&DateTime<Utc>, &SampleData)> = self
+            .samples
+            .iter()
+            .filter(|s| s.at >= from)
+            .filter_map(|s| s.data.as_ref().map(|d| (&s.at, d)))
+            .collect();
+        let rate = |pick: &dyn Fn(&SampleData) -> Option<Lsn>| -> Option<f64> {
+            // Walk back from the newest sample while the series is continuous.
+            let (t1, d1) = with_data.last()?;
+            let v1 = pick(d1)?;
+            let mut first = (*t1, v1);
+            let mut tli = d1.tli;
+            let mut next_v = v1;
+            for (t, d) in with_data.iter().rev().skip(1) {
+                let Some(v) = pick(d) else { break };
+                if v > next_v || (d.tli.is_some() && tli.is_some() && d.tli != tli) {
+                    break;
+                }
+                first = (*t, v);
+                next_v = v;
+                tli = d.tli.or(tli);
+            }
+            let secs = (**t1 - *first.0).num_milliseconds() as f64 / 1000.0;
+            (secs > 0.0).then(|| v1.bytes_since(first.1) as f64 / secs)
+        };
+        Rates {
+            wal: rate(&|d| d.head()),
+            replay: rate(&|d| d.replay),
+        }
+    }
+
+    /// The timeline switch seen within the samples of the last `window`, as (old, new).
+    pub fn timeline_change(&self, window: Duration) -> Option<(u32, u32)> {
+        let (last_at, _) = self.latest()?;
+        let from = *last_at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let mut prev: Option<u32> = None;
+        let mut change = None;
+        for s in &self.samples {
+            let Some(tli) = s.data.as_ref().and_then(|d| d.tli) else {
+                continue;
+            };
+            if let Some(p) = prev
+                && p != tli
+                && s.at >= from
+            {
+                change = Some((p, tli));
+            }
+            prev = Some(tli);
+        }
+        change
+    }
+
+    /// Whether the receiver restarted (ReceivedLsn trailing ReplayLsn) within the last `window`.
+    pub fn recent_restart(&self, window: Duration) -> bool {
+        let Some((last_at, _)) = self.latest() else {
+            return false;
+        };
+        let from = *last_at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        self.samples
+            .iter()
+            .filter(|s| s.at >= from)
+            .any(|s| s.data.as_ref().is_some_and(|d| d.receiver_restarting))
+    }
+}
+
+/// The catch-up outlook for a lag given the rates; `max_lag` separates keeping up from not.
+pub fn eta(lag: Option<u64>, rates: Rates, max_lag: u64) -> Eta {
+    let Some(lag) = lag else { return Eta::Unknown };
+    if lag == 0 {
+        return Eta::CaughtUp;
+    }
+    let (Some(wal), Some(replay)) = (rates.wal, rates.replay) else {
+        return Eta::Unknown;
+    };
+    // A margin so that noise around equal rates neither produces absurd ETAs nor flaps.
+    let margin = (wal * 0.02).max(1.0);
+    let closing = replay - wal;
+    if closing > margin {
+        let secs = lag as f64 / closing;
+        if secs.is_finite() && secs < 1e9 {
+            return Eta::In(Duration::from_secs_f64(secs.max(1.0)));
+        }
+    }
+    if closing >= -margin && lag <= max_lag {
+        Eta::KeepingUp
+    } else {
+        Eta::NotCatchingUp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
+    }
+
+    fn data(end: u64, recv: u64, replay: u64, tli: u32) -> SampleData {
+        SampleData {
+            stage: Some(Stage::Increment),
+            state: Some(ReplicationState::Streaming),
+            synced: Some(true),
+            lag: Some(end.max(recv).saturating_sub(replay)),
+            latest_end: Some(Lsn(end)),
+            received: Some(Lsn(recv)),
+            replay: Some(Lsn(replay)),
+            tli: Some(tli),
+            receiver_restarting: recv < replay,
+        }
+    }
+
+    const W: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn rates_from_successive_samples() {
+        let mut h = History::default();
+        h.push(
+            Sample {
+                at: t(0),
+                data: Some(data(1000, 1000, 0, 1)),
+            },
+            W,
+        );
+        h.push(
+            Sample {
+                at: t(10),
+                data: None,
+            },
+            W,
+        );
+        h.push(
+            Sample {
+                at: t(20),
+                data: Some(data(3000, 3000, 4000, 1)),
+            },
+            W,
+        );
+        let r = h.rates(W);
+        assert_eq!(r.wal, Some(100.0));
+        assert_eq!(r.replay, Some(200.0));
+        assert_eq!(h.lag_series(10), vec![Some(1000), None, Some(0)]);
+    }
+
+    #[test]
+    fn discontinuities_reset_the_rate_window() {
+        let mut h = History::default();
+        h.push(
+            Sample {
+                at: t(0),
+                data: Some(data(5000, 5000, 5000, 1)),
+            },
+            W,
+        );
+        // Receiver restart: received goes back to a segment boundary.
+        h.push(
+            Sample {
+                at: t(10),
+                data: Some(data(6000, 100, 5500, 1)),
+            },
+            W,
+        );
+        h.push(
+            Sample {
+                at: t(20),
+                data: Some(data(7000, 7000, 6500, 2)),
+            },
+            W,
+        );
+        assert!(h.recent_restart(W));
+        assert_eq!(h.timeline_change(W), Some((1, 2)));
+        // Only the last sample after the timeline switch: no rate yet.
+        assert_eq!(h.rates(W).wal, None);
+    }
+
+    #[test]
+    fn old_samples_are_forgotten() {
+        let mut h = History::default();
+        for i in 0..100 {
+            h.push(
+                Sample {
+                    at: t(i * 10),
+                    data: None,
+                },
+                Duration::from_secs(100),
+            );
+        }
+        assert_eq!(h.samples().len(), 11);
+    }
+
+    #[test]
+    fn eta_cases() {
+        let r = |w, p| Rates {
+            wal: Some(w),
+            replay: Some(p),
+        };
+        assert_eq!(eta(None, r(1.0, 2.0), 10), Eta::Unknown);
+        assert_eq!(eta(Some(0), Rates::default(), 10), Eta::CaughtUp);
+        assert_eq!(
+            eta(Some(1000), r(100.0, 200.0), 10),
+            Eta::In(Duration::from_secs(10))
+        );
+        assert_eq!(eta(Some(5), r(100.0, 100.0), 10), Eta::KeepingUp);
+        assert_eq!(eta(Some(500), r(100.0, 90.0), 10), Eta::NotCatchingUp);
+        // Falling behind is not keeping up, even below the threshold.
+        assert_eq!(eta(Some(5), r(100.0, 50.0), 10), Eta::NotCatchingUp);
+        assert_eq!(eta(Some(500), Rates::default(), 10), Eta::Unknown);
+    }
+}

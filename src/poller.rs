@@ -1,0 +1,319 @@
+//! Data collection: one task per instance polls on an interval and reports over a channel.
+//!
+//! The UI never waits on a request: it only reads [`PollEvent`]s, and a hanging request only
+//! holds up its own instance's next poll.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::aliyun::{ApiError, InstanceSnapshot, RdsClient, TaskFilter};
+
+/// Where snapshots come from: the RDS API in production, anything in tests.
+pub trait TaskSource: Send + Sync + 'static {
+    /// Every task of `instance`, or why they could not be read.
+    fn fetch(&self, instance: &str) -> BoxFuture<'static, Result<InstanceSnapshot, ApiError>>;
+}
+
+/// The RDS OpenAPI as a [`TaskSource`].
+#[derive(Clone)]
+pub struct ApiSource {
+    pub client: RdsClient,
+    pub filter: TaskFilter,
+}
+
+impl TaskSource for ApiSource {
+    fn fetch(&self, instance: &str) -> BoxFuture<'static, Result<InstanceSnapshot, ApiError>> {
+        let client = self.client.clone();
+        let filter = self.filter.clone();
+        let instance = instance.to_string();
+        Box::pin(async move { client.describe_tasks(&instance, &filter).await })
+    }
+}
+
+/// The outcome of one poll of one instance.
+#[derive(Debug, Clone)]
+pub struct PollResult {
+    pub instance: String,
+    /// When the request was sent.
+    pub started: DateTime<Utc>,
+    /// When the answer (or the error) came.
+    pub at: DateTime<Utc>,
+    pub result: Result<InstanceSnapshot, ApiError>,
+}
+
+/// What the pollers tell the UI.
+#[derive(Debug, Clone)]
+pub enum PollEvent {
+    /// A request for `instance` went out.
+    Started { instance: String, at: DateTime<Utc> },
+    /// A request finished.
+    Finished(PollResult),
+    /// When `instance` will be polled next; `None` while paused.
+    Scheduled {
+        instance: String,
+        next: Option<DateTime<Utc>>,
+    },
+}
+
+/// Instructions from the UI to every poller.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Control {
+    /// Poll now (even while paused), unless a request is already out.
+    PollNow,
+    /// Stop or resume the schedule.
+    Pause(bool),
+    /// Poll on a new interval from now on.
+    Interval(Duration),
+}
+
+/// The running pollers; dropping this stops them.
+pub struct Poller {
+    controls: Vec<mpsc::UnboundedSender<Control>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// The longest wait between attempts after repeated failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Delay before the next poll after `failures` failures in a row.
+pub fn backoff(interval: Duration, failures: u32) -> Duration {
+    if failures <= 1 {
+        return interval;
+    }
+    let cap = MAX_BACKOFF.max(interval);
+    interval
+        .saturating_mul(1u32 << (failures - 1).min(10))
+        .min(cap)
+}
+
+impl Poller {
+    /// Starts one polling task per instance; events go to `tx`.
+    pub fn spawn(
+        source: Arc<dyn TaskSource>,
+        instances: &[String],
+        interval: Duration,
+        tx: mpsc::Sender<PollEvent>,
+    ) -> Poller {
+        let mut controls = Vec::new();
+        let mut tasks = Vec::new();
+        for instance in instances {
+            let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+            controls.push(ctl_tx);
+            tasks.push(tokio::spawn(run_one(
+                source.clone(),
+                instance.clone(),
+                interval,
+                ctl_rx,
+                tx.clone(),
+            )));
+        }
+        Poller { controls, tasks }
+    }
+
+    /// Sends `c` to every instance's poller.
+    pub fn send(&self, c: Control) {
+        for ctl in &self.controls {
+            let _ = ctl.send(c);
+        }
+    }
+}
+
+impl Drop for Poller {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// A request in flight.
+type Fetch = BoxFuture<'static, Result<InstanceSnapshot, ApiError>>;
+
+fn wall(at: Instant) -> DateTime<Utc> {
+    let now = Instant::now();
+    let utc = Utc::now();
+    if at >= now {
+        utc + chrono::Duration::from_std(at - now).unwrap_or_default()
+    } else {
+        utc - chrono::Duration::from_std(now - at).unwrap_or_default()
+    }
+}
+
+async fn run_one(
+    source: Arc<dyn TaskSource>,
+    instance: String,
+    mut interval: Duration,
+    mut ctl: mpsc::UnboundedReceiver<Control>,
+    tx: mpsc::Sender<PollEvent>,
+) {
+    let mut paused = false;
+    let mut forced = false;
+    let mut failures = 0u32;
+    let mut next = Instant::now();
+    let mut last_start: Option<Instant> = None;
+    let mut inflight: Option<(Fetch, DateTime<Utc>)> = None;
+    loop {
+        let due = (!paused || forced) && inflight.is_none();
+        let mut reschedule = false;
+        tokio::select! {
+            c = ctl.recv() => match c {
+                None => return,
+                Some(Control::PollNow) => {
+                    if inflight.is_none() {
+                        forced = true;
+                        next = Instant::now();
+                    }
+                }
+                Some(Control::Pause(p)) => {
+                    paused = p;
+                    reschedule = true;
+                }
+                Some(Control::Interval(d)) => {
+                    interval = d;
+                    if let Some(s) = last_start {
+                        next = s + backoff(interval, failures);
+                    }
+                    reschedule = true;
+                }
+            },
+            _ = tokio::time::sleep_until(next), if due => {
+                forced = false;
+                let started = Utc::now();
+                last_start = Some(Instant::now());
+                inflight = Some((source.fetch(&instance), started));
+                let ev = PollEvent::Started { instance: instance.clone(), at: started };
+                if tx.send(ev).await.is_err() {
+                    return;
+                }
+            }
+            result = async { (&mut inflight.as_mut().expect("guarded").0).await }, if inflight.is_some() => {
+                let (_, started) = inflight.take().expect("guarded");
+                match &result {
+                    Ok(_) => failures = 0,
+                    Err(e) => {
+                        failures += 1;
+                        tracing::warn!(instance = %instance, code = e.code(), "poll failed: {e}");
+                    }
+                }
+                let start = last_start.unwrap_or_else(Instant::now);
+                next = (start + backoff(interval, failures)).max(Instant::now());
+                let ev = PollEvent::Finished(PollResult {
+                    instance: instance.clone(),
+                    started,
+                    at: Utc::now(),
+                    result,
+                });
+                if tx.send(ev).await.is_err() {
+                    return;
+                }
+                reschedule = true;
+            }
+        }
+        if reschedule {
+            let ev = PollEvent::Scheduled {
+                instance: instance.clone(),
+                next: (!paused && inflight.is_none()).then(|| wall(next)),
+            };
+            if tx.send(ev).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Counting {
+        calls: AtomicUsize,
+        /// An instance whose requests never complete.
+        hang: Option<&'static str>,
+    }
+
+    impl TaskSource for Counting {
+        fn fetch(&self, instance: &str) -> BoxFuture<'static, Result<InstanceSnapshot, ApiError>> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let hang = self.hang == Some(instance);
+            let instance = instance.to_string();
+            Box::pin(async move {
+                if hang {
+                    futures::future::pending::<()>().await;
+                }
+                Ok(InstanceSnapshot {
+                    instance,
+                    ..Default::default()
+                })
+            })
+        }
+    }
+
+    async fn next_finished(rx: &mut mpsc::Receiver<PollEvent>) -> PollResult {
+        loop {
+            if let PollEvent::Finished(r) = rx.recv().await.unwrap() {
+                return r;
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn polls_on_the_interval_and_on_demand() {
+        let src = Arc::new(Counting {
+            calls: AtomicUsize::new(0),
+            hang: None,
+        });
+        let (tx, mut rx) = mpsc::channel(64);
+        let p = Poller::spawn(src.clone(), &["a".into()], Duration::from_secs(5), tx);
+        next_finished(&mut rx).await;
+        assert_eq!(src.calls.load(Ordering::SeqCst), 1);
+        next_finished(&mut rx).await;
+        assert_eq!(src.calls.load(Ordering::SeqCst), 2);
+        p.send(Control::Pause(true));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert_eq!(src.calls.load(Ordering::SeqCst), 2);
+        p.send(Control::PollNow);
+        let r = next_finished(&mut rx).await;
+        assert_eq!(r.instance, "a");
+        assert_eq!(src.calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_instance_does_not_hold_up_another() {
+        let hanging = Arc::new(Counting {
+            calls: AtomicUsize::new(0),
+            hang: Some("a"),
+        });
+        let (tx, mut rx) = mpsc::channel(64);
+        let _p = Poller::spawn(
+            hanging,
+            &["a".into(), "b".into()],
+            Duration::from_secs(5),
+            tx,
+        );
+        // "a" hangs forever; "b" keeps reporting on time.
+        let r = next_finished(&mut rx).await;
+        assert_eq!(r.instance, "b");
+        let r = next_finished(&mut rx).await;
+        assert_eq!(r.instance, "b");
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let i = Duration::from_secs(5);
+        assert_eq!(backoff(i, 0), i);
+        assert_eq!(backoff(i, 1), i);
+        assert_eq!(backoff(i, 2), Duration::from_secs(10));
+        assert_eq!(backoff(i, 9), Duration::from_secs(60));
+        assert_eq!(
+            backoff(Duration::from_secs(300), 5),
+            Duration::from_secs(300)
+        );
+    }
+}

@@ -1,0 +1,323 @@
+//! The LSN lag gauge: total lag split into transport and apply, on a log scale against
+//! `--max-lag`, a sparkline of recent polls, rates and the catch-up outlook.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::theme::Theme;
+use super::{fit_spans, panel_block};
+use crate::app::{App, TaskEntry};
+use crate::history::{self, Eta, Rates};
+use crate::units;
+
+/// Everything the gauge shows, derived from a task's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LagFigures {
+    /// Total lag as the API reports it; `None` is unknown, never 0.
+    pub total: Option<u64>,
+    /// Not yet received (LatestEndLsn − ReceivedLsn).
+    pub transport: Option<u64>,
+    /// Received, not yet replayed (ReceivedLsn − ReplayLsn).
+    pub apply: Option<u64>,
+    pub rates: Rates,
+    pub eta: Eta,
+    /// The WAL receiver restarted recently (ReceivedLsn trailed ReplayLsn).
+    pub restart: bool,
+    /// A timeline switch seen recently, as (old, new).
+    pub timeline: Option<(u32, u32)>,
+    /// The true lag measured on the source, when a source probe is configured.
+    pub true_lag: Option<u64>,
+}
+
+/// The figures of `entry` at the app's current settings.
+pub fn figures(entry: &TaskEntry, app: &App) -> LagFigures {
+    let r = entry.task.replication.as_ref();
+    let total = r.and_then(|r| r.lag_bytes());
+    let window = app.trend_window();
+    let rates = entry.history.rates(window);
+    LagFigures {
+        total,
+        transport: r.and_then(|r| r.transport_bytes()),
+        apply: r.and_then(|r| r.apply_bytes()),
+        rates,
+        eta: history::eta(total, rates, app.config.readiness.max_lag),
+        restart: r.is_some_and(|r| r.receiver_restarting()) || entry.history.recent_restart(window),
+        timeline: entry.history.timeline_change(window),
+        true_lag: None,
+    }
+}
+
+/// Where `bytes` falls on the log-scale bar of `width` cells: 1 KiB is empty, 16 × max full.
+pub fn position(bytes: u64, max_lag: u64, width: usize) -> usize {
+    if bytes == 0 || width == 0 {
+        return 0;
+    }
+    let lo = 1024f64.ln();
+    let hi = ((max_lag.max(2048) as f64) * 16.0).ln();
+    let f = (((bytes as f64).ln() - lo) / (hi - lo)).clamp(0.0, 1.0);
+    ((f * width as f64).round() as usize).clamp(1, width)
+}
+
+fn gauge(
+    label: &str,
+    total: Option<u64>,
+    apply: Option<u64>,
+    max_lag: u64,
+    width: usize,
+    theme: &Theme,
+) -> Line<'static> {
+    let value = match total {
+        Some(t) => Span::styled(
+            format!("{:>9}", units::bytes(t)),
+            theme
+                .level(t, max_lag)
+                .add_modifier(ratatui::style::Modifier::BOLD),
+        ),
+        None => Span::styled(format!("{:>9}", "unknown"), theme.dim()),
+    };
+    let mut spans = vec![
+        Span::styled(label.to_string(), theme.dim()),
+        value,
+        Span::raw(" "),
+    ];
+    let max_label = format!(" max {}", units::bytes(max_lag));
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let mut bar_w = width.saturating_sub(used + 2);
+    let show_max = bar_w >= 18;
+    if show_max {
+        bar_w -= max_label.chars().count();
+    }
+    if bar_w < 4 {
+        return Line::from(spans);
+    }
+    let mark = position(max_lag, max_lag, bar_w).min(bar_w - 1);
+    let filled = total.map_or(0, |t| position(t, max_lag, bar_w));
+    // The apply share of the filled cells; the rest is transport.
+    let apply_cells = match (total, apply) {
+        (Some(t), Some(a)) if t > 0 => {
+            ((filled as f64) * (a.min(t) as f64 / t as f64)).round() as usize
+        }
+        _ => 0,
+    };
+    let fill_style = total.map_or(theme.dim(), |t| theme.level(t, max_lag));
+    spans.push(Span::styled("▕", theme.dim()));
+    let mut bar = String::new();
+    let mut styles: Vec<Style> = Vec::new();
+    for i in 0..bar_w {
+        let (c, s) = if i < apply_cells {
+            ('█', fill_style)
+        } else if i < filled {
+            ('▒', fill_style)
+        } else if i == mark {
+            ('│', theme.strong())
+        } else {
+            ('·', theme.dim())
+        };
+        bar.push(c);
+        styles.push(s);
+    }
+    // Group runs of equal style into spans.
+    let chars: Vec<char> = bar.chars().collect();
+    let mut start = 0;
+    for i in 1..=chars.len() {
+        if i == chars.len() || styles[i] != styles[start] {
+            spans.push(Span::styled(
+                chars[start..i].iter().collect::<String>(),
+                styles[start],
+            ));
+            start = i;
+        }
+    }
+    spans.push(Span::styled("▏", theme.dim()));
+    if show_max {
+        spans.push(Span::styled(max_label, theme.dim()));
+    }
+    Line::from(spans)
+}
+
+/// The sparkline of recent lag samples on a linear scale up to `max_lag` (or the largest value
+/// shown), coloured against `max_lag`; blank cells are failed polls or unknown lag.
+pub fn sparkline(
+    entry: &TaskEntry,
+    max_lag: u64,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let series = entry.history.lag_series(width);
+    // Against the threshold, or the largest value shown when that is higher.
+    let top = series
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(max_lag)
+        .max(1);
+    let mut spans = Vec::new();
+    if series.len() < width {
+        spans.push(Span::raw(" ".repeat(width - series.len())));
+    }
+    for v in series {
+        match v {
+            None => spans.push(Span::raw(" ")),
+            Some(l) => {
+                // Zero is the lowest bar; any lag at all is at least the next one.
+                let level = match l {
+                    0 => 0,
+                    _ => (((l as f64 / top as f64) * 7.0).round() as usize).clamp(1, 7),
+                };
+                spans.push(Span::styled(
+                    BARS[level].to_string(),
+                    theme.level(l, max_lag),
+                ));
+            }
+        }
+    }
+    spans
+}
+
+fn rates_line(f: &LagFigures, theme: &Theme) -> Vec<Span<'static>> {
+    let rate = |r: Option<f64>| r.map_or("unknown".to_string(), units::rate);
+    vec![
+        Span::styled("WAL ", theme.dim()),
+        Span::raw(rate(f.rates.wal)),
+        Span::styled(" · replay ", theme.dim()),
+        Span::raw(rate(f.rates.replay)),
+    ]
+}
+
+/// The catch-up outlook: an ETA, "caught up", "keeping up" or "not catching up".
+pub fn outlook(eta: Eta, theme: &Theme) -> Span<'static> {
+    match eta {
+        Eta::Unknown => Span::styled("ETA unknown", theme.dim()),
+        Eta::CaughtUp => Span::styled("caught up", theme.good()),
+        Eta::KeepingUp => Span::styled("keeping up", theme.good()),
+        Eta::In(d) => Span::styled(
+            if d.as_secs() > 86400 * 7 {
+                "ETA >7d".to_string()
+            } else {
+                format!("ETA {}", units::duration(d))
+            },
+            theme.warn(),
+        ),
+        Eta::NotCatchingUp => Span::styled("not catching up", theme.bad()),
+    }
+}
+
+/// Draws the gauge of the selected task into `area`.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let Some(entry) = app.selected_task() else {
+        // An instance row: say what is known about polling it.
+        let block = panel_block(Span::styled(" Lag ", theme.strong()), theme, false);
+        let text = match app.selected_instance() {
+            Some(i) => match &i.last_error {
+                Some((_, e)) => Line::styled(format!("{}: {e}", i.name), theme.bad()),
+                None if i.last_ok.is_some() => {
+                    Line::styled(format!("{}: no migration tasks match", i.name), theme.dim())
+                }
+                None => Line::styled(
+                    format!("{}: waiting for the first poll", i.name),
+                    theme.dim(),
+                ),
+            },
+            None => Line::styled("no task selected", theme.dim()),
+        };
+        frame.render_widget(
+            Paragraph::new(text)
+                .block(block)
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    };
+    let f = figures(entry, app);
+    let max_lag = app.config.readiness.max_lag;
+    let mut title = vec![Span::styled(" Lag ", theme.strong())];
+    if f.restart {
+        title.push(Span::styled("receiver restarted ", theme.warn()));
+    }
+    if let Some((a, b)) = f.timeline {
+        title.push(Span::styled(format!("timeline {a}→{b} "), theme.warn()));
+    }
+    let block = panel_block(Line::from(title), theme, false);
+    let inner = block.inner(area);
+    let w = inner.width as usize;
+    let mut lines = Vec::new();
+    if entry.task.replication.is_none() {
+        lines.push(gauge("", None, None, max_lag, w, theme));
+        lines.push(Line::styled(
+            " no ReplicationInfo yet (unknown, not 0)",
+            theme.dim(),
+        ));
+    } else {
+        let label = if f.true_lag.is_some() { "reported" } else { "" };
+        lines.push(gauge(label, f.total, f.apply, max_lag, w, theme));
+        if let Some(t) = f.true_lag {
+            lines.push(gauge("true    ", Some(t), None, max_lag, w, theme));
+        }
+        let b = |v: Option<u64>| v.map_or("unknown".to_string(), units::bytes);
+        let legend = if w >= 52 {
+            vec![
+                Span::raw(" █ "),
+                Span::styled("not replayed ", theme.dim()),
+                Span::raw(b(f.apply)),
+                Span::raw("  ▒ "),
+                Span::styled("not received ", theme.dim()),
+                Span::raw(b(f.transport)),
+            ]
+        } else if w >= 40 {
+            vec![
+                Span::raw(" █ "),
+                Span::styled("apply ", theme.dim()),
+                Span::raw(b(f.apply)),
+                Span::raw("  ▒ "),
+                Span::styled("transport ", theme.dim()),
+                Span::raw(b(f.transport)),
+            ]
+        } else {
+            vec![
+                Span::raw(" █ "),
+                Span::styled("apply ", theme.dim()),
+                Span::raw(b(f.apply)),
+                Span::raw(" ▒ "),
+                Span::styled("recv ", theme.dim()),
+                Span::raw(b(f.transport)),
+            ]
+        };
+        // With a second gauge there is no room for the legend in a short panel.
+        if f.true_lag.is_none() || inner.height >= 5 {
+            lines.push(Line::from(fit_spans(legend, w)));
+        }
+    }
+    // The trend, with the outlook at its right end.
+    let out = outlook(f.eta, theme);
+    let spark_w = w.saturating_sub(7 + out.width() + 2);
+    let mut spark = vec![Span::styled(" trend ", theme.dim())];
+    spark.extend(sparkline(entry, max_lag, spark_w, theme));
+    spark.push(Span::raw("  "));
+    spark.push(out);
+    lines.push(Line::from(fit_spans(spark, w)));
+    let mut rates = vec![Span::raw(" ")];
+    rates.extend(rates_line(&f, theme));
+    lines.push(Line::from(fit_spans(rates, w)));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_scale_positions() {
+        let max = 16 << 20;
+        assert_eq!(position(0, max, 20), 0);
+        assert_eq!(position(1, max, 20), 1);
+        // The threshold sits at 14/18 of the bar (1 KiB .. 256 MiB).
+        assert_eq!(position(max, max, 18), 14);
+        assert_eq!(position(u64::MAX, max, 20), 20);
+    }
+}

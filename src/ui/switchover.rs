@@ -1,0 +1,98 @@
+//! The switchover dialog: the verdict, a typed confirmation, then the API's answer.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::theme::Theme;
+use super::{centered, panel_block, verdict};
+use crate::app::{App, SwitchDialog, SwitchPhase};
+use crate::readiness::{Verdict, VerdictKind};
+use crate::units;
+
+/// Draws the dialog centred in `area`.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, d: &SwitchDialog, theme: &Theme) {
+    let entry = app.tasks.get(&d.task_key);
+    let mut lines: Vec<Line> = Vec::new();
+    let name = entry.map_or(d.task_key.clone(), |e| e.task.display_name());
+    lines.push(Line::from(vec![
+        Span::raw("Task "),
+        Span::styled(name, theme.strong()),
+        Span::raw(" on "),
+        Span::styled(d.instance.clone(), theme.strong()),
+    ]));
+    let v = entry.map(|e| &e.verdict);
+    match v {
+        Some(v) => {
+            let mut l = vec![Span::raw("Verdict "), verdict::badge(v, theme)];
+            if let Some(lag) = entry.and_then(|e| e.task.lag_bytes()) {
+                l.push(Span::raw(format!("  lag {}", units::bytes(lag))));
+            }
+            lines.push(Line::from(l));
+        }
+        None => lines.push(Line::styled("The task is no longer listed.", theme.bad())),
+    }
+    match v {
+        Some(Verdict::Drained { .. }) => lines.push(Line::styled(
+            "DRAINED: the source has stopped writing; a switchover now loses nothing.",
+            theme.good(),
+        )),
+        Some(v @ Verdict::InSync { .. }) => lines.push(Line::styled(
+            format!(
+                "Not DRAINED ({}): the source may still be writing; changes not yet replayed are lost.",
+                v.label()
+            ),
+            theme.bad(),
+        )),
+        Some(v) => {
+            let reasons: Vec<String> = v.reasons().iter().map(|r| r.to_string()).collect();
+            lines.push(Line::styled(
+                format!("Not DRAINED, NOT READY: {}.", reasons.join("; ")),
+                theme.bad(),
+            ));
+        }
+        None => {}
+    }
+    lines.push(Line::default());
+    match &d.phase {
+        SwitchPhase::Typing => {
+            lines.push(Line::from(
+                "This calls ActivateMigrationTargetInstance (switch now). Type the instance id to confirm:",
+            ));
+            lines.push(Line::from(vec![
+                Span::styled("> ", theme.accent()),
+                Span::raw(d.typed.clone()),
+                Span::styled("█", theme.dim()),
+            ]));
+            if let Some(h) = &d.hint {
+                lines.push(Line::styled(h.clone(), theme.warn()));
+            }
+        }
+        SwitchPhase::Sending => lines.push(Line::styled(
+            "Sending ActivateMigrationTargetInstance…",
+            theme.warn(),
+        )),
+        SwitchPhase::Done(Ok(t)) => lines.push(Line::styled(t.clone(), theme.good())),
+        SwitchPhase::Done(Err(t)) => lines.push(Line::styled(format!("Refused: {t}"), theme.bad())),
+    }
+    let w = 70.min(area.width.saturating_sub(2));
+    let h = 14.min(area.height);
+    let rect = centered(area, w, h);
+    frame.render_widget(Clear, rect);
+    let danger = v.is_none_or(|v| v.kind() != VerdictKind::Drained);
+    let title = Line::from(Span::styled(
+        " Switchover ",
+        if danger { theme.bad() } else { theme.accent() },
+    ));
+    let mut block = panel_block(title, theme, true);
+    if danger {
+        block = block.border_style(theme.bad());
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}

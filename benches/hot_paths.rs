@@ -1,0 +1,82 @@
+//! The paths that run on every poll or every frame. Targets and results: benches/RESULTS.md.
+
+#[allow(dead_code)]
+#[path = "../tests/dash/mod.rs"]
+mod dash;
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use migtop::model::Page;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// A page of 100 tasks, each the reference sample with its quirks.
+fn hundred_task_page() -> String {
+    let sample: serde_json::Value =
+        serde_json::from_str(include_str!("../tests/fixtures/doc-sample-response.json")).unwrap();
+    let items: Vec<serde_json::Value> = (0..100)
+        .map(|i| {
+            let mut t = sample["Items"].clone();
+            t["TaskId"] = (440437220 + i).into();
+            t
+        })
+        .collect();
+    serde_json::json!({"TotalSize": 100, "PageNumber": 1, "PageSize": 100, "RequestId": "R", "Items": items})
+        .to_string()
+}
+
+fn decode(c: &mut Criterion) {
+    let body = hundred_task_page();
+    c.bench_function("decode a page of 100 tasks (JSON text to Tasks)", |b| {
+        b.iter(|| {
+            let v: serde_json::Value = serde_json::from_str(black_box(&body)).unwrap();
+            Page::from_json("pgm-bench", &v).unwrap()
+        })
+    });
+}
+
+fn sign(c: &mut Criterion) {
+    let params: BTreeMap<String, String> = [
+        ("Action", "DescribeCloudMigrationResult"),
+        ("DBInstanceName", "pgm-bp102g323jd4"),
+        ("PageNumber", "1"),
+        ("PageSize", "100"),
+        ("AccessKeyId", "LTAI5tBenchKeyId"),
+        ("Format", "JSON"),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureNonce", "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"),
+        ("SignatureVersion", "1.0"),
+        ("Timestamp", "2026-11-28T00:00:00Z"),
+        ("Version", "2014-08-15"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    c.bench_function("sign a request (v1, HMAC-SHA1)", |b| {
+        b.iter(|| migtop::aliyun::sign::sign("secret", "POST", black_box(&params)))
+    });
+}
+
+fn frame(c: &mut Criterion) {
+    // Two instances polled for 10 minutes: full history, sparkline and log.
+    let mut app = dash::app();
+    dash::run(&mut app, 600, |s| {
+        dash::pos(0x5_0000_0000 + s as u64 * 2 * dash::MIB, 2 * dash::MIB)
+    });
+    for (w, h) in [(80u16, 24u16), (120, 40)] {
+        app.update(migtop::app::Action::Resize(w, h));
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        c.bench_function(&format!("draw one dashboard frame at {w}x{h}"), |b| {
+            b.iter(|| {
+                term.draw(|f| migtop::ui::draw(f, black_box(&app)))
+                    .unwrap()
+                    .area
+            })
+        });
+    }
+}
+
+criterion_group!(benches, decode, sign, frame);
+criterion_main!(benches);

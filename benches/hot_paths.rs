@@ -1,6 +1,5 @@
 //! The paths that run on every poll or every frame. Targets and results: benches/RESULTS.md.
 
-#[allow(dead_code)]
 #[path = "../tests/dash/mod.rs"]
 mod dash;
 

@@ -42,6 +42,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve a simulated RDS OpenAPI endpoint on loopback.
     Simulate(crate::sim::SimulateArgs),
+    /// A real PostgreSQL primary and standby behind the simulated API, with the dashboard on
+    /// it (needs the PostgreSQL server binaries).
+    Lab(crate::lab::run::LabArgs),
 }
 
 /// How to reach the API and which tasks to read.
@@ -294,6 +297,7 @@ pub fn run(cli: Cli) -> i32 {
             None => crate::watch::run(cli.watch).await,
             Some(Command::Demo(args)) => crate::watch::demo(args).await,
             Some(Command::Simulate(args)) => crate::sim::run(args).await,
+            Some(Command::Lab(args)) => crate::lab::run::run(args).await,
         }
     });
     match result {

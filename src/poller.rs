@@ -296,13 +296,7 @@ mod tests {
             hang: None,
         });
         let (tx, mut rx) = mpsc::channel(64);
-        let p = Poller::spawn(
-            src.clone(),
-            &["a".into()],
-            Duration::from_secs(5),
-            None,
-            tx,
-        );
+        let p = Poller::spawn(src.clone(), &["a".into()], Duration::from_secs(5), None, tx);
         next_finished(&mut rx).await;
         assert_eq!(src.calls.load(Ordering::SeqCst), 1);
         next_finished(&mut rx).await;

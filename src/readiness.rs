@@ -203,9 +203,8 @@ pub fn evaluate(samples: &[&Sample], stale: Option<Duration>, cfg: &ReadinessCon
     }
     // Drained: lag 0 and the source's WAL end unchanged, for the whole window; with a source
     // probe, the source itself must confirm it (true lag 0) in every sample of the window.
-    let drained = |d: &SampleData| {
-        d.judged_lag() == Some(0) && (!d.probed || d.true_lag() == Some(0))
-    };
+    let drained =
+        |d: &SampleData| d.judged_lag() == Some(0) && (!d.probed || d.true_lag() == Some(0));
     if drained(last) && last.latest_end.is_some() {
         let drain_start = with_data
             .iter()
@@ -435,7 +434,9 @@ mod tests {
             }])
         );
         // A failed reading falls back to the reported lag: in sync, never drained.
-        let v: Vec<Sample> = (0..=12).map(|i| probed(good(i * 5, 0, 5000), None)).collect();
+        let v: Vec<Sample> = (0..=12)
+            .map(|i| probed(good(i * 5, 0, 5000), None))
+            .collect();
         assert_eq!(
             eval(&v, None),
             Verdict::InSync {

@@ -51,7 +51,7 @@ pub fn app_config(ui: &UiArgs, instances: Vec<String>, default_interval: Duratio
 }
 
 /// Sends tracing output to `path`, never to the screen. Without a path nothing is logged.
-fn init_logging(path: Option<&Path>) -> anyhow::Result<()> {
+pub fn init_logging(path: Option<&Path>) -> anyhow::Result<()> {
     let Some(path) = path else { return Ok(()) };
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -68,7 +68,7 @@ fn init_logging(path: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn require_terminal() -> anyhow::Result<()> {
+pub fn require_terminal() -> anyhow::Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(UsageError(
             "the dashboard needs a terminal; for scripts use `migtop status` (with --output json)"

@@ -66,11 +66,7 @@ pub fn lines(app: &App, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         // The source's own position (with a probe), read right after this poll.
         if let Some(src) = &app.source {
             let text = match (src.sample(), src.error()) {
-                (Some(s), _) => format!(
-                    "{} ({} ago)",
-                    s.lsn,
-                    age(app.now, s.at)
-                ),
+                (Some(s), _) => format!("{} ({} ago)", s.lsn, age(app.now, s.at)),
                 (None, Some(_)) => "probe failing".to_string(),
                 (None, None) => "waiting".to_string(),
             };

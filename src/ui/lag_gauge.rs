@@ -95,7 +95,11 @@ pub fn figures(entry: &TaskEntry, app: &App) -> LagFigures {
         SourceFigures {
             unsent: cmp.and_then(|c| c.latest_end_trail_bytes),
             // A failing probe has no current rate: the API's figure is shown instead.
-            wal_rate: src.error().is_none().then(|| src.wal_rate(window)).flatten(),
+            wal_rate: src
+                .error()
+                .is_none()
+                .then(|| src.wal_rate(window))
+                .flatten(),
             problem,
         }
     });
@@ -409,7 +413,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.dim(),
         ));
     } else if let Some(src) = &f.source {
-        lines.push(gauge(REPORTED_LABEL, f.total, &[f.apply], max_lag, w, theme));
+        lines.push(gauge(
+            REPORTED_LABEL,
+            f.total,
+            &[f.apply],
+            max_lag,
+            w,
+            theme,
+        ));
         match (f.true_lag, &src.problem) {
             (Some(t), _) => lines.push(gauge(
                 TRUE_LABEL,

@@ -373,7 +373,10 @@ fn probe_failure_80x24() {
     let t = render(&mut a, 80, 24);
     let s = screen(&t);
     assert!(s.contains("! source probe · true lag unknown"), "{s}");
-    assert!(s.contains(" true      unknown  source probe: cannot"), "{s}");
+    assert!(
+        s.contains(" true      unknown  source probe: cannot"),
+        "{s}"
+    );
     assert!(s.contains("DRAINED unconfirmed"), "{s}");
     assert!(!s.contains("monitor:") || s.contains("monitor:*"), "{s}");
     // Never fatal: the reported figures are all there.

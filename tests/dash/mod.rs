@@ -309,8 +309,20 @@ pub fn run_probed(
     while s <= until {
         let (p, src) = main(s);
         let report = |lsn: Option<u64>| lsn.map_or_else(source_down, |l| source_at(s, l));
-        out.extend(ok_probed(app, "pgm-demo-east", s, east_items(p), report(src)));
-        out.extend(ok_probed(app, "pgm-demo-west", s, west_items(), report(src)));
+        out.extend(ok_probed(
+            app,
+            "pgm-demo-east",
+            s,
+            east_items(p),
+            report(src),
+        ));
+        out.extend(ok_probed(
+            app,
+            "pgm-demo-west",
+            s,
+            west_items(),
+            report(src),
+        ));
         s += 5;
     }
     out.extend(app.update(Action::Tick(

@@ -114,7 +114,7 @@ pub enum OutputFormat {
 /// Options of the dashboard shared by `watch` and `demo`.
 #[derive(Debug, Clone, Args)]
 pub struct UiArgs {
-    /// Poll interval [default: 5s; 2s for demo].
+    /// Poll interval [default: 5s; 2s for demo and lab].
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<Duration>,
     /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB).

@@ -48,7 +48,7 @@ pub struct LabArgs {
     /// Address the API listens on (loopback by default).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
-    /// Bandwidth of the replication link, per second (e.g. 512KiB, 2MiB).
+    /// Bandwidth of the replication link, per second (e.g. 512KiB, 2MiB; 0 for unlimited).
     #[arg(long, value_name = "SIZE", default_value = "512KiB", value_parser = parse_bytes)]
     pub link_rate: u64,
     /// No scheduled replay pause or link cut (the write load still runs).
@@ -110,7 +110,7 @@ impl Running {
 async fn start(args: &LabArgs, credentials: Credentials) -> anyhow::Result<Running> {
     let created = Utc::now();
     let lab = Lab::start(LabOptions {
-        link_rate: Some(args.link_rate),
+        link_rate: (args.link_rate > 0).then_some(args.link_rate),
         pgbench_init: true,
         ..LabOptions::default()
     })
@@ -161,7 +161,12 @@ pub async fn run(args: LabArgs) -> anyhow::Result<i32> {
             )
             .try_init();
     } else {
-        watch::require_terminal()?;
+        if watch::require_terminal().is_err() {
+            return Err(UsageError(
+                "the dashboard needs a terminal; `migtop lab --serve` only serves the API".into(),
+            )
+            .into());
+        }
         watch::init_logging(args.ui.log_file.as_deref())?;
     }
     let (credentials, origin) = if args.serve {
@@ -191,11 +196,14 @@ pub async fn run(args: LabArgs) -> anyhow::Result<i32> {
     } else {
         Schedule::demo().scaled(args.speed)
     };
+    let link = match args.link_rate {
+        0 => "unlimited".to_string(),
+        r => units::rate(r.max(1024) as f64),
+    };
     let summary = format!(
-        "pgbench writes in bursts for {} then stops; {}; link {}/s",
+        "pgbench writes in bursts for {} then stops; {}; link {link}",
         units::duration(plan.total()),
         schedule.describe(),
-        units::bytes(args.link_rate)
     );
     if let Err(e) = running.lab.start_load(plan).await {
         running.stop(tokio::spawn(async {})).await?;

@@ -11,7 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
 use crate::aliyun::{ApiError, InstanceSnapshot};
-use crate::history::{History, Sample, SampleData};
+use crate::history::{History, Sample, SampleData, SourceHistory};
 use crate::model::{ReplicationState, Stage, Task};
 use crate::poller::{Control, PollEvent, PollResult};
 use crate::readiness::{self, ReadinessConfig, Verdict, VerdictKind};
@@ -38,6 +38,8 @@ pub struct AppConfig {
     pub local_offset: FixedOffset,
     /// Shown in the header, e.g. `demo` when talking to the built-in simulator.
     pub label: Option<String>,
+    /// The source probe's target (the DSN, redacted) when `--source-dsn` is given.
+    pub source_probe: Option<String>,
 }
 
 impl AppConfig {
@@ -52,6 +54,7 @@ impl AppConfig {
             color: true,
             local_offset: FixedOffset::east_opt(0).expect("zero offset"),
             label: None,
+            source_probe: None,
         }
     }
 }
@@ -217,6 +220,8 @@ pub struct App {
     pub interval: Duration,
     pub paused: bool,
     pub instances: Vec<InstanceStatus>,
+    /// The source probe's readings, when one is configured.
+    pub source: Option<SourceHistory>,
     pub tasks: HashMap<String, TaskEntry>,
     pub rows: Vec<RowRef>,
     pub selected: usize,
@@ -246,7 +251,9 @@ impl App {
                 item_errors: Vec::new(),
             })
             .collect();
+        let source = config.source_probe.clone().map(SourceHistory::new);
         let mut app = App {
+            source,
             interval: config.interval,
             config,
             now,
@@ -830,7 +837,14 @@ impl App {
                 inst.failures = 0;
                 inst.request_id = snap.request_id.clone();
                 inst.item_errors = snap.item_errors.clone();
-                self.apply_snapshot(snap, r.at, keep, out);
+                let sample = match (&mut self.source, r.source) {
+                    (Some(src), Some(report)) => {
+                        src.push(r.at, report, keep);
+                        src.sample().cloned()
+                    }
+                    _ => None,
+                };
+                self.apply_snapshot(snap, r.at, keep, sample.as_ref(), out);
             }
             Err(e) => {
                 inst.last_error = Some((r.at, e));
@@ -858,15 +872,17 @@ impl App {
         snap: InstanceSnapshot,
         at: DateTime<Utc>,
         keep: Duration,
+        source: Option<&crate::probe::SourceSample>,
         out: &mut Vec<Command>,
     ) {
+        let probed = self.source.is_some();
         let mut seen = Vec::new();
         for task in snap.tasks {
             let key = task.key();
             seen.push(key.clone());
             let sample = Sample {
                 at,
-                data: Some(SampleData::of(&task)),
+                data: Some(SampleData::probed(&task, probed, source)),
             };
             match self.tasks.get_mut(&key) {
                 Some(entry) => {

@@ -42,6 +42,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve a simulated RDS OpenAPI endpoint on loopback.
     Simulate(crate::sim::SimulateArgs),
+    /// A real PostgreSQL primary and standby behind the simulated API, with the dashboard on
+    /// it (needs the PostgreSQL server binaries).
+    Lab(crate::lab::run::LabArgs),
 }
 
 /// How to reach the API and which tasks to read.
@@ -111,7 +114,7 @@ pub enum OutputFormat {
 /// Options of the dashboard shared by `watch` and `demo`.
 #[derive(Debug, Clone, Args)]
 pub struct UiArgs {
-    /// Poll interval [default: 5s; 2s for demo].
+    /// Poll interval [default: 5s; 2s for demo and lab].
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<Duration>,
     /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB).
@@ -294,6 +297,7 @@ pub fn run(cli: Cli) -> i32 {
             None => crate::watch::run(cli.watch).await,
             Some(Command::Demo(args)) => crate::watch::demo(args).await,
             Some(Command::Simulate(args)) => crate::sim::run(args).await,
+            Some(Command::Lab(args)) => crate::lab::run::run(args).await,
         }
     });
     match result {

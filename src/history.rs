@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::model::{Lsn, ReplicationState, Stage, Task};
+use crate::probe::{ProbeError, ProbeReport, SourceComparison, SourceSample};
 
 /// What one successful poll said about a task (only the figures the dashboard trends).
 #[derive(Debug, Clone, PartialEq)]
@@ -20,10 +21,14 @@ pub struct SampleData {
     pub replay: Option<Lsn>,
     pub tli: Option<u32>,
     pub receiver_restarting: bool,
+    /// A source probe is configured (its reading may still have failed: `source` is `None`).
+    pub probed: bool,
+    /// The source probe's reading set against this task's LSNs.
+    pub source: Option<SourceComparison>,
 }
 
 impl SampleData {
-    /// The figures of `task` as polled.
+    /// The figures of `task` as polled, without a source probe.
     pub fn of(task: &Task) -> SampleData {
         let r = task.replication.as_ref();
         SampleData {
@@ -36,6 +41,33 @@ impl SampleData {
             replay: r.and_then(|r| r.replay_lsn),
             tli: r.and_then(|r| r.received_tli),
             receiver_restarting: r.is_some_and(|r| r.receiver_restarting()),
+            probed: false,
+            source: None,
+        }
+    }
+
+    /// The figures of `task` with the source probe's reading of the same poll (`probed`: a
+    /// probe is configured; `sample`: its reading, `None` when it failed).
+    pub fn probed(task: &Task, probed: bool, sample: Option<&SourceSample>) -> SampleData {
+        SampleData {
+            probed,
+            source: sample.map(|s| SourceComparison::new(s, task.replication.as_ref())),
+            ..SampleData::of(task)
+        }
+    }
+
+    /// Source position − ReplayLsn, when the probe read the source.
+    pub fn true_lag(&self) -> Option<u64> {
+        self.source.and_then(|c| c.true_lag_bytes)
+    }
+
+    /// The lag readiness is judged on: the larger of the reported and the true lag (the true
+    /// lag is the better figure: it sees WAL the source has not yet announced, e.g. while the
+    /// link is down); the reported lag alone without a probe reading.
+    pub fn judged_lag(&self) -> Option<u64> {
+        match (self.lag, self.true_lag()) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -199,6 +231,73 @@ impl History {
     }
 }
 
+/// The source probe's recent readings: one source per session, read after every successful
+/// poll.
+#[derive(Debug, Clone)]
+pub struct SourceHistory {
+    /// The source's DSN, redacted.
+    pub target: String,
+    /// When the last reading came and what it was.
+    pub last: Option<(DateTime<Utc>, Result<SourceSample, ProbeError>)>,
+    /// Successful readings of the recent past, oldest first.
+    samples: VecDeque<SourceSample>,
+}
+
+impl SourceHistory {
+    /// No reading yet of the source named `target` (redacted).
+    pub fn new(target: impl Into<String>) -> SourceHistory {
+        SourceHistory {
+            target: target.into(),
+            last: None,
+            samples: VecDeque::new(),
+        }
+    }
+
+    /// Takes a reading at `at`, forgetting successful ones older than `keep` before it.
+    pub fn push(&mut self, at: DateTime<Utc>, report: ProbeReport, keep: Duration) {
+        self.target = report.target;
+        if let Ok(s) = &report.result {
+            let cutoff = s.at - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+            self.samples.push_back(s.clone());
+            while self.samples.len() > MAX_SAMPLES
+                || self
+                    .samples
+                    .front()
+                    .is_some_and(|f| f.at < cutoff && self.samples.len() > 2)
+            {
+                self.samples.pop_front();
+            }
+        }
+        self.last = Some((at, report.result));
+    }
+
+    /// The last reading, if it succeeded.
+    pub fn sample(&self) -> Option<&SourceSample> {
+        self.last.as_ref().and_then(|(_, r)| r.as_ref().ok())
+    }
+
+    /// Why the last reading failed, if it did.
+    pub fn error(&self) -> Option<&ProbeError> {
+        self.last.as_ref().and_then(|(_, r)| r.as_ref().err())
+    }
+
+    /// The source's WAL generation rate over the successful readings of the last `window`,
+    /// counted only since the last discontinuity (position going backwards or a timeline
+    /// change: another server answered).
+    pub fn wal_rate(&self, window: Duration) -> Option<f64> {
+        let last = self.samples.back()?;
+        let from = last.at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let mut first = last;
+        for s in self.samples.iter().rev().skip(1) {
+            if s.at < from || s.lsn > first.lsn || s.timeline != last.timeline {
+                break;
+            }
+            first = s;
+        }
+        crate::probe::wal_rate(first, last).filter(|_| first.at < last.at)
+    }
+}
+
 /// The catch-up outlook for a lag given the rates; `max_lag` separates keeping up from not.
 pub fn eta(lag: Option<u64>, rates: Rates, max_lag: u64) -> Eta {
     let Some(lag) = lag else { return Eta::Unknown };
@@ -243,6 +342,8 @@ mod tests {
             replay: Some(Lsn(replay)),
             tli: Some(tli),
             receiver_restarting: recv < replay,
+            probed: false,
+            source: None,
         }
     }
 
@@ -322,6 +423,43 @@ mod tests {
             );
         }
         assert_eq!(h.samples().len(), 11);
+    }
+
+    #[test]
+    fn source_rate_over_the_window_since_the_last_discontinuity() {
+        let sample = |s: i64, lsn: u64, tli: u32| SourceSample {
+            at: t(s),
+            lsn: Lsn(lsn),
+            in_recovery: false,
+            timeline: Some(tli),
+            server_version: Some(150000),
+            round_trip_ms: 1,
+        };
+        let report = |r: Result<SourceSample, ProbeError>| ProbeReport {
+            target: "postgres://u@h/db".into(),
+            result: r,
+        };
+        let mut h = SourceHistory::new("postgres://u@h/db");
+        assert_eq!(h.wal_rate(W), None);
+        h.push(t(0), report(Ok(sample(0, 1000, 1))), W);
+        assert_eq!(h.wal_rate(W), None, "one reading is no rate");
+        h.push(t(10), report(Ok(sample(10, 2000, 1))), W);
+        h.push(t(20), report(Ok(sample(20, 5000, 1))), W);
+        assert_eq!(h.wal_rate(W), Some(200.0));
+        assert_eq!(h.wal_rate(Duration::from_secs(10)), Some(300.0));
+        let err = ProbeError::Timeout {
+            target: "postgres://u@h/db".into(),
+            secs: 5,
+        };
+        h.push(t(25), report(Err(err.clone())), W);
+        assert_eq!(h.error(), Some(&err));
+        assert_eq!(h.sample(), None);
+        assert_eq!(h.wal_rate(W), Some(200.0), "a failure keeps the rate");
+        // Another server (a new timeline) starts a new series.
+        h.push(t(30), report(Ok(sample(30, 100, 2))), W);
+        assert_eq!(h.wal_rate(W), None);
+        h.push(t(40), report(Ok(sample(40, 1100, 2))), W);
+        assert_eq!(h.wal_rate(W), Some(100.0));
     }
 
     #[test]

@@ -13,6 +13,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::aliyun::{ApiError, InstanceSnapshot, RdsClient, TaskFilter};
+use crate::probe::{ProbeReport, SourceProbe};
+
+/// The source probe, shared by every instance's poller (one session to the source).
+pub type SharedProbe = Arc<tokio::sync::Mutex<SourceProbe>>;
 
 /// Where snapshots come from: the RDS API in production, anything in tests.
 pub trait TaskSource: Send + Sync + 'static {
@@ -45,6 +49,10 @@ pub struct PollResult {
     /// When the answer (or the error) came.
     pub at: DateTime<Utc>,
     pub result: Result<InstanceSnapshot, ApiError>,
+    /// The source probe's reading taken right after a successful answer (`None` without a
+    /// probe or after a failed poll). Read after the API, so the true lag it gives can only
+    /// be overstated by what the source wrote in between, never understated.
+    pub source: Option<ProbeReport>,
 }
 
 /// What the pollers tell the UI.
@@ -93,11 +101,13 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
 }
 
 impl Poller {
-    /// Starts one polling task per instance; events go to `tx`.
+    /// Starts one polling task per instance; events go to `tx`. With `probe`, the source is
+    /// read after each successful poll, in the polling task (never in the UI's).
     pub fn spawn(
         source: Arc<dyn TaskSource>,
         instances: &[String],
         interval: Duration,
+        probe: Option<SharedProbe>,
         tx: mpsc::Sender<PollEvent>,
     ) -> Poller {
         let mut controls = Vec::new();
@@ -107,6 +117,7 @@ impl Poller {
             controls.push(ctl_tx);
             tasks.push(tokio::spawn(run_one(
                 source.clone(),
+                probe.clone(),
                 instance.clone(),
                 interval,
                 ctl_rx,
@@ -132,8 +143,21 @@ impl Drop for Poller {
     }
 }
 
-/// A request in flight.
-type Fetch = BoxFuture<'static, Result<InstanceSnapshot, ApiError>>;
+/// A request in flight, followed by the source probe when it succeeds.
+type Fetch = BoxFuture<'static, (Result<InstanceSnapshot, ApiError>, Option<ProbeReport>)>;
+
+/// The poll of `instance`, then (after a success) one reading of the source.
+fn fetch(source: &Arc<dyn TaskSource>, probe: Option<SharedProbe>, instance: &str) -> Fetch {
+    let request = source.fetch(instance);
+    Box::pin(async move {
+        let result = request.await;
+        let report = match (&result, probe) {
+            (Ok(_), Some(p)) => Some(p.lock().await.report().await),
+            _ => None,
+        };
+        (result, report)
+    })
+}
 
 fn wall(at: Instant) -> DateTime<Utc> {
     let now = Instant::now();
@@ -147,6 +171,7 @@ fn wall(at: Instant) -> DateTime<Utc> {
 
 async fn run_one(
     source: Arc<dyn TaskSource>,
+    probe: Option<SharedProbe>,
     instance: String,
     mut interval: Duration,
     mut ctl: mpsc::UnboundedReceiver<Control>,
@@ -186,13 +211,13 @@ async fn run_one(
                 forced = false;
                 let started = Utc::now();
                 last_start = Some(Instant::now());
-                inflight = Some((source.fetch(&instance), started));
+                inflight = Some((fetch(&source, probe.clone(), &instance), started));
                 let ev = PollEvent::Started { instance: instance.clone(), at: started };
                 if tx.send(ev).await.is_err() {
                     return;
                 }
             }
-            result = async { (&mut inflight.as_mut().expect("guarded").0).await }, if inflight.is_some() => {
+            (result, report) = async { (&mut inflight.as_mut().expect("guarded").0).await }, if inflight.is_some() => {
                 let (_, started) = inflight.take().expect("guarded");
                 match &result {
                     Ok(_) => failures = 0,
@@ -208,6 +233,7 @@ async fn run_one(
                     started,
                     at: Utc::now(),
                     result,
+                    source: report,
                 });
                 if tx.send(ev).await.is_err() {
                     return;
@@ -270,7 +296,7 @@ mod tests {
             hang: None,
         });
         let (tx, mut rx) = mpsc::channel(64);
-        let p = Poller::spawn(src.clone(), &["a".into()], Duration::from_secs(5), tx);
+        let p = Poller::spawn(src.clone(), &["a".into()], Duration::from_secs(5), None, tx);
         next_finished(&mut rx).await;
         assert_eq!(src.calls.load(Ordering::SeqCst), 1);
         next_finished(&mut rx).await;
@@ -295,6 +321,7 @@ mod tests {
             hanging,
             &["a".into(), "b".into()],
             Duration::from_secs(5),
+            None,
             tx,
         );
         // "a" hangs forever; "b" keeps reporting on time.

@@ -152,7 +152,7 @@ fn sample_reasons(d: &SampleData, max_lag: u64) -> Vec<Reason> {
     if d.synced != Some(true) {
         r.push(Reason::NotSynced(d.synced));
     }
-    match d.lag {
+    match d.judged_lag() {
         None => r.push(Reason::LagUnknown),
         Some(lag) if lag > max_lag => r.push(Reason::LagAbove { lag, max: max_lag }),
         Some(_) => {}
@@ -201,13 +201,16 @@ pub fn evaluate(samples: &[&Sample], stale: Option<Duration>, cfg: &ReadinessCon
             need: cfg.stable_for,
         }]);
     }
-    // Drained: lag 0 and the source's WAL end unchanged, for the whole window.
-    if last.lag == Some(0) && last.latest_end.is_some() {
+    // Drained: lag 0 and the source's WAL end unchanged, for the whole window; with a source
+    // probe, the source itself must confirm it (true lag 0) in every sample of the window.
+    let drained =
+        |d: &SampleData| d.judged_lag() == Some(0) && (!d.probed || d.true_lag() == Some(0));
+    if drained(last) && last.latest_end.is_some() {
         let drain_start = with_data
             .iter()
             .rev()
             .take_while(|(_, d)| {
-                d.lag == Some(0)
+                drained(d)
                     && d.latest_end == last.latest_end
                     && sample_reasons(d, cfg.max_lag).is_empty()
             })
@@ -220,7 +223,7 @@ pub fn evaluate(samples: &[&Sample], stale: Option<Duration>, cfg: &ReadinessCon
         }
     }
     Verdict::InSync {
-        lag: last.lag.unwrap_or(0),
+        lag: last.judged_lag().unwrap_or(0),
         stable,
     }
 }
@@ -247,6 +250,8 @@ mod tests {
                 replay: Some(Lsn(end - lag)),
                 tli: Some(1),
                 receiver_restarting: false,
+                probed: false,
+                source: None,
             }),
         }
     }
@@ -290,6 +295,8 @@ mod tests {
                 replay: None,
                 tli: None,
                 receiver_restarting: false,
+                probed: false,
+                source: None,
             }),
         };
         let v = eval(&[s], Some(Duration::from_secs(16)));
@@ -398,6 +405,53 @@ mod tests {
             eval(&v, None),
             Verdict::Drained {
                 stable: Duration::from_secs(30)
+            }
+        );
+    }
+
+    fn probed(mut s: Sample, source_lsn: Option<u64>) -> Sample {
+        let d = s.data.as_mut().unwrap();
+        d.probed = true;
+        d.source = source_lsn.map(|l| crate::probe::SourceComparison {
+            true_lag_bytes: d.replay.map(|r| l.saturating_sub(r.0)),
+            latest_end_trail_bytes: d.latest_end.map(|e| l.saturating_sub(e.0)),
+            mismatch: false,
+        });
+        s
+    }
+
+    #[test]
+    fn the_true_lag_is_judged_when_the_source_is_read() {
+        // Reported 1 MiB, but the source is 20 MiB ahead of ReplayLsn: above 16 MiB.
+        let v: Vec<Sample> = (0..=6)
+            .map(|i| probed(good(i * 5, MIB, 100 * MIB), Some(119 * MIB)))
+            .collect();
+        assert_eq!(
+            eval(&v, None),
+            Verdict::NotReady(vec![Reason::LagAbove {
+                lag: 20 * MIB,
+                max: 16 * MIB
+            }])
+        );
+        // A failed reading falls back to the reported lag: in sync, never drained.
+        let v: Vec<Sample> = (0..=12)
+            .map(|i| probed(good(i * 5, 0, 5000), None))
+            .collect();
+        assert_eq!(
+            eval(&v, None),
+            Verdict::InSync {
+                lag: 0,
+                stable: Duration::from_secs(60)
+            }
+        );
+        // Drained once the source confirms it for the whole window.
+        let v: Vec<Sample> = (0..=12)
+            .map(|i| probed(good(i * 5, 0, 5000), Some(5000)))
+            .collect();
+        assert_eq!(
+            eval(&v, None),
+            Verdict::Drained {
+                stable: Duration::from_secs(60)
             }
         );
     }

@@ -16,6 +16,7 @@ use crate::aliyun::{ApiError, ClientConfig, RdsClient, RetryPolicy};
 use crate::app::{Action, App, AppConfig, Command};
 use crate::cli::{DemoArgs, EXIT_OK, UiArgs, UsageError, WatchArgs};
 use crate::poller::{ApiSource, Poller, TaskSource};
+use crate::probe::SourceProbe;
 use crate::readiness::ReadinessConfig;
 use crate::sim;
 use crate::tui::{self, Tui};
@@ -45,11 +46,12 @@ pub fn app_config(ui: &UiArgs, instances: Vec<String>, default_interval: Duratio
         color: color_enabled(ui.no_color, no_color_env.as_deref()),
         local_offset: *Local::now().offset(),
         label: None,
+        source_probe: None,
     }
 }
 
 /// Sends tracing output to `path`, never to the screen. Without a path nothing is logged.
-fn init_logging(path: Option<&Path>) -> anyhow::Result<()> {
+pub fn init_logging(path: Option<&Path>) -> anyhow::Result<()> {
     let Some(path) = path else { return Ok(()) };
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -66,7 +68,7 @@ fn init_logging(path: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn require_terminal() -> anyhow::Result<()> {
+pub fn require_terminal() -> anyhow::Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(UsageError(
             "the dashboard needs a terminal; for scripts use `migtop status` (with --output json)"
@@ -80,6 +82,7 @@ fn require_terminal() -> anyhow::Result<()> {
 /// `migtop watch`: the dashboard against the real API.
 pub async fn run(args: WatchArgs) -> anyhow::Result<i32> {
     let client = args.api.client()?;
+    let probe = args.api.source_probe()?;
     require_terminal()?;
     init_logging(args.ui.log_file.as_deref())?;
     let source = Arc::new(ApiSource {
@@ -87,7 +90,7 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<i32> {
         filter: args.api.filter(),
     });
     let config = app_config(&args.ui, args.api.instances.clone(), WATCH_INTERVAL);
-    dashboard(source, Some(client), config).await
+    dashboard(source, Some(client), probe, config).await
 }
 
 /// `migtop demo`: the simulator in-process, the dashboard against it over real HTTP.
@@ -124,20 +127,24 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<i32> {
     } else {
         format!("demo ×{}", args.speed)
     });
-    let code = dashboard(source, Some(client), config).await;
+    let code = dashboard(source, Some(client), None, config).await;
     handle.shutdown().await;
     code
 }
 
 /// Runs the dashboard until the DBA quits or a signal ends it; the terminal is restored in
-/// every case.
+/// every case. With `probe`, the source is read after every successful poll and the true lag
+/// shown next to the reported one.
 pub async fn dashboard(
     source: Arc<dyn TaskSource>,
     client: Option<RdsClient>,
-    config: AppConfig,
+    probe: Option<SourceProbe>,
+    mut config: AppConfig,
 ) -> anyhow::Result<i32> {
+    config.source_probe = probe.as_ref().map(|p| p.target().to_string());
+    let probe = probe.map(|p| Arc::new(tokio::sync::Mutex::new(p)));
     let (poll_tx, mut poll_rx) = mpsc::channel(256);
-    let poller = Poller::spawn(source, &config.instances, config.interval, poll_tx);
+    let poller = Poller::spawn(source, &config.instances, config.interval, probe, poll_tx);
     let (switch_tx, mut switch_rx) =
         mpsc::unbounded_channel::<Result<serde_json::Value, ApiError>>();
     let mut sigterm = signal(SignalKind::terminate())?;

@@ -438,6 +438,7 @@ fn unreadable_items_are_reported_not_dropped_silently() {
             started: at(0),
             at: at(0),
             result: Ok(snap),
+            source: None,
         },
     )));
     let s = screen(&render(&mut a, 100, 30));

@@ -321,3 +321,92 @@ fn unknown_lag_is_never_shown_as_zero() {
     assert!(!s.contains(" 0 B"), "{s}");
     let _ = Duration::ZERO;
 }
+
+/// Task 401 with a slow link: 2 MiB reported behind, the source 3 MiB further than the
+/// LatestEndLsn it last announced, writing 1 MiB/s; the source probe reads it every poll.
+fn true_lag_app() -> migtop::app::App {
+    let mut a = migtop::app::App::new(probed_config(), t0());
+    run_probed(&mut a, 40, |s| {
+        let end = 0x5_0000_0000 + s as u64 * MIB;
+        (pos(end, 2 * MIB), Some(end + 3 * MIB))
+    });
+    select_task(&mut a, 401);
+    a
+}
+
+#[test]
+fn true_lag_80x24_and_120x40() {
+    let mut a = true_lag_app();
+    let t = render(&mut a, 80, 24);
+    let s = screen(&t);
+    assert!(s.contains(" reported 2.00 MiB"), "{s}");
+    assert!(s.contains(" true     5.00 MiB"), "{s}");
+    assert!(s.contains("source WAL 1.00 MiB/s"), "{s}");
+    assert!(s.contains("new 3.00 MiB"), "not yet sent: {s}");
+    assert_snapshot!("true_lag_80x24", t.backend());
+    let t = render(&mut a, 120, 40);
+    let s = screen(&t);
+    assert!(s.contains("not yet sent 3.00 MiB"), "{s}");
+    assert!(s.contains("Src LSN  5/2B00000"), "{s}");
+    assert_snapshot!("true_lag_120x40", t.backend());
+    // The verdict is judged on the true lag: 5 MiB is within 16 MiB, so IN SYNC, and it
+    // says 5 MiB, not the reported 2.
+    let v = &a.selected_task().unwrap().verdict;
+    assert_eq!(
+        *v,
+        migtop::readiness::Verdict::InSync {
+            lag: 5 * MIB,
+            stable: Duration::from_secs(40)
+        }
+    );
+}
+
+#[test]
+fn probe_failure_80x24() {
+    let mut a = migtop::app::App::new(probed_config(), t0());
+    // Read fine for 20 s, then the source refuses connections.
+    run_probed(&mut a, 40, |s| {
+        let end = 0x5_0000_0000 + s as u64 * MIB;
+        (pos(end, 2 * MIB), (s < 20).then_some(end + MIB))
+    });
+    select_task(&mut a, 401);
+    let t = render(&mut a, 80, 24);
+    let s = screen(&t);
+    assert!(s.contains("! source probe · true lag unknown"), "{s}");
+    assert!(
+        s.contains(" true      unknown  source probe: cannot"),
+        "{s}"
+    );
+    assert!(s.contains("DRAINED unconfirmed"), "{s}");
+    assert!(!s.contains("monitor:") || s.contains("monitor:*"), "{s}");
+    // Never fatal: the reported figures are all there.
+    assert!(s.contains(" reported 2.00 MiB"), "{s}");
+    assert_snapshot!("probe_failure_80x24", t.backend());
+}
+
+#[test]
+fn drained_with_a_probe_needs_the_source_to_agree() {
+    // The API says 0 lag and a still LatestEndLsn for a minute, but the source keeps
+    // writing past it (e.g. the walsender stalled): not DRAINED.
+    let mut a = migtop::app::App::new(probed_config(), t0());
+    run_probed(&mut a, 60, |s| {
+        let end = 0x5_0000_0000;
+        (pos(end, 0), Some(end + s as u64 * 1000))
+    });
+    select_task(&mut a, 401);
+    assert_eq!(
+        a.selected_task().unwrap().verdict.kind(),
+        VerdictKind::InSync
+    );
+    // When the source agrees (its position is ReplayLsn), it is.
+    let mut a = migtop::app::App::new(probed_config(), t0());
+    run_probed(&mut a, 60, |_| {
+        let end = 0x5_0000_0000;
+        (pos(end, 0), Some(end))
+    });
+    select_task(&mut a, 401);
+    assert_eq!(
+        a.selected_task().unwrap().verdict.kind(),
+        VerdictKind::Drained
+    );
+}

@@ -16,6 +16,9 @@ pub mod guard;
 pub mod link;
 pub mod load;
 pub mod pg;
+pub mod run;
+pub mod schedule;
+pub mod source;
 pub mod sql;
 pub mod standby;
 
@@ -97,6 +100,24 @@ impl LabTaskState {
     pub fn replication_info_string(&self) -> String {
         Value::Object(self.info.clone()).to_string()
     }
+}
+
+/// What a precheck reads on the lab's primary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceFacts {
+    /// `server_version_num`, e.g. 150004.
+    pub server_version: u32,
+    pub wal_level: String,
+    /// `wal_keep_size` in MB.
+    pub wal_keep_size_mb: i64,
+    /// The standby's replication slot exists (so WAL is kept whatever `wal_keep_size`).
+    pub has_slot: bool,
+    /// The account may replicate (superuser or REPLICATION).
+    pub can_replicate: bool,
+    /// Size of every database, in bytes.
+    pub data_bytes: u64,
+    pub max_connections: u32,
+    pub account: String,
 }
 
 /// A running lab. Dropping it stops both servers and removes its directory.
@@ -478,12 +499,53 @@ impl Lab {
         self.load.lock().await.as_ref().map(|l| l.state())
     }
 
-    /// Stops the load, the link and both servers, and removes the directory.
-    pub async fn shutdown(self) -> anyhow::Result<()> {
+    /// Facts about the primary a migration precheck looks at.
+    pub async fn source_facts(&self) -> anyhow::Result<SourceFacts> {
+        let row = self
+            .primary
+            .one(
+                "SELECT current_setting('server_version_num')::int,
+                        current_setting('wal_level'),
+                        (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_keep_size'),
+                        (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1)::int,
+                        (SELECT rolsuper OR rolreplication FROM pg_roles WHERE rolname = current_user),
+                        (SELECT sum(pg_database_size(oid)) FROM pg_database)::bigint,
+                        current_setting('max_connections')::int,
+                        current_user::text",
+                &[&SLOT],
+            )
+            .await?;
+        Ok(SourceFacts {
+            server_version: row.try_get::<_, i32>(0)? as u32,
+            wal_level: row.try_get(1)?,
+            wal_keep_size_mb: row.try_get::<_, Option<i64>>(2)?.unwrap_or(0),
+            has_slot: row.try_get::<_, i32>(3)? > 0,
+            can_replicate: row.try_get::<_, Option<bool>>(4)?.unwrap_or(false),
+            data_bytes: row.try_get::<_, Option<i64>>(5)?.unwrap_or(0).max(0) as u64,
+            max_connections: row.try_get::<_, i32>(6)? as u32,
+            account: row.try_get(7)?,
+        })
+    }
+
+    /// Stops the load and both servers and removes the directory, through a shared
+    /// reference (for a lab held in an `Arc`). Idempotent; afterwards every call to the
+    /// servers fails.
+    pub async fn close(&self) -> anyhow::Result<()> {
         self.stop_load().await;
         let cleanup = self.cleanup.clone();
         // Off the async threads: stopping servers blocks for a moment.
         tokio::task::spawn_blocking(move || cleanup.run()).await?;
+        Ok(())
+    }
+
+    /// Whether the servers were stopped and the directory removed.
+    pub fn is_closed(&self) -> bool {
+        self.cleanup.is_done()
+    }
+
+    /// Stops the load, the link and both servers, and removes the directory.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.close().await?;
         drop(self);
         Ok(())
     }

@@ -202,7 +202,7 @@ pub async fn start_with_config(
 }
 
 /// The credentials `migtop simulate` accepts and a phrase saying where the secret comes from.
-fn simulate_credentials() -> Result<(Credentials, String), UsageError> {
+pub fn simulate_credentials() -> Result<(Credentials, String), UsageError> {
     match credentials::resolve(&CredentialOptions::default()) {
         Ok(r) => {
             for w in &r.warnings {

@@ -63,6 +63,15 @@ pub fn lines(app: &App, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     }
     if let Some(r) = &t.replication {
         let lsn = |l: Option<crate::model::Lsn>| l.map_or(dash(), |l| l.to_string());
+        // The source's own position (with a probe), read right after this poll.
+        if let Some(src) = &app.source {
+            let text = match (src.sample(), src.error()) {
+                (Some(s), _) => format!("{} ({} ago)", s.lsn, age(app.now, s.at)),
+                (None, Some(_)) => "probe failing".to_string(),
+                (None, None) => "waiting".to_string(),
+            };
+            v.push(row("Src LSN", text));
+        }
         v.push(row("End LSN", lsn(r.latest_end_lsn)));
         v.push(row(
             "Received",

@@ -131,7 +131,17 @@ pub fn error_spans(app: &App, theme: &Theme) -> Option<Vec<Span<'static>>> {
         .filter_map(|i| i.last_error.as_ref().map(|(t, e)| (i, t, e)))
         .collect();
     let Some((inst, _, err)) = failing.iter().max_by_key(|(_, t, _)| **t) else {
-        // No failed poll, but items that could not be decoded are worth a line too.
+        // No failed poll, but a failing source probe is worth a line (never fatal: the
+        // API's figures stand, only the true lag is unknown).
+        if let Some(e) = app.source.as_ref().and_then(|s| s.error()) {
+            return Some(vec![
+                Span::styled(" ! ", theme.warn()),
+                Span::styled("source probe", theme.strong()),
+                Span::styled(" · true lag unknown · ", theme.dim()),
+                Span::raw(e.to_string()),
+            ]);
+        }
+        // Items that could not be decoded are worth a line too.
         let inst = app.instances.iter().find(|i| !i.item_errors.is_empty())?;
         let n = inst.item_errors.len();
         return Some(vec![

@@ -30,6 +30,45 @@ pub struct LagFigures {
     pub timeline: Option<(u32, u32)>,
     /// The true lag measured on the source, when a source probe is configured.
     pub true_lag: Option<u64>,
+    /// What the source probe adds; `None` without a probe.
+    pub source: Option<SourceFigures>,
+}
+
+/// The source probe's figures for one task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceFigures {
+    /// How far LatestEndLsn trails the source's position: WAL the source wrote that the
+    /// standby has not even been told about yet.
+    pub unsent: Option<u64>,
+    /// The source's WAL generation rate from its own successive readings.
+    pub wal_rate: Option<f64>,
+    /// Why there is no true lag, when there is none.
+    pub problem: Option<SourceProblem>,
+}
+
+/// Why the true lag is unknown.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceProblem {
+    /// No reading yet.
+    Waiting,
+    /// The last reading failed (the sentence, password-free).
+    Failed(String),
+    /// The standby has replayed past the source's position: the DSN names another server.
+    Mismatch,
+    /// The task has no ReplayLsn to compare with.
+    NoReplay,
+}
+
+impl SourceProblem {
+    /// A short phrase for the gauge.
+    pub fn text(&self) -> String {
+        match self {
+            SourceProblem::Waiting => "waiting for the source".into(),
+            SourceProblem::Failed(e) => format!("source probe: {e}"),
+            SourceProblem::Mismatch => "the standby is ahead: not this task's source".into(),
+            SourceProblem::NoReplay => "no ReplayLsn to compare".into(),
+        }
+    }
 }
 
 /// The figures of `entry` at the app's current settings.
@@ -38,15 +77,54 @@ pub fn figures(entry: &TaskEntry, app: &App) -> LagFigures {
     let total = r.and_then(|r| r.lag_bytes());
     let window = app.trend_window();
     let rates = entry.history.rates(window);
+    let latest = entry.history.latest().map(|(_, d)| d);
+    let true_lag = latest.and_then(|d| d.true_lag());
+    let source = app.source.as_ref().map(|src| {
+        let cmp = latest.and_then(|d| d.source);
+        let problem = if true_lag.is_some() {
+            None
+        } else if let Some(e) = src.error() {
+            Some(SourceProblem::Failed(e.to_string()))
+        } else if cmp.is_some_and(|c| c.mismatch) {
+            Some(SourceProblem::Mismatch)
+        } else if cmp.is_some() {
+            Some(SourceProblem::NoReplay)
+        } else {
+            Some(SourceProblem::Waiting)
+        };
+        SourceFigures {
+            unsent: cmp.and_then(|c| c.latest_end_trail_bytes),
+            // A failing probe has no current rate: the API's figure is shown instead.
+            wal_rate: src
+                .error()
+                .is_none()
+                .then(|| src.wal_rate(window))
+                .flatten(),
+            problem,
+        }
+    });
+    // With the source's own figures the outlook is judged on them: they are the better ones.
+    let eta = match (true_lag, &source) {
+        (Some(t), Some(s)) => history::eta(
+            Some(t),
+            Rates {
+                wal: s.wal_rate.or(rates.wal),
+                replay: rates.replay,
+            },
+            app.config.readiness.max_lag,
+        ),
+        _ => history::eta(total, rates, app.config.readiness.max_lag),
+    };
     LagFigures {
         total,
         transport: r.and_then(|r| r.transport_bytes()),
         apply: r.and_then(|r| r.apply_bytes()),
         rates,
-        eta: history::eta(total, rates, app.config.readiness.max_lag),
+        eta,
         restart: r.is_some_and(|r| r.receiver_restarting()) || entry.history.recent_restart(window),
         timeline: entry.history.timeline_change(window),
-        true_lag: None,
+        true_lag,
+        source,
     }
 }
 
@@ -61,10 +139,16 @@ pub fn position(bytes: u64, max_lag: u64, width: usize) -> usize {
     ((f * width as f64).round() as usize).clamp(1, width)
 }
 
+/// The glyphs of the bar's parts, left to right: not replayed, not received, not yet sent.
+const PART_GLYPHS: [char; 3] = ['█', '▒', '░'];
+
+/// One gauge row: `label`, the figure, and a log-scale bar whose filled cells are split among
+/// `parts` (byte counts, drawn with [`PART_GLYPHS`] in order; what they leave of the total
+/// takes the glyph after the last part given).
 fn gauge(
     label: &str,
     total: Option<u64>,
-    apply: Option<u64>,
+    parts: &[Option<u64>],
     max_lag: u64,
     width: usize,
     theme: &Theme,
@@ -95,22 +179,25 @@ fn gauge(
     }
     let mark = position(max_lag, max_lag, bar_w).min(bar_w - 1);
     let filled = total.map_or(0, |t| position(t, max_lag, bar_w));
-    // The apply share of the filled cells; the rest is transport.
-    let apply_cells = match (total, apply) {
-        (Some(t), Some(a)) if t > 0 => {
-            ((filled as f64) * (a.min(t) as f64 / t as f64)).round() as usize
-        }
-        _ => 0,
-    };
+    // Cell boundaries of the parts: each takes its share of the filled cells.
+    let mut ends = Vec::new();
+    let mut sum = 0u64;
+    for p in parts.iter().take(PART_GLYPHS.len() - 1) {
+        sum = sum.saturating_add(p.unwrap_or(0));
+        let end = match total {
+            Some(t) if t > 0 => ((filled as f64) * (sum.min(t) as f64 / t as f64)).round() as usize,
+            _ => 0,
+        };
+        ends.push(end.min(filled));
+    }
     let fill_style = total.map_or(theme.dim(), |t| theme.level(t, max_lag));
     spans.push(Span::styled("▕", theme.dim()));
     let mut bar = String::new();
     let mut styles: Vec<Style> = Vec::new();
     for i in 0..bar_w {
-        let (c, s) = if i < apply_cells {
-            ('█', fill_style)
-        } else if i < filled {
-            ('▒', fill_style)
+        let (c, s) = if i < filled {
+            let part = ends.iter().position(|e| i < *e).unwrap_or(ends.len());
+            (PART_GLYPHS[part], fill_style)
         } else if i == mark {
             ('│', theme.strong())
         } else {
@@ -136,6 +223,71 @@ fn gauge(
         spans.push(Span::styled(max_label, theme.dim()));
     }
     Line::from(spans)
+}
+
+/// The true-lag row when the true lag is unknown: why, in words.
+fn unknown_true_row(problem: &SourceProblem, width: usize, theme: &Theme) -> Line<'static> {
+    let style = match problem {
+        SourceProblem::Waiting | SourceProblem::NoReplay => theme.dim(),
+        SourceProblem::Failed(_) | SourceProblem::Mismatch => theme.bad(),
+    };
+    Line::from(fit_spans(
+        vec![
+            Span::styled(TRUE_LABEL, theme.dim()),
+            Span::styled(format!("{:>9}", "unknown"), theme.dim()),
+            Span::raw("  "),
+            Span::styled(problem.text(), style),
+        ],
+        width,
+    ))
+}
+
+const REPORTED_LABEL: &str = " reported";
+const TRUE_LABEL: &str = " true    ";
+
+/// The legend of the bar's glyphs, in the longest wording that fits `width`.
+fn legend(f: &LagFigures, width: usize, theme: &Theme) -> Line<'static> {
+    let b = |v: Option<u64>| v.map_or("unknown".to_string(), units::bytes);
+    // The third part only when it is known (a failed probe has no source position).
+    let unsent = f.source.as_ref().and_then(|s| s.unsent).map(|u| b(Some(u)));
+    let wordings: [[&str; 3]; 4] = [
+        ["not replayed", "not received", "not yet sent"],
+        ["apply", "transport", "unsent"],
+        ["apply", "recv", "unsent"],
+        ["apply", "recv", "new"],
+    ];
+    let build = |words: [&str; 3], gap: &str| -> Vec<Span<'static>> {
+        let mut v = vec![
+            Span::raw(" █ "),
+            Span::styled(format!("{} ", words[0]), theme.dim()),
+            Span::raw(b(f.apply)),
+            Span::raw(format!("{gap}▒ ")),
+            Span::styled(format!("{} ", words[1]), theme.dim()),
+            Span::raw(b(f.transport)),
+        ];
+        if let Some(u) = &unsent {
+            v.push(Span::raw(format!("{gap}░ ")));
+            v.push(Span::styled(format!("{} ", words[2]), theme.dim()));
+            v.push(Span::raw(u.clone()));
+        }
+        v
+    };
+    // Chosen for the widest figures (`1023 KiB`), so the wording does not change as they do.
+    const FIGURE: usize = 8;
+    for (i, words) in wordings.iter().enumerate() {
+        let gap = if i < 2 { "  " } else { " " };
+        let parts = if unsent.is_some() { 3 } else { 2 };
+        let need: usize = words[..parts]
+            .iter()
+            .map(|w| 2 + w.chars().count() + 1 + FIGURE)
+            .sum::<usize>()
+            + 1
+            + gap.len() * (parts - 1);
+        if need <= width {
+            return Line::from(build(*words, gap));
+        }
+    }
+    Line::from(fit_spans(build(wordings[3], " "), width))
 }
 
 /// The sparkline of recent lag samples on a linear scale up to `max_lag` (or the largest value
@@ -182,9 +334,14 @@ pub fn sparkline(
 
 fn rates_line(f: &LagFigures, theme: &Theme) -> Vec<Span<'static>> {
     let rate = |r: Option<f64>| r.map_or("unknown".to_string(), units::rate);
+    // The source's own rate when it is read; else how fast its reported end moves.
+    let (label, wal) = match f.source.as_ref().and_then(|s| s.wal_rate) {
+        Some(r) => ("source WAL ", Some(r)),
+        None => ("WAL ", f.rates.wal),
+    };
     vec![
-        Span::styled("WAL ", theme.dim()),
-        Span::raw(rate(f.rates.wal)),
+        Span::styled(label, theme.dim()),
+        Span::raw(rate(wal)),
         Span::styled(" · replay ", theme.dim()),
         Span::raw(rate(f.rates.replay)),
     ]
@@ -247,51 +404,41 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let inner = block.inner(area);
     let w = inner.width as usize;
     let mut lines = Vec::new();
+    // The legend goes first when the panel is short.
+    let mut legend_at = None;
     if entry.task.replication.is_none() {
-        lines.push(gauge("", None, None, max_lag, w, theme));
+        lines.push(gauge("", None, &[], max_lag, w, theme));
         lines.push(Line::styled(
             " no ReplicationInfo yet (unknown, not 0)",
             theme.dim(),
         ));
+    } else if let Some(src) = &f.source {
+        lines.push(gauge(
+            REPORTED_LABEL,
+            f.total,
+            &[f.apply],
+            max_lag,
+            w,
+            theme,
+        ));
+        match (f.true_lag, &src.problem) {
+            (Some(t), _) => lines.push(gauge(
+                TRUE_LABEL,
+                Some(t),
+                &[f.apply, f.transport],
+                max_lag,
+                w,
+                theme,
+            )),
+            (None, Some(p)) => lines.push(unknown_true_row(p, w, theme)),
+            (None, None) => lines.push(unknown_true_row(&SourceProblem::Waiting, w, theme)),
+        }
+        legend_at = Some(lines.len());
+        lines.push(legend(&f, w, theme));
     } else {
-        let label = if f.true_lag.is_some() { "reported" } else { "" };
-        lines.push(gauge(label, f.total, f.apply, max_lag, w, theme));
-        if let Some(t) = f.true_lag {
-            lines.push(gauge("true    ", Some(t), None, max_lag, w, theme));
-        }
-        let b = |v: Option<u64>| v.map_or("unknown".to_string(), units::bytes);
-        let legend = if w >= 52 {
-            vec![
-                Span::raw(" █ "),
-                Span::styled("not replayed ", theme.dim()),
-                Span::raw(b(f.apply)),
-                Span::raw("  ▒ "),
-                Span::styled("not received ", theme.dim()),
-                Span::raw(b(f.transport)),
-            ]
-        } else if w >= 40 {
-            vec![
-                Span::raw(" █ "),
-                Span::styled("apply ", theme.dim()),
-                Span::raw(b(f.apply)),
-                Span::raw("  ▒ "),
-                Span::styled("transport ", theme.dim()),
-                Span::raw(b(f.transport)),
-            ]
-        } else {
-            vec![
-                Span::raw(" █ "),
-                Span::styled("apply ", theme.dim()),
-                Span::raw(b(f.apply)),
-                Span::raw(" ▒ "),
-                Span::styled("recv ", theme.dim()),
-                Span::raw(b(f.transport)),
-            ]
-        };
-        // With a second gauge there is no room for the legend in a short panel.
-        if f.true_lag.is_none() || inner.height >= 5 {
-            lines.push(Line::from(fit_spans(legend, w)));
-        }
+        lines.push(gauge("", f.total, &[f.apply], max_lag, w, theme));
+        legend_at = Some(lines.len());
+        lines.push(legend(&f, w, theme));
     }
     // The trend, with the outlook at its right end.
     let out = outlook(f.eta, theme);
@@ -304,6 +451,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut rates = vec![Span::raw(" ")];
     rates.extend(rates_line(&f, theme));
     lines.push(Line::from(fit_spans(rates, w)));
+    if lines.len() > inner.height as usize
+        && let Some(i) = legend_at
+    {
+        lines.remove(i);
+    }
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 

@@ -13,6 +13,10 @@ pub const MIN_HEIGHT: u16 = 14;
 
 /// Height of the lag gauge and readiness row.
 const MIDDLE: u16 = 6;
+/// With a source probe the gauge has a second bar: one more row, when the pane has it.
+const MIDDLE_PROBED: u16 = 7;
+/// Panes shorter than this keep [`MIDDLE`] even with a probe (the gauge drops its legend).
+const PROBED_MIN_HEIGHT: u16 = 20;
 
 /// The panels' rectangles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,7 +58,12 @@ pub fn compute(area: Rect, app: &App) -> AppLayout {
         r
     };
     let header_h = header_height(app, area);
-    let fixed = header_h + 1 + 1 + MIDDLE;
+    let middle_h = if app.source.is_some() && area.height >= PROBED_MIN_HEIGHT {
+        MIDDLE_PROBED
+    } else {
+        MIDDLE
+    };
+    let fixed = header_h + 1 + 1 + middle_h;
     let rest = area.height - fixed;
     let want = app.rows.len().max(1) as u16 + 3;
     // The table first, leaving the log at least 4 rows (2 lines) when it can.
@@ -67,12 +76,12 @@ pub fn compute(area: Rect, app: &App) -> AppLayout {
     let header = take(header_h);
     let tasks = take(tasks_h);
     let stage = take(1);
-    let middle = take(MIDDLE);
+    let middle = take(middle_h);
     let bottom = take(log_h);
     let footer = take(1);
     let verdict_w = (w * 38 / 100).clamp(20, 40);
-    let lag = Rect::new(x, middle.y, w - verdict_w, MIDDLE);
-    let verdict = Rect::new(x + w - verdict_w, middle.y, verdict_w, MIDDLE);
+    let lag = Rect::new(x, middle.y, w - verdict_w, middle_h);
+    let verdict = Rect::new(x + w - verdict_w, middle.y, verdict_w, middle_h);
     let (log, details) = if log_h == 0 {
         (None, None)
     } else if w >= 72 && log_h >= 5 {

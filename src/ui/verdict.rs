@@ -85,12 +85,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     let block = panel_block(Line::from(title), theme, false);
     let inner = block.inner(area);
-    let lines = explain(
+    let mut lines = explain(
         &entry.verdict,
         app.config.readiness.max_lag,
         inner.width as usize,
         theme,
     );
+    // With a probe, DRAINED needs the source to confirm it: say so when it cannot.
+    let unconfirmed = entry
+        .history
+        .latest()
+        .is_some_and(|(_, d)| d.probed && d.true_lag().is_none());
+    if unconfirmed && matches!(entry.verdict, Verdict::InSync { .. }) {
+        lines.pop();
+        lines.push(Line::styled("true lag unknown:", theme.warn()));
+        lines.push(Line::styled("DRAINED unconfirmed", theme.warn()));
+    }
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)

@@ -9,6 +9,7 @@ use migtop::aliyun::{ApiError, InstanceSnapshot};
 use migtop::app::{Action, App, AppConfig, Command};
 use migtop::model::Page;
 use migtop::poller::{PollEvent, PollResult};
+use migtop::probe::{ProbeError, ProbeReport, SourceSample};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::{Value, json};
@@ -106,6 +107,7 @@ pub fn ok(app: &mut App, instance: &str, at_s: i64, items: Vec<Value>) -> Vec<Co
         started: at(at_s),
         at: at(at_s),
         result: Ok(snapshot(instance, items)),
+        source: None,
     })));
     out.extend(app.update(Action::Poll(PollEvent::Scheduled {
         instance: instance.into(),
@@ -121,6 +123,7 @@ pub fn fail(app: &mut App, instance: &str, at_s: i64, err: ApiError, retry_s: i6
         started: at(at_s),
         at: at(at_s),
         result: Err(err),
+        source: None,
     })));
     app.update(Action::Poll(PollEvent::Scheduled {
         instance: instance.into(),
@@ -234,4 +237,96 @@ pub fn select_task(app: &mut App, id: i64) {
         app.on_key(ch('j'));
     }
     panic!("task {id} not found");
+}
+
+/// The redacted source DSN of the probe tests.
+pub const SOURCE: &str = "postgres://monitor:********@10.1.2.3:5432/postgres";
+
+/// The dashboard config with a source probe.
+pub fn probed_config() -> AppConfig {
+    let mut c = config();
+    c.source_probe = Some(SOURCE.into());
+    c
+}
+
+/// A successful reading of the source at `at_s` seconds.
+pub fn source_at(at_s: i64, lsn: u64) -> ProbeReport {
+    ProbeReport {
+        target: SOURCE.into(),
+        result: Ok(SourceSample {
+            at: at(at_s),
+            lsn: migtop::model::Lsn(lsn),
+            in_recovery: false,
+            timeline: Some(1),
+            server_version: Some(150004),
+            round_trip_ms: 1,
+        }),
+    }
+}
+
+/// A failed reading of the source (the target is redacted, as the probe reports it).
+pub fn source_down() -> ProbeReport {
+    ProbeReport {
+        target: SOURCE.into(),
+        result: Err(ProbeError::Connect {
+            target: SOURCE.into(),
+            reason: "error connecting to server: Connection refused (os error 111)".into(),
+        }),
+    }
+}
+
+/// Feeds a successful poll of `instance` at `at_s` seconds with the source's reading.
+pub fn ok_probed(
+    app: &mut App,
+    instance: &str,
+    at_s: i64,
+    items: Vec<Value>,
+    source: ProbeReport,
+) -> Vec<Command> {
+    let mut out = app.update(Action::Poll(PollEvent::Finished(PollResult {
+        instance: instance.into(),
+        started: at(at_s),
+        at: at(at_s),
+        result: Ok(snapshot(instance, items)),
+        source: Some(source),
+    })));
+    out.extend(app.update(Action::Poll(PollEvent::Scheduled {
+        instance: instance.into(),
+        next: Some(at(at_s + 5)),
+    })));
+    out
+}
+
+/// As [`run`], with the source probed after each poll: `main` gives task 401's positions and
+/// the source's own position per second (`None`: the probe fails).
+pub fn run_probed(
+    app: &mut App,
+    until: i64,
+    main: impl Fn(i64) -> (Pos, Option<u64>),
+) -> Vec<Command> {
+    let mut out = Vec::new();
+    let mut s = 0;
+    while s <= until {
+        let (p, src) = main(s);
+        let report = |lsn: Option<u64>| lsn.map_or_else(source_down, |l| source_at(s, l));
+        out.extend(ok_probed(
+            app,
+            "pgm-demo-east",
+            s,
+            east_items(p),
+            report(src),
+        ));
+        out.extend(ok_probed(
+            app,
+            "pgm-demo-west",
+            s,
+            west_items(),
+            report(src),
+        ));
+        s += 5;
+    }
+    out.extend(app.update(Action::Tick(
+        at(until) + chrono::Duration::milliseconds(1500),
+    )));
+    out
 }

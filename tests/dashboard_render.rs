@@ -410,3 +410,25 @@ fn drained_with_a_probe_needs_the_source_to_agree() {
         VerdictKind::Drained
     );
 }
+
+/// Past the switchover the badge says where the task is instead of raising NOT READY.
+#[test]
+fn finished_and_switching_tasks_are_not_alarms() {
+    for (stage, state, badge) in [
+        ("success", "finish", "FINISHED"),
+        ("switch", "streaming", "SWITCHING"),
+    ] {
+        let mut a = app();
+        ok(
+            &mut a,
+            "pgm-demo-east",
+            0,
+            vec![item(901, "done-task", stage, state, None, DETAIL)],
+        );
+        a.update(Action::Tick(at(1)));
+        select_task(&mut a, 901);
+        let s = screen(&render(&mut a, 80, 24));
+        assert!(s.contains(badge), "{badge} missing:\n{s}");
+        assert!(!s.contains("NOT READY"), "{s}");
+    }
+}

@@ -15,18 +15,20 @@ use crate::units;
 
 /// The verdict badge.
 pub fn badge(v: &Verdict, theme: &Theme) -> Span<'static> {
-    let finished = matches!(
-        v.reasons().first(),
-        Some(Reason::Stage(Some(Stage::Success | Stage::Switch)))
-    );
-    let bg = match v {
-        // Past the switchover there is nothing to be ready for: no alarm colour.
-        Verdict::NotReady(_) if finished => Color::Cyan,
-        Verdict::NotReady(_) => Color::Red,
-        Verdict::InSync { .. } => Color::Yellow,
-        Verdict::Drained { .. } => Color::Green,
+    // Past the switchover there is nothing to be ready for: say where the task is, without
+    // the alarm colour.
+    let past_switchover = match v.reasons().first() {
+        Some(Reason::Stage(Some(Stage::Success))) => Some("FINISHED"),
+        Some(Reason::Stage(Some(Stage::Switch))) => Some("SWITCHING"),
+        _ => None,
     };
-    Span::styled(format!(" {} ", v.label()), theme.badge(bg))
+    let (label, bg) = match (v, past_switchover) {
+        (Verdict::NotReady(_), Some(label)) => (label, Color::Cyan),
+        (Verdict::NotReady(_), None) => (v.label(), Color::Red),
+        (Verdict::InSync { .. }, _) => (v.label(), Color::Yellow),
+        (Verdict::Drained { .. }, _) => (v.label(), Color::Green),
+    };
+    Span::styled(format!(" {label} "), theme.badge(bg))
 }
 
 /// The lines explaining `v` in `width` columns: the full reasons when each fits on a line,

@@ -367,6 +367,9 @@ fn switchover_needs_the_flag_the_stage_and_the_typed_id() {
     assert!(matches!(&d.phase, SwitchPhase::Done(Ok(t)) if t.contains("R-9")));
     let s = screen(&render(&mut a, 80, 24));
     assert!(s.contains("accepted"), "{s}");
+    // Once sent, the dialog reports where the task is, not a verdict about switching again.
+    assert!(!s.contains("Not DRAINED"), "{s}");
+    assert!(s.contains("Now: stage increment"), "{s}");
     a.on_key(key(KeyCode::Enter));
     assert_eq!(a.overlay, None);
     // A refusal is shown as the API's sentence.

@@ -22,6 +22,73 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, d: &SwitchDialog, theme: &
         Span::raw(" on "),
         Span::styled(d.instance.clone(), theme.strong()),
     ]));
+    // The verdict matters while the DBA decides; once the call is sent, the live verdict
+    // would only describe the switchover itself, so show where the task is instead.
+    if matches!(d.phase, SwitchPhase::Typing) {
+        verdict_lines(&mut lines, entry, theme);
+    } else if let Some(e) = entry {
+        let stage = e
+            .task
+            .stage
+            .as_ref()
+            .map_or("unknown".to_string(), |s| s.to_string());
+        let state = e
+            .task
+            .replication_state
+            .as_ref()
+            .map_or("unknown".to_string(), |s| s.to_string());
+        lines.push(Line::from(format!("Now: stage {stage}, state {state}")));
+    }
+    lines.push(Line::default());
+    match &d.phase {
+        SwitchPhase::Typing => {
+            lines.push(Line::from(
+                "This calls ActivateMigrationTargetInstance (switch now). Type the instance id to confirm:",
+            ));
+            lines.push(Line::from(vec![
+                Span::styled("> ", theme.accent()),
+                Span::raw(d.typed.clone()),
+                Span::styled("█", theme.dim()),
+            ]));
+            if let Some(h) = &d.hint {
+                lines.push(Line::styled(h.clone(), theme.warn()));
+            }
+        }
+        SwitchPhase::Sending => lines.push(Line::styled(
+            "Sending ActivateMigrationTargetInstance…",
+            theme.warn(),
+        )),
+        SwitchPhase::Done(Ok(t)) => lines.push(Line::styled(t.clone(), theme.good())),
+        SwitchPhase::Done(Err(t)) => lines.push(Line::styled(format!("Refused: {t}"), theme.bad())),
+    }
+    let w = 70.min(area.width.saturating_sub(2));
+    let h = 14.min(area.height);
+    let rect = centered(area, w, h);
+    frame.render_widget(Clear, rect);
+    let danger = matches!(d.phase, SwitchPhase::Typing)
+        && entry.is_none_or(|e| e.verdict.kind() != VerdictKind::Drained);
+    let title = Line::from(Span::styled(
+        " Switchover ",
+        if danger { theme.bad() } else { theme.accent() },
+    ));
+    let mut block = panel_block(title, theme, true);
+    if danger {
+        block = block.border_style(theme.bad());
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+/// The verdict badge and what it means for a switchover now.
+fn verdict_lines(
+    lines: &mut Vec<Line<'static>>,
+    entry: Option<&crate::app::TaskEntry>,
+    theme: &Theme,
+) {
     let v = entry.map(|e| &e.verdict);
     match v {
         Some(v) => {
@@ -54,45 +121,4 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, d: &SwitchDialog, theme: &
         }
         None => {}
     }
-    lines.push(Line::default());
-    match &d.phase {
-        SwitchPhase::Typing => {
-            lines.push(Line::from(
-                "This calls ActivateMigrationTargetInstance (switch now). Type the instance id to confirm:",
-            ));
-            lines.push(Line::from(vec![
-                Span::styled("> ", theme.accent()),
-                Span::raw(d.typed.clone()),
-                Span::styled("█", theme.dim()),
-            ]));
-            if let Some(h) = &d.hint {
-                lines.push(Line::styled(h.clone(), theme.warn()));
-            }
-        }
-        SwitchPhase::Sending => lines.push(Line::styled(
-            "Sending ActivateMigrationTargetInstance…",
-            theme.warn(),
-        )),
-        SwitchPhase::Done(Ok(t)) => lines.push(Line::styled(t.clone(), theme.good())),
-        SwitchPhase::Done(Err(t)) => lines.push(Line::styled(format!("Refused: {t}"), theme.bad())),
-    }
-    let w = 70.min(area.width.saturating_sub(2));
-    let h = 14.min(area.height);
-    let rect = centered(area, w, h);
-    frame.render_widget(Clear, rect);
-    let danger = v.is_none_or(|v| v.kind() != VerdictKind::Drained);
-    let title = Line::from(Span::styled(
-        " Switchover ",
-        if danger { theme.bad() } else { theme.accent() },
-    ));
-    let mut block = panel_block(title, theme, true);
-    if danger {
-        block = block.border_style(theme.bad());
-    }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
 }

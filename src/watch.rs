@@ -12,7 +12,7 @@ use futures::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use crate::aliyun::{ApiError, ClientConfig, RdsClient, RetryPolicy};
+use crate::aliyun::{ApiError, RdsClient};
 use crate::app::{Action, App, AppConfig, Command};
 use crate::cli::{DemoArgs, EXIT_OK, UiArgs, UsageError, WatchArgs};
 use crate::poller::{ApiSource, Poller, TaskSource};
@@ -106,17 +106,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<i32> {
     })
     .await
     .context("cannot start the built-in simulator")?;
-    let endpoint = reqwest::Url::parse(&handle.endpoint())
-        .with_context(|| format!("the simulator's address {} is not a URL", handle.endpoint()))?;
-    let client = RdsClient::new(
-        ClientConfig {
-            endpoint,
-            timeout: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
-            region: None,
-        },
-        handle.credentials.clone(),
-    )?;
+    let client = handle.client()?;
     let source = Arc::new(ApiSource {
         client: client.clone(),
         filter: Default::default(),

@@ -21,7 +21,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use super::schedule::Schedule;
 use super::source::{LAB_INSTANCE, LabSource, LabTaskOptions};
 use super::{Lab, LabOptions, LoadPlan, pg};
-use crate::aliyun::{ClientConfig, Credentials, RdsClient, RetryPolicy};
+use crate::aliyun::Credentials;
 use crate::cli::{UiArgs, UsageError, parse_bytes, parse_speed};
 use crate::poller::ApiSource;
 use crate::probe::{SourceDsn, SourceProbe};
@@ -215,7 +215,7 @@ pub async fn run(args: LabArgs) -> anyhow::Result<i32> {
     let outcome = if args.serve {
         serve(&running, &credentials, &origin, &summary, &mut signals).await
     } else {
-        dashboard(&args, &running, credentials).await
+        dashboard(&args, &running).await
     };
     let stopped = running.stop(schedule).await;
     let code = outcome?;
@@ -266,22 +266,8 @@ async fn serve(
 }
 
 /// The dashboard on the lab, through the real client, with the source probe on the primary.
-async fn dashboard(
-    args: &LabArgs,
-    running: &Running,
-    credentials: Credentials,
-) -> anyhow::Result<i32> {
-    let endpoint = reqwest::Url::parse(&running.api.endpoint())
-        .with_context(|| format!("the API's address {} is not a URL", running.api.endpoint()))?;
-    let client = RdsClient::new(
-        ClientConfig {
-            endpoint,
-            timeout: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
-            region: None,
-        },
-        credentials,
-    )?;
+async fn dashboard(args: &LabArgs, running: &Running) -> anyhow::Result<i32> {
+    let client = running.api.client()?;
     let source = Arc::new(ApiSource {
         client: client.clone(),
         filter: Default::default(),

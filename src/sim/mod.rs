@@ -104,6 +104,21 @@ impl SimHandle {
         format!("http://{}", self.addr)
     }
 
+    /// migtop's own client for this simulator, signing with the credentials it accepts
+    /// (used by `demo` and `lab`, so they exercise the production path).
+    pub fn client(&self) -> anyhow::Result<crate::aliyun::RdsClient> {
+        use anyhow::Context;
+        let endpoint = reqwest::Url::parse(&self.endpoint())
+            .with_context(|| format!("the simulator's address {} is not a URL", self.endpoint()))?;
+        let config = crate::aliyun::ClientConfig {
+            endpoint,
+            timeout: std::time::Duration::from_secs(10),
+            retry: crate::aliyun::RetryPolicy::default(),
+            region: None,
+        };
+        crate::aliyun::RdsClient::new(config, self.credentials.clone())
+    }
+
     /// Stops accepting, closes every connection and waits for the server task to end.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -20,6 +20,8 @@ pub struct SampleData {
     pub received: Option<Lsn>,
     pub replay: Option<Lsn>,
     pub tli: Option<u32>,
+    /// ReceiveStartLsn: a new value means the WAL receiver restarted streaming.
+    pub receive_start: Option<Lsn>,
     pub receiver_restarting: bool,
     /// A source probe is configured (its reading may still have failed: `source` is `None`).
     pub probed: bool,
@@ -40,6 +42,7 @@ impl SampleData {
             received: r.and_then(|r| r.received_lsn),
             replay: r.and_then(|r| r.replay_lsn),
             tli: r.and_then(|r| r.received_tli),
+            receive_start: r.and_then(|r| r.receive_start_lsn),
             receiver_restarting: r.is_some_and(|r| r.receiver_restarting()),
             probed: false,
             source: None,
@@ -218,16 +221,24 @@ impl History {
         change
     }
 
-    /// Whether the receiver restarted (ReceivedLsn trailing ReplayLsn) within the last `window`.
+    /// Whether the receiver restarted within the last `window`: ReceivedLsn trailing
+    /// ReplayLsn, or ReceiveStartLsn moving (the receiver streams again from a new start).
     pub fn recent_restart(&self, window: Duration) -> bool {
         let Some((last_at, _)) = self.latest() else {
             return false;
         };
         let from = *last_at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
-        self.samples
-            .iter()
-            .filter(|s| s.at >= from)
-            .any(|s| s.data.as_ref().is_some_and(|d| d.receiver_restarting))
+        let mut prev_start: Option<Lsn> = None;
+        let mut restarted = false;
+        for s in &self.samples {
+            let Some(d) = s.data.as_ref() else { continue };
+            let moved = matches!((prev_start, d.receive_start), (Some(a), Some(b)) if a != b);
+            if s.at >= from && (d.receiver_restarting || moved) {
+                restarted = true;
+            }
+            prev_start = d.receive_start.or(prev_start);
+        }
+        restarted
     }
 }
 
@@ -341,6 +352,7 @@ mod tests {
             received: Some(Lsn(recv)),
             replay: Some(Lsn(replay)),
             tli: Some(tli),
+            receive_start: Some(Lsn(0)),
             receiver_restarting: recv < replay,
             probed: false,
             source: None,
@@ -348,6 +360,26 @@ mod tests {
     }
 
     const W: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_new_receive_start_is_a_restart_even_when_caught_up() {
+        let mut h = History::default();
+        let at_start = |start: u64, at: i64| Sample {
+            at: t(at),
+            data: Some(SampleData {
+                receive_start: Some(Lsn(start)),
+                ..data(9000, 9000, 9000, 1)
+            }),
+        };
+        h.push(at_start(0x300_0000, 0), W);
+        h.push(at_start(0x300_0000, 10), W);
+        assert!(!h.recent_restart(W));
+        h.push(at_start(0x400_0000, 20), W);
+        assert!(h.recent_restart(W));
+        // Out of the window, the mark goes away.
+        h.push(at_start(0x400_0000, 100), W);
+        assert!(!h.recent_restart(W));
+    }
 
     #[test]
     fn rates_from_successive_samples() {

@@ -68,6 +68,7 @@ pub fn init_logging(path: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses to open the dashboard without a terminal on stdin and stdout.
 pub fn require_terminal() -> anyhow::Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(UsageError(

@@ -102,6 +102,21 @@ pub fn access_key(msg: &str, needle: &str) -> String {
     msg.replace(needle, &mask_key(needle))
 }
 
+/// Masks every occurrence of `secret` in `msg`, as written and percent-encoded once or twice
+/// (the forms a string to sign quotes it in).
+pub fn secret(msg: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        return msg.to_string();
+    }
+    let once = crate::aliyun::sign::percent_encode(secret);
+    let twice = crate::aliyun::sign::percent_encode(&once);
+    let mut out = msg.to_string();
+    for form in [twice, once, secret.to_string()] {
+        out = out.replace(&form, "********");
+    }
+    out
+}
+
 /// `LTAI5tAbCd...` shown as `LTAI****`.
 pub fn mask_key(key: &str) -> String {
     let head: String = key.chars().take(4).collect();
@@ -141,6 +156,19 @@ mod tests {
             "postgresql://u@h/db?sslmode=disable&password=********"
         );
         assert_eq!(dsn_uri("postgres://h/db"), "postgres://h/db");
+    }
+
+    #[test]
+    fn tokens_are_masked_in_every_encoding() {
+        let token = "CAIS+abc/def==";
+        let once = crate::aliyun::sign::percent_encode(token);
+        let twice = crate::aliyun::sign::percent_encode(&once);
+        let msg = format!("raw {token} once {once} twice {twice}");
+        assert_eq!(
+            secret(&msg, token),
+            "raw ******** once ******** twice ********"
+        );
+        assert_eq!(secret("nothing here", ""), "nothing here");
     }
 
     #[test]

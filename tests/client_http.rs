@@ -283,3 +283,29 @@ async fn a_hanging_server_times_out() {
     assert_eq!(err.code(), "Timeout", "{err}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn signature_errors_never_echo_the_sts_token() {
+    let token = "CAIS+sts/Token==";
+    let quoted = sign::percent_encode(&sign::percent_encode(token));
+    let message = format!(
+        "Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3D{KEY_ID}%26SecurityToken%3D{quoted}"
+    );
+    let (addr, _) = scripted::serve(Arc::new(move |_, _| {
+        (
+            400,
+            scripted::error_body("SignatureDoesNotMatch", &message, "REQ-STS"),
+        )
+    }))
+    .await;
+    let err = client(addr, Some(token))
+        .describe_tasks("pgm-1", &TaskFilter::default())
+        .await
+        .unwrap_err();
+    let text = format!(
+        "{err} {err:?} {}",
+        serde_json::to_string(&err.to_json()).unwrap()
+    );
+    assert!(!text.contains(&quoted) && !text.contains("sts"), "{text}");
+    assert!(text.contains("SecurityToken%3D********"), "{text}");
+}

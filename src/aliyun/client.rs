@@ -192,7 +192,15 @@ impl RdsClient {
             .await
             .map_err(|e| self.transport_error(&endpoint, e))?;
         let parsed = parse_body(&bytes);
-        let redact = |s: &str| crate::redact::access_key(s, &self.credentials.access_key_id);
+        // Error messages quote the server's string to sign: it holds the AccessKey id and, with
+        // STS credentials, the security token (percent-encoded once or twice).
+        let redact = |s: &str| {
+            let s = crate::redact::access_key(s, &self.credentials.access_key_id);
+            match &self.credentials.security_token {
+                Some(t) => crate::redact::secret(&s, t.expose_secret()),
+                None => s,
+            }
+        };
         match parsed {
             Ok(Value::Object(o))
                 if status >= 300

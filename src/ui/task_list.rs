@@ -110,7 +110,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     },
                     None => "-".into(),
                 };
-                let lag = match t.lag_bytes() {
+                // With a source probe the true lag is the better figure; show the larger of the
+                // two, as the readiness verdict judges.
+                let true_lag = e.history.latest().and_then(|(_, d)| d.true_lag());
+                let shown = match (t.lag_bytes(), true_lag) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                let lag = match shown {
                     Some(l) => Span::styled(units::bytes(l), theme.level(l, max_lag)),
                     None => Span::styled("unknown", theme.dim()),
                 };

@@ -255,6 +255,7 @@ impl ApiArgs {
             profile: self.profile.clone(),
             region: self.region.clone(),
             config_path: self.aliyun_config.clone(),
+            credentials_path: None,
         })
         .map_err(|e| UsageError(e.to_string()))?;
         for w in &resolved.warnings {

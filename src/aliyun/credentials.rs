@@ -15,6 +15,8 @@ pub const ENV_KEY_SECRET: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
 pub const ENV_TOKEN: &str = "ALIBABA_CLOUD_SECURITY_TOKEN";
 /// Env var naming the aliyun CLI profile.
 pub const ENV_PROFILE: &str = "ALIBABA_CLOUD_PROFILE";
+/// Env var pointing at the Alibaba Cloud credentials file (INI).
+pub const ENV_CREDENTIALS_FILE: &str = "ALIBABA_CLOUD_CREDENTIALS_FILE";
 /// Env var naming the region.
 pub const ENV_REGION: &str = "ALIBABA_CLOUD_REGION_ID";
 
@@ -57,13 +59,18 @@ pub struct CredentialOptions {
     pub region: Option<String>,
     /// The aliyun CLI config; `None` means `~/.aliyun/config.json`.
     pub config_path: Option<PathBuf>,
+    /// The SDKs' credentials file; `None` means `ALIBABA_CLOUD_CREDENTIALS_FILE`, else
+    /// `~/.alibabacloud/credentials`.
+    pub credentials_path: Option<PathBuf>,
 }
 
 /// Why no usable credentials were found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CredentialError {
-    #[error("no credentials: set {ENV_KEY_ID} and {ENV_KEY_SECRET}, or configure the aliyun CLI ({path})", path = .0.display())]
-    NotFound(PathBuf),
+    #[error("no credentials: set {ENV_KEY_ID} and {ENV_KEY_SECRET}, or configure the aliyun CLI ({path}), or write {ini}", path = .0.display(), ini = .1.display())]
+    NotFound(PathBuf, PathBuf),
+    #[error("profile {0:?} in {path} has type {1}, which migtop does not support; use type access_key or sts, or set {ENV_KEY_ID}/{ENV_KEY_SECRET}", path = .2.display())]
+    UnsupportedType(String, String, PathBuf),
     #[error("{0} is set but {1} is not; set both")]
     HalfSet(&'static str, &'static str),
     #[error("cannot read {path}: {message}", path = .0.display(), message = .1)]
@@ -143,8 +150,9 @@ pub fn resolve_with(
         .unwrap_or_else(|| default_config_path(env));
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && opts.profile.is_none() => {
-            return Err(CredentialError::NotFound(path));
+        // Third in the official chain: the SDKs' INI credentials file.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return from_credentials_file(opts, env, path);
         }
         Err(e) => return Err(CredentialError::Unreadable(path, e.to_string())),
     };
@@ -205,6 +213,83 @@ pub fn resolve_with(
             .clone()
             .or(env_region)
             .or(profile.region_id.clone().filter(|r| !r.is_empty())),
+        warnings,
+    })
+}
+
+/// The SDKs' credentials file (`~/.alibabacloud/credentials`, INI): sections are profiles,
+/// `type = access_key` or `sts` with `access_key_id`, `access_key_secret`, `security_token`.
+fn from_credentials_file(
+    opts: &CredentialOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+    cli_path: PathBuf,
+) -> Result<Resolved, CredentialError> {
+    let path = opts
+        .credentials_path
+        .clone()
+        .or_else(|| env(ENV_CREDENTIALS_FILE).map(PathBuf::from))
+        .unwrap_or_else(|| {
+            let home = env("HOME").unwrap_or_else(|| ".".into());
+            Path::new(&home).join(".alibabacloud").join("credentials")
+        });
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(CredentialError::NotFound(cli_path, path));
+        }
+        Err(e) => return Err(CredentialError::Unreadable(path, e.to_string())),
+    };
+    let ini = ini::Ini::load_from_str(&text)
+        .map_err(|e| CredentialError::Unreadable(path.clone(), format!("not valid INI ({e})")))?;
+    let wanted = opts
+        .profile
+        .clone()
+        .or_else(|| env(ENV_PROFILE))
+        .unwrap_or_else(|| "default".into());
+    let section = ini.section(Some(wanted.as_str())).ok_or_else(|| {
+        let list: Vec<&str> = ini.sections().flatten().collect();
+        let list = if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        };
+        CredentialError::NoSuchProfile(wanted.clone(), path.clone(), list)
+    })?;
+    let field = |name: &'static str| {
+        section
+            .get(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| CredentialError::MissingField(wanted.clone(), name))
+    };
+    let kind = section.get("type").map(str::trim).unwrap_or("access_key");
+    let security_token = match kind {
+        "access_key" => None,
+        "sts" => Some(field("security_token")?.into()),
+        other => {
+            return Err(CredentialError::UnsupportedType(
+                wanted,
+                other.to_string(),
+                path,
+            ));
+        }
+    };
+    let mut warnings = Vec::new();
+    warnings.extend(permission_warning(&path));
+    Ok(Resolved {
+        credentials: Credentials {
+            access_key_id: field("access_key_id")?,
+            access_key_secret: field("access_key_secret")?.into(),
+            security_token,
+            origin: format!("profile {} in {}", wanted, path.display()),
+        },
+        region: opts.region.clone().or_else(|| env(ENV_REGION)).or_else(|| {
+            section
+                .get("region_id")
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+        }),
         warnings,
     })
 }
@@ -327,9 +412,48 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(
-            resolve_with(&missing, &env_of(&[])),
-            Err(CredentialError::NotFound(_))
+            resolve_with(&missing, &env_of(&[("HOME", "/nonexistent")])),
+            Err(CredentialError::NotFound(..))
         ));
+    }
+
+    #[test]
+    fn the_sdk_credentials_file_comes_third() {
+        let dir = tempfile::tempdir().unwrap();
+        let ini = dir.path().join("credentials");
+        std::fs::write(
+            &ini,
+            "[default]\ntype = access_key\naccess_key_id = LTAIini\naccess_key_secret = s\n\n[temp]\ntype = sts\naccess_key_id = STS.x\naccess_key_secret = s2\nsecurity_token = tok\n\n[role]\ntype = ram_role_arn\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&ini, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut opts = CredentialOptions {
+            config_path: Some(dir.path().join("no-aliyun-config.json")),
+            credentials_path: Some(ini.clone()),
+            ..Default::default()
+        };
+        let r = resolve_with(&opts, &env_of(&[])).unwrap();
+        assert_eq!(r.credentials.access_key_id, "LTAIini");
+        assert!(r.credentials.security_token.is_none());
+        assert!(r.warnings.is_empty());
+        let r = resolve_with(&opts, &env_of(&[(ENV_PROFILE, "temp")])).unwrap();
+        assert_eq!(r.credentials.security_token.unwrap().expose_secret(), "tok");
+        opts.profile = Some("role".into());
+        let e = resolve_with(&opts, &env_of(&[])).unwrap_err().to_string();
+        assert!(
+            e.contains("ram_role_arn") && e.contains("access_key or sts"),
+            "{e}"
+        );
+        // The environment variable names the file too.
+        opts.profile = None;
+        opts.credentials_path = None;
+        let r = resolve_with(
+            &opts,
+            &env_of(&[(ENV_CREDENTIALS_FILE, ini.to_str().unwrap())]),
+        )
+        .unwrap();
+        assert_eq!(r.credentials.access_key_id, "LTAIini");
     }
 
     #[test]

@@ -226,7 +226,7 @@ pub fn simulate_credentials() -> Result<(Credentials, String), UsageError> {
             let origin = format!("secret from the {}", r.credentials.origin);
             Ok((r.credentials, origin))
         }
-        Err(CredentialError::NotFound(_)) => Ok((
+        Err(CredentialError::NotFound(..)) => Ok((
             demo_credentials(),
             "nothing configured, so the documented demo pair; its secret is in assets/scenarios/README.md"
                 .to_string(),

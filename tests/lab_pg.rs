@@ -3,27 +3,17 @@
 //! Needs PostgreSQL server binaries (`.ci/install-postgres`); with `MIGTOP_SKIP_PG=1` the
 //! tests are skipped with a printed reason instead of failing.
 
-use std::future::Future;
 use std::time::Duration;
 
 use migtop::lab::{Lab, LabOptions, LabTaskState, LinkMode, LoadPhase, LoadPlan, LoadState};
 use migtop::model::{Lsn, ReplicationInfo, ReplicationState, Stage};
 use migtop::probe::{SourceDsn, SourceProbe, SourceSample};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+
+mod pgtest;
+use pgtest::*;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// Whether PostgreSQL is there; panics with a clear message unless MIGTOP_SKIP_PG=1.
-fn have_pg() -> bool {
-    match migtop::lab::pg::PgBin::find(None) {
-        Ok(_) => true,
-        Err(e) if std::env::var("MIGTOP_SKIP_PG").as_deref() == Ok("1") => {
-            eprintln!("skipped: {e:#} (MIGTOP_SKIP_PG=1)");
-            false
-        }
-        Err(e) => panic!("{e:#}\n(set MIGTOP_SKIP_PG=1 to skip the PostgreSQL tests)"),
-    }
-}
 
 /// Starts a lab, or `None` (test skipped) when PostgreSQL is missing and MIGTOP_SKIP_PG=1.
 async fn lab() -> Option<Lab> {
@@ -35,12 +25,6 @@ async fn lab() -> Option<Lab> {
             .await
             .unwrap_or_else(|e| panic!("the lab did not start: {e:#}")),
     )
-}
-
-async fn connect(dsn: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(dsn, NoTls).await.unwrap();
-    tokio::spawn(conn);
-    client
 }
 
 /// Writes roughly `rows` × 250 bytes of WAL on the primary.
@@ -56,28 +40,6 @@ async fn write_wal(pg: &Client, rows: i64) {
     .unwrap();
 }
 
-/// PostgreSQL's own `pg_wal_lsn_diff(a, b)`, computed on the primary.
-async fn pg_diff(pg: &Client, a: Lsn, b: Lsn) -> i64 {
-    pg.query_one(
-        "SELECT pg_wal_lsn_diff($1::text::pg_lsn, $2::text::pg_lsn)::bigint",
-        &[&a.to_string(), &b.to_string()],
-    )
-    .await
-    .unwrap()
-    .get(0)
-}
-
-/// PostgreSQL's `pg_wal_lsn_diff(greatest(a, b), c)`.
-async fn pg_diff_greatest(pg: &Client, a: Lsn, b: Lsn, c: Lsn) -> i64 {
-    pg.query_one(
-        "SELECT pg_wal_lsn_diff(greatest($1::text::pg_lsn, $2::text::pg_lsn), $3::text::pg_lsn)::bigint",
-        &[&a.to_string(), &b.to_string(), &c.to_string()],
-    )
-    .await
-    .unwrap()
-    .get(0)
-}
-
 fn decoded(s: &LabTaskState) -> ReplicationInfo {
     ReplicationInfo::from_object(&s.info)
 }
@@ -89,25 +51,6 @@ async fn probe_of(lab: &Lab) -> SourceProbe {
 
 async fn sample(p: &mut SourceProbe) -> SourceSample {
     p.sample().await.unwrap_or_else(|e| panic!("probe: {e}"))
-}
-
-/// Polls `f` until it returns `Some`, or panics after `timeout` naming `what`.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Shuts the lab down and checks that nothing is left.

@@ -39,13 +39,7 @@ fn check_secs(v: f64) -> Result<Secs, String> {
 
 /// Parses `16MiB`, `1.5 GiB`, `500KB` or a bare number of bytes.
 pub fn parse_bytes(s: &str) -> Result<Bytes, String> {
-    let s = s.trim();
-    if let Ok(v) = s.parse::<u64>() {
-        return Ok(Bytes(v));
-    }
-    s.parse::<bytesize::ByteSize>()
-        .map(|b| Bytes(b.as_u64()))
-        .map_err(|e| format!("{s:?} is not a size like 16MiB or 1.5GiB ({e})"))
+    crate::cli::parse_bytes(s).map(Bytes)
 }
 
 /// Parses `4MiB/s` (or `4MiB`) or a bare number of bytes per second.

@@ -53,7 +53,8 @@ pub struct ApiArgs {
     /// RDS instance id (DBInstanceName); repeat for several.
     #[arg(short = 'i', long = "instance", value_name = "ID")]
     pub instances: Vec<String>,
-    /// API endpoint URL (default: by region, else https://rds.aliyuncs.com).
+    /// API endpoint: a URL, or a host meaning https://HOST (default: by region, else
+    /// rds.aliyuncs.com).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Region id (else ALIBABA_CLOUD_REGION_ID, else the profile's).
@@ -273,7 +274,7 @@ impl ApiArgs {
             retry: RetryPolicy::default(),
             region: resolved.region,
         };
-        RdsClient::new(config, resolved.credentials)
+        RdsClient::from_source(config, resolved.source)
             .map_err(|e| UsageError(format!("cannot set up the HTTP client: {e}")))
     }
 }

@@ -13,10 +13,12 @@ pub mod detail;
 pub mod engine;
 pub mod error;
 pub mod faults;
+pub mod metadata;
 pub mod render;
 pub mod scenario;
 pub mod server;
 pub mod source;
+pub mod sts;
 pub mod units;
 
 use std::io::Write;
@@ -67,6 +69,10 @@ pub struct SimulateArgs {
     /// Response shape (default: the scenario's, normally like the reference sample).
     #[arg(long, value_enum)]
     pub shape: Option<ShapeArg>,
+    /// Temporary credentials from the simulated STS and ECS metadata service last at most
+    /// this long (e.g. 20s, to watch clients renew them).
+    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration)]
+    pub sts_lifetime: Option<std::time::Duration>,
 }
 
 /// `--shape` values.
@@ -201,10 +207,20 @@ pub async fn start_with_config(
     config: ServerConfig,
     source: Arc<dyn TaskSource>,
 ) -> anyhow::Result<SimHandle> {
+    start_with_sts(config, sts::StsConfig::default(), source).await
+}
+
+/// Like [`start_with_config`], with the simulated STS configured too.
+pub async fn start_with_sts(
+    config: ServerConfig,
+    sts_config: sts::StsConfig,
+    source: Arc<dyn TaskSource>,
+) -> anyhow::Result<SimHandle> {
     let listen = config.listen;
     let credentials = config.credentials.clone();
     let instances = source.instances().await;
-    let running = server::serve(config, source)
+    let sts = Arc::new(sts::Sts::new(sts_config));
+    let running = server::serve(config, source, sts)
         .await
         .map_err(|e| UsageError(format!("cannot listen on {listen}: {e}")))?;
     Ok(SimHandle {
@@ -223,8 +239,18 @@ pub fn simulate_credentials() -> Result<(Credentials, String), UsageError> {
             for w in &r.warnings {
                 eprintln!("{w}");
             }
-            let origin = format!("secret from the {}", r.credentials.origin);
-            Ok((r.credentials, origin))
+            // The simulator accepts the AccessKey pair at the root (the one that would sign
+            // AssumeRole); the ECS metadata service or a URI has none.
+            let Some(credentials) = r.source.root_key().cloned() else {
+                return Err(UsageError(format!(
+                    "cannot pick the credentials to accept: {} is not an AccessKey pair; set {} and {} for the simulator",
+                    r.source.origin(),
+                    credentials::ENV_KEY_ID,
+                    credentials::ENV_KEY_SECRET
+                )));
+            };
+            let origin = format!("secret from the {}", credentials.origin);
+            Ok((credentials, origin))
         }
         Err(CredentialError::NotFound(..)) => Ok((
             demo_credentials(),
@@ -259,7 +285,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<i32> {
         None => scenario.shape,
     };
     let key_id = credentials.access_key_id.clone();
-    let handle = start_with_config(
+    let handle = start_with_sts(
         ServerConfig {
             listen: args.listen,
             credentials,
@@ -267,6 +293,10 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<i32> {
             faults,
             seed: args.seed,
             clock,
+        },
+        sts::StsConfig {
+            lifetime_cap: args.sts_lifetime,
+            ..Default::default()
         },
         source,
     )
@@ -284,6 +314,15 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<i32> {
         out,
         "scenario {name}, speed {}x, seed {}; stop with Ctrl-C",
         args.speed, args.seed
+    )?;
+    writeln!(
+        out,
+        "also serves STS AssumeRole (set {}={}) and the ECS metadata service (set {}={}, role {})",
+        credentials::ENV_STS_ENDPOINT,
+        handle.endpoint(),
+        credentials::ENV_ECS_METADATA_ENDPOINT,
+        handle.endpoint(),
+        sts::ECS_ROLE
     )?;
     writeln!(
         out,

@@ -207,7 +207,10 @@ async fn ecs_ram_role_from_the_metadata_service() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(e.contains("HTTP 404") && e.contains("ram_role_name"), "{e}");
+    assert!(
+        e.contains("HTTP 404") && e.contains("RAM role of that name"),
+        "{e}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -124,14 +124,13 @@ impl Sts {
         if map.len() >= CAP {
             map.retain(|_, k| k.expiration > now);
         }
-        if map.len() >= CAP {
-            if let Some(oldest) = map
+        if map.len() >= CAP
+            && let Some(oldest) = map
                 .iter()
                 .min_by_key(|(_, k)| k.expiration)
                 .map(|(id, _)| id.clone())
-            {
-                map.remove(&oldest);
-            }
+        {
+            map.remove(&oldest);
         }
         map.insert(id.clone(), key.clone());
         (id, key)

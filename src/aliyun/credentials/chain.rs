@@ -16,10 +16,10 @@ pub fn resolve(opts: &CredentialOptions) -> Result<Resolved, CredentialError> {
 
 /// Like [`resolve`], reading the environment through `env` (for tests).
 pub fn resolve_with(opts: &CredentialOptions, env: Env) -> Result<Resolved, CredentialError> {
-    if opts.profile.is_none() {
-        if let Some(r) = from_env(opts, env)? {
-            return Ok(r);
-        }
+    if opts.profile.is_none()
+        && let Some(r) = from_env(opts, env)?
+    {
+        return Ok(r);
     }
     let path = opts
         .config_path
@@ -129,7 +129,7 @@ fn after_files(
     let source = if opts.profile.is_some() {
         None
     } else if let Some(role) = env(ENV_ECS_ROLE) {
-        Some(ecs_ram_role(env, Some(role), format!("{ENV_ECS_ROLE}"))?)
+        Some(ecs_ram_role(env, Some(role), ENV_ECS_ROLE.to_string())?)
     } else if let Some(uri) = env(ENV_CREDENTIALS_URI) {
         Some(credentials_uri(&uri, ENV_CREDENTIALS_URI)?)
     } else {

@@ -67,7 +67,7 @@ async fn get(
     let (status, body) = http::send(req, &what(e)).await?;
     if status != 200 {
         let hint = if status == 404 {
-            "; is a RAM role attached to this instance, and is ram_role_name right?"
+            "; is a RAM role of that name attached to this instance?"
         } else if status == 401 || status == 403 {
             "; the instance may require the hardened (token) mode"
         } else {

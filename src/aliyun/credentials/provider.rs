@@ -23,11 +23,14 @@ pub struct Provider {
 
 enum Kind {
     Fixed(Credentials),
-    Fetched {
-        fetch: Fetch,
-        http: reqwest::Client,
-        cache: tokio::sync::Mutex<Option<Cached>>,
-    },
+    Fetched(Box<Fetched>),
+}
+
+/// Temporary credentials: how to fetch them and the last ones fetched.
+struct Fetched {
+    fetch: Fetch,
+    http: reqwest::Client,
+    cache: tokio::sync::Mutex<Option<Cached>>,
 }
 
 enum Fetch {
@@ -45,7 +48,7 @@ impl std::fmt::Debug for Provider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.kind {
             Kind::Fixed(c) => f.debug_tuple("Provider::Fixed").field(c).finish(),
-            Kind::Fetched { .. } => f.write_str("Provider::Fetched"),
+            Kind::Fetched(_) => f.write_str("Provider::Fetched"),
         }
     }
 }
@@ -70,11 +73,11 @@ impl Provider {
     pub fn new(source: Source, timeout: Duration) -> reqwest::Result<Provider> {
         let fetched = |fetch: Fetch, proxy: bool| -> reqwest::Result<Provider> {
             Ok(Provider {
-                kind: Kind::Fetched {
+                kind: Kind::Fetched(Box::new(Fetched {
                     fetch,
                     http: http::client(timeout, proxy)?,
                     cache: tokio::sync::Mutex::new(None),
-                },
+                })),
             })
         };
         match source {
@@ -91,7 +94,7 @@ impl Provider {
 
     /// Whether the credentials are temporary ones this provider renews.
     pub fn is_refreshable(&self) -> bool {
-        matches!(self.kind, Kind::Fetched { .. })
+        matches!(self.kind, Kind::Fetched(_))
     }
 
     /// The credentials to sign with now.
@@ -99,7 +102,7 @@ impl Provider {
         async move {
             let (fetch, http, cache) = match &self.kind {
                 Kind::Fixed(c) => return Ok(c.clone()),
-                Kind::Fetched { fetch, http, cache } => (fetch, http, cache),
+                Kind::Fetched(f) => (&f.fetch, &f.http, &f.cache),
             };
             let mut cached = cache.lock().await;
             let now = Utc::now();
@@ -143,8 +146,8 @@ impl Provider {
     /// Forgets cached temporary credentials (the service called them expired), so the next
     /// [`Provider::current`] fetches new ones.
     pub async fn invalidate(&self) {
-        if let Kind::Fetched { cache, .. } = &self.kind {
-            *cache.lock().await = None;
+        if let Kind::Fetched(f) = &self.kind {
+            *f.cache.lock().await = None;
         }
     }
 }

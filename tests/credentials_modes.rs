@@ -2,6 +2,8 @@
 //! client assumes a role (directly, chained, refused), reads through the ECS RAM role, renews
 //! credentials before they expire, and `migtop status` does it all from an aliyun CLI profile.
 
+mod scripted;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -363,4 +365,74 @@ async fn status_reads_through_a_ram_role_arn_profile() {
         "{out}"
     );
     assert!(!out.contains(SECRET), "{out}");
+}
+
+/// A credentials URI and an endpoint in one scripted server: URI answers carry `tok-N` (N the
+/// request's index); the endpoint calls a token expired when `expired(token)`.
+async fn uri_and_endpoint(
+    expired: fn(&str) -> bool,
+) -> (String, Arc<std::sync::Mutex<Vec<scripted::Seen>>>) {
+    let (addr, seen) = scripted::serve(Arc::new(move |s: &scripted::Seen, n| {
+        match s.params.get("SecurityToken") {
+            Some(t) if expired(t) => (
+                400,
+                scripted::error_body(
+                    "InvalidSecurityToken.Expired",
+                    "Specified SecurityToken is expired.",
+                    "R-EXP",
+                ),
+            ),
+            Some(_) => (200, scripted::sample()),
+            None => (
+                200,
+                serde_json::json!({
+                    "Code": "Success",
+                    "AccessKeyId": format!("STS.uri{n}"),
+                    "AccessKeySecret": "uri-secret",
+                    "SecurityToken": format!("tok-{n}"),
+                    "Expiration": "2099-01-01T00:00:00Z",
+                })
+                .to_string(),
+            ),
+        }
+    }))
+    .await;
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_the_service_calls_expired_is_renewed_once() {
+    let (endpoint, seen) = uri_and_endpoint(|t| t == "tok-0").await;
+    let uri = format!("{endpoint}/credentials");
+    let r = resolve(&[("ALIBABA_CLOUD_CREDENTIALS_URI", &uri)], None, None).unwrap();
+    assert!(matches!(r.source, Source::Uri(_)), "{:?}", r.source);
+    let client = RdsClient::from_source(config(&endpoint), r.source).unwrap();
+    let snap = client
+        .describe_tasks("pgm-bp102g323jd4", &TaskFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(snap.tasks.len(), 1);
+    let tokens: Vec<Option<String>> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.params.get("SecurityToken").cloned())
+        .collect();
+    // URI, refused call, URI again, accepted call.
+    assert_eq!(
+        tokens,
+        [None, Some("tok-0".into()), None, Some("tok-2".into())]
+    );
+
+    // A service that refuses every token: one renewal, then the error, not a loop.
+    let (endpoint, seen) = uri_and_endpoint(|_| true).await;
+    let uri = format!("{endpoint}/credentials");
+    let r = resolve(&[("ALIBABA_CLOUD_CREDENTIALS_URI", &uri)], None, None).unwrap();
+    let client = RdsClient::from_source(config(&endpoint), r.source).unwrap();
+    let e = client
+        .describe_tasks("pgm-bp102g323jd4", &TaskFilter::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "InvalidSecurityToken.Expired");
+    assert_eq!(seen.lock().unwrap().len(), 4);
 }

@@ -1,5 +1,8 @@
 //! Render tests: the whole screen for each state, at 80x24 and 120x40 (and smaller), with a
 //! fixed "now" so the snapshots are deterministic.
+//!
+//! insta names each file after the module path and the test (or the name given):
+//! `tests/it/snapshots/it__dashboard_render__<name>.snap`.
 
 use std::time::Duration;
 

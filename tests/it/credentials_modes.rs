@@ -2,7 +2,7 @@
 //! client assumes a role (directly, chained, refused), reads through the ECS RAM role, renews
 //! credentials before they expire, and `migtop status` does it all from an aliyun CLI profile.
 
-mod scripted;
+use crate::support::http;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -371,18 +371,18 @@ async fn status_reads_through_a_ram_role_arn_profile() {
 /// request's index); the endpoint calls a token expired when `expired(token)`.
 async fn uri_and_endpoint(
     expired: fn(&str) -> bool,
-) -> (String, Arc<std::sync::Mutex<Vec<scripted::Seen>>>) {
-    let (addr, seen) = scripted::serve(Arc::new(move |s: &scripted::Seen, n| {
+) -> (String, Arc<std::sync::Mutex<Vec<http::Seen>>>) {
+    let (addr, seen) = http::serve(Arc::new(move |s: &http::Seen, n| {
         match s.params.get("SecurityToken") {
             Some(t) if expired(t) => (
                 400,
-                scripted::error_body(
+                http::error_body(
                     "InvalidSecurityToken.Expired",
                     "Specified SecurityToken is expired.",
                     "R-EXP",
                 ),
             ),
-            Some(_) => (200, scripted::sample()),
+            Some(_) => (200, http::sample()),
             None => (
                 200,
                 serde_json::json!({

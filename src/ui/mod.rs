@@ -5,7 +5,6 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub mod lag_gauge;
-pub mod layout;
 pub mod precheck_log;
 pub mod stage_bar;
 pub mod switchover;
@@ -23,6 +22,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::app::{App, Focus, Overlay};
 use crate::units;
+use crate::view::layout;
 use theme::Theme;
 
 /// Draws the whole screen for `app`.
@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let theme = Theme {
         color: app.config.color,
     };
-    let l = layout::compute(area, app);
+    let l = layout::compute(area, &app.layout_input(area.width));
     if l.too_small {
         draw_too_small(frame, area, &theme);
         return;
@@ -47,7 +47,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if let Some(r) = l.details {
         details::draw(frame, r, app, &theme);
     }
-    footer::draw(frame, l.footer, app, &theme);
+    frame.render_widget(footer::Footer::of(app, theme), l.footer);
     match &app.overlay {
         Some(Overlay::Help) => help::draw(frame, area, app, &theme),
         Some(Overlay::Notice { title, text }) => draw_notice(frame, area, title, text, &theme),

@@ -1,10 +1,9 @@
-//! Where each panel goes for a given terminal size: a pure function, shared by drawing and by
-//! the state (which needs the log viewport to page and the table height to scroll).
+//! Where each panel goes for a given terminal size: a pure function of a small input, shared
+//! by drawing and by the state (which needs the log viewport to page and the table height to
+//! scroll).
 
 use ratatui::layout::Rect;
 use ratatui::widgets::Block;
-
-use crate::app::App;
 
 /// Below this width the dashboard asks for a larger pane.
 pub const MIN_WIDTH: u16 = 50;
@@ -35,15 +34,29 @@ pub struct AppLayout {
     pub footer: Rect,
 }
 
-/// The header's height: one line, plus one or two for the last error (two only when the
-/// sentence needs them and the pane is tall enough to spare a row).
-pub fn header_height(app: &App, area: Rect) -> u16 {
-    let rows = super::header::error_rows(app, area.width);
-    1 + if area.height >= 24 { rows } else { rows.min(1) }
+/// What the layout depends on besides the terminal size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LayoutInput {
+    /// Rows the header's alert needs at the pane's width (0 without an alert, at most 2).
+    pub alert_rows: u16,
+    /// A source probe is configured: the lag gauge has a second bar.
+    pub probed: bool,
+    /// Lines of the task table (tasks and task-less instances).
+    pub task_rows: usize,
+}
+
+/// The header's height: one line, plus one or two for the alert (two only when the sentence
+/// needs them and the pane is tall enough to spare a row).
+pub fn header_height(alert_rows: u16, area: Rect) -> u16 {
+    1 + if area.height >= 24 {
+        alert_rows
+    } else {
+        alert_rows.min(1)
+    }
 }
 
 /// Lays the dashboard out in `area`.
-pub fn compute(area: Rect, app: &App) -> AppLayout {
+pub fn compute(area: Rect, input: &LayoutInput) -> AppLayout {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return AppLayout {
             too_small: true,
@@ -57,15 +70,15 @@ pub fn compute(area: Rect, app: &App) -> AppLayout {
         y += h;
         r
     };
-    let header_h = header_height(app, area);
-    let middle_h = if app.source.is_some() && area.height >= PROBED_MIN_HEIGHT {
+    let header_h = header_height(input.alert_rows, area);
+    let middle_h = if input.probed && area.height >= PROBED_MIN_HEIGHT {
         MIDDLE_PROBED
     } else {
         MIDDLE
     };
     let fixed = header_h + 1 + 1 + middle_h;
     let rest = area.height - fixed;
-    let want = app.rows.len().max(1) as u16 + 3;
+    let want = input.task_rows.max(1) as u16 + 3;
     // The table first, leaving the log at least 4 rows (2 lines) when it can.
     let mut tasks_h = want.min(rest.saturating_sub(6).max(5)).min(rest);
     let mut log_h = rest - tasks_h;

@@ -38,9 +38,27 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     header::draw(frame, l.header, app, &theme);
     task_list::draw(frame, l.tasks, app, &theme);
-    stage_bar::draw(frame, l.stage, app, &theme);
-    lag_gauge::draw(frame, l.lag, app, &theme);
-    verdict::draw(frame, l.verdict, app, &theme);
+    frame.render_widget(
+        stage_bar::StageBarWidget {
+            bar: stage_bar::StageBar::of(app),
+            theme,
+        },
+        l.stage,
+    );
+    frame.render_widget(
+        lag_gauge::LagGauge {
+            view: lag_gauge::LagView::of(app),
+            theme,
+        },
+        l.lag,
+    );
+    frame.render_widget(
+        verdict::VerdictPanel {
+            view: verdict::VerdictView::of(app),
+            theme,
+        },
+        l.verdict,
+    );
     if let Some(r) = l.log {
         precheck_log::draw(frame, r, app, &theme);
     }

@@ -123,3 +123,58 @@ pub fn compute(area: Rect, input: &LayoutInput) -> AppLayout {
 pub fn log_inner(log: Rect) -> Rect {
     Block::bordered().inner(log)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(alert_rows: u16, probed: bool, task_rows: usize) -> LayoutInput {
+        LayoutInput {
+            alert_rows,
+            probed,
+            task_rows,
+        }
+    }
+
+    #[test]
+    fn too_small_panes_get_only_the_message() {
+        assert!(compute(Rect::new(0, 0, 49, 24), &input(0, false, 1)).too_small);
+        assert!(compute(Rect::new(0, 0, 80, 13), &input(0, false, 1)).too_small);
+        assert!(!compute(Rect::new(0, 0, 50, 14), &input(0, false, 1)).too_small);
+    }
+
+    #[test]
+    fn panels_stack_without_gaps() {
+        let l = compute(Rect::new(0, 0, 80, 24), &input(0, false, 3));
+        assert_eq!(l.header, Rect::new(0, 0, 80, 1));
+        assert_eq!(l.tasks, Rect::new(0, 1, 80, 6));
+        assert_eq!(l.stage.y, 7);
+        assert_eq!((l.lag.y, l.lag.height), (8, 6));
+        assert_eq!(l.lag.width + l.verdict.width, 80);
+        let log = l.log.unwrap();
+        assert_eq!((log.y, log.height), (14, 9));
+        assert_eq!(l.details.unwrap().x, log.width);
+        assert_eq!(l.footer, Rect::new(0, 23, 80, 1));
+    }
+
+    #[test]
+    fn an_alert_and_a_probe_take_rows_when_there_are_rows_to_give() {
+        let area = Rect::new(0, 0, 80, 24);
+        assert_eq!(compute(area, &input(2, false, 3)).header.height, 3);
+        assert_eq!(compute(area, &input(2, true, 3)).lag.height, 7);
+        let short = Rect::new(0, 0, 80, 18);
+        assert_eq!(compute(short, &input(2, false, 3)).header.height, 2);
+        assert_eq!(compute(short, &input(0, true, 3)).lag.height, 6);
+    }
+
+    #[test]
+    fn the_log_collapses_before_the_table_shrinks_below_two_rows() {
+        // 8 rows below the fixed panels: 5 for the table would leave the log 3, too few.
+        let l = compute(Rect::new(0, 0, 60, 17), &input(0, false, 40));
+        assert_eq!(l.log, None);
+        assert_eq!(l.details, None);
+        assert_eq!(l.tasks.height, 8);
+        let l = compute(Rect::new(0, 0, 60, 18), &input(0, false, 40));
+        assert_eq!((l.tasks.height, l.log.unwrap().height), (5, 4));
+    }
+}

@@ -1,4 +1,6 @@
-//! Drawing: a pure function of [`App`], no I/O.
+//! Drawing: a pure function of [`App`], no I/O. The stage bar, lag gauge, verdict and footer
+//! are `Widget`s over view types built from the state here; the layout and the log's text come
+//! from [`crate::view`].
 
 pub mod details;
 pub mod footer;

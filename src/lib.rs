@@ -16,4 +16,5 @@ pub mod status;
 pub mod tui;
 pub mod ui;
 pub mod units;
+pub mod view;
 pub mod watch;

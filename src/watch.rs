@@ -13,7 +13,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::aliyun::{ApiError, RdsClient};
-use crate::app::{Action, App, AppConfig, Command};
+use crate::app::{Action, App, AppConfig, Effect};
 use crate::cli::{DemoArgs, EXIT_OK, UiArgs, UsageError, WatchArgs};
 use crate::poller::{ApiSource, Poller, TaskSource};
 use crate::probe::SourceProbe;
@@ -160,7 +160,7 @@ pub async fn dashboard(
         if app.take_dirty() {
             tui.draw(&app)?;
         }
-        let commands = tokio::select! {
+        let effects = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => app.on_key(k),
                 Some(Ok(Event::Resize(w, h))) => app.update(Action::Resize(w, h)),
@@ -178,13 +178,13 @@ pub async fn dashboard(
             _ = sighup.recv() => { ended_by = Some(("SIGHUP", 1)); break }
             _ = sigint.recv() => { ended_by = Some(("SIGINT", 2)); break }
         };
-        for c in commands {
-            match c {
-                Command::Poller(ctl) => poller.send(ctl),
-                Command::Bell => {
+        for effect in effects {
+            match effect {
+                Effect::Poller(ctl) => poller.send(ctl),
+                Effect::Bell => {
                     let _ = tui.bell();
                 }
-                Command::Switchover { instance } => match &client {
+                Effect::Switchover { instance } => match &client {
                     Some(client) => {
                         let client = client.clone();
                         let tx = switch_tx.clone();
@@ -202,7 +202,6 @@ pub async fn dashboard(
                         }));
                     }
                 },
-                Command::Quit => {}
             }
         }
     }

@@ -11,6 +11,7 @@ pub mod poller;
 pub mod probe;
 pub mod readiness;
 pub mod redact;
+pub mod rfc3986;
 pub mod sim;
 pub mod status;
 pub mod tui;

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::aliyun::{ApiError, RdsClient};
 use crate::app::{Action, App, AppConfig, Command};
 use crate::cli::{DemoArgs, EXIT_OK, UiArgs, UsageError, WatchArgs};
-use crate::poller::{ApiSource, Poller, TaskSource};
+use crate::poller::{ApiSource, Poller, SnapshotSource};
 use crate::probe::SourceProbe;
 use crate::readiness::ReadinessConfig;
 use crate::sim;
@@ -127,7 +127,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<i32> {
 /// every case. With `probe`, the source is read after every successful poll and the true lag
 /// shown next to the reported one.
 pub async fn dashboard(
-    source: Arc<dyn TaskSource>,
+    source: Arc<dyn SnapshotSource>,
     client: Option<RdsClient>,
     probe: Option<SourceProbe>,
     mut config: AppConfig,

@@ -13,6 +13,7 @@ pub mod detail;
 pub mod engine;
 pub mod error;
 pub mod faults;
+pub mod position;
 pub mod render;
 pub mod scenario;
 pub mod server;

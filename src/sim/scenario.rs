@@ -524,7 +524,7 @@ impl Scenario {
                         "a task whose precheck fails cannot be past stage precheck".into(),
                     ));
                 }
-                if t.lsn.0 as f64 >= super::engine::MAX_LSN / 2.0 {
+                if t.lsn.0 as f64 >= super::position::MAX_LSN / 2.0 {
                     return Err(at(
                         "lsn is beyond what the simulator models (2^51 bytes)".into()
                     ));

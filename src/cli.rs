@@ -162,51 +162,7 @@ pub struct DemoArgs {
     pub ui: UiArgs,
 }
 
-/// Parses `5s`, `1m30s`, `500ms`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs > 0.0 && secs < 1e9 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
-        return Err(format!("{s:?} is not a positive duration"));
-    }
-    let d = humantime::parse_duration(s)
-        .map_err(|e| format!("{s:?} is not a duration like 5s, 500ms or 1m ({e})"))?;
-    if d.is_zero() {
-        return Err("the duration must be above zero".into());
-    }
-    Ok(d)
-}
-
-/// A poll interval: at least 1 s, at most 1 h.
-pub fn parse_interval(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    if d < Duration::from_secs(1) || d > Duration::from_secs(3600) {
-        return Err(format!("{s:?}: the interval must be between 1s and 1h"));
-    }
-    Ok(d)
-}
-
-/// Parses byte sizes: `16MiB`, `1 GiB`, `500KB`, `1048576`.
-pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    s.trim()
-        .parse::<bytesize::ByteSize>()
-        .map(|b| b.as_u64())
-        .map_err(|e| format!("{s:?} is not a size like 16MiB, 1GiB or 500KB ({e})"))
-}
-
-/// A speed factor between 0.01 and 10000.
-pub fn parse_speed(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number"))?;
-    if !(0.01..=10000.0).contains(&v) {
-        return Err(format!("speed {v} is out of range (0.01 to 10000)"));
-    }
-    Ok(v)
-}
+pub use crate::units::{parse_bytes, parse_duration, parse_interval, parse_speed};
 
 /// A configuration problem: printed as one sentence, exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -318,20 +274,6 @@ pub fn run(cli: Cli) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_sizes_and_durations() {
-        assert_eq!(parse_bytes("16MiB").unwrap(), 16 * 1024 * 1024);
-        assert_eq!(parse_bytes("1 GiB").unwrap(), 1 << 30);
-        assert_eq!(parse_bytes("1048576").unwrap(), 1 << 20);
-        assert!(parse_bytes("lots").is_err());
-        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
-        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("-1").is_err());
-        assert!(parse_interval("100ms").is_err());
-        assert!(parse_speed("0").is_err());
-    }
 
     #[test]
     fn cli_definition_is_consistent() {

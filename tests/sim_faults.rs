@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use migtop::aliyun::{ApiError, TaskFilter};
-use migtop::sim::units::Secs;
+use migtop::sim::quantity::Secs;
 use migtop::sim::{FaultKind, FaultSpec, Scenario};
 
 const ERP: &str = "pgm-bp1demo00erp01";

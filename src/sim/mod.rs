@@ -14,11 +14,11 @@ pub mod engine;
 pub mod error;
 pub mod faults;
 pub mod position;
+pub mod quantity;
 pub mod render;
 pub mod scenario;
 pub mod server;
 pub mod source;
-pub mod units;
 
 use std::io::Write;
 use std::net::SocketAddr;

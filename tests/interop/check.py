@@ -322,7 +322,9 @@ def migtop_reads(env_extra, config_json=None):
         doc = json.loads(out.stdout)
         total = sum(len(i["tasks"]) for i in doc["instances"])
         assert total > 0, doc
+        # Neither the signing secret nor a temporary token ("CAIS...") may reach the output.
         assert SECRET not in out.stdout + out.stderr
+        assert "CAIS" not in out.stdout + out.stderr
         return f"{total} tasks on {len(INSTANCES)} instances"
     return run
 

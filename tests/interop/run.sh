@@ -71,6 +71,11 @@ say "simulator at $endpoint serving $instances"
 status=0
 MIGTOP_SIM_ENDPOINT="$endpoint" MIGTOP_SIM_INSTANCES="$instances" MIGTOP_BIN="$bin" \
     "$work/venv/bin/python" "$here/check.py" || status=$?
+# The simulator logs every request: never a secret or a temporary token.
+if grep -q -e "$ALIBABA_CLOUD_ACCESS_KEY_SECRET" -e 'CAIS[A-Za-z0-9]\{40\}' "$work/sim.err"; then
+    say "FAIL: a secret or an STS token reached the simulator's log"
+    status=1
+fi
 if [ "$status" -ne 0 ]; then
     say "simulator log (last 30 lines):"
     tail -n 30 "$work/sim.err" | sed 's/^/  /'

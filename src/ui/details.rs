@@ -153,3 +153,69 @@ impl Widget for DetailsPanel<'_> {
         Paragraph::new(l).block(block).render(area, buf);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(view: DetailsView, w: u16, h: u16) -> Buffer {
+        let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+        DetailsPanel {
+            view,
+            theme: Theme { color: false },
+        }
+        .render(buf.area, &mut buf);
+        buf
+    }
+
+    /// The buffer's text, styles aside.
+    fn text(buf: &Buffer) -> Vec<String> {
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    fn view(task: Option<&Task>, source: Option<SourceLsn>) -> DetailsView<'_> {
+        DetailsView {
+            task,
+            source,
+            now: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            local_offset: FixedOffset::east_opt(0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn an_instance_row_has_no_task() {
+        let want = Buffer::with_lines([
+            "┌ Details ─────────────────────────────┐",
+            "│no task selected                      │",
+            "│                                      │",
+            "└──────────────────────────────────────┘",
+        ]);
+        assert_eq!(text(&render(view(None, None), 40, 4)), text(&want));
+    }
+
+    #[test]
+    fn a_short_pane_keeps_the_top_lines_and_never_the_password() {
+        let item = serde_json::json!({
+            "TaskId": 7,
+            "MigrateStage": "increment",
+            "SourceIpAddress": "10.0.0.5",
+            "SourcePort": 5432,
+            "SourceAccount": "repl",
+            "SourcePassword": "Pa55-word-xyz",
+            "ReplicationInfo": "{\"ReplayLsn\":\"0/3000000\"}",
+        });
+        let task = Task::from_value("pgm-1", &item).unwrap();
+        let want = Buffer::with_lines([
+            "┌ Details ─────────────────────────────┐",
+            "│Source   10.0.0.5:5432                │",
+            "│Account  repl                         │",
+            "│Modified —                            │",
+            "│Created  —                            │",
+            "└──────────────────────────────────────┘",
+        ]);
+        let got = render(view(Some(&task), Some(SourceLsn::Failing)), 40, 6);
+        assert_eq!(text(&got), text(&want));
+    }
+}

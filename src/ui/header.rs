@@ -180,3 +180,66 @@ pub fn alert_spans(alert: &Alert, theme: &Theme) -> Vec<Span<'static>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view() -> HeaderView {
+        HeaderView {
+            label: None,
+            instances: vec!["pgm-a".into()],
+            paused: false,
+            stale_age: None,
+            oldest_ok: None,
+            polling_since: None,
+            next_poll: None,
+            interval: Duration::from_secs(10),
+            now: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            alert: None,
+        }
+    }
+
+    fn render(view: HeaderView, w: u16, h: u16) -> Buffer {
+        let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+        Header {
+            view,
+            theme: Theme { color: false },
+        }
+        .render(buf.area, &mut buf);
+        buf
+    }
+
+    /// The buffer's text, styles aside.
+    fn text(buf: &Buffer) -> Vec<String> {
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_narrow_header_keeps_the_pause_badge() {
+        let v = HeaderView {
+            paused: true,
+            ..view()
+        };
+        let want = Buffer::with_lines([" migtop │ pgm-a │ waiting for …  PAUSED "]);
+        assert_eq!(text(&render(v, 40, 1)), text(&want));
+    }
+
+    #[test]
+    fn names_that_do_not_fit_are_counted() {
+        let now = view().now;
+        let v = HeaderView {
+            instances: vec!["pgm-aaaaaaaaaaaaaaaa".into(), "pgm-bbbbbbbbbbbbbbbb".into()],
+            oldest_ok: Some(now - chrono::Duration::seconds(5)),
+            next_poll: Some(now + chrono::Duration::seconds(3)),
+            ..view()
+        };
+        let want = Buffer::with_lines([format!(
+            "{:<70}",
+            " migtop │ 2 instances │ updated 5s ago │ next in 3s (every 10s)"
+        )]);
+        assert_eq!(text(&render(v, 70, 1)), text(&want));
+    }
+}

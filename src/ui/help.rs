@@ -101,3 +101,53 @@ impl Widget for HelpOverlay {
         Paragraph::new(lines).block(block).render(rect, buf);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    fn render(w: u16, h: u16) -> Buffer {
+        let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+        HelpOverlay {
+            view: HelpView {
+                max_lag: 16 * MIB,
+                stable_for: Duration::from_secs(30),
+            },
+            theme: Theme { color: false },
+        }
+        .render(buf.area, &mut buf);
+        buf
+    }
+
+    /// The buffer's text, styles aside.
+    fn text(buf: &Buffer) -> Vec<String> {
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_short_pane_clips_the_keys() {
+        let want = Buffer::with_lines([
+            " ┌ Help Esc closes ───────────────────┐ ",
+            " │ ↑/↓  j/k      select a task (scroll│ ",
+            " │ g/G           first / last task (to│ ",
+            " │ Tab           switch focus between │ ",
+            " │ PgUp/PgDn     scroll the log a page│ ",
+            " └────────────────────────────────────┘ ",
+        ]);
+        assert_eq!(text(&render(40, 6)), text(&want));
+    }
+
+    #[test]
+    fn a_tall_pane_explains_the_thresholds() {
+        let got = text(&render(80, 24));
+        assert!(
+            got.iter().any(|l| l
+                .contains(" IN SYNC: stage increment, streaming, Synced, lag ≤ 16.0 MiB for 30s.")),
+            "{got:#?}"
+        );
+    }
+}

@@ -156,11 +156,22 @@ pub fn resolve_with(
         }
         Err(e) => return Err(CredentialError::Unreadable(path, e.to_string())),
     };
-    let mut warnings = Vec::new();
-    if let Some(w) = permission_warning(&path) {
-        warnings.push(w);
-    }
-    let config: CliConfig = serde_json::from_str(&text)
+    let mut resolved = from_cli_config(&text, &path, opts, env)?;
+    resolved.warnings.extend(permission_warning(&path));
+    Ok(resolved)
+}
+
+/// Reads the text of the aliyun CLI's `config.json` (found at `path`).
+pub fn from_cli_config(
+    text: &str,
+    path: &Path,
+    opts: &CredentialOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Resolved, CredentialError> {
+    let path = path.to_path_buf();
+    let env_region = env(ENV_REGION);
+    let warnings = Vec::new();
+    let config: CliConfig = serde_json::from_str(text)
         .map_err(|e| CredentialError::Unreadable(path.clone(), format!("not valid JSON ({e})")))?;
     let wanted = opts
         .profile
@@ -239,7 +250,20 @@ fn from_credentials_file(
         }
         Err(e) => return Err(CredentialError::Unreadable(path, e.to_string())),
     };
-    let ini = ini::Ini::load_from_str(&text)
+    let mut resolved = from_credentials_text(&text, &path, opts, env)?;
+    resolved.warnings.extend(permission_warning(&path));
+    Ok(resolved)
+}
+
+/// Reads the text of the SDKs' credentials file (found at `path`).
+pub fn from_credentials_text(
+    text: &str,
+    path: &Path,
+    opts: &CredentialOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Resolved, CredentialError> {
+    let path = path.to_path_buf();
+    let ini = ini::Ini::load_from_str(text)
         .map_err(|e| CredentialError::Unreadable(path.clone(), format!("not valid INI ({e})")))?;
     let wanted = opts
         .profile
@@ -275,8 +299,6 @@ fn from_credentials_file(
             ));
         }
     };
-    let mut warnings = Vec::new();
-    warnings.extend(permission_warning(&path));
     Ok(Resolved {
         credentials: Credentials {
             access_key_id: field("access_key_id")?,
@@ -290,7 +312,7 @@ fn from_credentials_file(
                 .map(|r| r.trim().to_string())
                 .filter(|r| !r.is_empty())
         }),
-        warnings,
+        warnings: vec![],
     })
 }
 

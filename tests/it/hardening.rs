@@ -1,8 +1,6 @@
 //! Issue 10: hostile loopback servers and odd inputs. Every server here listens on 127.0.0.1
 //! only and every test is bounded in time.
 
-mod scripted;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,6 +10,8 @@ use std::time::{Duration, Instant};
 use migtop::aliyun::{
     ApiError, ClientConfig, Credentials, InstanceSnapshot, RdsClient, RetryPolicy, TaskFilter,
 };
+
+use crate::support::http as scripted;
 
 const SECRET: &str = "hardening-test-secret";
 const KEY_ID: &str = "LTAI5tHARDENING";

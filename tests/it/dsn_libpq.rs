@@ -5,14 +5,15 @@
 //! A throwaway server on 127.0.0.1 with SCRAM password authentication and no TLS; roles whose
 //! passwords hold `?`, `/`, `@`, `%`, `:`, `&`, `=` and `#`.
 
-mod pgtest;
-
 use std::path::Path;
 use std::time::Duration;
 
 use migtop::lab::{guard, pg};
 use migtop::probe::tls::SslMode;
 use migtop::probe::{SourceDsn, SourceProbe};
+
+use crate::support::machine;
+use crate::support::pg as pgtest;
 
 /// The role with the short password of the table row.
 const Q_USER: &str = "dsn_q";
@@ -261,6 +262,7 @@ async fn migtop_reads_every_dsn_as_libpq_does() {
     if !pgtest::have_pg() {
         return;
     }
+    let _heavy = machine::heavy().await;
     let bin = pg::PgBin::find(None).unwrap();
     let run_as = pg::RunAs::decide(None).unwrap();
     let dir = pg::create_lab_dir(&std::env::temp_dir(), run_as.as_ref()).unwrap();

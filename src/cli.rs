@@ -63,7 +63,8 @@ pub struct ApiArgs {
     /// aliyun CLI config file.
     #[arg(long, value_name = "FILE", hide = true)]
     pub aliyun_config: Option<PathBuf>,
-    /// Request timeout.
+    /// Deadline for one poll of an instance: every page and every retry included (also the
+    /// source probe's limit for one reading).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Allow plain http to a non-loopback endpoint.

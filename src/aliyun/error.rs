@@ -17,7 +17,9 @@ pub enum ApiError {
     #[error("network error talking to {endpoint}: {message}")]
     Network { endpoint: String, message: String },
     /// No answer within the timeout.
-    #[error("no answer from {endpoint} within {seconds:.0} s")]
+    #[error(
+        "no complete answer from {endpoint} within {seconds:.0} s (--timeout, for the whole poll)"
+    )]
     Timeout { endpoint: String, seconds: f64 },
     /// An answer came but could not be read.
     #[error("unreadable response (HTTP {http_status}): {message}")]

@@ -93,6 +93,10 @@ pub struct InstanceJson {
     pub instance: String,
     pub request_id: Option<String>,
     pub error: Option<ErrorJson>,
+    /// The pages did not add up (TotalSize never reached): tasks may be missing.
+    pub incomplete: bool,
+    /// Things to know about this read (merged duplicate tasks, replaced bytes, ...).
+    pub warnings: Vec<String>,
     pub tasks: Vec<TaskJson>,
 }
 
@@ -214,12 +218,16 @@ impl InstanceJson {
                 instance: instance.to_string(),
                 request_id: s.request_id.clone(),
                 error: None,
+                incomplete: s.incomplete(),
+                warnings: s.warnings().to_vec(),
                 tasks: s.tasks.iter().map(TaskJson::from).collect(),
             },
             Err(e) => InstanceJson {
                 instance: instance.to_string(),
                 request_id: e.request_id().map(str::to_string),
                 error: Some(e.to_json()),
+                incomplete: false,
+                warnings: vec![],
                 tasks: vec![],
             },
         }
@@ -247,6 +255,7 @@ mod tests {
                 Task::from_value("pgm-1", &precheck).unwrap(),
             ],
             item_errors: vec![],
+            ..Default::default()
         }
     }
 

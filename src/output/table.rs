@@ -138,6 +138,7 @@ mod tests {
                 request_id: None,
                 tasks: vec![Task::from_value("pgm-1", &item).unwrap()],
                 item_errors: vec![],
+                ..Default::default()
             }),
         )]
     }

@@ -156,6 +156,27 @@ fn permission_warning(_: &Path) -> Option<String> {
     None
 }
 
+/// Reads the text of the aliyun CLI's `config.json` as if found at `path` (the fuzz targets
+/// feed it text; the chain reads the file and calls the same code).
+pub fn from_cli_config(
+    text: &str,
+    path: &Path,
+    opts: &CredentialOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Resolved, CredentialError> {
+    profile::resolve(opts, env, path, text)
+}
+
+/// Reads the text of the SDKs' INI credentials file as if found at `path`.
+pub fn from_credentials_text(
+    text: &str,
+    path: &Path,
+    opts: &CredentialOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Resolved, CredentialError> {
+    ini_file::resolve(opts, env, path, text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ pub mod output;
 pub mod poller;
 pub mod probe;
 pub mod readiness;
+pub mod recording;
 pub mod redact;
 pub mod sim;
 pub mod status;

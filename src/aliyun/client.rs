@@ -87,7 +87,8 @@ impl TaskFilter {
 }
 
 /// Every task of one instance as read in one poll.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct InstanceSnapshot {
     pub instance: String,
     /// RequestId of the last page read.

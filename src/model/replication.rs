@@ -7,7 +7,8 @@ use super::lsn::Lsn;
 use super::value::{boolean, text, time};
 
 /// `ReplicationInfo` decoded; every field is optional because the API writes `"null"` freely.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ReplicationInfo {
     pub status: Option<String>,
     pub receive_start_lsn: Option<Lsn>,

@@ -11,6 +11,8 @@ pub mod poller;
 pub mod probe;
 pub mod readiness;
 pub mod recording;
+pub mod replay;
+pub mod report;
 pub mod redact;
 pub mod sim;
 pub mod status;

@@ -209,10 +209,11 @@ impl Recorder {
             file.seek(SeekFrom::Start(len - 1)).map_err(open_err)?;
             file.read_exact(&mut last).map_err(open_err)?;
             if last[0] != b'\n' {
-                file.write_all(b"\n").map_err(|source| RecordingError::Write {
-                    path: path.clone(),
-                    source,
-                })?;
+                file.write_all(b"\n")
+                    .map_err(|source| RecordingError::Write {
+                        path: path.clone(),
+                        source,
+                    })?;
             }
         }
         Ok(Recorder { file, path })
@@ -306,12 +307,16 @@ impl Recording {
                 Err(why) if Some(i) == last_nonempty && !complete => rec
                     .warnings
                     .push(format!("line {}: skipped a torn last line ({why})", i + 1)),
-                Err(why) => rec.warnings.push(format!("line {}: skipped ({why})", i + 1)),
+                Err(why) => rec
+                    .warnings
+                    .push(format!("line {}: skipped ({why})", i + 1)),
             }
         }
         if rec.entries.windows(2).any(|w| w[1].at() < w[0].at()) {
-            rec.warnings
-                .push("entries were out of time order (appended from overlapping runs); sorted by time".into());
+            rec.warnings.push(
+                "entries were out of time order (appended from overlapping runs); sorted by time"
+                    .into(),
+            );
             rec.entries.sort_by_key(|e| e.at());
         }
         rec
@@ -345,8 +350,7 @@ impl Recording {
 
 /// Reads one line: the version first, then the entry.
 fn decode(line: &str) -> Result<Entry, String> {
-    let v: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     let version = v
         .get("v")
         .and_then(|v| v.as_u64())
@@ -493,7 +497,11 @@ mod tests {
         let rec = Recording::read(&path).unwrap();
         assert_eq!(rec.entries.len(), 2);
         assert_eq!(rec.warnings.len(), 1);
-        assert!(rec.warnings[0].contains("torn last line"), "{:?}", rec.warnings);
+        assert!(
+            rec.warnings[0].contains("torn last line"),
+            "{:?}",
+            rec.warnings
+        );
         // The next run closes the torn line first and appends after it.
         let mut r = Recorder::open(&path).unwrap();
         r.append(&poll(15)).unwrap();
@@ -501,7 +509,11 @@ mod tests {
         let rec = Recording::read(&path).unwrap();
         assert_eq!(rec.entries.len(), 3);
         assert_eq!(rec.warnings.len(), 1);
-        assert!(rec.warnings[0].starts_with("line 3: skipped"), "{:?}", rec.warnings);
+        assert!(
+            rec.warnings[0].starts_with("line 3: skipped"),
+            "{:?}",
+            rec.warnings
+        );
         assert_eq!(rec.entries[2].at(), poll(15).at);
     }
 

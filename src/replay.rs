@@ -109,8 +109,9 @@ impl Player {
         let entries = rec.entries;
         let next_start = next_starts(&entries);
         let start = entries.first().map(Entry::at).unwrap_or_else(Utc::now);
-        let gap_skip = chrono::Duration::from_std((config.interval * 10).max(Duration::from_secs(60)))
-            .unwrap_or(chrono::Duration::MAX);
+        let gap_skip =
+            chrono::Duration::from_std((config.interval * 10).max(Duration::from_secs(60)))
+                .unwrap_or(chrono::Duration::MAX);
         let fresh = App::new(config, start);
         // One pass to find the changes and keep checkpoints (at most about 32 of them).
         let every = (entries.len() / 32).max(64);
@@ -300,7 +301,12 @@ impl Player {
                 }
                 KeyCode::Char('[') => {
                     self.paused = true;
-                    let prev = self.marks.iter().rev().find(|m| **m < self.applied).copied();
+                    let prev = self
+                        .marks
+                        .iter()
+                        .rev()
+                        .find(|m| **m < self.applied)
+                        .copied();
                     self.seek(prev.unwrap_or(1));
                     return;
                 }
@@ -425,7 +431,12 @@ mod tests {
                 0..=10 => poll(s, "basebackup", 1 << 30, 0),
                 _ => {
                     let lag = (100u64 << 20).saturating_sub(s as u64 * (2 << 20));
-                    poll(s, "increment", (1 << 30) + (s.min(80) as u64) * 4096, lag.min(1 << 20) * (s < 80) as u64)
+                    poll(
+                        s,
+                        "increment",
+                        (1 << 30) + (s.min(80) as u64) * 4096,
+                        lag.min(1 << 20) * (s < 80) as u64,
+                    )
                 }
             };
             text.push_str(&encode(&e));
@@ -459,7 +470,11 @@ mod tests {
         assert_eq!(p.position(), 3, "polls at 0, 5 and 10 s");
         assert_eq!(p.app().now, t(12));
         let inst = &p.app().instances[0];
-        assert_eq!(inst.next_poll, Some(t(15)), "the countdown follows the recording");
+        assert_eq!(
+            inst.next_poll,
+            Some(t(15)),
+            "the countdown follows the recording"
+        );
         p.advance(Duration::from_secs(1000));
         assert_eq!(p.position(), p.len());
         assert!(p.paused());

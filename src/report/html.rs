@@ -243,12 +243,21 @@ fn task_section(h: &mut String, report: &Report, t: &TaskReport) {
         ),
         None => "unknown".to_string(),
     };
-    row(h, "max-reported", "Max lag (reported)", &lag(&s.max_reported));
+    row(
+        h,
+        "max-reported",
+        "Max lag (reported)",
+        &lag(&s.max_reported),
+    );
     if report.probe.is_some() {
         row(h, "max-true", "Max lag (true)", &lag(&s.max_true));
     }
     let at_or = |v: Option<DateTime<Utc>>, none: &str| match v {
-        Some(at) => format!(r#"<span data-ts="{}">{}</span>"#, at.timestamp(), time(at, off)),
+        Some(at) => format!(
+            r#"<span data-ts="{}">{}</span>"#,
+            at.timestamp(),
+            time(at, off)
+        ),
         None => none.to_string(),
     };
     row(
@@ -286,7 +295,10 @@ fn task_section(h: &mut String, report: &Report, t: &TaskReport) {
                 r#"<span data-seconds="{}">{}</span> (DRAINED at {})"#,
                 d.as_secs(),
                 dur(d),
-                time(sw.at - chrono::Duration::from_std(d).unwrap_or_default(), off)
+                time(
+                    sw.at - chrono::Duration::from_std(d).unwrap_or_default(),
+                    off
+                )
             ),
             (None, Some(v)) => format!(
                 "not DRAINED at the switchover: the verdict was {}",
@@ -295,7 +307,12 @@ fn task_section(h: &mut String, report: &Report, t: &TaskReport) {
             (None, None) => "no verdict before the switchover".to_string(),
         },
     };
-    row(h, "drained-to-switchover", "DRAINED to switchover", &drained);
+    row(
+        h,
+        "drained-to-switchover",
+        "DRAINED to switchover",
+        &drained,
+    );
     row(
         h,
         "polls",

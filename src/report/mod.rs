@@ -205,14 +205,14 @@ struct FailureRun {
 }
 
 impl FailureRun {
-    fn event(&self) -> Event {
+    fn event(&self, offset: &FixedOffset) -> Event {
         let text = if self.count == 1 {
             self.text.clone()
         } else {
             format!(
                 "{} failures in a row until {}: {}",
                 self.count,
-                self.to.format("%H:%M:%S UTC"),
+                self.to.with_timezone(offset).format("%H:%M:%S"),
                 self.text
             )
         };
@@ -284,14 +284,14 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
                     }
                     None => {
                         if let Some(run) = probe_runs.remove(&p.instance) {
-                            push_to(&mut tasks, &keys_of_instance, run.event());
+                            push_to(&mut tasks, &keys_of_instance, run.event(&cfg.local_offset));
                         }
                     }
                 }
                 match &p.outcome {
                     Outcome::Snapshot(snap) => {
                         if let Some(run) = api_runs.remove(&p.instance) {
-                            let ev = run.event();
+                            let ev = run.event(&cfg.local_offset);
                             if keys_of_instance.is_empty() {
                                 instance_events.push((p.instance.clone(), ev));
                             } else {
@@ -430,9 +430,9 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
             .cloned()
             .collect();
         if keys.is_empty() {
-            instance_events.push((inst, run.event()));
+            instance_events.push((inst, run.event(&cfg.local_offset)));
         } else {
-            push_to(&mut tasks, &keys, run.event());
+            push_to(&mut tasks, &keys, run.event(&cfg.local_offset));
         }
     }
     instance_events.sort_by_key(|(_, e)| e.at);
@@ -516,7 +516,8 @@ fn observe(b: &mut Building, app: &App, task: &crate::model::Task, at: DateTime<
             text: "listed again".into(),
         });
     }
-    let stage_name = |s: &Option<Stage>| s.as_ref().map_or("unknown".to_string(), |s| s.to_string());
+    let stage_name =
+        |s: &Option<Stage>| s.as_ref().map_or("unknown".to_string(), |s| s.to_string());
     let state_name =
         |s: &Option<ReplicationState>| s.as_ref().map_or("unknown".to_string(), |s| s.to_string());
     match &b.last_stage {
@@ -682,7 +683,11 @@ fn finish(mut r: TaskReport, recording_end: DateTime<Utc>) -> TaskReport {
     for s in &stages {
         let Some(stage) = &s.value else { continue };
         let lower_bound = s.open_start || s.open_end;
-        match summary.time_in_stage.iter_mut().find(|(st, ..)| st == stage) {
+        match summary
+            .time_in_stage
+            .iter_mut()
+            .find(|(st, ..)| st == stage)
+        {
             Some((_, d, lb)) => {
                 *d += s.duration();
                 *lb |= lower_bound;
@@ -696,10 +701,13 @@ fn finish(mut r: TaskReport, recording_end: DateTime<Utc>) -> TaskReport {
         r.points
             .iter()
             .filter_map(|p| f(p).map(|v| (v, p.at)))
-            .fold(None, |best: Option<(u64, DateTime<Utc>)>, (v, at)| match best {
-                Some((b, _)) if b >= v => best,
-                _ => Some((v, at)),
-            })
+            .fold(
+                None,
+                |best: Option<(u64, DateTime<Utc>)>, (v, at)| match best {
+                    Some((b, _)) if b >= v => best,
+                    _ => Some((v, at)),
+                },
+            )
     };
     summary.max_reported = max_by(&|p| p.reported);
     summary.max_true = max_by(&|p| p.true_lag);
@@ -724,11 +732,7 @@ fn finish(mut r: TaskReport, recording_end: DateTime<Utc>) -> TaskReport {
         }
     }
     summary.polls = r.points.len();
-    summary.failed_polls = r
-        .points
-        .iter()
-        .filter(|p| p.failed)
-        .count();
+    summary.failed_polls = r.points.iter().filter(|p| p.failed).count();
     r.summary = summary;
     r.stages = stages;
     r

@@ -115,8 +115,14 @@ fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
             j += 1;
         }
         let group = &points[i..j];
-        let lo = group.iter().copied().fold(group[0], |a, p| if p.1 > a.1 { p } else { a });
-        let hi = group.iter().copied().fold(group[0], |a, p| if p.1 < a.1 { p } else { a });
+        let lo = group
+            .iter()
+            .copied()
+            .fold(group[0], |a, p| if p.1 > a.1 { p } else { a });
+        let hi = group
+            .iter()
+            .copied()
+            .fold(group[0], |a, p| if p.1 < a.1 { p } else { a });
         let mut keep = vec![group[0], lo, hi, group[group.len() - 1]];
         keep.sort_by(|a, b| a.0.total_cmp(&b.0));
         keep.dedup();
@@ -165,44 +171,64 @@ fn series(svg: &mut String, class: &str, color: &str, dash: &str, runs: &[Vec<(f
     }
 }
 
-fn strip<T>(
-    svg: &mut String,
-    class: &str,
-    y: f64,
-    spans: &[Span<T>],
-    s: &Scale,
-    color: impl Fn(&T) -> &'static str,
-    name: impl Fn(&T) -> String,
-    offset: &FixedOffset,
-) {
-    for sp in spans {
-        let x0 = s.x(sp.from);
-        let x1 = s.x(sp.to).max(x0 + 1.0);
-        let n = name(&sp.value);
+/// One coloured, named stretch of a strip.
+struct Band {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    color: &'static str,
+    name: String,
+}
+
+fn strip(svg: &mut String, class: &str, y: f64, bands: &[Band], s: &Scale, offset: &FixedOffset) {
+    for b in bands {
+        let x0 = s.x(b.from);
+        let x1 = s.x(b.to).max(x0 + 1.0);
         let _ = write!(
             svg,
             r#"<rect class="{class}" x="{x0:.1}" y="{y:.1}" width="{:.1}" height="{STRIP_H}" fill="{}"><title>{} from {} to {}</title></rect>"#,
             x1 - x0,
-            color(&sp.value),
-            esc(&n),
-            sp.from.with_timezone(offset).format("%H:%M:%S"),
-            sp.to.with_timezone(offset).format("%H:%M:%S"),
+            b.color,
+            esc(&b.name),
+            b.from.with_timezone(offset).format("%H:%M:%S"),
+            b.to.with_timezone(offset).format("%H:%M:%S"),
         );
-        // Name the span inside it when it is wide enough to read.
-        if x1 - x0 > 7.0 * n.chars().count() as f64 + 6.0 {
+        // Name the stretch inside it when it is wide enough to read.
+        if x1 - x0 > 7.0 * b.name.chars().count() as f64 + 6.0 {
             let _ = write!(
                 svg,
                 r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="#111827">{}</text>"##,
                 x0 + 3.0,
                 y + STRIP_H - 3.5,
-                esc(&n)
+                esc(&b.name)
             );
         }
     }
 }
 
+fn bands<T>(
+    spans: &[Span<T>],
+    color: impl Fn(&T) -> &'static str,
+    name: impl Fn(&T) -> String,
+) -> Vec<Band> {
+    spans
+        .iter()
+        .map(|sp| Band {
+            from: sp.from,
+            to: sp.to,
+            color: color(&sp.value),
+            name: name(&sp.value),
+        })
+        .collect()
+}
+
 /// The chart of one task over `[t0, t1]` with the `--max-lag` line.
-pub fn lag_chart(task: &TaskReport, t0: DateTime<Utc>, t1: DateTime<Utc>, max_lag: u64, offset: &FixedOffset) -> String {
+pub fn lag_chart(
+    task: &TaskReport,
+    t0: DateTime<Utc>,
+    t1: DateTime<Utc>,
+    max_lag: u64,
+    offset: &FixedOffset,
+) -> String {
     let data_max = task
         .points
         .iter()
@@ -212,7 +238,11 @@ pub fn lag_chart(task: &TaskReport, t0: DateTime<Utc>, t1: DateTime<Utc>, max_la
         .unwrap_or(0);
     let scale = Scale {
         t0,
-        t1: if t1 > t0 { t1 } else { t0 + chrono::Duration::seconds(1) },
+        t1: if t1 > t0 {
+            t1
+        } else {
+            t0 + chrono::Duration::seconds(1)
+        },
         ymax: nice_ceiling(data_max.max(1024)),
     };
     let (px, py, pw, ph) = PLOT;
@@ -262,9 +292,11 @@ pub fn lag_chart(task: &TaskReport, t0: DateTime<Utc>, t1: DateTime<Utc>, max_la
     while t <= scale.t1.timestamp() {
         let at = DateTime::from_timestamp(t, 0).unwrap_or(scale.t0);
         let x = scale.x(at);
+        // A label at the right edge ends there instead of running off the picture.
+        let anchor = if x > px + pw - 25.0 { "end" } else { "middle" };
         let _ = write!(
             svg,
-            r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#9ca3af"/><text class="x-tick" x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#374151">{}</text>"##,
+            r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#9ca3af"/><text class="x-tick" x="{x:.1}" y="{:.1}" font-size="11" text-anchor="{anchor}" fill="#374151">{}</text>"##,
             py + ph,
             py + ph + 4.0,
             py + ph + 17.0,
@@ -314,32 +346,24 @@ pub fn lag_chart(task: &TaskReport, t0: DateTime<Utc>, t1: DateTime<Utc>, max_la
         px - 6.0,
         VERDICT_Y + STRIP_H - 3.0
     );
-    strip(
-        &mut svg,
-        "verdict",
-        VERDICT_Y,
+    let verdicts = bands(
         &task.verdicts,
-        &scale,
         |v| verdict_color(*v),
         |v| label(*v).to_string(),
-        offset,
     );
+    strip(&mut svg, "verdict", VERDICT_Y, &verdicts, &scale, offset);
     let _ = write!(
         svg,
         r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end" fill="#374151">stage</text>"##,
         px - 6.0,
         STAGE_Y + STRIP_H - 3.0
     );
-    strip(
-        &mut svg,
-        "stage",
-        STAGE_Y,
+    let stages = bands(
         &task.stages,
-        &scale,
         |s| stage_color(s.as_ref()),
         |s| s.as_ref().map_or("unknown".to_string(), |s| s.to_string()),
-        offset,
     );
+    strip(&mut svg, "stage", STAGE_Y, &stages, &scale, offset);
     svg.push_str("</svg>");
     svg
 }
@@ -369,7 +393,12 @@ mod tests {
     #[test]
     fn thinning_keeps_the_extremes() {
         let pts: Vec<(f64, f64)> = (0..10_000)
-            .map(|i| (PLOT.0 + i as f64 * 0.05, if i == 4321 { 0.0 } else { 100.0 }))
+            .map(|i| {
+                (
+                    PLOT.0 + i as f64 * 0.05,
+                    if i == 4321 { 0.0 } else { 100.0 },
+                )
+            })
             .collect();
         let thin = thin(pts);
         assert!(thin.len() < 4000);

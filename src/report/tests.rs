@@ -290,14 +290,20 @@ fn the_analysis_follows_the_story() {
         .filter(|e| e.kind == EventKind::Error)
         .collect();
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].text.starts_with("3 failures in a row"), "{}", errors[0].text);
+    assert!(
+        errors[0].text.starts_with("3 failures in a row"),
+        "{}",
+        errors[0].text
+    );
 }
 
 #[test]
 fn the_page_is_self_contained_and_escaped() {
     let html = html::render(&build(&recording(), &config()));
     let lower = html.to_lowercase();
-    for banned in ["<script", "http://", "https://", "src=", "url(", "@import", "<link"] {
+    for banned in [
+        "<script", "http://", "https://", "src=", "url(", "@import", "<link",
+    ] {
         assert!(!lower.contains(banned), "{banned} in the page");
     }
     for secret in ["SRCPW-MARK-7731", "CONNPW-MARK-5120", "SourcePassword"] {
@@ -306,8 +312,15 @@ fn the_page_is_self_contained_and_escaped() {
     let doc = parse(&html);
     // Server text shows as text, never as markup.
     let h2 = doc.find_all(|n| n.name == "h2");
-    assert!(h2[0].text_all().contains("orders <b>&amp;</b> \"eu\""), "{}", h2[0].text_all());
-    assert!(doc.find_all(|n| n.name == "b" && n.text == "&amp;").is_empty());
+    assert!(
+        h2[0].text_all().contains("orders <b>&amp;</b> \"eu\""),
+        "{}",
+        h2[0].text_all()
+    );
+    assert!(
+        doc.find_all(|n| n.name == "b" && n.text == "&amp;")
+            .is_empty()
+    );
     let title = doc.find_all(|n| n.name == "title");
     assert_eq!(title[0].text, "migtop report: cutover <pgm-1>.jsonl");
     let events = doc.find_all(|n| n.name == "table" && n.has_class("events"));
@@ -361,14 +374,18 @@ fn the_chart_points_are_the_recorded_lags() {
     let tolerance_lag = ymax as f64 / plot[3] * 0.1 + 1.0;
     for ((at, lag), (eat, elag)) in vertices.iter().zip(&expected) {
         assert!(((at - eat) as f64).abs() <= tolerance_ms, "{at} vs {eat}");
-        assert!((lag - *elag as f64).abs() <= tolerance_lag, "{lag} vs {elag}");
+        assert!(
+            (lag - *elag as f64).abs() <= tolerance_lag,
+            "{lag} vs {elag}"
+        );
     }
     // The true lag is drawn too (the probe read the source every poll).
     assert!(!svg.find_all(|n| n.has_class("true")).is_empty());
     // The max-lag line and one verdict rectangle per verdict stretch.
     assert_eq!(svg.find_all(|n| n.has_class("max-lag")).len(), 1);
     assert_eq!(
-        svg.find_all(|n| n.name == "rect" && n.has_class("verdict")).len(),
+        svg.find_all(|n| n.name == "rect" && n.has_class("verdict"))
+            .len(),
         task.verdicts.len()
     );
     assert_eq!(svg.find_all(|n| n.has_class("failed-poll")).len(), 3);
@@ -389,7 +406,11 @@ fn the_summary_and_events_tables_carry_the_figures() {
         Some(&*t(105).timestamp().to_string())
     );
     let local = t(105).with_timezone(&FixedOffset::east_opt(8 * 3600).unwrap());
-    assert!(first.text_all().contains(&local.format("%H:%M:%S").to_string()));
+    assert!(
+        first
+            .text_all()
+            .contains(&local.format("%H:%M:%S").to_string())
+    );
     let drained = summary_cell(&doc, "drained-to-switchover");
     let secs = drained.find_all(|n| n.attr("data-seconds").is_some());
     assert_eq!(secs[0].attr("data-seconds"), Some("56"));
@@ -406,10 +427,16 @@ fn the_summary_and_events_tables_carry_the_figures() {
         .unwrap();
     assert!(basebackup.text_all().contains("≥ 30s"));
     // The events table: one row per event, in time order, with its kind as class.
-    let rows = doc.find_all(|n| n.name == "tr" && n.attr("class").is_some_and(|c| c.starts_with("ev-")));
+    let rows =
+        doc.find_all(|n| n.name == "tr" && n.attr("class").is_some_and(|c| c.starts_with("ev-")));
     let kinds: Vec<&str> = rows.iter().map(|r| r.attr("class").unwrap()).collect();
     assert_eq!(kinds[0], "ev-first-seen");
-    let pos = |k: &str| kinds.iter().position(|c| *c == k).unwrap_or_else(|| panic!("{k} in {kinds:?}"));
+    let pos = |k: &str| {
+        kinds
+            .iter()
+            .position(|c| *c == k)
+            .unwrap_or_else(|| panic!("{k} in {kinds:?}"))
+    };
     assert!(pos("ev-stage") < pos("ev-disconnect"));
     assert!(pos("ev-disconnect") < pos("ev-reconnect"));
     assert!(pos("ev-reconnect") < pos("ev-error"));

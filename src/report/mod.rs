@@ -268,23 +268,26 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
                     .filter(|k| tasks[*k].report.instance == p.instance)
                     .cloned()
                     .collect();
-                // Probe failures, collapsed per run.
-                let probe_error = p.source.as_ref().and_then(|s| s.error.as_ref());
-                match probe_error {
-                    Some(e) => {
-                        let code = format!("{:?}", std::mem::discriminant(e));
-                        extend_run(
+                // Probe failures, collapsed per run; a failed poll has no reading and neither
+                // ends nor extends a run.
+                if let Some(source) = &p.source {
+                    match &source.error {
+                        Some(e) => extend_run(
                             &mut probe_runs,
                             &p.instance,
                             EventKind::ProbeError,
-                            code,
+                            format!("{:?}", std::mem::discriminant(e)),
                             e.to_string(),
                             p.at,
-                        );
-                    }
-                    None => {
-                        if let Some(run) = probe_runs.remove(&p.instance) {
-                            push_to(&mut tasks, &keys_of_instance, run.event(&cfg.local_offset));
+                        ),
+                        None => {
+                            if let Some(run) = probe_runs.remove(&p.instance) {
+                                push_to(
+                                    &mut tasks,
+                                    &keys_of_instance,
+                                    run.event(&cfg.local_offset),
+                                );
+                            }
                         }
                     }
                 }

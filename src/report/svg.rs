@@ -330,6 +330,14 @@ pub fn lag_chart(
         r#" stroke-dasharray="5 3""#,
         &runs(&task.points, |p| p.true_lag, &scale),
     );
+    if data_max == 0 && !task.points.iter().any(|p| p.reported.is_some()) {
+        let _ = write!(
+            svg,
+            r##"<text class="no-data" x="{:.1}" y="{:.1}" font-size="13" text-anchor="middle" fill="#6b7280">no lag reported in this recording</text>"##,
+            px + pw / 2.0,
+            py + ph / 2.0
+        );
+    }
     // Failed polls as ticks on the time axis.
     for p in task.points.iter().filter(|p| p.failed) {
         let x = scale.x(p.at);

@@ -328,7 +328,7 @@ fn task_section(h: &mut String, report: &Report, t: &TaskReport) {
     let _ = writeln!(
         h,
         r#"
-<figcaption class="legend"><span><i class="swatch" style="background:{}"></i>reported lag</span>{}<span><i class="swatch" style="background:#dc2626"></i>--max-lag</span><span>verdict: {} {} {}</span></figcaption>
+<figcaption class="legend"><span><i class="swatch" style="background:{}"></i>reported lag (dotted: a lower bound, not streaming)</span>{}<span><i class="swatch" style="background:#dc2626"></i>--max-lag</span><span>verdict: {} {} {}</span></figcaption>
 </figure>"#,
         svg::REPORTED_COLOR,
         if report.probe.is_some() {

@@ -96,6 +96,9 @@ pub struct Point {
     pub verdict: VerdictKind,
     /// The poll failed (a gap in the chart).
     pub failed: bool,
+    /// The reported lag is only a lower bound: the standby was not streaming, so the source
+    /// may have written more than it announced.
+    pub lower_bound: bool,
 }
 
 /// A stretch of time in one stage (or one verdict).
@@ -137,6 +140,8 @@ pub struct Summary {
     /// before the recording or had not ended when it stopped).
     pub time_in_stage: Vec<(Stage, Duration, bool)>,
     pub max_reported: Option<(u64, DateTime<Utc>)>,
+    /// The max reported lag was read while not streaming: the real lag was at least that.
+    pub max_reported_lower_bound: bool,
     pub max_true: Option<(u64, DateTime<Utc>)>,
     /// First time the verdict was IN SYNC (or DRAINED).
     pub first_in_sync: Option<DateTime<Utc>>,
@@ -376,6 +381,7 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
                                     stage: b.last_stage.clone().flatten(),
                                     verdict: verdict.unwrap_or(VerdictKind::NotReady),
                                     failed: true,
+                                    lower_bound: false,
                                 });
                             }
                         }
@@ -587,13 +593,22 @@ fn observe(b: &mut Building, app: &App, task: &crate::model::Task, at: DateTime<
     b.last_stage = Some(task.stage.clone());
     b.last_state = Some(task.replication_state.clone());
     b.last_receive_start = receive_start.or(b.last_receive_start);
+    let reported = data.and_then(|d| d.lag);
+    // Past the switchover the lag means nothing; before it, a standby that is not streaming
+    // has only heard of part of what the source wrote.
+    let finished = matches!(task.stage, Some(Stage::Switch | Stage::Success))
+        || task.replication_state == Some(ReplicationState::Finish);
+    let lower_bound = reported.is_some()
+        && !finished
+        && task.replication_state != Some(ReplicationState::Streaming);
     r.points.push(Point {
         at,
-        reported: data.and_then(|d| d.lag),
+        reported,
         true_lag: data.and_then(|d| d.true_lag()),
         stage: task.stage.clone(),
         verdict,
         failed: false,
+        lower_bound,
     });
 }
 
@@ -713,6 +728,9 @@ fn finish(mut r: TaskReport, recording_end: DateTime<Utc>) -> TaskReport {
             )
     };
     summary.max_reported = max_by(&|p| p.reported);
+    summary.max_reported_lower_bound = summary
+        .max_reported
+        .is_some_and(|(_, at)| r.points.iter().any(|p| p.at == at && p.lower_bound));
     summary.max_true = max_by(&|p| p.true_lag);
     summary.first_in_sync = r
         .verdicts

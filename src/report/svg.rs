@@ -133,27 +133,51 @@ fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 }
 
 /// The unbroken runs of a series: a failed poll or an unknown lag breaks the line.
-fn runs(points: &[Point], pick: impl Fn(&Point) -> Option<u64>, s: &Scale) -> Vec<Vec<(f64, f64)>> {
-    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+/// The unbroken runs of a series, each with whether its values are lower bounds: a failed
+/// poll or an unknown lag breaks the line, and so does a change between exact values and
+/// lower bounds (drawn differently).
+fn runs(
+    points: &[Point],
+    pick: impl Fn(&Point) -> Option<u64>,
+    lower: impl Fn(&Point) -> bool,
+    s: &Scale,
+) -> Vec<(bool, Vec<(f64, f64)>)> {
+    let mut out: Vec<(bool, Vec<(f64, f64)>)> = Vec::new();
     let mut cur: Vec<(f64, f64)> = Vec::new();
+    let mut cur_lower = false;
     for p in points {
-        match pick(p) {
-            Some(v) => cur.push((s.x(p.at), s.y(v))),
-            None => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
+        let v = pick(p);
+        if (v.is_none() || lower(p) != cur_lower) && !cur.is_empty() {
+            out.push((cur_lower, std::mem::take(&mut cur)));
+        }
+        if let Some(v) = v {
+            cur_lower = lower(p);
+            cur.push((s.x(p.at), s.y(v)));
         }
     }
     if !cur.is_empty() {
-        out.push(cur);
+        out.push((cur_lower, cur));
     }
-    out.into_iter().map(thin).collect()
+    out.into_iter().map(|(l, r)| (l, thin(r))).collect()
 }
 
-fn series(svg: &mut String, class: &str, color: &str, dash: &str, runs: &[Vec<(f64, f64)>]) {
-    for run in runs {
+fn series(
+    svg: &mut String,
+    class: &str,
+    color: &str,
+    dash: &str,
+    runs: &[(bool, Vec<(f64, f64)>)],
+) {
+    for (lower, run) in runs {
+        // A lower bound is dotted: the real value was at least this.
+        let (class, dash) = if *lower {
+            (
+                format!("{class} lower-bound"),
+                r#" stroke-dasharray="1.5 3""#,
+            )
+        } else {
+            (class.to_string(), dash)
+        };
         if run.len() == 1 {
             let _ = write!(
                 svg,
@@ -321,14 +345,14 @@ pub fn lag_chart(
         "reported",
         REPORTED_COLOR,
         "",
-        &runs(&task.points, |p| p.reported, &scale),
+        &runs(&task.points, |p| p.reported, |p| p.lower_bound, &scale),
     );
     series(
         &mut svg,
         "true",
         TRUE_COLOR,
         r#" stroke-dasharray="5 3""#,
-        &runs(&task.points, |p| p.true_lag, &scale),
+        &runs(&task.points, |p| p.true_lag, |_| false, &scale),
     );
     if data_max == 0 && !task.points.iter().any(|p| p.reported.is_some()) {
         let _ = write!(

@@ -354,8 +354,12 @@ fn the_chart_points_are_the_recorded_lags() {
         (at, lag)
     };
     let reported = svg.find_all(|n| n.name == "polyline" && n.has_class("reported"));
-    // Gaps: the three failed polls break the line into two runs.
-    assert_eq!(reported.len(), 2);
+    // The failed polls break the line, and so do the changes between exact values and lower
+    // bounds (not streaming: the basebackup's unstarted receiver, the disconnect).
+    assert_eq!(reported.len(), 5);
+    let lower = svg.find_all(|n| n.name == "polyline" && n.has_class("lower-bound"));
+    assert_eq!(lower.len(), 2);
+    assert!(lower.iter().all(|l| l.attr("stroke-dasharray").is_some()));
     let mut vertices = Vec::new();
     for line in &reported {
         for pair in line.attr("points").unwrap().split(' ') {

@@ -65,9 +65,21 @@ fn steady_ids(r: &mut PollResult, n: usize) {
 }
 
 fn render(app: &mut App, w: u16, h: u16) -> String {
+    draw(app, w, h, |f, app| migtop::ui::draw(f, app))
+}
+
+/// A replay's screen: the dashboard with the replay's footer.
+fn render_replay(p: &mut Player, w: u16, h: u16) -> String {
+    let paused = p.paused();
+    draw(p.app_mut(), w, h, |f, app| {
+        migtop::ui::replay_bar::draw_replay(f, app, paused)
+    })
+}
+
+fn draw(app: &mut App, w: u16, h: u16, render: impl FnOnce(&mut ratatui::Frame, &App)) -> String {
     app.update(Action::Resize(w, h));
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| migtop::ui::draw(f, app)).unwrap();
+    t.draw(|f| render(f, app)).unwrap();
     let buf = t.backend().buffer();
     let mut out = String::new();
     for y in 0..buf.area.height {
@@ -79,9 +91,11 @@ fn render(app: &mut App, w: u16, h: u16) -> String {
     out
 }
 
-/// The screen without its first line (the header, where live and replay differ by label).
+/// The screen without its first and last lines (the header's label and the footer's keys,
+/// where live and replay differ on purpose).
 fn body(screen: &str) -> String {
-    screen.lines().skip(1).collect::<Vec<_>>().join("\n")
+    let lines: Vec<&str> = screen.lines().collect();
+    lines[1..lines.len() - 1].join("\n")
 }
 
 /// The positions (entries played) where screens are compared.
@@ -189,13 +203,14 @@ async fn a_recorded_session_replays_with_the_same_screens_and_reports() {
     let mut p = player(rec.clone());
     for (i, pos) in POSITIONS.iter().enumerate() {
         p.seek(*pos);
-        let screen = render(p.app_mut(), 120, 40);
+        let screen = render_replay(&mut p, 120, 40);
         assert_eq!(
             body(&screen),
             body(&live[i]),
             "replay differs at entry {pos}"
         );
         assert!(screen.lines().next().unwrap().contains("replay"));
+        assert!(screen.lines().last().unwrap().contains("Space"));
         assert_no_secret("a replayed screen", &screen);
         assert_snapshot!(format!("replay_at_{pos}_120x40"), screen);
     }
@@ -204,7 +219,7 @@ async fn a_recorded_session_replays_with_the_same_screens_and_reports() {
     for _ in 0..(rec.entries.len() - POSITIONS[1]) {
         p.on_key(crate::support::keys::key(crossterm::event::KeyCode::Left));
     }
-    assert_eq!(body(&render(p.app_mut(), 120, 40)), body(&live[1]));
+    assert_eq!(body(&render_replay(&mut p, 120, 40)), body(&live[1]));
     // The stage changes (bi004's basebackup ends) and verdict changes are jump marks.
     assert!(p.marks().len() >= 3, "{:?}", p.marks());
 

@@ -65,7 +65,7 @@ fn steady_ids(r: &mut PollResult, n: usize) {
 }
 
 fn render(app: &mut App, w: u16, h: u16) -> String {
-    draw(app, w, h, |f, app| migtop::ui::draw(f, app))
+    draw(app, w, h, migtop::ui::draw)
 }
 
 /// A replay's screen: the dashboard with the replay's footer.

@@ -1,0 +1,10 @@
+//! The sub-commands: each turns its parsed flags into the libraries' plain configurations,
+//! runs them and returns the exit code. Nothing below `commands` knows about the CLI.
+
+pub mod api;
+pub mod dashboard_config;
+pub mod demo;
+pub mod lab;
+pub mod simulate;
+pub mod status;
+pub mod watch;

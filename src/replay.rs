@@ -101,6 +101,8 @@ pub struct Player {
     marks: Vec<usize>,
     /// Gaps longer than this (another run appended later) are skipped, not waited out.
     gap_skip: chrono::Duration,
+    /// The replay's own state (label, pause) changed since the last draw.
+    dirty: bool,
 }
 
 impl Player {
@@ -144,6 +146,7 @@ impl Player {
             checkpoints,
             marks,
             gap_skip,
+            dirty: true,
         };
         // Start on the first poll, so there is something to see at once.
         p.forward_to(1);
@@ -189,6 +192,12 @@ impl Player {
     /// The entry counts right after a stage or verdict change.
     pub fn marks(&self) -> &[usize] {
         &self.marks
+    }
+
+    /// Whether something changed since the last call: the app or the replay's own state.
+    pub fn take_dirty(&mut self) -> bool {
+        let app = self.app.take_dirty();
+        std::mem::take(&mut self.dirty) || app
     }
 
     /// Whether the DBA asked to quit.
@@ -338,6 +347,7 @@ impl Player {
 
     /// The header label: replay, the recording's time, speed and position.
     fn relabel(&mut self) {
+        self.dirty = true;
         let local = self
             .clock
             .with_timezone(&self.app.config.local_offset)
@@ -523,8 +533,10 @@ mod tests {
     #[test]
     fn space_pauses_and_nothing_reaches_the_api() {
         let mut p = player();
+        while p.take_dirty() {}
         p.on_key(key(KeyCode::Char(' ')));
         assert!(p.paused());
+        assert!(p.take_dirty(), "the label changed: redraw");
         p.advance(Duration::from_secs(60));
         assert_eq!(p.position(), 1);
         p.on_key(key(KeyCode::Char('S')));

@@ -37,6 +37,10 @@ pub enum Command {
     Watch(WatchArgs),
     /// The dashboard against the built-in simulator (no cloud account needed).
     Demo(DemoArgs),
+    /// The dashboard on a recording made with --record, on the recording's clock.
+    Replay(ReplayArgs),
+    /// One self-contained HTML page from a recording: lag charts, stages, events, summary.
+    Report(ReportArgs),
     /// Serve a simulated RDS OpenAPI endpoint on loopback.
     Simulate(SimulateArgs),
     /// A real PostgreSQL primary and standby behind the simulated API, with the dashboard on
@@ -101,6 +105,9 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+    /// Also append this poll to a recording (JSON lines; see `migtop replay` and `report`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 /// Output formats of `status`.
@@ -134,6 +141,9 @@ pub struct UiArgs {
     /// Write logs to this file (never to the screen).
     #[arg(long, value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+    /// Append every poll to a recording (JSON lines; see `migtop replay` and `report`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 /// `migtop watch`.
@@ -159,6 +169,52 @@ pub struct DemoArgs {
     pub seed: u64,
     #[command(flatten)]
     pub ui: UiArgs,
+}
+
+/// How a recording's verdicts are judged (`replay`, `report`): as `watch` judges them.
+#[derive(Debug, Clone, Args)]
+pub struct JudgeArgs {
+    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB).
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_bytes)]
+    pub max_lag: u64,
+    /// How long lag must stay within --max-lag before IN SYNC.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub stable_for: Duration,
+    /// The poll interval staleness is judged against [default: read from the recording].
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub interval: Option<Duration>,
+}
+
+/// `migtop replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The recording (made with --record).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The recording plays this many times faster than it happened.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// No colours (NO_COLOR is honoured too).
+    #[arg(long)]
+    pub no_color: bool,
+}
+
+/// `migtop report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The recording (made with --record).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Where to write the page (`-` for stdout) [default: FILE with .html].
+    #[arg(long, short = 'o', value_name = "PAGE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// Times in UTC instead of this machine's zone.
+    #[arg(long)]
+    pub utc: bool,
 }
 
 /// `migtop simulate`.

@@ -6,16 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::aliyun::{ApiError, RdsClient};
-use crate::app::{Action, App, AppConfig, Effect};
+use crate::app::{Action, App, AppConfig, Effect, Overlay};
 use crate::error::{EXIT_OK, UsageError};
-use crate::poller::{Poller, SnapshotSource};
+use crate::poller::{PollEvent, Poller, SnapshotSource};
 use crate::probe::SourceProbe;
+use crate::recording::{Entry, Recorder, RecordingError, SwitchoverRecord};
 use crate::signals::{StopSignal, StopSignals};
 use crate::tui::{self, Tui};
 
@@ -33,11 +34,15 @@ pub fn require_terminal() -> Result<(), UsageError> {
 /// Runs the dashboard until the DBA quits or a signal ends it; the terminal is restored in
 /// every case. With `probe`, the source is read after every successful poll and the true lag
 /// shown next to the reported one (`config` names its target: see the commands' builder).
+///
+/// With `recorder`, every finished poll and every switchover answer is appended to the
+/// recording; if writing fails, the dashboard says so and goes on without recording.
 pub async fn run(
     source: Arc<dyn SnapshotSource>,
     client: Option<RdsClient>,
     probe: Option<SourceProbe>,
     config: AppConfig,
+    mut recorder: Option<Recorder>,
 ) -> anyhow::Result<i32> {
     let probe = probe.map(|p| Arc::new(tokio::sync::Mutex::new(p)));
     let (poll_tx, mut poll_rx) = mpsc::channel(256);
@@ -56,6 +61,8 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     // The signal that ended the session, for the exit code 128 + n.
     let mut ended_by: Option<StopSignal> = None;
+    // The switchover sent and not yet answered: instance, task id, when (for the recording).
+    let mut pending_switch: Option<(String, Option<i64>, DateTime<Utc>)> = None;
 
     loop {
         if app.quit || tui::panicked() {
@@ -75,8 +82,19 @@ pub async fn run(
                 }
                 None => break,
             },
-            Some(ev) = poll_rx.recv() => app.update(Action::Poll(ev)),
-            Some(res) = switch_rx.recv() => app.update(Action::SwitchoverDone(res)),
+            Some(ev) = poll_rx.recv() => {
+                if let PollEvent::Finished(r) = &ev {
+                    record(&mut recorder, &mut app, |rec| rec.append(r));
+                }
+                app.update(Action::Poll(ev))
+            }
+            Some(res) = switch_rx.recv() => {
+                if let Some((instance, task_id, requested)) = pending_switch.take() {
+                    let entry = switchover_entry(instance, task_id, requested, &res);
+                    record(&mut recorder, &mut app, |rec| rec.append_entry(&entry));
+                }
+                app.update(Action::SwitchoverDone(res))
+            }
             _ = tick.tick() => app.update(Action::Tick(Utc::now())),
             sig = signals.recv() => { ended_by = Some(sig); break }
         };
@@ -88,6 +106,13 @@ pub async fn run(
                 }
                 Effect::Switchover { instance } => match &client {
                     Some(client) => {
+                        let task_id = match &app.overlay {
+                            Some(Overlay::Switchover(d)) => {
+                                d.task_key.rsplit('/').next().and_then(|id| id.parse().ok())
+                            }
+                            _ => None,
+                        };
+                        pending_switch = Some((instance.clone(), task_id, Utc::now()));
                         let client = client.clone();
                         let tx = switch_tx.clone();
                         tracing::warn!(instance = %instance, "switchover requested");
@@ -117,4 +142,47 @@ pub async fn run(
         return Ok(sig.exit_code());
     }
     Ok(EXIT_OK)
+}
+
+/// Appends to the recording with `write`; a failure stops the recording and says so on screen
+/// (the dashboard itself goes on).
+fn record(
+    recorder: &mut Option<Recorder>,
+    app: &mut App,
+    write: impl FnOnce(&mut Recorder) -> Result<(), RecordingError>,
+) {
+    let Some(rec) = recorder.as_mut() else { return };
+    if let Err(e) = write(rec) {
+        tracing::error!("{e}");
+        app.overlay = Some(Overlay::Notice {
+            title: "Recording stopped".into(),
+            text: format!("{e}. The dashboard goes on without recording."),
+        });
+        *recorder = None;
+    }
+}
+
+/// A switchover's answer as a line of the recording.
+fn switchover_entry(
+    instance: String,
+    task_id: Option<i64>,
+    requested: DateTime<Utc>,
+    res: &Result<serde_json::Value, ApiError>,
+) -> Entry {
+    let message = match res {
+        Ok(v) => match crate::model::value::text(v.get("RequestId")) {
+            Some(id) => format!("ActivateMigrationTargetInstance accepted, request id {id}"),
+            None => "ActivateMigrationTargetInstance accepted".to_string(),
+        },
+        Err(e) => e.to_string(),
+    };
+    Entry::Switchover(SwitchoverRecord {
+        instance,
+        task_id,
+        requested,
+        at: Utc::now(),
+        accepted: res.is_ok(),
+        message,
+        origin: "dashboard".into(),
+    })
 }

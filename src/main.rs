@@ -28,6 +28,8 @@ fn run(cli: Cli) -> i32 {
             Some(Command::Watch(args)) => commands::watch::run(args).await,
             None => commands::watch::run(cli.watch).await,
             Some(Command::Demo(args)) => commands::demo::run(args).await,
+            Some(Command::Replay(args)) => commands::replay::run(args).await,
+            Some(Command::Report(args)) => commands::report::run(args).await,
             Some(Command::Simulate(args)) => commands::simulate::run(args).await,
             Some(Command::Lab(args)) => commands::lab::run(args).await,
         }

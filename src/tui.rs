@@ -95,12 +95,17 @@ impl Tui {
 
     /// Draws one frame as a synchronized update (no tearing in tmux and modern terminals).
     pub fn draw(&mut self, app: &App) -> io::Result<()> {
+        self.draw_with(|f| ui::draw(f, app))
+    }
+
+    /// Draws one frame with `render` (the dashboard plus something of the caller's).
+    pub fn draw_with(&mut self, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<()> {
         // After a panic restored the terminal, drawing would scribble on the main screen.
         if !ACTIVE.load(Ordering::SeqCst) {
             return Ok(());
         }
         queue!(self.terminal.backend_mut(), BeginSynchronizedUpdate)?;
-        let drawn = self.terminal.draw(|f| ui::draw(f, app)).map(|_| ());
+        let drawn = self.terminal.draw(render).map(|_| ());
         execute!(self.terminal.backend_mut(), EndSynchronizedUpdate)?;
         drawn
     }

@@ -88,7 +88,8 @@ impl TaskFilter {
 }
 
 /// Every task of one instance as read in one poll.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct InstanceSnapshot {
     pub instance: String,
     /// RequestId of the last page read.
@@ -97,11 +98,13 @@ pub struct InstanceSnapshot {
     /// Items that could not be decoded (the rest are in `tasks`).
     pub item_errors: Vec<String>,
     /// What went oddly in this read; `None` (the usual case) keeps snapshots small.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<Box<ReadNotes>>,
 }
 
 /// What the DBA should know about one read beyond its tasks.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ReadNotes {
     /// One sentence each: merged duplicates, replaced bytes, pages that did not add up.
     pub warnings: Vec<String>,

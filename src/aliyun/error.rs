@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 /// What went wrong talking to the RDS OpenAPI.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ApiError {
     /// The service answered with an error body.
     #[error("{}", api_sentence(.code, .message, .request_id.as_deref(), *.http_status))]

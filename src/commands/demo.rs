@@ -13,6 +13,7 @@ use crate::{dashboard, logging, sim};
 pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
     dashboard::require_terminal()?;
     logging::to_file(args.ui.log_file.as_deref())?;
+    let recorder = super::record::open(args.ui.record.as_deref())?;
     let handle = sim::start(sim::SimOptions {
         listen: "127.0.0.1:0".parse().expect("valid address"),
         scenario: args.scenario.clone(),
@@ -34,7 +35,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
         Some(speed_label("demo", args.speed)),
         None,
     );
-    let code = dashboard::run(source, Some(client), None, config).await;
+    let code = dashboard::run(source, Some(client), None, config, recorder).await;
     handle.shutdown().await;
     code
 }

@@ -36,6 +36,12 @@ pub async fn run(args: LabArgs) -> anyhow::Result<i32> {
         }
         logging::to_file(args.ui.log_file.as_deref())?;
     }
+    // Opened before the lab starts, so a path that cannot be written stops nothing halfway.
+    let recorder = if args.serve {
+        None
+    } else {
+        super::record::open(args.ui.record.as_deref())?
+    };
     let (credentials, origin) = if args.serve {
         served_credentials()?
     } else {
@@ -77,7 +83,7 @@ pub async fn run(args: LabArgs) -> anyhow::Result<i32> {
     let outcome = if args.serve {
         serve(&session, &credentials, &origin, &summary, &mut signals).await
     } else {
-        run_dashboard(&args, &session).await
+        run_dashboard(&args, &session, recorder).await
     };
     let stopped = session.stop().await;
     let code = outcome?;
@@ -128,7 +134,11 @@ async fn serve(
 }
 
 /// The dashboard on the lab, through the real client, with the source probe on the primary.
-async fn run_dashboard(args: &LabArgs, session: &LabSession) -> anyhow::Result<i32> {
+async fn run_dashboard(
+    args: &LabArgs,
+    session: &LabSession,
+    recorder: Option<crate::recording::Recorder>,
+) -> anyhow::Result<i32> {
     let client = session.api.client()?;
     let source = Arc::new(ApiSource {
         client: client.clone(),
@@ -144,5 +154,5 @@ async fn run_dashboard(args: &LabArgs, session: &LabSession) -> anyhow::Result<i
         Some(speed_label("lab", args.speed)),
         Some(&probe),
     );
-    dashboard::run(source, Some(client), Some(probe), config).await
+    dashboard::run(source, Some(client), Some(probe), config, recorder).await
 }

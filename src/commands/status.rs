@@ -9,25 +9,35 @@
 //! and `source_probe.error` in JSON (`source_lsn` and `true_lag_bytes` are then `null`); the
 //! exit code stays what the API reads made it, since the API read itself succeeded.
 
-use super::api;
+use chrono::{DateTime, Utc};
+
+use super::{api, record};
 use crate::aliyun::{ApiError, InstanceSnapshot};
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::error::{EXIT_API, EXIT_OK};
 use crate::output::{json, table};
+use crate::poller::PollResult;
 use crate::probe::SourceComparison;
 
 /// Polls every instance once, concurrently, prints what was read and returns the exit code.
 pub async fn run(args: StatusArgs) -> anyhow::Result<i32> {
     let client = api::client(&args.api)?;
     let mut probe = api::source_probe(&args.api)?;
+    let mut recorder = record::open(args.record.as_deref())?;
     let filter = api::filter(&args.api);
+    let started = Utc::now();
     let reads = args.api.instances.iter().map(|i| {
         let client = client.clone();
         let filter = filter.clone();
-        async move { (i.clone(), client.describe_tasks(i, &filter).await) }
+        async move {
+            let result = client.describe_tasks(i, &filter).await;
+            (i.clone(), result, Utc::now())
+        }
     });
+    let answered = futures::future::join_all(reads).await;
+    let answer_times: Vec<DateTime<Utc>> = answered.iter().map(|(_, _, at)| *at).collect();
     let results: Vec<(String, Result<InstanceSnapshot, ApiError>)> =
-        futures::future::join_all(reads).await;
+        answered.into_iter().map(|(i, r, _)| (i, r)).collect();
     let report = match probe.as_mut() {
         Some(p) => Some(p.report().await),
         None => None,
@@ -82,6 +92,23 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<i32> {
                     }
                 }
             }
+        }
+    }
+    // Last, so a recording that cannot be written still leaves the output and messages.
+    if let Some(rec) = recorder.as_mut() {
+        // In the order the answers came, as the dashboard records them.
+        let mut order: Vec<usize> = (0..results.len()).collect();
+        order.sort_by_key(|i| answer_times[*i]);
+        for i in order {
+            let ((instance, result), at) = (&results[i], answer_times[i]);
+            rec.append(&PollResult {
+                instance: instance.clone(),
+                started,
+                at,
+                result: result.clone(),
+                // As the dashboard's pollers: the source is read after a successful poll.
+                source: report.clone().filter(|_| result.is_ok()),
+            })?;
         }
     }
     Ok(code)

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use super::api;
 use super::dashboard_config::{WATCH_INTERVAL, app_config};
+use super::{api, record};
 use crate::cli::WatchArgs;
 use crate::poller::ApiSource;
 use crate::{dashboard, logging};
@@ -14,6 +14,7 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<i32> {
     let probe = api::source_probe(&args.api)?;
     dashboard::require_terminal()?;
     logging::to_file(args.ui.log_file.as_deref())?;
+    let recorder = record::open(args.ui.record.as_deref())?;
     let source = Arc::new(ApiSource {
         client: client.clone(),
         filter: api::filter(&args.api),
@@ -25,5 +26,5 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<i32> {
         None,
         probe.as_ref(),
     );
-    dashboard::run(source, Some(client), probe, config).await
+    dashboard::run(source, Some(client), probe, config, recorder).await
 }

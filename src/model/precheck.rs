@@ -3,7 +3,10 @@
 use chrono::NaiveDateTime;
 
 /// How a check line ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     Success,
     Warning,
@@ -33,7 +36,8 @@ impl Severity {
 }
 
 /// One line of `Detail`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DetailLine {
     /// `[Check disk size]`
     Section(String),
@@ -56,7 +60,8 @@ pub enum DetailLine {
 }
 
 /// Check counts per severity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SeverityCounts {
     pub success: usize,
     pub warning: usize,
@@ -65,7 +70,8 @@ pub struct SeverityCounts {
 }
 
 /// The parsed `Detail` log.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Precheck {
     pub lines: Vec<DetailLine>,
     pub counts: SeverityCounts,

@@ -9,7 +9,8 @@ use super::value::{boolean, text, time};
 /// `ReplicationInfo` decoded; every field is optional because the API writes `"null"` freely.
 /// Deliberate twin of [`crate::sim::ReplicationView`], which encodes it: they must not share code,
 /// so a bug in one cannot hide the same bug in the other.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ReplicationInfo {
     pub status: Option<String>,
     pub receive_start_lsn: Option<Lsn>,

@@ -134,6 +134,27 @@ impl fmt::Display for ReplicationState {
     }
 }
 
+/// Stages and states are written as the API names them (recordings), and read back the same way.
+macro_rules! serde_as_api_text {
+    ($t:ty) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Ok(<$t>::parse(&s))
+            }
+        }
+    };
+}
+
+serde_as_api_text!(Stage);
+serde_as_api_text!(ReplicationState);
+
 #[cfg(test)]
 mod tests {
     use super::*;

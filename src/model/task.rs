@@ -9,7 +9,8 @@ use super::stage::{ReplicationState, Stage};
 use super::value::{int, port, text, time};
 
 /// Where the self-managed source runs and how RDS reaches it (never its password).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Source {
     pub category: Option<String>,
     pub ip: Option<String>,
@@ -18,7 +19,8 @@ pub struct Source {
 }
 
 /// One migration task, decoded tolerantly. `SourcePassword` is deliberately not kept.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Task {
     pub task_id: Option<i64>,
     pub task_name: Option<String>,

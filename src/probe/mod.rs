@@ -18,7 +18,7 @@ pub use dsn::{DsnError, SourceDsn};
 use crate::model::{Lsn, ReplicationInfo};
 
 /// One reading of the source.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct SourceSample {
     /// When the answer arrived (local clock).
     pub at: DateTime<Utc>,
@@ -36,7 +36,8 @@ pub struct SourceSample {
 }
 
 /// Why a sample could not be taken. The text names the source by its redacted DSN only.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ProbeError {
     /// The DSN or its TLS settings are unusable (a configuration problem).
     #[error("{0}")]

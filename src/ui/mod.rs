@@ -8,6 +8,7 @@ pub mod header;
 pub mod help;
 pub mod lag_gauge;
 pub mod precheck_log;
+pub mod replay_bar;
 pub mod stage_bar;
 pub mod switchover;
 pub mod task_list;

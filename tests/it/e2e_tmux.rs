@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use crate::support::machine;
 
 /// A private tmux server (its own socket), killed when the test ends, pass or fail.
-struct Tmux {
-    socket: String,
-    session: String,
+pub(crate) struct Tmux {
+    pub(crate) socket: String,
+    pub(crate) session: String,
 }
 
 impl Tmux {
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         Command::new("tmux")
             .args(["-L", &self.socket, "-f", "/dev/null"])
             .args(args)
@@ -22,14 +22,14 @@ impl Tmux {
             .expect("tmux runs")
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", &self.session];
         args.extend_from_slice(keys);
         assert!(self.run(&args).status.success());
     }
 
     /// The pane's text; with `escapes`, including SGR sequences (to see the selection).
-    fn capture(&self, escapes: bool) -> String {
+    pub(crate) fn capture(&self, escapes: bool) -> String {
         let mut args = vec!["capture-pane", "-p", "-t", &self.session];
         if escapes {
             args.push("-e");
@@ -37,7 +37,7 @@ impl Tmux {
         String::from_utf8_lossy(&self.run(&args).stdout).into_owned()
     }
 
-    fn format(&self, f: &str) -> String {
+    pub(crate) fn format(&self, f: &str) -> String {
         let out = self.run(&["display-message", "-p", "-t", &self.session, f]);
         assert!(
             out.status.success(),
@@ -48,7 +48,12 @@ impl Tmux {
     }
 
     /// Waits until `pred` holds for the pane text, or fails with the last screen.
-    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
         let start = Instant::now();
         loop {
             let s = self.capture(false);

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod history;
 pub mod lab;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod poller;

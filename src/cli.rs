@@ -1,5 +1,6 @@
 //! Command-line interface: flags, sub-commands and exit codes.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,6 +43,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Serve a simulated RDS OpenAPI endpoint on loopback.
     Simulate(crate::sim::SimulateArgs),
+    /// Poll instances headless and serve Prometheus metrics at /metrics.
+    Exporter(ExporterArgs),
     /// A real PostgreSQL primary and standby behind the simulated API, with the dashboard on
     /// it (needs the PostgreSQL server binaries).
     Lab(crate::lab::run::LabArgs),
@@ -144,6 +147,32 @@ pub struct WatchArgs {
     pub api: ApiArgs,
     #[command(flatten)]
     pub ui: UiArgs,
+    /// Also serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9847).
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// The default address of `migtop exporter` (loopback; port 9847 is in the range Prometheus
+/// exporters use and not an IANA well-known or registered service port on this system).
+pub const EXPORTER_LISTEN: &str = "127.0.0.1:9847";
+
+/// `migtop exporter`.
+#[derive(Debug, Clone, Args)]
+pub struct ExporterArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Serve the metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR", default_value = EXPORTER_LISTEN, value_parser = parse_listen)]
+    pub listen: SocketAddr,
+    /// Poll interval of every instance.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_interval)]
+    pub interval: Duration,
+    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB).
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_bytes)]
+    pub max_lag: u64,
+    /// How long lag must stay within --max-lag before IN SYNC.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub stable_for: Duration,
 }
 
 /// `migtop demo`.
@@ -194,6 +223,13 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
         .parse::<bytesize::ByteSize>()
         .map(|b| b.as_u64())
         .map_err(|e| format!("{s:?} is not a size like 16MiB, 1GiB or 500KB ({e})"))
+}
+
+/// A listen address such as `127.0.0.1:9847` or `[::1]:9847`.
+pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not an address like 127.0.0.1:9847 or [::1]:9847"))
 }
 
 /// A speed factor between 0.01 and 10000.
@@ -298,6 +334,7 @@ pub fn run(cli: Cli) -> i32 {
             None => crate::watch::run(cli.watch).await,
             Some(Command::Demo(args)) => crate::watch::demo(args).await,
             Some(Command::Simulate(args)) => crate::sim::run(args).await,
+            Some(Command::Exporter(args)) => crate::exporter::run(args).await,
             Some(Command::Lab(args)) => crate::lab::run::run(args).await,
         }
     });

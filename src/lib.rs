@@ -3,6 +3,7 @@
 pub mod aliyun;
 pub mod app;
 pub mod cli;
+pub mod exporter;
 pub mod history;
 pub mod lab;
 pub mod metrics;

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use crate::aliyun::{ApiError, RdsClient};
 use crate::app::{Action, App, AppConfig, Command};
 use crate::cli::{DemoArgs, EXIT_OK, UiArgs, UsageError, WatchArgs};
+use crate::metrics::Metrics;
 use crate::poller::{ApiSource, Poller, TaskSource};
 use crate::probe::SourceProbe;
 use crate::readiness::ReadinessConfig;
@@ -91,7 +92,14 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<i32> {
         filter: args.api.filter(),
     });
     let config = app_config(&args.ui, args.api.instances.clone(), WATCH_INTERVAL);
-    dashboard(source, Some(client), probe, config).await
+    let Some(listen) = args.metrics_listen else {
+        return dashboard(source, Some(client), probe, config).await;
+    };
+    let metrics = Arc::new(Metrics::new());
+    let server = crate::exporter::serve_metrics(listen, metrics.clone()).await?;
+    let code = dashboard_with_metrics(source, Some(client), probe, config, Some(metrics)).await;
+    server.shutdown().await;
+    code
 }
 
 /// `migtop demo`: the simulator in-process, the dashboard against it over real HTTP.
@@ -130,7 +138,19 @@ pub async fn dashboard(
     source: Arc<dyn TaskSource>,
     client: Option<RdsClient>,
     probe: Option<SourceProbe>,
+    config: AppConfig,
+) -> anyhow::Result<i32> {
+    dashboard_with_metrics(source, client, probe, config, None).await
+}
+
+/// [`dashboard`], also keeping `metrics` current from the same poll results and state (the
+/// update is a few map operations in this loop; scrapes are answered on another task).
+pub async fn dashboard_with_metrics(
+    source: Arc<dyn TaskSource>,
+    client: Option<RdsClient>,
+    probe: Option<SourceProbe>,
     mut config: AppConfig,
+    metrics: Option<Arc<Metrics>>,
 ) -> anyhow::Result<i32> {
     config.source_probe = probe.as_ref().map(|p| p.target().to_string());
     let probe = probe.map(|p| Arc::new(tokio::sync::Mutex::new(p)));
@@ -171,9 +191,24 @@ pub async fn dashboard(
                 }
                 None => break,
             },
-            Some(ev) = poll_rx.recv() => app.update(Action::Poll(ev)),
+            Some(ev) = poll_rx.recv() => {
+                if let Some(m) = &metrics {
+                    m.observe_event(&ev);
+                }
+                let commands = app.update(Action::Poll(ev));
+                if let Some(m) = &metrics {
+                    m.observe_app(&app);
+                }
+                commands
+            }
             Some(res) = switch_rx.recv() => app.update(Action::SwitchoverDone(res)),
-            _ = tick.tick() => app.update(Action::Tick(Utc::now())),
+            _ = tick.tick() => {
+                let commands = app.update(Action::Tick(Utc::now()));
+                if let Some(m) = &metrics {
+                    m.observe_app(&app);
+                }
+                commands
+            }
             _ = sigterm.recv() => { ended_by = Some(("SIGTERM", 15)); break }
             _ = sighup.recv() => { ended_by = Some(("SIGHUP", 1)); break }
             _ = sigint.recv() => { ended_by = Some(("SIGINT", 2)); break }

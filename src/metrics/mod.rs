@@ -35,6 +35,9 @@ pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CON
 /// Longest label value kept from the server (task names, error codes), in characters.
 const MAX_LABEL_CHARS: usize = 128;
 
+/// How far in the future LastMsgReceiptTime may lie and still count as clock skew (read as 0).
+const MAX_SKEW_SECS: f64 = 60.0;
+
 /// Upper bounds of the poll duration histogram's buckets, seconds.
 const POLL_BUCKETS: [f64; 11] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0];
 
@@ -133,7 +136,8 @@ pub struct TaskReading {
     /// Whether ReplicationState is `streaming`.
     pub streaming: Option<bool>,
     pub verdict: VerdictKind,
-    /// Now − LastMsgReceiptTime, never below 0 (clock skew).
+    /// Now − LastMsgReceiptTime, never below 0 (clock skew); `None` when the time lies more
+    /// than a minute in the future.
     pub seconds_since_source_message: Option<f64>,
     /// Check results of the precheck log; `None` when the log holds no check.
     pub precheck: Option<SeverityCounts>,
@@ -163,9 +167,11 @@ impl TaskReading {
                 .as_ref()
                 .map(|s| *s == ReplicationState::Streaming),
             verdict: verdict.kind(),
-            seconds_since_source_message: r.and_then(|r| r.last_msg_receipt_time).map(|t| {
-                let age = now - t.with_timezone(&Utc);
-                (age.num_milliseconds() as f64 / 1000.0).max(0.0)
+            seconds_since_source_message: r.and_then(|r| r.last_msg_receipt_time).and_then(|t| {
+                let age = (now - t.with_timezone(&Utc)).num_milliseconds() as f64 / 1000.0;
+                // A little in the future is clock skew; far in the future, the clocks
+                // disagree too much to say how long ago it was.
+                (age > -MAX_SKEW_SECS).then_some(age.max(0.0))
             }),
             precheck: (checks > 0).then_some(counts),
         }

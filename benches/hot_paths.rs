@@ -1,7 +1,6 @@
 //! The paths that run on every poll or every frame. Targets and results: benches/RESULTS.md.
 
-#[path = "../tests/dash/mod.rs"]
-mod dash;
+mod support;
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -60,10 +59,7 @@ fn sign(c: &mut Criterion) {
 
 fn frame(c: &mut Criterion) {
     // Two instances polled for 10 minutes: full history, sparkline and log.
-    let mut app = dash::app();
-    dash::run(&mut app, 600, |s| {
-        dash::pos(0x5_0000_0000 + s as u64 * 2 * dash::MIB, 2 * dash::MIB)
-    });
+    let mut app = support::polled_app(600);
     for (w, h) in [(80u16, 24u16), (120, 40)] {
         app.update(migtop::app::Action::Resize(w, h));
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();

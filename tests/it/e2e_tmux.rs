@@ -1,0 +1,187 @@
+//! End to end: the real binary's `demo` in a detached tmux pane at 80x24, driven by keys and
+//! read back with `tmux capture-pane`, as a DBA would see it.
+
+use std::process::{Command, Output};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::support::machine;
+
+/// A private tmux server (its own socket), killed when the test ends, pass or fail.
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.session];
+        args.extend_from_slice(keys);
+        assert!(self.run(&args).status.success());
+    }
+
+    /// The pane's text; with `escapes`, including SGR sequences (to see the selection).
+    fn capture(&self, escapes: bool) -> String {
+        let mut args = vec!["capture-pane", "-p", "-t", &self.session];
+        if escapes {
+            args.push("-e");
+        }
+        String::from_utf8_lossy(&self.run(&args).stdout).into_owned()
+    }
+
+    fn format(&self, f: &str) -> String {
+        let out = self.run(&["display-message", "-p", "-t", &self.session, f]);
+        assert!(
+            out.status.success(),
+            "tmux display-message: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Waits until `pred` holds for the pane text, or fails with the last screen.
+    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.capture(false);
+            if pred(&s) {
+                return s;
+            }
+            if start.elapsed() > timeout {
+                panic!("timed out waiting for {what}; the screen was:\n{s}");
+            }
+            sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// The text of the row drawn in reverse video (the selected task), if any.
+fn selected_row(escaped: &str) -> Option<String> {
+    escaped.lines().find(|l| l.contains("\x1b[7m")).map(|l| {
+        // Strip escape sequences.
+        let mut out = String::new();
+        let mut chars = l.chars();
+        while let Some(c) = chars.next() {
+            if c == '\x1b' {
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    })
+}
+
+#[test]
+fn demo_in_tmux_80x24() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED demo_in_tmux_80x24: tmux is not installed");
+        return;
+    }
+    // Keys are sent and the screen read at human pace: no lab or pip install meanwhile.
+    let _machine = machine::quiet();
+    let bin = env!("CARGO_BIN_EXE_migtop");
+    let t = Tmux {
+        socket: format!("migtop-e2e-{}", std::process::id()),
+        session: "e2e".into(),
+    };
+    // A shell around migtop waits for it and prints its exit status after it ends (tmux
+    // itself is slow to reap a multi-threaded child, so #{pane_dead_status} is unreliable).
+    let cmd = format!("{bin} demo --speed 20 --no-bell; echo MIGTOP-EXIT=$?; sleep 60");
+    let out = t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        &t.session,
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &cmd,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Tasks at several stages.
+    let stages = ["precheck", "basebackup", "increment", "success"];
+    let screen = t.wait_for("tasks at several stages", Duration::from_secs(30), |s| {
+        s.contains("Tasks (") && stages.iter().filter(|st| s.contains(*st)).count() >= 3
+    });
+    assert!(screen.contains("Lag"), "{screen}");
+    assert!(screen.contains("Precheck log"), "{screen}");
+    assert_eq!(t.format("#{alternate_on}"), "1");
+
+    // The selection moves with the keyboard.
+    let first = selected_row(&t.capture(true)).expect("a selected row");
+    t.keys(&["j"]);
+    sleep(Duration::from_millis(500));
+    let second = selected_row(&t.capture(true)).expect("a selected row");
+    assert_ne!(first, second, "j moved the selection");
+
+    // Some task's precheck log has the glibc warning: search for it on each task.
+    // (The search leaves focus on the log; Tab gives j back to the task list.)
+    t.keys(&["g", "/", "glibc", "Enter", "Tab"]);
+    let mut found = false;
+    for _ in 0..20 {
+        sleep(Duration::from_millis(300));
+        let s = t.capture(false);
+        if s.contains("glibc version compatible") {
+            found = true;
+            break;
+        }
+        t.keys(&["j", "n"]);
+    }
+    assert!(
+        found,
+        "no task showed the glibc warning:\n{}",
+        t.capture(false)
+    );
+    t.keys(&["Escape", "Escape"]);
+
+    // Help opens and closes.
+    t.keys(&["?"]);
+    t.wait_for("the help overlay", Duration::from_secs(5), |s| {
+        s.contains("Help") && s.contains("switchover") && s.contains("Ctrl-C")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for("help to close", Duration::from_secs(5), |s| {
+        !s.contains("this help")
+    });
+
+    // q quits: the process ends with 0 and the terminal is back on the main screen.
+    t.keys(&["q"]);
+    let after = t.wait_for("migtop to exit", Duration::from_secs(10), |s| {
+        s.contains("MIGTOP-EXIT=")
+    });
+    assert!(after.contains("MIGTOP-EXIT=0"), "{after}");
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "0",
+        "left the alternate screen"
+    );
+    assert!(
+        !after.contains("Precheck log"),
+        "dashboard left on screen:\n{after}"
+    );
+}

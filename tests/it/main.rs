@@ -1,0 +1,22 @@
+//! migtop's integration tests, in one crate so that they link the library once.
+//!
+//! One module per subject; helpers shared between them live in `support`, one module per
+//! purpose. Reference samples are in `tests/fixtures/`, the Python SDK check in `tests/interop/`.
+
+mod support;
+
+mod client_http;
+mod dashboard_keys;
+mod dashboard_render;
+mod e2e_tmux;
+mod fixtures;
+mod interop;
+mod lab_cmd;
+mod lab_pg;
+mod robustness;
+mod sim_auth;
+mod sim_binary;
+mod sim_client;
+mod sim_faults;
+mod sim_source;
+mod status_cli;

@@ -1,0 +1,68 @@
+//! PostgreSQL for the lab tests: finding it, connecting, its own LSN arithmetic, and polling
+
+//! for a condition.
+use std::future::Future;
+use std::time::Duration;
+
+use migtop::model::Lsn;
+use tokio_postgres::{Client, NoTls};
+
+/// Whether PostgreSQL is there; panics with a clear message unless MIGTOP_SKIP_PG=1.
+pub fn have_pg() -> bool {
+    match migtop::lab::pg::PgBin::find(None) {
+        Ok(_) => true,
+        Err(e) if std::env::var("MIGTOP_SKIP_PG").as_deref() == Ok("1") => {
+            eprintln!("skipped: {e:#} (MIGTOP_SKIP_PG=1)");
+            false
+        }
+        Err(e) => panic!("{e:#}\n(set MIGTOP_SKIP_PG=1 to skip the PostgreSQL tests)"),
+    }
+}
+
+/// A connection to `dsn`, its driver running on the test runtime.
+pub async fn connect(dsn: &str) -> Client {
+    let (client, conn) = tokio_postgres::connect(dsn, NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+/// PostgreSQL's own `pg_wal_lsn_diff(a, b)`, computed on the primary.
+pub async fn pg_diff(pg: &Client, a: Lsn, b: Lsn) -> i64 {
+    pg.query_one(
+        "SELECT pg_wal_lsn_diff($1::text::pg_lsn, $2::text::pg_lsn)::bigint",
+        &[&a.to_string(), &b.to_string()],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
+/// PostgreSQL's `pg_wal_lsn_diff(greatest(a, b), c)`.
+pub async fn pg_diff_greatest(pg: &Client, a: Lsn, b: Lsn, c: Lsn) -> i64 {
+    pg.query_one(
+        "SELECT pg_wal_lsn_diff(greatest($1::text::pg_lsn, $2::text::pg_lsn), $3::text::pg_lsn)::bigint",
+        &[&a.to_string(), &b.to_string(), &c.to_string()],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
+/// Polls `f` until it returns `Some`, or panics after `timeout` naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

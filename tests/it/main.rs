@@ -9,6 +9,7 @@ mod client_http;
 mod dashboard_keys;
 mod dashboard_render;
 mod e2e_tmux;
+mod exporter;
 mod fixtures;
 mod interop;
 mod lab_cmd;

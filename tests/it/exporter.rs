@@ -232,6 +232,7 @@ fn scrape_until_complete(addr: SocketAddr) -> String {
 
 #[test]
 fn the_exposition_passes_promtool_and_holds_no_secret() {
+    let _heavy = crate::support::machine::heavy_blocking();
     let home = tempfile::tempdir().unwrap();
     let (_sim, endpoint, mut instances) = simulator(home.path());
     // One instance that does not exist, for the error counter.
@@ -400,6 +401,7 @@ fn a_real_prometheus_scrapes_the_exporter() {
     let Some(prometheus) = tool("prometheus") else {
         return;
     };
+    let _heavy = crate::support::machine::heavy_blocking();
     let home = tempfile::tempdir().unwrap();
     let (_sim, endpoint, instances) = simulator(home.path());
     let (_exp, addr) = exporter(home.path(), &endpoint, &instances);

@@ -476,3 +476,103 @@ fn a_real_prometheus_scrapes_the_exporter() {
         },
     );
 }
+
+/// A private tmux server (its own socket), killed when the test ends.
+struct Tmux(String);
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.0, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "w"]).stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+#[test]
+fn watch_serves_the_dashboards_figures_as_metrics() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let _machine = crate::support::machine::quiet();
+    let home = tempfile::tempdir().unwrap();
+    let (_sim, endpoint, instances) = simulator(home.path());
+    let port = free_port();
+    let t = Tmux(format!("migtop-metrics-{}", std::process::id()));
+    let cmd = format!(
+        "env HOME={home} ALIBABA_CLOUD_ACCESS_KEY_ID={KEY_ID} ALIBABA_CLOUD_ACCESS_KEY_SECRET={SECRET} \
+         {BIN} watch --endpoint {endpoint} -i {inst} --interval 1s --no-bell \
+         --metrics-listen 127.0.0.1:{port}; echo MIGTOP-EXIT=$?; sleep 60",
+        home = home.path().display(),
+        inst = instances[0],
+    );
+    let out = t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "w",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &cmd,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let screen = wait_for("the dashboard with tasks", Duration::from_secs(30), || {
+        let s = t.screen();
+        s.contains("Tasks (").then_some(s)
+    });
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let body = wait_for("task metrics from watch", Duration::from_secs(30), || {
+        let (_, body) = get(addr, "/metrics").ok()?;
+        body.contains("migtop_task_stage_index{").then_some(body)
+    });
+    // Every task on the exposition is on the screen, under the instance polled.
+    for line in body
+        .lines()
+        .filter(|l| l.starts_with("migtop_task_stage_index{"))
+    {
+        assert!(
+            line.contains(&format!("instance=\"{}\"", instances[0])),
+            "{line}"
+        );
+        let name = line
+            .split("task_name=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert!(
+            screen.contains(name) || t.screen().contains(name),
+            "{name} not on screen"
+        );
+    }
+    // The dashboard still answers keys while scraped, and quits cleanly.
+    t.run(&["send-keys", "-t", "w", "q"]);
+    let after = wait_for("watch to exit", Duration::from_secs(10), || {
+        let s = t.screen();
+        s.contains("MIGTOP-EXIT=").then_some(s)
+    });
+    assert!(after.contains("MIGTOP-EXIT=0"), "{after}");
+    assert!(
+        get(addr, "/metrics").is_err(),
+        "the metrics server stops with watch"
+    );
+}

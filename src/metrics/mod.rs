@@ -5,6 +5,14 @@
 //! [`TaskReading`] is built from a task, its latest sample and its verdict, and
 //! [`Metrics::observe_app`] takes them all from an [`App`]. Unknown values are absent from the
 //! exposition, never 0; tasks that disappear are removed.
+//!
+//! A command that exposes metrics (`exporter`, `watch --metrics-listen`, `wait`):
+//! 1. `let metrics = Arc::new(Metrics::new());` and `serve(addr, metrics.clone())` (keep the
+//!    returned [`MetricsServer`] alive; an error is the address that cannot be bound);
+//! 2. for every [`PollEvent`](crate::poller::PollEvent): [`Metrics::observe_event`] (counts
+//!    finished polls), then update the state;
+//! 3. after every state change and every tick: [`Metrics::observe_app`] with the [`App`], or
+//!    [`Metrics::set_tasks`] with a [`TaskReading`] per task when there is no `App`.
 
 pub mod feed;
 pub mod server;

@@ -1,4 +1,5 @@
-//! Command-line interface: flags, sub-commands and exit codes.
+//! Command-line interface: the flags and sub-commands as clap definitions, nothing more
+//! (what each command does is in [`crate::commands`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,15 +7,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::aliyun::{self, ClientConfig, CredentialOptions, RdsClient, RetryPolicy, TaskFilter};
-use crate::probe::{SourceDsn, SourceProbe};
-
-/// Exit code: every instance was read.
-pub const EXIT_OK: i32 = 0;
-/// Exit code: an API or network error occurred (what was read is still printed).
-pub const EXIT_API: i32 = 1;
-/// Exit code: usage or configuration error.
-pub const EXIT_USAGE: i32 = 2;
+use crate::lab::source::LAB_INSTANCE;
+use crate::probe::SourceDsn;
+use crate::sim::FaultSpec;
+use crate::units::{parse_bytes, parse_duration, parse_interval, parse_listen, parse_speed};
 
 /// Live monitor for ApsaraDB RDS for PostgreSQL cloud migrations.
 #[derive(Debug, Parser)]
@@ -42,12 +38,12 @@ pub enum Command {
     /// The dashboard against the built-in simulator (no cloud account needed).
     Demo(DemoArgs),
     /// Serve a simulated RDS OpenAPI endpoint on loopback.
-    Simulate(crate::sim::SimulateArgs),
+    Simulate(SimulateArgs),
     /// Poll instances headless and serve Prometheus metrics at /metrics.
     Exporter(ExporterArgs),
     /// A real PostgreSQL primary and standby behind the simulated API, with the dashboard on
     /// it (needs the PostgreSQL server binaries).
-    Lab(crate::lab::run::LabArgs),
+    Lab(LabArgs),
 }
 
 /// How to reach the API and which tasks to read.
@@ -153,7 +149,7 @@ pub struct WatchArgs {
 }
 
 /// The default address of `migtop exporter` (loopback; port 9847 is in the range Prometheus
-/// exporters use and not an IANA well-known or registered service port on this system).
+/// exporters use and not an IANA-registered service port).
 pub const EXPORTER_LISTEN: &str = "127.0.0.1:9847";
 
 /// `migtop exporter`.
@@ -191,165 +187,62 @@ pub struct DemoArgs {
     pub ui: UiArgs,
 }
 
-/// Parses `5s`, `1m30s`, `500ms`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs > 0.0 && secs < 1e9 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
-        return Err(format!("{s:?} is not a positive duration"));
-    }
-    let d = humantime::parse_duration(s)
-        .map_err(|e| format!("{s:?} is not a duration like 5s, 500ms or 1m ({e})"))?;
-    if d.is_zero() {
-        return Err("the duration must be above zero".into());
-    }
-    Ok(d)
+/// `migtop simulate`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Scenario file (default: the built-in scenario; see assets/scenarios/README.md).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Simulated time runs this many times faster.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Inject a fault, KIND[:RATE][:PARAM][@FROM..TO]: latency, hang, 5xx, throttling,
+    /// malformed, truncated, reset (e.g. throttling:0.2, latency:1:800ms, reset@30s..60s).
+    #[arg(long = "fault", value_name = "SPEC", value_parser = FaultSpec::parse_flag)]
+    pub faults: Vec<FaultSpec>,
+    /// Response shape (default: the scenario's, normally like the reference sample).
+    #[arg(long, value_enum)]
+    pub shape: Option<ShapeArg>,
 }
 
-/// A poll interval: at least 1 s, at most 1 h.
-pub fn parse_interval(s: &str) -> Result<Duration, String> {
-    let d = parse_duration(s)?;
-    if d < Duration::from_secs(1) || d > Duration::from_secs(3600) {
-        return Err(format!("{s:?}: the interval must be between 1s and 1h"));
-    }
-    Ok(d)
+/// `--shape` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShapeArg {
+    /// Like the reference sample: escaped ReplicationInfo, literal \n, numeric password.
+    Sample,
+    /// Plain JSON, real newlines, Items as a single object, numbers as strings.
+    Plain,
 }
 
-/// Parses byte sizes: `16MiB`, `1 GiB`, `500KB`, `1048576`.
-pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    s.trim()
-        .parse::<bytesize::ByteSize>()
-        .map(|b| b.as_u64())
-        .map_err(|e| format!("{s:?} is not a size like 16MiB, 1GiB or 500KB ({e})"))
-}
-
-/// A listen address such as `127.0.0.1:9847` or `[::1]:9847`.
-pub fn parse_listen(s: &str) -> Result<SocketAddr, String> {
-    s.trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not an address like 127.0.0.1:9847 or [::1]:9847"))
-}
-
-/// A speed factor between 0.01 and 10000.
-pub fn parse_speed(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number"))?;
-    if !(0.01..=10000.0).contains(&v) {
-        return Err(format!("speed {v} is out of range (0.01 to 10000)"));
-    }
-    Ok(v)
-}
-
-/// A configuration problem: printed as one sentence, exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
-impl ApiArgs {
-    /// The task filters given.
-    pub fn filter(&self) -> TaskFilter {
-        TaskFilter {
-            task_id: self.task_id,
-            task_name: self.task_name.clone(),
-            source_ip: self.source_ip.clone(),
-            source_port: self.source_port,
-        }
-    }
-
-    /// The source probe, when `--source-dsn` (or MIGTOP_SOURCE_DSN) is given; a DSN that cannot
-    /// be used is a usage error, its text redacted. Warnings go to stderr.
-    pub fn source_probe(&self) -> Result<Option<SourceProbe>, UsageError> {
-        // An empty value (e.g. MIGTOP_SOURCE_DSN="") means no probe, not libpq's defaults.
-        let Some(dsn) = self.source_dsn.as_ref().filter(|d| !d.is_empty()) else {
-            return Ok(None);
-        };
-        let from_env = std::env::var_os("MIGTOP_SOURCE_DSN").is_some();
-        if dsn.has_password() && !from_env {
-            eprintln!(
-                "migtop: warning: the password in --source-dsn shows in `ps` and shell history; \
-                 prefer PGPASSWORD, ~/.pgpass or the MIGTOP_SOURCE_DSN variable"
-            );
-        }
-        let mut probe = SourceProbe::new(dsn.clone(), self.timeout)
-            .map_err(|e| UsageError(format!("--source-dsn {}: {e}", dsn.redacted())))?;
-        for w in probe.take_warnings() {
-            eprintln!("migtop: warning: {w}");
-        }
-        Ok(Some(probe))
-    }
-
-    /// Resolves credentials and endpoint and builds the client; warnings go to stderr.
-    pub fn client(&self) -> Result<RdsClient, UsageError> {
-        if self.instances.is_empty() {
-            return Err(UsageError("name at least one instance with -i ID".into()));
-        }
-        let resolved = aliyun::credentials::resolve(&CredentialOptions {
-            profile: self.profile.clone(),
-            region: self.region.clone(),
-            config_path: self.aliyun_config.clone(),
-            credentials_path: None,
-        })
-        .map_err(|e| UsageError(e.to_string()))?;
-        for w in &resolved.warnings {
-            eprintln!("{w}");
-        }
-        let endpoint = self
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| aliyun::endpoint::for_region(resolved.region.as_deref()));
-        let endpoint = aliyun::endpoint::validate(&endpoint, self.allow_insecure_http)
-            .map_err(|e| UsageError(e.to_string()))?;
-        let config = ClientConfig {
-            endpoint,
-            timeout: self.timeout,
-            retry: RetryPolicy::default(),
-            region: resolved.region,
-        };
-        RdsClient::new(config, resolved.credentials)
-            .map_err(|e| UsageError(format!("cannot set up the HTTP client: {e}")))
-    }
-}
-
-/// Runs the parsed command and returns the process exit code.
-pub fn run(cli: Cli) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("migtop: cannot start the async runtime: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let result = runtime.block_on(async move {
-        match cli.command {
-            Some(Command::Status(args)) => crate::status::run(args).await,
-            Some(Command::Watch(args)) => crate::watch::run(args).await,
-            None => crate::watch::run(cli.watch).await,
-            Some(Command::Demo(args)) => crate::watch::demo(args).await,
-            Some(Command::Simulate(args)) => crate::sim::run(args).await,
-            Some(Command::Exporter(args)) => crate::exporter::run(args).await,
-            Some(Command::Lab(args)) => crate::lab::run::run(args).await,
-        }
-    });
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            if e.downcast_ref::<UsageError>().is_some() {
-                eprintln!("migtop: {e}");
-                EXIT_USAGE
-            } else {
-                eprintln!("migtop: {e:#}");
-                EXIT_API
-            }
-        }
-    }
+/// `migtop lab`.
+#[derive(Debug, Clone, Args)]
+pub struct LabArgs {
+    /// The lab's timeline (write load, replay pause, link cut) runs this many times faster.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+    /// Only serve the API and print where the servers are, until Ctrl-C or SIGTERM.
+    #[arg(long)]
+    pub serve: bool,
+    /// Address the API listens on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Bandwidth of the replication link, per second (e.g. 512KiB, 2MiB; 0 for unlimited).
+    #[arg(long, value_name = "SIZE", default_value = "512KiB", value_parser = parse_bytes)]
+    pub link_rate: u64,
+    /// No scheduled replay pause or link cut (the write load still runs).
+    #[arg(long)]
+    pub no_faults: bool,
+    /// The instance id the API serves.
+    #[arg(long, value_name = "ID", default_value = LAB_INSTANCE)]
+    pub instance: String,
+    #[command(flatten)]
+    pub ui: UiArgs,
 }
 
 #[cfg(test)]
@@ -357,23 +250,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_sizes_and_durations() {
-        assert_eq!(parse_bytes("16MiB").unwrap(), 16 * 1024 * 1024);
-        assert_eq!(parse_bytes("1 GiB").unwrap(), 1 << 30);
-        assert_eq!(parse_bytes("1048576").unwrap(), 1 << 20);
-        assert!(parse_bytes("lots").is_err());
-        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
-        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("-1").is_err());
-        assert!(parse_interval("100ms").is_err());
-        assert!(parse_speed("0").is_err());
-    }
-
-    #[test]
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exporter_and_metrics_listen_flags() {
+        let cli = Cli::try_parse_from(["migtop", "exporter", "-i", "a", "-i", "b"]).unwrap();
+        let Some(Command::Exporter(e)) = cli.command else {
+            panic!("not exporter");
+        };
+        assert_eq!(e.listen, EXPORTER_LISTEN.parse().unwrap());
+        assert!(e.listen.ip().is_loopback());
+        assert_eq!(e.interval, Duration::from_secs(15));
+        assert_eq!(e.api.instances, vec!["a", "b"]);
+        let cli = Cli::try_parse_from([
+            "migtop",
+            "watch",
+            "-i",
+            "a",
+            "--metrics-listen",
+            "[::1]:9900",
+        ])
+        .unwrap();
+        let Some(Command::Watch(w)) = cli.command else {
+            panic!("not watch");
+        };
+        assert_eq!(w.metrics_listen, Some("[::1]:9900".parse().unwrap()));
+        assert!(
+            Cli::try_parse_from(["migtop", "exporter", "-i", "a", "--listen", "9847"]).is_err()
+        );
     }
 
     #[test]
@@ -405,7 +312,7 @@ mod tests {
         let Some(Command::Status(s)) = cli.command else {
             panic!("not status");
         };
-        let e = s.api.source_probe().unwrap_err();
+        let e = crate::commands::api::source_probe(&s.api).unwrap_err();
         assert!(e.0.contains("port") && !e.0.contains("hunter2"), "{e}");
     }
 

@@ -1,6 +1,37 @@
 use clap::Parser;
 
+use migtop::cli::{Cli, Command};
+use migtop::commands;
+use migtop::error::{self, EXIT_USAGE};
+
 fn main() {
-    let cli = migtop::cli::Cli::parse();
-    std::process::exit(migtop::cli::run(cli));
+    let cli = Cli::parse();
+    std::process::exit(run(cli));
+}
+
+/// Runs the parsed command on a small runtime and returns the process exit code.
+fn run(cli: Cli) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("migtop: cannot start the async runtime: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Some(Command::Status(args)) => commands::status::run(args).await,
+            Some(Command::Watch(args)) => commands::watch::run(args).await,
+            None => commands::watch::run(cli.watch).await,
+            Some(Command::Demo(args)) => commands::demo::run(args).await,
+            Some(Command::Simulate(args)) => commands::simulate::run(args).await,
+            Some(Command::Exporter(args)) => commands::exporter::run(args).await,
+            Some(Command::Lab(args)) => commands::lab::run(args).await,
+        }
+    });
+    error::report(result)
 }

@@ -19,19 +19,19 @@ use crate::probe::{ProbeReport, SourceProbe};
 pub type SharedProbe = Arc<tokio::sync::Mutex<SourceProbe>>;
 
 /// Where snapshots come from: the RDS API in production, anything in tests.
-pub trait TaskSource: Send + Sync + 'static {
+pub trait SnapshotSource: Send + Sync + 'static {
     /// Every task of `instance`, or why they could not be read.
     fn fetch(&self, instance: &str) -> BoxFuture<'static, Result<InstanceSnapshot, ApiError>>;
 }
 
-/// The RDS OpenAPI as a [`TaskSource`].
+/// The RDS OpenAPI as a [`SnapshotSource`].
 #[derive(Clone)]
 pub struct ApiSource {
     pub client: RdsClient,
     pub filter: TaskFilter,
 }
 
-impl TaskSource for ApiSource {
+impl SnapshotSource for ApiSource {
     fn fetch(&self, instance: &str) -> BoxFuture<'static, Result<InstanceSnapshot, ApiError>> {
         let client = self.client.clone();
         let filter = self.filter.clone();
@@ -104,7 +104,7 @@ impl Poller {
     /// Starts one polling task per instance; events go to `tx`. With `probe`, the source is
     /// read after each successful poll, in the polling task (never in the UI's).
     pub fn spawn(
-        source: Arc<dyn TaskSource>,
+        source: Arc<dyn SnapshotSource>,
         instances: &[String],
         interval: Duration,
         probe: Option<SharedProbe>,
@@ -147,7 +147,7 @@ impl Drop for Poller {
 type Fetch = BoxFuture<'static, (Result<InstanceSnapshot, ApiError>, Option<ProbeReport>)>;
 
 /// The poll of `instance`, then (after a success) one reading of the source.
-fn fetch(source: &Arc<dyn TaskSource>, probe: Option<SharedProbe>, instance: &str) -> Fetch {
+fn fetch(source: &Arc<dyn SnapshotSource>, probe: Option<SharedProbe>, instance: &str) -> Fetch {
     let request = source.fetch(instance);
     Box::pin(async move {
         let result = request.await;
@@ -170,7 +170,7 @@ fn wall(at: Instant) -> DateTime<Utc> {
 }
 
 async fn run_one(
-    source: Arc<dyn TaskSource>,
+    source: Arc<dyn SnapshotSource>,
     probe: Option<SharedProbe>,
     instance: String,
     mut interval: Duration,
@@ -264,7 +264,7 @@ mod tests {
         hang: Option<&'static str>,
     }
 
-    impl TaskSource for Counting {
+    impl SnapshotSource for Counting {
         fn fetch(&self, instance: &str) -> BoxFuture<'static, Result<InstanceSnapshot, ApiError>> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let hang = self.hang == Some(instance);

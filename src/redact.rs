@@ -108,8 +108,8 @@ pub fn secret(msg: &str, secret: &str) -> String {
     if secret.is_empty() {
         return msg.to_string();
     }
-    let once = crate::aliyun::sign::percent_encode(secret);
-    let twice = crate::aliyun::sign::percent_encode(&once);
+    let once = crate::rfc3986::percent_encode(secret);
+    let twice = crate::rfc3986::percent_encode(&once);
     let mut out = msg.to_string();
     for form in [twice, once, secret.to_string()] {
         out = out.replace(&form, "********");
@@ -161,8 +161,8 @@ mod tests {
     #[test]
     fn tokens_are_masked_in_every_encoding() {
         let token = "CAIS+abc/def==";
-        let once = crate::aliyun::sign::percent_encode(token);
-        let twice = crate::aliyun::sign::percent_encode(&once);
+        let once = crate::rfc3986::percent_encode(token);
+        let twice = crate::rfc3986::percent_encode(&once);
         let msg = format!("raw {token} once {once} twice {twice}");
         assert_eq!(
             secret(&msg, token),

@@ -4,20 +4,10 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha1::Sha1;
 
-/// RFC 3986 unreserved characters stay; everything else is `%XX` with uppercase hex.
-pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// Percent-encodes `s` as UTF-8 per RFC 3986 (space is `%20`, `*` is `%2A`, `~` stays).
-pub fn percent_encode(s: &str) -> String {
-    utf8_percent_encode(s, RFC3986).to_string()
-}
+/// The encoding every name and value is signed in (re-exported: the signers' vocabulary).
+pub use crate::rfc3986::percent_encode;
 
 /// `k=v&k=v` over every param, sorted by name in byte order, names and values encoded.
 /// A `BTreeMap<String, _>` already iterates in byte order.

@@ -9,7 +9,7 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 
 use crate::app::{Action, App, AppConfig};
-use crate::poller::{PollEvent, Poller, TaskSource};
+use crate::poller::{PollEvent, Poller, SnapshotSource};
 use crate::probe::SourceProbe;
 
 use super::Metrics;
@@ -27,7 +27,7 @@ impl Metrics {
 /// successful poll) and keeps `metrics` current until `stop` resolves. Ages such as the time
 /// since the source's last message are refreshed every second between polls.
 pub async fn run(
-    source: Arc<dyn TaskSource>,
+    source: Arc<dyn SnapshotSource>,
     probe: Option<SourceProbe>,
     mut config: AppConfig,
     metrics: Arc<Metrics>,

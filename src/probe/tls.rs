@@ -22,7 +22,10 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::dsn::DsnError;
+/// Why TLS cannot be set up as the DSN asks; the text never holds the password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TlsError(pub String);
 
 /// libpq's `sslmode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +68,7 @@ pub enum RootCert {
 pub fn connector(
     mode: SslMode,
     root: &RootCert,
-) -> Result<(tokio_postgres::config::SslMode, MakeRustlsConnect), DsnError> {
+) -> Result<(tokio_postgres::config::SslMode, MakeRustlsConnect), TlsError> {
     use tokio_postgres::config::SslMode as Pg;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let (pg_mode, verifier): (Pg, Arc<dyn ServerCertVerifier>) = match mode {
@@ -77,7 +80,7 @@ pub fn connector(
         },
         SslMode::VerifyCa | SslMode::VerifyFull => {
             let r = roots(root, mode)?.ok_or_else(|| {
-                DsnError(format!(
+                TlsError(format!(
                     "sslmode={} needs trusted root certificates: set sslrootcert=FILE, or sslrootcert=system for the public CAs ({} does not exist)",
                     if mode == SslMode::VerifyCa { "verify-ca" } else { "verify-full" },
                     match root {
@@ -95,7 +98,7 @@ pub fn connector(
     };
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| DsnError(format!("cannot set up TLS: {e}")))?
+        .map_err(|e| TlsError(format!("cannot set up TLS: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
@@ -103,7 +106,7 @@ pub fn connector(
 }
 
 /// The trusted roots, or `None` when no root file is configured (and libpq's default is absent).
-fn roots(root: &RootCert, mode: SslMode) -> Result<Option<Arc<RootCertStore>>, DsnError> {
+fn roots(root: &RootCert, mode: SslMode) -> Result<Option<Arc<RootCertStore>>, TlsError> {
     let file = match root {
         RootCert::System => {
             return Ok(Some(Arc::new(RootCertStore {
@@ -117,7 +120,7 @@ fn roots(root: &RootCert, mode: SslMode) -> Result<Option<Arc<RootCertStore>>, D
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&file)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
         .map_err(|e| {
-            DsnError(format!(
+            TlsError(format!(
                 "cannot read the root certificates in {} (sslrootcert, sslmode={mode:?}): {e}",
                 file.display()
             ))
@@ -125,7 +128,7 @@ fn roots(root: &RootCert, mode: SslMode) -> Result<Option<Arc<RootCertStore>>, D
     let mut store = RootCertStore::empty();
     let (added, _ignored) = store.add_parsable_certificates(certs);
     if added == 0 {
-        return Err(DsnError(format!(
+        return Err(TlsError(format!(
             "{} holds no usable PEM certificate (sslrootcert)",
             file.display()
         )));
@@ -136,20 +139,20 @@ fn roots(root: &RootCert, mode: SslMode) -> Result<Option<Arc<RootCertStore>>, D
 fn full(
     roots: Arc<RootCertStore>,
     provider: &Arc<CryptoProvider>,
-) -> Result<Arc<dyn ServerCertVerifier>, DsnError> {
+) -> Result<Arc<dyn ServerCertVerifier>, TlsError> {
     let v = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
         .build()
-        .map_err(|e| DsnError(format!("cannot set up certificate verification: {e}")))?;
+        .map_err(|e| TlsError(format!("cannot set up certificate verification: {e}")))?;
     Ok(v)
 }
 
 fn chain_only(
     roots: Arc<RootCertStore>,
     provider: &Arc<CryptoProvider>,
-) -> Result<Arc<dyn ServerCertVerifier>, DsnError> {
+) -> Result<Arc<dyn ServerCertVerifier>, TlsError> {
     let inner = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
         .build()
-        .map_err(|e| DsnError(format!("cannot set up certificate verification: {e}")))?;
+        .map_err(|e| TlsError(format!("cannot set up certificate verification: {e}")))?;
     Ok(Arc::new(ChainOnly(inner)))
 }
 

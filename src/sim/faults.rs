@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 
 use super::error::SimError;
-use super::units::{Secs, parse_secs};
+use super::quantity::{Secs, parse_secs};
 
 /// What goes wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -10,8 +10,8 @@ use serde::{Deserialize, Deserializer};
 
 use super::detail::{CHECKS, CheckResult, CheckStatus};
 use super::faults::FaultSpec;
+use super::quantity::{Bytes, Rate, Secs};
 use super::render::Shape;
-use super::units::{Bytes, Rate, Secs};
 use crate::model::{Lsn, Stage};
 
 /// The built-in scenario, embedded at build time.
@@ -327,7 +327,7 @@ impl<'de> Deserialize<'de> for SignedSecs {
                     Some(b) => (true, b),
                     None => (false, s.trim()),
                 };
-                let v = super::units::parse_secs(body).map_err(serde::de::Error::custom)?;
+                let v = super::quantity::parse_secs(body).map_err(serde::de::Error::custom)?;
                 Ok(SignedSecs(if neg { -v.0 } else { v.0 }))
             }
         }
@@ -524,7 +524,7 @@ impl Scenario {
                         "a task whose precheck fails cannot be past stage precheck".into(),
                     ));
                 }
-                if t.lsn.0 as f64 >= super::engine::MAX_LSN / 2.0 {
+                if t.lsn.0 as f64 >= super::position::MAX_LSN / 2.0 {
                     return Err(at(
                         "lsn is beyond what the simulator models (2^51 bytes)".into()
                     ));

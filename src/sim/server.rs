@@ -51,7 +51,7 @@ pub struct ServerConfig {
 }
 
 /// Shared request-handling state.
-struct App {
+struct ServerState {
     verifier: Verifier,
     source: Arc<dyn TaskSource>,
     shape: Shape,
@@ -73,7 +73,7 @@ pub(crate) async fn serve(
 ) -> std::io::Result<Running> {
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    let app = Arc::new(App {
+    let app = Arc::new(ServerState {
         verifier: Verifier::new(config.credentials),
         source,
         shape: config.shape,
@@ -156,7 +156,7 @@ impl AsyncWrite for Stream {
     }
 }
 
-async fn connection(stream: TcpStream, app: Arc<App>) {
+async fn connection(stream: TcpStream, app: Arc<ServerState>) {
     let kill = Arc::new(Kill::default());
     let io = TokioIo::new(Stream {
         inner: stream,
@@ -190,7 +190,11 @@ fn error_response(e: &SimError, request_id: &str, host: &str) -> Response<Full<B
     json_response(e.status, e.body(request_id, host).to_string(), request_id)
 }
 
-async fn handle(app: Arc<App>, kill: Arc<Kill>, req: Request<HyperBody>) -> Response<Full<Bytes>> {
+async fn handle(
+    app: Arc<ServerState>,
+    kill: Arc<Kill>,
+    req: Request<HyperBody>,
+) -> Response<Full<Bytes>> {
     let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
     let (parts, body) = req.into_parts();
     let headers: Vec<(String, String)> = parts
@@ -293,7 +297,7 @@ fn int<T: std::str::FromStr>(
     }
 }
 
-impl App {
+impl ServerState {
     async fn dispatch(&self, v: &Verified, request_id: &str) -> Result<Value, SimError> {
         match v.action.as_str() {
             "DescribeCloudMigrationResult" => {

@@ -10,6 +10,7 @@ use super::theme::Theme;
 use super::{age, fit_spans};
 use crate::app::App;
 use crate::units;
+use crate::view::alert::{Alert, Tone};
 
 /// Draws the header into `area` (one line, two with an error).
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -103,8 +104,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
     frame.render_widget(Paragraph::new(lines), Rect { height: 1, ..area });
     if area.height > 1
-        && let Some(spans) = error_spans(app, theme)
+        && let Some(alert) = app.alert()
     {
+        let spans = alert_spans(&alert, theme);
         let rest = Rect {
             y: area.y + 1,
             height: area.height - 1,
@@ -122,74 +124,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
 }
 
-/// The most recent failure across instances: code, retry countdown, then the sentence (with
-/// the message and request id), so the most useful part survives truncation.
-pub fn error_spans(app: &App, theme: &Theme) -> Option<Vec<Span<'static>>> {
-    let failing: Vec<_> = app
-        .instances
-        .iter()
-        .filter_map(|i| i.last_error.as_ref().map(|(t, e)| (i, t, e)))
-        .collect();
-    let Some((inst, _, err)) = failing.iter().max_by_key(|(_, t, _)| **t) else {
-        // No failed poll, but a failing source probe is worth a line (never fatal: the
-        // API's figures stand, only the true lag is unknown).
-        if let Some(e) = app.source.as_ref().and_then(|s| s.error()) {
-            return Some(vec![
-                Span::styled(" ! ", theme.warn()),
-                Span::styled("source probe", theme.strong()),
-                Span::styled(" · true lag unknown · ", theme.dim()),
-                Span::raw(e.to_string()),
-            ]);
-        }
-        // Items that could not be decoded are worth a line too.
-        let inst = app.instances.iter().find(|i| !i.item_errors.is_empty())?;
-        let n = inst.item_errors.len();
-        return Some(vec![
-            Span::styled(" ! ", theme.warn()),
-            Span::styled(format!("{} ", inst.name), theme.strong()),
-            Span::styled(
-                format!(
-                    "{n} unreadable task{} skipped: ",
-                    if n == 1 { "" } else { "s" }
-                ),
-                theme.warn(),
-            ),
-            Span::raw(inst.item_errors.join("; ")),
-        ]);
-    };
-    let retry = match (app.paused, inst.next_poll, inst.polling_since) {
-        (true, _, _) => "paused".to_string(),
-        (_, _, Some(_)) => "retrying…".to_string(),
-        (_, Some(n), _) => format!("retry in {}", age(n, app.now)),
-        _ => "retry soon".to_string(),
-    };
-    let more = if failing.len() > 1 {
-        format!(" (+{} more failing)", failing.len() - 1)
-    } else {
-        String::new()
-    };
-    let sentence = err.to_string();
-    let prefix = format!("{}: ", err.code());
-    let message = sentence
-        .strip_prefix(&prefix)
-        .unwrap_or(&sentence)
-        .to_string();
-    Some(vec![
-        Span::styled(" ✗ ", theme.bad()),
-        Span::styled(format!("{} ", inst.name), theme.strong()),
-        Span::styled(err.code().to_string(), theme.bad()),
-        Span::styled(format!(" · {retry}{more} · "), theme.dim()),
-        Span::raw(message),
-    ])
-}
-
-/// Rows the error needs at `width` (0 without an error, at most 2).
-pub fn error_rows(app: &App, width: u16) -> u16 {
-    match error_spans(app, &Theme { color: false }) {
-        None => 0,
-        Some(s) => {
-            let w: usize = s.iter().map(|s| s.width()).sum();
-            if w <= width as usize { 1 } else { 2 }
-        }
-    }
+/// The alert as styled spans.
+pub fn alert_spans(alert: &Alert, theme: &Theme) -> Vec<Span<'static>> {
+    alert
+        .pieces()
+        .into_iter()
+        .map(|(text, tone)| {
+            let style = match tone {
+                Tone::Bad => theme.bad(),
+                Tone::Warn => theme.warn(),
+                Tone::Strong => theme.strong(),
+                Tone::Dim => theme.dim(),
+                Tone::Plain => Style::default(),
+            };
+            Span::styled(text, style)
+        })
+        .collect()
 }

@@ -1,16 +1,18 @@
 //! The LSN lag gauge: total lag split into transport and apply, on a log scale against
 //! `--max-lag`, a sparkline of recent polls, rates and the catch-up outlook.
 
-use ratatui::Frame;
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Widget};
 
 use super::theme::Theme;
 use super::{fit_spans, panel_block};
 use crate::app::{App, TaskEntry};
-use crate::history::{self, Eta, Rates};
+use crate::history::{self, Eta, History, Rates, SourceHistory};
 use crate::units;
 
 /// Everything the gauge shows, derived from a task's history.
@@ -71,15 +73,20 @@ impl SourceProblem {
     }
 }
 
-/// The figures of `entry` at the app's current settings.
-pub fn figures(entry: &TaskEntry, app: &App) -> LagFigures {
+/// The figures of `entry`, with the source probe's readings when one is configured, rates
+/// over `window`, the outlook judged against `max_lag`.
+pub fn figures(
+    entry: &TaskEntry,
+    source: Option<&SourceHistory>,
+    window: Duration,
+    max_lag: u64,
+) -> LagFigures {
     let r = entry.task.replication.as_ref();
     let total = r.and_then(|r| r.lag_bytes());
-    let window = app.trend_window();
     let rates = entry.history.rates(window);
     let latest = entry.history.latest().map(|(_, d)| d);
     let true_lag = latest.and_then(|d| d.true_lag());
-    let source = app.source.as_ref().map(|src| {
+    let source = source.map(|src| {
         let cmp = latest.and_then(|d| d.source);
         let problem = if true_lag.is_some() {
             None
@@ -111,9 +118,9 @@ pub fn figures(entry: &TaskEntry, app: &App) -> LagFigures {
                 wal: s.wal_rate.or(rates.wal),
                 replay: rates.replay,
             },
-            app.config.readiness.max_lag,
+            max_lag,
         ),
-        _ => history::eta(total, rates, app.config.readiness.max_lag),
+        _ => history::eta(total, rates, max_lag),
     };
     LagFigures {
         total,
@@ -293,13 +300,13 @@ fn legend(f: &LagFigures, width: usize, theme: &Theme) -> Line<'static> {
 /// The sparkline of recent lag samples on a linear scale up to `max_lag` (or the largest value
 /// shown), coloured against `max_lag`; blank cells are failed polls or unknown lag.
 pub fn sparkline(
-    entry: &TaskEntry,
+    history: &History,
     max_lag: u64,
     width: usize,
     theme: &Theme,
 ) -> Vec<Span<'static>> {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let series = entry.history.lag_series(width);
+    let series = history.lag_series(width);
     // Against the threshold, or the largest value shown when that is higher.
     let top = series
         .iter()
@@ -365,98 +372,141 @@ pub fn outlook(eta: Eta, theme: &Theme) -> Span<'static> {
     }
 }
 
-/// Draws the gauge of the selected task into `area`.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let Some(entry) = app.selected_task() else {
-        // An instance row: say what is known about polling it.
-        let block = panel_block(Span::styled(" Lag ", theme.strong()), theme, false);
-        let text = match app.selected_instance() {
-            Some(i) => match &i.last_error {
-                Some((_, e)) => Line::styled(format!("{}: {e}", i.name), theme.bad()),
-                None if i.last_ok.is_some() => {
-                    Line::styled(format!("{}: no migration tasks match", i.name), theme.dim())
-                }
-                None => Line::styled(
-                    format!("{}: waiting for the first poll", i.name),
-                    theme.dim(),
-                ),
-            },
-            None => Line::styled("no task selected", theme.dim()),
+/// The gauge panel as data.
+#[derive(Debug, Clone)]
+pub enum LagView<'a> {
+    /// The selected task's figures and its history (for the trend).
+    Task {
+        figures: LagFigures,
+        /// The task has ReplicationInfo (else there is nothing to gauge yet).
+        has_replication: bool,
+        history: &'a History,
+        /// `--max-lag`.
+        max_lag: u64,
+    },
+    /// An instance row: what is known about polling it, and whether that is a failure.
+    NoTask { text: String, failing: bool },
+}
+
+impl<'a> LagView<'a> {
+    /// The gauge for the selection of `app`.
+    pub fn of(app: &'a App) -> LagView<'a> {
+        let Some(entry) = app.selected_task() else {
+            // An instance row: say what is known about polling it.
+            let (text, failing) = match app.selected_instance() {
+                Some(i) => match &i.last_error {
+                    Some((_, e)) => (format!("{}: {e}", i.name), true),
+                    None if i.last_ok.is_some() => {
+                        (format!("{}: no migration tasks match", i.name), false)
+                    }
+                    None => (format!("{}: waiting for the first poll", i.name), false),
+                },
+                None => ("no task selected".to_string(), false),
+            };
+            return LagView::NoTask { text, failing };
         };
-        frame.render_widget(
-            Paragraph::new(text)
-                .block(block)
-                .wrap(ratatui::widgets::Wrap { trim: true }),
-            area,
-        );
-        return;
-    };
-    let f = figures(entry, app);
-    let max_lag = app.config.readiness.max_lag;
-    let mut title = vec![Span::styled(" Lag ", theme.strong())];
-    if f.restart {
-        title.push(Span::styled("receiver restarted ", theme.warn()));
-    }
-    if let Some((a, b)) = f.timeline {
-        title.push(Span::styled(format!("timeline {a}→{b} "), theme.warn()));
-    }
-    let block = panel_block(Line::from(title), theme, false);
-    let inner = block.inner(area);
-    let w = inner.width as usize;
-    let mut lines = Vec::new();
-    // The legend goes first when the panel is short.
-    let mut legend_at = None;
-    if entry.task.replication.is_none() {
-        lines.push(gauge("", None, &[], max_lag, w, theme));
-        lines.push(Line::styled(
-            " no ReplicationInfo yet (unknown, not 0)",
-            theme.dim(),
-        ));
-    } else if let Some(src) = &f.source {
-        lines.push(gauge(
-            REPORTED_LABEL,
-            f.total,
-            &[f.apply],
+        let max_lag = app.config.readiness.max_lag;
+        LagView::Task {
+            figures: figures(entry, app.source.as_ref(), app.trend_window(), max_lag),
+            has_replication: entry.task.replication.is_some(),
+            history: &entry.history,
             max_lag,
-            w,
-            theme,
-        ));
-        match (f.true_lag, &src.problem) {
-            (Some(t), _) => lines.push(gauge(
-                TRUE_LABEL,
-                Some(t),
-                &[f.apply, f.transport],
+        }
+    }
+}
+
+/// The gauge widget: the view and its theme.
+#[derive(Debug, Clone)]
+pub struct LagGauge<'a> {
+    pub view: LagView<'a>,
+    pub theme: Theme,
+}
+
+impl Widget for LagGauge<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = &self.theme;
+        let (f, has_replication, history, max_lag) = match self.view {
+            LagView::Task {
+                figures,
+                has_replication,
+                history,
+                max_lag,
+            } => (figures, has_replication, history, max_lag),
+            LagView::NoTask { text, failing } => {
+                let block = panel_block(Span::styled(" Lag ", theme.strong()), theme, false);
+                let style = if failing { theme.bad() } else { theme.dim() };
+                Paragraph::new(Line::styled(text, style))
+                    .block(block)
+                    .wrap(ratatui::widgets::Wrap { trim: true })
+                    .render(area, buf);
+                return;
+            }
+        };
+        let mut title = vec![Span::styled(" Lag ", theme.strong())];
+        if f.restart {
+            title.push(Span::styled("receiver restarted ", theme.warn()));
+        }
+        if let Some((a, b)) = f.timeline {
+            title.push(Span::styled(format!("timeline {a}→{b} "), theme.warn()));
+        }
+        let block = panel_block(Line::from(title), theme, false);
+        let inner = block.inner(area);
+        let w = inner.width as usize;
+        let mut lines = Vec::new();
+        // The legend goes first when the panel is short.
+        let mut legend_at = None;
+        if !has_replication {
+            lines.push(gauge("", None, &[], max_lag, w, theme));
+            lines.push(Line::styled(
+                " no ReplicationInfo yet (unknown, not 0)",
+                theme.dim(),
+            ));
+        } else if let Some(src) = &f.source {
+            lines.push(gauge(
+                REPORTED_LABEL,
+                f.total,
+                &[f.apply],
                 max_lag,
                 w,
                 theme,
-            )),
-            (None, Some(p)) => lines.push(unknown_true_row(p, w, theme)),
-            (None, None) => lines.push(unknown_true_row(&SourceProblem::Waiting, w, theme)),
+            ));
+            match (f.true_lag, &src.problem) {
+                (Some(t), _) => lines.push(gauge(
+                    TRUE_LABEL,
+                    Some(t),
+                    &[f.apply, f.transport],
+                    max_lag,
+                    w,
+                    theme,
+                )),
+                (None, Some(p)) => lines.push(unknown_true_row(p, w, theme)),
+                (None, None) => lines.push(unknown_true_row(&SourceProblem::Waiting, w, theme)),
+            }
+            legend_at = Some(lines.len());
+            lines.push(legend(&f, w, theme));
+        } else {
+            lines.push(gauge("", f.total, &[f.apply], max_lag, w, theme));
+            legend_at = Some(lines.len());
+            lines.push(legend(&f, w, theme));
         }
-        legend_at = Some(lines.len());
-        lines.push(legend(&f, w, theme));
-    } else {
-        lines.push(gauge("", f.total, &[f.apply], max_lag, w, theme));
-        legend_at = Some(lines.len());
-        lines.push(legend(&f, w, theme));
+        // The trend, with the outlook at its right end.
+        let out = outlook(f.eta, theme);
+        let spark_w = w.saturating_sub(7 + out.width() + 2);
+        let mut spark = vec![Span::styled(" trend ", theme.dim())];
+        spark.extend(sparkline(history, max_lag, spark_w, theme));
+        spark.push(Span::raw("  "));
+        spark.push(out);
+        lines.push(Line::from(fit_spans(spark, w)));
+        let mut rates = vec![Span::raw(" ")];
+        rates.extend(rates_line(&f, theme));
+        lines.push(Line::from(fit_spans(rates, w)));
+        if lines.len() > inner.height as usize
+            && let Some(i) = legend_at
+        {
+            lines.remove(i);
+        }
+        Paragraph::new(lines).block(block).render(area, buf);
     }
-    // The trend, with the outlook at its right end.
-    let out = outlook(f.eta, theme);
-    let spark_w = w.saturating_sub(7 + out.width() + 2);
-    let mut spark = vec![Span::styled(" trend ", theme.dim())];
-    spark.extend(sparkline(entry, max_lag, spark_w, theme));
-    spark.push(Span::raw("  "));
-    spark.push(out);
-    lines.push(Line::from(fit_spans(spark, w)));
-    let mut rates = vec![Span::raw(" ")];
-    rates.extend(rates_line(&f, theme));
-    lines.push(Line::from(fit_spans(rates, w)));
-    if lines.len() > inner.height as usize
-        && let Some(i) = legend_at
-    {
-        lines.remove(i);
-    }
-    frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
 #[cfg(test)]
@@ -471,5 +521,68 @@ mod tests {
         // The threshold sits at 14/18 of the bar (1 KiB .. 256 MiB).
         assert_eq!(position(max, max, 18), 14);
         assert_eq!(position(u64::MAX, max, 20), 20);
+    }
+
+    /// The buffer's text, styles aside.
+    fn text(buf: &Buffer) -> Vec<String> {
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    fn render(view: LagView, w: u16, h: u16) -> Buffer {
+        let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+        LagGauge {
+            view,
+            theme: Theme { color: false },
+        }
+        .render(buf.area, &mut buf);
+        buf
+    }
+
+    #[test]
+    fn a_gauge_with_its_legend_trend_and_rates() {
+        let max = 16 << 20;
+        let history = History::default();
+        let figures = LagFigures {
+            total: Some(4 << 20),
+            transport: Some(1 << 20),
+            apply: Some(3 << 20),
+            rates: Rates::default(),
+            eta: Eta::Unknown,
+            restart: false,
+            timeline: None,
+            true_lag: None,
+            source: None,
+        };
+        let view = LagView::Task {
+            figures,
+            has_replication: true,
+            history: &history,
+            max_lag: max,
+        };
+        let want = Buffer::with_lines([
+            "┌ Lag ─────────────────────────────────────────────────────┐",
+            "│ 4.00 MiB ▕█████████████████▒▒▒▒▒····│······▏ max 16.0 MiB│",
+            "│ █ not replayed 3.00 MiB  ▒ not received 1.00 MiB         │",
+            "│ trend                                         ETA unknown│",
+            "│ WAL unknown · replay unknown                             │",
+            "└──────────────────────────────────────────────────────────┘",
+        ]);
+        assert_eq!(text(&render(view, 60, 6)), text(&want));
+    }
+
+    #[test]
+    fn an_instance_row_says_why_there_is_no_gauge() {
+        let view = LagView::NoTask {
+            text: "pgm-a: waiting for the first poll".into(),
+            failing: false,
+        };
+        let want = Buffer::with_lines([
+            "┌ Lag ─────────────────────────────┐",
+            "│pgm-a: waiting for the first poll │",
+            "└──────────────────────────────────┘",
+        ]);
+        assert_eq!(text(&render(view, 36, 3)), text(&want));
     }
 }

@@ -1,11 +1,12 @@
-//! Drawing: a pure function of [`App`], no I/O.
+//! Drawing: a pure function of [`App`], no I/O. The stage bar, lag gauge, verdict and footer
+//! are `Widget`s over view types built from the state here; the layout and the log's text come
+//! from [`crate::view`].
 
 pub mod details;
 pub mod footer;
 pub mod header;
 pub mod help;
 pub mod lag_gauge;
-pub mod layout;
 pub mod precheck_log;
 pub mod stage_bar;
 pub mod switchover;
@@ -23,6 +24,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::app::{App, Focus, Overlay};
 use crate::units;
+use crate::view::layout;
 use theme::Theme;
 
 /// Draws the whole screen for `app`.
@@ -31,23 +33,41 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let theme = Theme {
         color: app.config.color,
     };
-    let l = layout::compute(area, app);
+    let l = layout::compute(area, &app.layout_input(area.width));
     if l.too_small {
         draw_too_small(frame, area, &theme);
         return;
     }
     header::draw(frame, l.header, app, &theme);
     task_list::draw(frame, l.tasks, app, &theme);
-    stage_bar::draw(frame, l.stage, app, &theme);
-    lag_gauge::draw(frame, l.lag, app, &theme);
-    verdict::draw(frame, l.verdict, app, &theme);
+    frame.render_widget(
+        stage_bar::StageBarWidget {
+            bar: stage_bar::StageBar::of(app),
+            theme,
+        },
+        l.stage,
+    );
+    frame.render_widget(
+        lag_gauge::LagGauge {
+            view: lag_gauge::LagView::of(app),
+            theme,
+        },
+        l.lag,
+    );
+    frame.render_widget(
+        verdict::VerdictPanel {
+            view: verdict::VerdictView::of(app),
+            theme,
+        },
+        l.verdict,
+    );
     if let Some(r) = l.log {
         precheck_log::draw(frame, r, app, &theme);
     }
     if let Some(r) = l.details {
         details::draw(frame, r, app, &theme);
     }
-    footer::draw(frame, l.footer, app, &theme);
+    frame.render_widget(footer::Footer::of(app, theme), l.footer);
     match &app.overlay {
         Some(Overlay::Help) => help::draw(frame, area, app, &theme),
         Some(Overlay::Notice { title, text }) => draw_notice(frame, area, title, text, &theme),

@@ -1,224 +1,16 @@
-//! The precheck log: the parsed `Detail`, wrapped to the panel, scrollable and searchable.
+//! The precheck log panel: the selected task's `Detail`, wrapped to the panel, scrolled and
+//! with search matches highlighted (the text itself comes from [`crate::view::log_text`]).
 
 use ratatui::Frame;
 use ratatui::layout::{Margin, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
-use unicode_width::UnicodeWidthStr;
 
 use super::theme::Theme;
 use super::{is_focused, panel_block};
 use crate::app::{App, Focus};
-use crate::model::{DetailLine, Precheck, Severity};
-
-/// What a piece of log text is, for its style.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Section,
-    Success,
-    Warning,
-    Fail,
-    Other,
-    Time,
-    Text,
-}
-
-/// One display row of the wrapped log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogRow {
-    /// The logical `Detail` line this row belongs to.
-    pub line: usize,
-    pub segs: Vec<(String, Kind)>,
-}
-
-impl LogRow {
-    /// The row's text.
-    pub fn text(&self) -> String {
-        self.segs.iter().map(|(s, _)| s.as_str()).collect()
-    }
-}
-
-fn severity_kind(s: Severity) -> Kind {
-    match s {
-        Severity::Success => Kind::Success,
-        Severity::Warning => Kind::Warning,
-        Severity::Fail => Kind::Fail,
-        Severity::Other => Kind::Other,
-    }
-}
-
-/// A log line as styled pieces (unwrapped).
-pub fn segments(l: &DetailLine) -> Vec<(String, Kind)> {
-    match l {
-        DetailLine::Section(s) => vec![(format!("[{s}]"), Kind::Section)],
-        DetailLine::Check {
-            name,
-            severity,
-            status,
-            message,
-        } => {
-            let k = severity_kind(*severity);
-            let sym = match severity {
-                Severity::Success => "✓",
-                Severity::Warning => "!",
-                Severity::Fail => "✗",
-                Severity::Other => "?",
-            };
-            let mut v = vec![
-                (format!("  {sym} "), k),
-                (name.clone(), Kind::Text),
-                (": ".into(), Kind::Text),
-                (status.clone(), k),
-            ];
-            if let Some(m) = message {
-                v.push((format!(" — {m}"), k));
-            }
-            v
-        }
-        DetailLine::Progress { time, text } => {
-            let stamp = time.map_or("---".to_string(), |t| {
-                t.format("%m-%d %H:%M:%S").to_string()
-            });
-            vec![
-                ("  ".into(), Kind::Text),
-                (stamp, Kind::Time),
-                (format!(" {text}"), Kind::Text),
-            ]
-        }
-        DetailLine::Text(s) => vec![(format!("  {s}"), Kind::Text)],
-    }
-}
-
-/// The text of a log line as shown, for searching.
-pub fn line_text(l: &DetailLine) -> String {
-    segments(l).into_iter().map(|(s, _)| s).collect()
-}
-
-/// Splits pieces into words and single spaces, keeping each piece's kind.
-fn tokens(segs: Vec<(String, Kind)>) -> Vec<(String, Kind)> {
-    let mut out = Vec::new();
-    for (s, k) in segs {
-        let mut word = String::new();
-        for c in s.chars() {
-            if c == ' ' {
-                if !word.is_empty() {
-                    out.push((std::mem::take(&mut word), k));
-                }
-                out.push((" ".into(), k));
-            } else {
-                word.push(c);
-            }
-        }
-        if !word.is_empty() {
-            out.push((word, k));
-        }
-    }
-    out
-}
-
-fn push_merged(segs: &mut Vec<(String, Kind)>, s: &str, k: Kind) {
-    match segs.last_mut() {
-        Some((last, lk)) if *lk == k => last.push_str(s),
-        _ => segs.push((s.to_string(), k)),
-    }
-}
-
-/// Drops the spaces a row ends with (where it was broken).
-fn finish(mut segs: Vec<(String, Kind)>) -> Vec<(String, Kind)> {
-    loop {
-        let n = segs.len();
-        let Some((last, _)) = segs.last_mut() else {
-            break;
-        };
-        let trimmed = last.trim_end_matches(' ').len();
-        if trimmed == 0 && n > 1 {
-            segs.pop();
-        } else {
-            last.truncate(trimmed);
-            break;
-        }
-    }
-    segs
-}
-
-/// Wraps the log to `width` columns; continuation rows are indented.
-pub fn wrap(p: &Precheck, width: usize) -> Vec<LogRow> {
-    let width = width.max(8);
-    let indent = 4.min(width / 4);
-    let mut rows = Vec::new();
-    for (i, l) in p.lines.iter().enumerate() {
-        let mut cur: Vec<(String, Kind)> = Vec::new();
-        let mut cur_w = 0;
-        let mut fresh = true; // nothing but indentation on the current row
-        for (tok, k) in tokens(segments(l)) {
-            let w = tok.width();
-            if tok == " " && cur_w + 1 > width {
-                continue;
-            }
-            if cur_w + w > width && !fresh {
-                rows.push(LogRow {
-                    line: i,
-                    segs: finish(std::mem::take(&mut cur)),
-                });
-                cur.push((" ".repeat(indent), Kind::Text));
-                cur_w = indent;
-                fresh = true;
-                if tok == " " {
-                    continue;
-                }
-            }
-            if cur_w + w > width {
-                // A word longer than the row: break it anywhere.
-                for c in tok.chars() {
-                    let cw = c.to_string().width();
-                    if cur_w + cw > width {
-                        rows.push(LogRow {
-                            line: i,
-                            segs: finish(std::mem::take(&mut cur)),
-                        });
-                        cur.push((" ".repeat(indent), Kind::Text));
-                        cur_w = indent;
-                    }
-                    push_merged(&mut cur, &c.to_string(), k);
-                    cur_w += cw;
-                }
-                fresh = false;
-                continue;
-            }
-            push_merged(&mut cur, &tok, k);
-            cur_w += w;
-            if tok != " " {
-                fresh = false;
-            }
-        }
-        rows.push(LogRow {
-            line: i,
-            segs: finish(cur),
-        });
-    }
-    rows
-}
-
-/// The display row to open the log at: the section heading of the first warning or failure
-/// (`None` when every check passed).
-pub fn first_problem_row(p: &Precheck, rows: &[LogRow]) -> Option<usize> {
-    let problem = p.lines.iter().position(|l| {
-        matches!(
-            l,
-            DetailLine::Check {
-                severity: Severity::Warning | Severity::Fail,
-                ..
-            }
-        )
-    })?;
-    let heading = p.lines[..problem]
-        .iter()
-        .rposition(|l| matches!(l, DetailLine::Section(_)))
-        .filter(|h| problem - h <= 3)
-        .unwrap_or(problem);
-    rows.iter().position(|r| r.line == heading)
-}
+use crate::view::log_text::{Kind, find_all, wrap};
 
 fn style(k: Kind, theme: &Theme) -> Style {
     match k {
@@ -232,26 +24,20 @@ fn style(k: Kind, theme: &Theme) -> Style {
     }
 }
 
-/// Splits `text` around case-insensitive occurrences of `query` (ASCII case folding, so byte
-/// offsets stay valid).
+/// Splits `text` around case-insensitive occurrences of `query`, found as the search finds
+/// them ([`find_all`]), so every matching line shows its match.
 fn highlight(text: &str, base: Style, query: &str, hl: Style) -> Vec<Span<'static>> {
     if query.is_empty() {
         return vec![Span::styled(text.to_string(), base)];
     }
-    let lower = text.to_ascii_lowercase();
-    let q = query.to_ascii_lowercase();
     let mut out = Vec::new();
     let mut from = 0;
-    while let Some(pos) = lower[from..].find(&q) {
-        let at = from + pos;
-        if !text.is_char_boundary(at) || !text.is_char_boundary(at + q.len()) {
-            break;
+    for r in find_all(text, query) {
+        if r.start > from {
+            out.push(Span::styled(text[from..r.start].to_string(), base));
         }
-        if at > from {
-            out.push(Span::styled(text[from..at].to_string(), base));
-        }
-        out.push(Span::styled(text[at..at + q.len()].to_string(), hl));
-        from = at + q.len();
+        out.push(Span::styled(text[r.clone()].to_string(), hl));
+        from = r.end;
     }
     if from < text.len() {
         out.push(Span::styled(text[from..].to_string(), base));
@@ -377,38 +163,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wraps_long_lines_with_an_indent() {
-        let p = Precheck::parse(
-            "[Check source glibc version]\nCheck source glibc version compatible: warning(warning:source glibc version is not compatible with rds pg)\n",
-        );
-        let rows = wrap(&p, 30);
-        let texts: Vec<String> = rows.iter().map(|r| r.text()).collect();
-        assert_eq!(
-            texts,
-            vec![
-                "[Check source glibc version]",
-                "  ! Check source glibc version",
-                "    compatible: warning —",
-                "    source glibc version is",
-                "    not compatible with rds pg",
-            ]
-        );
-        assert!(rows.iter().skip(1).all(|r| r.line == 1));
-        assert!(texts.iter().all(|t| t.width() <= 30));
-    }
-
-    #[test]
-    fn very_long_words_are_broken() {
-        let p = Precheck::parse(&"x".repeat(50));
-        let rows = wrap(&p, 20);
-        assert!(rows.iter().all(|r| r.text().width() <= 20));
-        assert_eq!(
-            rows.iter().map(|r| r.text().trim().len()).sum::<usize>(),
-            50
-        );
-    }
-
-    #[test]
     fn highlight_is_case_insensitive() {
         let s = highlight(
             "Check GLIBC here",
@@ -418,5 +172,15 @@ mod tests {
         );
         assert_eq!(s.len(), 3);
         assert_eq!(s[1].content, "GLIBC");
+    }
+
+    #[test]
+    fn highlight_folds_case_beyond_ascii() {
+        // The search matches `ÜBERSICHT` for `übersicht`: the highlight must find it too.
+        let hl = Style::default().add_modifier(Modifier::BOLD);
+        let s = highlight("CHECK ÜBERSICHT: ok", Style::default(), "übersicht", hl);
+        let lit: Vec<_> = s.iter().filter(|s| s.style == hl).collect();
+        assert_eq!(lit.len(), 1);
+        assert_eq!(lit[0].content, "ÜBERSICHT");
     }
 }

@@ -93,7 +93,8 @@ fn verdict_lines(
     match v {
         Some(v) => {
             let mut l = vec![Span::raw("Verdict "), verdict::badge(v, theme)];
-            if let Some(lag) = entry.and_then(|e| e.task.lag_bytes()) {
+            // The lag the verdict judged: with a source probe, never less than the true lag.
+            if let Some(lag) = entry.and_then(|e| e.judged_lag()) {
                 l.push(Span::raw(format!("  lag {}", units::bytes(lag))));
             }
             lines.push(Line::from(l));

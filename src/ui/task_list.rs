@@ -110,14 +110,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     },
                     None => "-".into(),
                 };
-                // With a source probe the true lag is the better figure; show the larger of the
-                // two, as the readiness verdict judges.
-                let true_lag = e.history.latest().and_then(|(_, d)| d.true_lag());
-                let shown = match (t.lag_bytes(), true_lag) {
-                    (Some(a), Some(b)) => Some(a.max(b)),
-                    (a, b) => a.or(b),
-                };
-                let lag = match shown {
+                // With a source probe the true lag is the better figure: the table shows the
+                // lag the verdict judges.
+                let lag = match e.judged_lag() {
                     Some(l) => Span::styled(units::bytes(l), theme.level(l, max_lag)),
                     None => Span::styled("unknown", theme.dim()),
                 };

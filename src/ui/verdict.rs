@@ -1,10 +1,10 @@
 //! The readiness verdict: NOT READY with every reason, IN SYNC or DRAINED.
 
-use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::panel_block;
 use super::theme::Theme;
@@ -63,50 +63,193 @@ pub fn explain(v: &Verdict, max_lag: u64, width: usize, theme: &Theme) -> Vec<Li
     }
 }
 
-/// Draws the verdict of the selected task into `area`.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let Some(entry) = app.selected_task() else {
-        let nothing = Verdict::NotReady(vec![Reason::NoData]);
-        let title = Line::from(vec![Span::raw(" "), badge(&nothing, theme), Span::raw(" ")]);
-        let block = panel_block(title, theme, false);
-        let text = match app.selected_instance() {
-            Some(i) if i.last_ok.is_some() => "no migration tasks on this instance",
-            _ => "no data for this instance yet",
+/// The verdict panel as data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VerdictView {
+    /// The selected task's verdict.
+    Task {
+        verdict: Verdict,
+        /// `S switch over` is offered (allowed, and the task is in stage increment).
+        can_switch: bool,
+        /// With a probe, the source could not confirm the true lag: DRAINED is unconfirmed.
+        unconfirmed: bool,
+        /// `--max-lag`.
+        max_lag: u64,
+    },
+    /// An instance row: whether it answered (with no tasks) or not yet.
+    NoTask { answered: bool },
+}
+
+impl VerdictView {
+    /// The verdict panel for the selection of `app`.
+    pub fn of(app: &App) -> VerdictView {
+        let Some(entry) = app.selected_task() else {
+            return VerdictView::NoTask {
+                answered: app.selected_instance().is_some_and(|i| i.last_ok.is_some()),
+            };
         };
-        frame.render_widget(
+        VerdictView::Task {
+            verdict: entry.verdict.clone(),
+            can_switch: app.config.allow_switchover && entry.task.stage == Some(Stage::Increment),
+            unconfirmed: entry
+                .history
+                .latest()
+                .is_some_and(|(_, d)| d.probed && d.true_lag().is_none()),
+            max_lag: app.config.readiness.max_lag,
+        }
+    }
+}
+
+/// The verdict panel widget: the view and its theme.
+#[derive(Debug, Clone)]
+pub struct VerdictPanel {
+    pub view: VerdictView,
+    pub theme: Theme,
+}
+
+impl Widget for VerdictPanel {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = &self.theme;
+        let VerdictView::Task {
+            verdict,
+            can_switch,
+            unconfirmed,
+            max_lag,
+        } = &self.view
+        else {
+            let nothing = Verdict::NotReady(vec![Reason::NoData]);
+            let title = Line::from(vec![Span::raw(" "), badge(&nothing, theme), Span::raw(" ")]);
+            let block = panel_block(title, theme, false);
+            let text = match self.view {
+                VerdictView::NoTask { answered: true } => "no migration tasks on this instance",
+                _ => "no data for this instance yet",
+            };
             Paragraph::new(Line::styled(text, theme.dim()))
                 .block(block)
-                .wrap(Wrap { trim: true }),
-            area,
-        );
-        return;
-    };
-    let mut title = vec![Span::raw(" "), badge(&entry.verdict, theme), Span::raw(" ")];
-    if app.config.allow_switchover && entry.task.stage == Some(Stage::Increment) {
-        title.push(Span::styled("S switch over ", theme.dim()));
-    }
-    let block = panel_block(Line::from(title), theme, false);
-    let inner = block.inner(area);
-    let mut lines = explain(
-        &entry.verdict,
-        app.config.readiness.max_lag,
-        inner.width as usize,
-        theme,
-    );
-    // With a probe, DRAINED needs the source to confirm it: say so when it cannot.
-    let unconfirmed = entry
-        .history
-        .latest()
-        .is_some_and(|(_, d)| d.probed && d.true_lag().is_none());
-    if unconfirmed && matches!(entry.verdict, Verdict::InSync { .. }) {
-        lines.pop();
-        lines.push(Line::styled("true lag unknown:", theme.warn()));
-        lines.push(Line::styled("DRAINED unconfirmed", theme.warn()));
-    }
-    frame.render_widget(
+                .wrap(Wrap { trim: true })
+                .render(area, buf);
+            return;
+        };
+        let mut title = vec![Span::raw(" "), badge(verdict, theme), Span::raw(" ")];
+        if *can_switch {
+            title.push(Span::styled("S switch over ", theme.dim()));
+        }
+        let block = panel_block(Line::from(title), theme, false);
+        let inner = block.inner(area);
+        let mut lines = explain(verdict, *max_lag, inner.width as usize, theme);
+        // With a probe, DRAINED needs the source to confirm it: say so when it cannot.
+        if *unconfirmed && matches!(verdict, Verdict::InSync { .. }) {
+            lines.pop();
+            lines.push(Line::styled("true lag unknown:", theme.warn()));
+            lines.push(Line::styled("DRAINED unconfirmed", theme.warn()));
+        }
         Paragraph::new(lines)
             .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+            .wrap(Wrap { trim: false })
+            .render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    fn render(view: VerdictView, w: u16, h: u16) -> Buffer {
+        let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+        VerdictPanel {
+            view,
+            theme: Theme { color: false },
+        }
+        .render(buf.area, &mut buf);
+        buf
+    }
+
+    /// The buffer's text, styles aside.
+    fn text(buf: &Buffer) -> Vec<String> {
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn in_sync_with_the_switch_key() {
+        let view = VerdictView::Task {
+            verdict: Verdict::InSync {
+                lag: 2 * MIB,
+                stable: Duration::from_secs(45),
+            },
+            can_switch: true,
+            unconfirmed: false,
+            max_lag: 16 * MIB,
+        };
+        let want = Buffer::with_lines([
+            "┌  IN SYNC  S switch over ───┐",
+            "│lag 2.00 MiB ≤ 16.0 MiB     │",
+            "│held for 45s                │",
+            "│source still writing        │",
+            "└────────────────────────────┘",
+        ]);
+        assert_eq!(text(&render(view, 30, 5)), text(&want));
+    }
+
+    #[test]
+    fn an_unconfirmed_drain_says_so() {
+        let view = VerdictView::Task {
+            verdict: Verdict::InSync {
+                lag: 0,
+                stable: Duration::from_secs(30),
+            },
+            can_switch: false,
+            unconfirmed: true,
+            max_lag: 16 * MIB,
+        };
+        let want = Buffer::with_lines([
+            "┌  IN SYNC  ─────────┐",
+            "│lag 0 B ≤ 16.0 MiB  │",
+            "│held for 30s        │",
+            "│true lag unknown:   │",
+            "│DRAINED unconfirmed │",
+            "└────────────────────┘",
+        ]);
+        assert_eq!(text(&render(view, 22, 6)), text(&want));
+    }
+
+    #[test]
+    fn not_ready_lists_terse_reasons_when_narrow() {
+        let view = VerdictView::Task {
+            verdict: Verdict::NotReady(vec![
+                Reason::Stage(Some(Stage::Basebackup)),
+                Reason::LagAbove {
+                    lag: 100 * MIB,
+                    max: 16 * MIB,
+                },
+            ]),
+            can_switch: false,
+            unconfirmed: false,
+            max_lag: 16 * MIB,
+        };
+        let want = Buffer::with_lines([
+            "┌  NOT READY  ───────┐",
+            "│• stage basebackup  │",
+            "│• lag > 16.0 MiB    │",
+            "└────────────────────┘",
+        ]);
+        assert_eq!(text(&render(view, 22, 4)), text(&want));
+    }
+
+    #[test]
+    fn an_instance_without_tasks() {
+        let want = Buffer::with_lines([
+            "┌  NOT READY  ───────┐",
+            "│no migration tasks  │",
+            "│on this instance    │",
+            "└────────────────────┘",
+        ]);
+        let got = render(VerdictView::NoTask { answered: true }, 22, 4);
+        assert_eq!(text(&got), text(&want));
+    }
 }

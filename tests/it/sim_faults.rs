@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use migtop::aliyun::{ApiError, TaskFilter};
-use migtop::sim::units::Secs;
+use migtop::sim::quantity::Secs;
 use migtop::sim::{FaultKind, FaultSpec, Scenario};
 
 use crate::support::rpc::*;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use migtop::aliyun::{ApiError, InstanceSnapshot};
-use migtop::app::{Action, App, AppConfig, Command};
+use migtop::app::{Action, App, AppConfig, Effect};
 use migtop::model::Page;
 use migtop::poller::{PollEvent, PollResult};
 use migtop::probe::{ProbeError, ProbeReport, SourceSample};
@@ -102,7 +102,7 @@ pub fn config() -> AppConfig {
 }
 
 /// Feeds a successful poll of `instance` at `at_s` seconds, then schedules the next one.
-pub fn ok(app: &mut App, instance: &str, at_s: i64, items: Vec<Value>) -> Vec<Command> {
+pub fn ok(app: &mut App, instance: &str, at_s: i64, items: Vec<Value>) -> Vec<Effect> {
     let mut out = app.update(Action::Poll(PollEvent::Finished(PollResult {
         instance: instance.into(),
         started: at(at_s),
@@ -168,7 +168,7 @@ pub fn east_items(main: Pos) -> Vec<Value> {
 }
 
 /// Both instances polled every 5 s from 0 to `until` s; task 401's positions per second.
-pub fn run(app: &mut App, until: i64, main: impl Fn(i64) -> Pos) -> Vec<Command> {
+pub fn run(app: &mut App, until: i64, main: impl Fn(i64) -> Pos) -> Vec<Effect> {
     let mut out = Vec::new();
     let mut s = 0;
     while s <= until {
@@ -263,7 +263,7 @@ pub fn ok_probed(
     at_s: i64,
     items: Vec<Value>,
     source: ProbeReport,
-) -> Vec<Command> {
+) -> Vec<Effect> {
     let mut out = app.update(Action::Poll(PollEvent::Finished(PollResult {
         instance: instance.into(),
         started: at(at_s),
@@ -284,7 +284,7 @@ pub fn run_probed(
     app: &mut App,
     until: i64,
     main: impl Fn(i64) -> (Pos, Option<u64>),
-) -> Vec<Command> {
+) -> Vec<Effect> {
     let mut out = Vec::new();
     let mut s = 0;
     while s <= until {

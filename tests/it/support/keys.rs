@@ -1,7 +1,7 @@
 //! Key presses as crossterm reports them.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use migtop::app::{App, Command};
+use migtop::app::{App, Effect};
 
 /// A key press.
 pub fn key(code: KeyCode) -> KeyEvent {
@@ -19,6 +19,6 @@ pub fn ctrl(c: char) -> KeyEvent {
 }
 
 /// Types every character of `s`.
-pub fn typing(app: &mut App, s: &str) -> Vec<Command> {
+pub fn typing(app: &mut App, s: &str) -> Vec<Effect> {
     s.chars().flat_map(|c| app.on_key(ch(c))).collect()
 }

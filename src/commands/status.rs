@@ -8,16 +8,18 @@
 //! and `source_probe.error` in JSON (`source_lsn` and `true_lag_bytes` are then `null`); the
 //! exit code stays what the API reads made it, since the API read itself succeeded.
 
+use super::api;
 use crate::aliyun::{ApiError, InstanceSnapshot};
-use crate::cli::{EXIT_API, EXIT_OK, OutputFormat, StatusArgs};
+use crate::cli::{OutputFormat, StatusArgs};
+use crate::error::{EXIT_API, EXIT_OK};
 use crate::output::{json, table};
 use crate::probe::SourceComparison;
 
 /// Polls every instance once, concurrently, prints what was read and returns the exit code.
 pub async fn run(args: StatusArgs) -> anyhow::Result<i32> {
-    let client = args.api.client()?;
-    let mut probe = args.api.source_probe()?;
-    let filter = args.api.filter();
+    let client = api::client(&args.api)?;
+    let mut probe = api::source_probe(&args.api)?;
+    let filter = api::filter(&args.api);
     let reads = args.api.instances.iter().map(|i| {
         let client = client.clone();
         let filter = filter.clone();

@@ -1,9 +1,12 @@
-//! Human units in scenario files: durations (`20s`, `1m30s`, `2h`, or seconds as a number),
-//! sizes (`16MiB`, `1.5GiB`, or bytes as a number) and rates (`4MiB/s`, or bytes per second).
+//! Quantities in scenario files: durations (`20s`, `1m30s`, `2h`, or seconds as a number),
+//! sizes (`16MiB`, `1.5GiB`, or bytes as a number) and rates (`4MiB/s`, or bytes per second),
+//! read as text or numbers through the shared parsers in [`crate::units`].
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, de};
+
+use crate::units;
 
 /// A duration in (simulated) seconds.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
@@ -19,48 +22,17 @@ pub struct Rate(pub f64);
 
 /// Parses `20s`, `1m30s`, `500ms`, `2h`, `3d` or a bare number of seconds.
 pub fn parse_secs(s: &str) -> Result<Secs, String> {
-    let s = s.trim();
-    if let Ok(v) = s.parse::<f64>() {
-        return check_secs(v);
-    }
-    humantime::parse_duration(s)
-        .map(|d| Secs(d.as_secs_f64()))
-        .map_err(|e| format!("{s:?} is not a duration like 20s, 1m30s or 2h ({e})"))
-        .and_then(|d| check_secs(d.0))
-}
-
-fn check_secs(v: f64) -> Result<Secs, String> {
-    if v.is_finite() && (0.0..=1e9).contains(&v) {
-        Ok(Secs(v))
-    } else {
-        Err(format!("{v} is not a duration between 0 and 1e9 seconds"))
-    }
+    units::parse_seconds(s).map(Secs)
 }
 
 /// Parses `16MiB`, `1.5 GiB`, `500KB` or a bare number of bytes.
 pub fn parse_bytes(s: &str) -> Result<Bytes, String> {
-    crate::cli::parse_bytes(s).map(Bytes)
+    units::parse_bytes(s).map(Bytes)
 }
 
 /// Parses `4MiB/s` (or `4MiB`) or a bare number of bytes per second.
 pub fn parse_rate(s: &str) -> Result<Rate, String> {
-    let s = s.trim();
-    if let Ok(v) = s.parse::<f64>() {
-        return check_rate(v);
-    }
-    let size = s.strip_suffix("/s").unwrap_or(s);
-    parse_bytes(size)
-        .map_err(|_| format!("{s:?} is not a rate like 4MiB/s"))
-        .and_then(|b| check_rate(b.0 as f64))
-}
-
-fn check_rate(v: f64) -> Result<Rate, String> {
-    // 1 TiB/s is far beyond any WAL stream; the cap keeps LSN arithmetic far from overflow.
-    if v.is_finite() && (0.0..=1024f64.powi(4)).contains(&v) {
-        Ok(Rate(v))
-    } else {
-        Err(format!("{v} is not a rate between 0 and 1 TiB/s"))
-    }
+    units::parse_rate(s).map(Rate)
 }
 
 /// Accepts a string or a number and hands it to `parse`.

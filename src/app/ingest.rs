@@ -1,0 +1,313 @@
+//! Ingesting poll results: instance status, task entries and their history, verdicts, and
+//! the bells that flag a change worth looking at.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{App, Effect, TaskEntry};
+use crate::aliyun::InstanceSnapshot;
+use crate::history::{History, Sample, SampleData};
+use crate::model::ReplicationState;
+use crate::poller::{PollEvent, PollResult};
+use crate::readiness::{self, Verdict, VerdictKind};
+
+impl App {
+    /// How much history each task keeps.
+    pub(super) fn keep(&self) -> Duration {
+        (self.config.readiness.stable_for * 2)
+            .max(Duration::from_secs(600))
+            .max(self.interval * 200)
+    }
+
+    /// Moves the clock; returns whether a shown figure (whole seconds) changed.
+    pub(super) fn on_tick(&mut self, now: DateTime<Utc>, out: &mut Vec<Effect>) -> bool {
+        // Countdowns and ages are shown in whole seconds: redraw when one moves.
+        let moved = now.timestamp() != self.now.timestamp();
+        self.now = now;
+        self.refresh_verdicts(out);
+        moved
+    }
+
+    pub(super) fn on_poll(&mut self, ev: PollEvent, out: &mut Vec<Effect>) {
+        match ev {
+            PollEvent::Started { instance, at } => {
+                if let Some(i) = self.instances.iter_mut().find(|i| i.name == instance) {
+                    i.polling_since = Some(at);
+                    i.next_poll = None;
+                }
+            }
+            PollEvent::Scheduled { instance, next } => {
+                if let Some(i) = self.instances.iter_mut().find(|i| i.name == instance) {
+                    i.next_poll = next;
+                }
+            }
+            PollEvent::Finished(r) => self.on_result(r, out),
+        }
+    }
+
+    pub(super) fn on_result(&mut self, r: PollResult, out: &mut Vec<Effect>) {
+        if r.at > self.now {
+            self.now = r.at;
+        }
+        let Some(idx) = self.instances.iter().position(|i| i.name == r.instance) else {
+            return;
+        };
+        let keep = self.keep();
+        let inst = &mut self.instances[idx];
+        inst.polling_since = None;
+        match r.result {
+            Ok(snap) => {
+                inst.last_ok = Some(r.at);
+                inst.last_error = None;
+                inst.failures = 0;
+                inst.request_id = snap.request_id.clone();
+                inst.item_errors = snap.item_errors.clone();
+                let sample = match (&mut self.source, r.source) {
+                    (Some(src), Some(report)) => {
+                        src.push(r.at, report, keep);
+                        src.sample().cloned()
+                    }
+                    _ => None,
+                };
+                self.apply_snapshot(snap, r.at, keep, sample.as_ref(), out);
+            }
+            Err(e) => {
+                inst.last_error = Some((r.at, e));
+                inst.failures += 1;
+                for entry in self.tasks.values_mut() {
+                    if entry.task.instance == r.instance {
+                        entry.history.push(
+                            Sample {
+                                at: r.at,
+                                data: None,
+                            },
+                            keep,
+                        );
+                    }
+                }
+            }
+        }
+        self.rebuild_rows();
+        self.refresh_verdicts(out);
+        self.refresh_matches();
+    }
+
+    pub(super) fn apply_snapshot(
+        &mut self,
+        snap: InstanceSnapshot,
+        at: DateTime<Utc>,
+        keep: Duration,
+        source: Option<&crate::probe::SourceSample>,
+        out: &mut Vec<Effect>,
+    ) {
+        let probed = self.source.is_some();
+        let mut seen = Vec::new();
+        for task in snap.tasks {
+            let key = task.key();
+            seen.push(key.clone());
+            let sample = Sample {
+                at,
+                data: Some(SampleData::probed(&task, probed, source)),
+            };
+            match self.tasks.get_mut(&key) {
+                Some(entry) => {
+                    if entry.task.stage != task.stage {
+                        entry.stage_since = at;
+                        entry.stage_since_exact = true;
+                        out.push(Effect::Bell);
+                    }
+                    if task.replication_state == Some(ReplicationState::Disconnect)
+                        && entry.task.replication_state != Some(ReplicationState::Disconnect)
+                    {
+                        out.push(Effect::Bell);
+                    }
+                    entry.task = task;
+                    entry.history.push(sample, keep);
+                }
+                None => {
+                    let mut history = History::default();
+                    history.push(sample, keep);
+                    self.tasks.insert(
+                        key,
+                        TaskEntry {
+                            task,
+                            history,
+                            first_seen: at,
+                            stage_since: at,
+                            stage_since_exact: false,
+                            verdict: Verdict::NotReady(vec![readiness::Reason::NoData]),
+                        },
+                    );
+                }
+            }
+        }
+        // Tasks no longer listed for this instance are gone.
+        self.tasks
+            .retain(|k, e| e.task.instance != snap.instance || seen.contains(k));
+    }
+
+    pub(super) fn refresh_verdicts(&mut self, out: &mut Vec<Effect>) {
+        let stale: HashMap<String, Option<Duration>> = self
+            .instances
+            .iter()
+            .map(|i| (i.name.clone(), self.stale_age(i)))
+            .collect();
+        let cfg = self.config.readiness;
+        for entry in self.tasks.values_mut() {
+            let samples: Vec<&Sample> = entry.history.samples().iter().collect();
+            let st = stale.get(&entry.task.instance).copied().flatten();
+            let v = readiness::evaluate(&samples, st, &cfg);
+            let (old, new) = (entry.verdict.kind(), v.kind());
+            if old != new
+                && (new == VerdictKind::Drained
+                    || (new == VerdictKind::InSync && old == VerdictKind::NotReady))
+            {
+                out.push(Effect::Bell);
+            }
+            entry.verdict = v;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::RowRef;
+    use crate::app::fixtures::{EAST, MIB, WEST, app, at, fail, item, ok, throttled};
+
+    #[test]
+    fn a_poll_adds_tasks_and_their_history() {
+        let mut a = app();
+        ok(
+            &mut a,
+            EAST,
+            0,
+            &[item(1, "increment", "streaming", Some(MIB), "")],
+        );
+        let e = a.tasks.values().next().unwrap();
+        assert_eq!(e.history.samples().len(), 1);
+        assert_eq!(e.judged_lag(), Some(MIB));
+        assert!(!e.stage_since_exact);
+        assert_eq!(a.instances[0].last_ok, Some(at(0)));
+        // West has not answered: its row stands for the instance.
+        assert_eq!(a.rows.len(), 2);
+        assert_eq!(a.rows[1], RowRef::Instance(1));
+    }
+
+    #[test]
+    fn a_stage_change_or_a_lost_link_rings_once() {
+        let mut a = app();
+        ok(
+            &mut a,
+            EAST,
+            0,
+            &[item(1, "basebackup", "unstarted", None, "")],
+        );
+        let out = ok(
+            &mut a,
+            EAST,
+            5,
+            &[item(1, "increment", "disconnect", Some(MIB), "")],
+        );
+        assert_eq!(out, vec![Effect::Bell], "two reasons, one bell");
+        let e = a.tasks.values().next().unwrap();
+        assert_eq!(e.stage_since, at(5));
+        assert!(e.stage_since_exact);
+        let mut quiet = app();
+        quiet.config.bell = false;
+        ok(
+            &mut quiet,
+            EAST,
+            0,
+            &[item(1, "basebackup", "unstarted", None, "")],
+        );
+        assert!(
+            ok(
+                &mut quiet,
+                EAST,
+                5,
+                &[item(1, "increment", "streaming", None, "")]
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_failed_poll_keeps_the_tasks_and_records_a_gap() {
+        let mut a = app();
+        ok(
+            &mut a,
+            EAST,
+            0,
+            &[item(1, "increment", "streaming", Some(MIB), "")],
+        );
+        fail(&mut a, EAST, 5, throttled());
+        let inst = &a.instances[0];
+        assert_eq!(inst.failures, 1);
+        assert!(inst.last_error.is_some());
+        let e = a.tasks.values().next().unwrap();
+        assert_eq!(e.history.samples().len(), 2);
+        assert!(e.history.samples()[1].data.is_none());
+        // The judged figure stays the last one read.
+        assert_eq!(e.judged_lag(), Some(MIB));
+        ok(
+            &mut a,
+            EAST,
+            10,
+            &[item(1, "increment", "streaming", Some(MIB), "")],
+        );
+        assert_eq!(a.instances[0].failures, 0);
+        assert!(a.instances[0].last_error.is_none());
+    }
+
+    #[test]
+    fn tasks_no_longer_listed_are_gone_and_other_instances_untouched() {
+        let mut a = app();
+        ok(
+            &mut a,
+            EAST,
+            0,
+            &[
+                item(1, "increment", "streaming", Some(0), ""),
+                item(2, "precheck", "unstarted", None, ""),
+            ],
+        );
+        ok(
+            &mut a,
+            WEST,
+            0,
+            &[item(3, "precheck", "unstarted", None, "")],
+        );
+        assert_eq!(a.tasks.len(), 3);
+        ok(
+            &mut a,
+            EAST,
+            5,
+            &[item(2, "precheck", "unstarted", None, "")],
+        );
+        assert_eq!(a.tasks.len(), 2);
+        assert!(a.tasks.values().all(|e| e.task.task_id != Some(1)));
+    }
+
+    #[test]
+    fn ticks_redraw_only_when_a_second_passes_and_age_the_data() {
+        let mut a = app();
+        ok(
+            &mut a,
+            EAST,
+            0,
+            &[item(1, "increment", "streaming", Some(0), "")],
+        );
+        let mut out = Vec::new();
+        assert!(!a.on_tick(at(0) + chrono::Duration::milliseconds(300), &mut out));
+        assert!(a.on_tick(at(1), &mut out));
+        assert!(a.on_tick(at(16), &mut out));
+        let e = a.tasks.values().next().unwrap();
+        assert!(matches!(
+            e.verdict.reasons().first(),
+            Some(readiness::Reason::Stale { .. })
+        ));
+    }
+}

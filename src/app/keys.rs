@@ -1,0 +1,164 @@
+//! Keys to actions: what a key means depends on the mode (dialog, overlay, search input,
+//! focused panel).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::{Action, App, Effect, Focus, Overlay};
+
+impl App {
+    /// Maps a key to an action in the current mode, then applies it.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        match self.key_action(key) {
+            Some(a) => self.update(a),
+            None => Vec::new(),
+        }
+    }
+
+    /// The action a key means right now, if any.
+    pub fn key_action(&self, key: KeyEvent) -> Option<Action> {
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && matches!(key.code, KeyCode::Char('c')) {
+            return Some(Action::Quit);
+        }
+        match &self.overlay {
+            Some(Overlay::Switchover(_)) => {
+                return match key.code {
+                    KeyCode::Esc => Some(Action::Escape),
+                    KeyCode::Enter => Some(Action::DialogConfirm),
+                    KeyCode::Backspace => Some(Action::DialogBackspace),
+                    KeyCode::Char(c) if !ctrl => Some(Action::DialogChar(c)),
+                    _ => None,
+                };
+            }
+            Some(Overlay::Help) | Some(Overlay::Notice { .. }) => {
+                return match key.code {
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('?') => Some(Action::Escape),
+                    KeyCode::Char('q') => Some(Action::Quit),
+                    _ => None,
+                };
+            }
+            None => {}
+        }
+        if self.log.input.is_some() {
+            return match key.code {
+                KeyCode::Esc => Some(Action::SearchCancel),
+                KeyCode::Enter => Some(Action::SearchSubmit),
+                KeyCode::Backspace => Some(Action::SearchBackspace),
+                KeyCode::Char(c) if !ctrl => Some(Action::SearchChar(c)),
+                _ => None,
+            };
+        }
+        let log = self.focus == Focus::Log;
+        Some(match key.code {
+            KeyCode::Char('u') if ctrl => Action::ScrollHalfPages(-1),
+            KeyCode::Char('d') if ctrl => Action::ScrollHalfPages(1),
+            KeyCode::Char('b') if ctrl => Action::ScrollPages(-1),
+            KeyCode::Char('f') if ctrl => Action::ScrollPages(1),
+            _ if ctrl => return None,
+            KeyCode::Char('q') => Action::Quit,
+            KeyCode::Char('?') => Action::ToggleHelp,
+            KeyCode::Esc => Action::Escape,
+            KeyCode::Tab | KeyCode::BackTab => Action::FocusNext,
+            KeyCode::Up | KeyCode::Char('k') if log => Action::ScrollLines(-1),
+            KeyCode::Down | KeyCode::Char('j') if log => Action::ScrollLines(1),
+            KeyCode::Up | KeyCode::Char('k') => Action::Up,
+            KeyCode::Down | KeyCode::Char('j') => Action::Down,
+            KeyCode::Home | KeyCode::Char('g') if log => Action::LogTop,
+            KeyCode::End | KeyCode::Char('G') if log => Action::LogBottom,
+            KeyCode::Home | KeyCode::Char('g') => Action::First,
+            KeyCode::End | KeyCode::Char('G') => Action::Last,
+            KeyCode::PageUp => Action::ScrollPages(-1),
+            KeyCode::PageDown => Action::ScrollPages(1),
+            KeyCode::Char('/') => Action::SearchStart,
+            KeyCode::Char('n') => Action::NextMatch,
+            KeyCode::Char('N') => Action::PrevMatch,
+            KeyCode::Char('f') => Action::ToggleFollow,
+            KeyCode::Char('r') => Action::PollNow,
+            KeyCode::Char('p') | KeyCode::Char(' ') => Action::TogglePause,
+            KeyCode::Char('+') | KeyCode::Char('=') => Action::IntervalUp,
+            KeyCode::Char('-') | KeyCode::Char('_') => Action::IntervalDown,
+            KeyCode::Char('S') => Action::Switchover,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::{app, ch, ctrl, key};
+    use crate::app::{SwitchDialog, SwitchPhase};
+
+    #[test]
+    fn plain_keys_map_to_actions() {
+        let a = app();
+        assert!(matches!(a.key_action(ch('q')), Some(Action::Quit)));
+        assert!(matches!(a.key_action(ch('j')), Some(Action::Down)));
+        assert!(matches!(a.key_action(ch('G')), Some(Action::Last)));
+        assert!(matches!(a.key_action(ch('/')), Some(Action::SearchStart)));
+        assert!(matches!(a.key_action(ch('+')), Some(Action::IntervalUp)));
+        assert!(matches!(
+            a.key_action(ctrl('d')),
+            Some(Action::ScrollHalfPages(1))
+        ));
+        assert!(a.key_action(ctrl('x')).is_none());
+        assert!(a.key_action(ch('x')).is_none());
+    }
+
+    #[test]
+    fn arrows_scroll_the_log_when_it_has_focus() {
+        let mut a = app();
+        a.focus = Focus::Log;
+        assert!(matches!(
+            a.key_action(ch('k')),
+            Some(Action::ScrollLines(-1))
+        ));
+        assert!(matches!(
+            a.key_action(key(KeyCode::Home)),
+            Some(Action::LogTop)
+        ));
+    }
+
+    #[test]
+    fn typed_text_is_text_and_ctrl_c_always_quits() {
+        let mut a = app();
+        a.log.input = Some(String::new());
+        assert!(matches!(
+            a.key_action(ch('q')),
+            Some(Action::SearchChar('q'))
+        ));
+        assert!(matches!(a.key_action(ctrl('c')), Some(Action::Quit)));
+        a.log.input = None;
+        a.overlay = Some(Overlay::Switchover(SwitchDialog {
+            task_key: "k".into(),
+            instance: "pgm-a".into(),
+            typed: String::new(),
+            phase: SwitchPhase::Typing,
+            hint: None,
+        }));
+        assert!(matches!(
+            a.key_action(ch('q')),
+            Some(Action::DialogChar('q'))
+        ));
+        assert!(matches!(
+            a.key_action(key(KeyCode::Enter)),
+            Some(Action::DialogConfirm)
+        ));
+        a.overlay = Some(Overlay::Help);
+        assert!(matches!(a.key_action(ch('?')), Some(Action::Escape)));
+        assert!(a.key_action(ch('j')).is_none());
+    }
+
+    #[test]
+    fn releases_are_ignored_and_quitting_is_state() {
+        let mut a = app();
+        let mut release = ch('q');
+        release.kind = KeyEventKind::Release;
+        assert!(a.key_action(release).is_none());
+        assert!(a.on_key(ch('q')).is_empty());
+        assert!(a.quit);
+    }
+}

@@ -1,0 +1,303 @@
+//! The precheck log's view state: scrolling, following the tail and searching. Rows and
+//! matches come from [`crate::view::log_text`], the same module the log panel draws with.
+
+use super::{Action, App, Focus};
+use crate::view::layout;
+use crate::view::log_text::{self, LogRow};
+
+/// A search in the precheck log.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Search {
+    pub query: String,
+    /// Indices of matching log lines (logical lines of `Detail`).
+    pub matches: Vec<usize>,
+    /// Index into `matches` of the current match.
+    pub current: Option<usize>,
+}
+
+/// The precheck log panel's view state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogView {
+    /// First visible display row (ignored while following or placed automatically).
+    pub scroll: usize,
+    /// The DBA has not scrolled this task's log yet: it opens at the first warning or failure.
+    pub auto: bool,
+    /// Keep the newest lines in view as the log grows.
+    pub follow: bool,
+    pub search: Option<Search>,
+    /// The search being typed after `/`.
+    pub input: Option<String>,
+}
+
+impl App {
+    /// Applies a log action (scrolling, search, follow); other actions are not the log's.
+    pub(super) fn update_log(&mut self, action: Action) {
+        match action {
+            Action::ScrollLines(n) => self.scroll_log(n),
+            Action::ScrollPages(n) => {
+                let h = self.log_geometry().map_or(1, |(_, h)| h.max(2) - 1);
+                self.scroll_log(n * h as i64);
+            }
+            Action::ScrollHalfPages(n) => {
+                let h = self.log_geometry().map_or(1, |(_, h)| (h / 2).max(1));
+                self.scroll_log(n * h as i64);
+            }
+            Action::LogTop => {
+                self.log.follow = false;
+                self.log.auto = false;
+                self.log.scroll = 0;
+            }
+            Action::LogBottom => {
+                if let Some((rows, h)) = self.log_geometry() {
+                    self.log.scroll = rows.len().saturating_sub(h);
+                    self.log.auto = false;
+                }
+            }
+            Action::SearchStart => {
+                self.focus = Focus::Log;
+                self.log.input = Some(String::new());
+            }
+            Action::SearchChar(c) => {
+                if let Some(s) = &mut self.log.input
+                    && s.chars().count() < 200
+                {
+                    s.push(c);
+                }
+            }
+            Action::SearchBackspace => {
+                if let Some(s) = &mut self.log.input {
+                    s.pop();
+                }
+            }
+            Action::SearchCancel => self.log.input = None,
+            Action::SearchSubmit => {
+                let query = self.log.input.take().unwrap_or_default();
+                if query.trim().is_empty() {
+                    self.log.search = None;
+                } else {
+                    self.log.search = Some(Search {
+                        query,
+                        ..Default::default()
+                    });
+                    self.refresh_matches();
+                    self.jump_to_match(0, true);
+                }
+            }
+            Action::NextMatch => self.jump_to_match(1, false),
+            Action::PrevMatch => self.jump_to_match(-1, false),
+            Action::ToggleFollow => {
+                if self.log.follow {
+                    // Stay where the tail was rather than jumping back up.
+                    if let Some((rows, h)) = self.log_geometry() {
+                        self.log.scroll = rows.len().saturating_sub(h);
+                    }
+                    self.log.follow = false;
+                    self.log.auto = false;
+                } else {
+                    self.log.follow = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The precheck log of the selected task, wrapped for the current log panel width, and the
+    /// panel's inner height.
+    pub(super) fn log_geometry(&self) -> Option<(Vec<LogRow>, usize)> {
+        let entry = self.selected_task()?;
+        let inner = layout::log_inner(self.layout().log?);
+        let rows = log_text::wrap(&entry.task.precheck, inner.width as usize);
+        Some((rows, inner.height as usize))
+    }
+
+    /// The first log row to show, given the wrapped rows and the viewport height: the tail
+    /// when following; where the DBA scrolled to; else the section of the first warning or
+    /// failure, so problems are in view when a task is selected.
+    pub fn log_scroll(&self, rows: &[LogRow], height: usize) -> usize {
+        let max = rows.len().saturating_sub(height);
+        if self.log.follow {
+            return max;
+        }
+        if self.log.auto
+            && let Some(entry) = self.selected_task()
+        {
+            // Stay at the top when the problem (and a little after it) is visible from there.
+            return match log_text::first_problem_row(&entry.task.precheck, rows) {
+                Some(row) if row + 4 > height => row.min(max),
+                _ => 0,
+            };
+        }
+        self.log.scroll.min(max)
+    }
+
+    pub(super) fn scroll_log(&mut self, n: i64) {
+        let Some((rows, h)) = self.log_geometry() else {
+            return;
+        };
+        let max = rows.len().saturating_sub(h);
+        let cur = self.log_scroll(&rows, h) as i64;
+        let next = (cur + n).clamp(0, max as i64) as usize;
+        if n < 0 {
+            // Scrolling up leaves the tail.
+            self.log.follow = false;
+        }
+        self.log.scroll = next;
+        self.log.auto = false;
+    }
+
+    pub(super) fn refresh_matches(&mut self) {
+        let Some(search) = &self.log.search else {
+            return;
+        };
+        let matches = match self.selected_task() {
+            Some(e) => log_text::matching_lines(&e.task.precheck, &search.query),
+            None => Vec::new(),
+        };
+        if let Some(s) = &mut self.log.search {
+            if s.current.is_some_and(|c| c >= matches.len()) {
+                s.current = None;
+            }
+            s.matches = matches;
+        }
+    }
+
+    /// Moves to the next (`dir` 1) or previous (-1) match; `first` picks the first match at or
+    /// after the top of the view.
+    pub(super) fn jump_to_match(&mut self, dir: i64, first: bool) {
+        let Some((rows, h)) = self.log_geometry() else {
+            return;
+        };
+        let top = self.log_scroll(&rows, h);
+        let Some(search) = &mut self.log.search else {
+            return;
+        };
+        if search.matches.is_empty() {
+            search.current = None;
+            return;
+        }
+        let n = search.matches.len();
+        let row_of = |line: usize| rows.iter().position(|r| r.line == line).unwrap_or(0);
+        let idx = match (search.current, first) {
+            (Some(c), false) => (c as i64 + dir).rem_euclid(n as i64) as usize,
+            _ => {
+                let after = search.matches.iter().position(|m| row_of(*m) >= top);
+                match (after, dir) {
+                    (Some(i), d) if d >= 0 => i,
+                    (Some(i), _) => (i + n - 1) % n,
+                    (None, d) if d >= 0 => 0,
+                    (None, _) => n - 1,
+                }
+            }
+        };
+        search.current = Some(idx);
+        let row = row_of(search.matches[idx]);
+        if row < top || row >= top + h {
+            self.log.scroll = row.saturating_sub(h / 3).min(rows.len().saturating_sub(h));
+        } else {
+            self.log.scroll = top;
+        }
+        self.log.follow = false;
+        self.log.auto = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::{EAST, app, item, ok};
+
+    /// An app at 80×24 with one task whose log has 40 checks, a warning at check 30.
+    fn long_log() -> App {
+        let mut detail = String::new();
+        for i in 0..40 {
+            detail.push_str(&format!("[Check step {i}]\n"));
+            if i == 30 {
+                detail.push_str("Check Größe: warning(warning:zu groß)\n");
+            } else {
+                detail.push_str(&format!("Check step {i}: success\n"));
+            }
+        }
+        let mut a = app();
+        a.update(Action::Resize(80, 24));
+        ok(
+            &mut a,
+            EAST,
+            0,
+            &[item(1, "increment", "streaming", Some(0), &detail)],
+        );
+        a
+    }
+
+    fn search(a: &mut App, q: &str) {
+        a.update(Action::SearchStart);
+        for c in q.chars() {
+            a.update(Action::SearchChar(c));
+        }
+        a.update(Action::SearchSubmit);
+    }
+
+    #[test]
+    fn the_log_opens_at_the_first_problem() {
+        let a = long_log();
+        let (rows, h) = a.log_geometry().unwrap();
+        assert!(rows.len() > h);
+        assert_eq!(a.log_scroll(&rows, h), 60, "the warning's section heading");
+    }
+
+    #[test]
+    fn scrolling_leaves_the_tail_and_stays_in_bounds() {
+        let mut a = long_log();
+        a.update(Action::ToggleFollow);
+        let (rows, h) = a.log_geometry().unwrap();
+        assert_eq!(a.log_scroll(&rows, h), rows.len() - h);
+        a.update(Action::ScrollLines(-1));
+        assert!(!a.log.follow);
+        a.update(Action::LogTop);
+        a.update(Action::ScrollLines(-5));
+        assert_eq!(a.log_scroll(&rows, h), 0);
+        a.update(Action::ScrollPages(1000));
+        assert_eq!(a.log_scroll(&rows, h), rows.len() - h);
+    }
+
+    #[test]
+    fn a_search_finds_lines_and_jumps_between_them() {
+        let mut a = long_log();
+        a.update(Action::LogTop);
+        search(&mut a, "STEP 1");
+        let s = a.log.search.clone().unwrap();
+        // `step 1`, `step 10`..`step 19`, each a heading and a check line.
+        assert_eq!(s.matches.len(), 22);
+        assert_eq!(s.current, Some(0));
+        a.update(Action::PrevMatch);
+        assert_eq!(a.log.search.as_ref().unwrap().current, Some(21));
+        a.update(Action::NextMatch);
+        assert_eq!(a.log.search.as_ref().unwrap().current, Some(0));
+        assert_eq!(a.focus, Focus::Log);
+    }
+
+    #[test]
+    fn a_non_ascii_search_ignores_case() {
+        let mut a = long_log();
+        // Lowercasing, not full case folding: `SS` is not `ß`.
+        search(&mut a, "GRÖSSE");
+        assert!(a.log.search.as_ref().unwrap().matches.is_empty());
+        search(&mut a, "GRÖẞE");
+        assert_eq!(a.log.search.as_ref().unwrap().matches, vec![61]);
+        search(&mut a, "größe");
+        let s = a.log.search.as_ref().unwrap();
+        assert_eq!(s.matches, vec![61]);
+        let (rows, h) = a.log_geometry().unwrap();
+        let top = a.log_scroll(&rows, h);
+        let row = rows.iter().position(|r| r.line == 61).unwrap();
+        assert!(row >= top && row < top + h, "the match is in view");
+    }
+
+    #[test]
+    fn an_empty_search_clears_it() {
+        let mut a = long_log();
+        search(&mut a, "step");
+        search(&mut a, "  ");
+        assert_eq!(a.log.search, None);
+        assert_eq!(a.log.input, None);
+    }
+}

@@ -1,0 +1,411 @@
+//! The dashboard's state, in one place, and every way it changes (`Action` → `update`).
+//! Keys become actions in `keys`, poll results are taken in by `ingest`, the task table's
+//! rows and selection live in `selection`, the precheck log's view in `log_view`, the
+//! switchover dialog in `switchover`; the header's alert is decided in `alert`.
+//!
+//! Nothing here does I/O: side effects (poller control, the switchover call, the bell) are
+//! returned as [`Effect`]s for the event loop to carry out; quitting is the `quit` flag.
+
+mod alert;
+mod ingest;
+mod keys;
+mod log_view;
+mod selection;
+mod switchover;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use ratatui::layout::Rect;
+
+use crate::aliyun::ApiError;
+use crate::history::{History, SourceHistory};
+use crate::model::Task;
+use crate::poller::{Control, PollEvent};
+use crate::readiness::{ReadinessConfig, Verdict};
+use crate::view::layout::{self, AppLayout, LayoutInput};
+
+pub use log_view::{LogView, Search};
+pub use switchover::{SwitchDialog, SwitchPhase};
+
+/// Data older than this many intervals is stale.
+pub const STALE_INTERVALS: u32 = 3;
+
+/// The poll intervals `+` and `-` step through.
+pub const INTERVAL_STEPS: [u64; 16] = [
+    1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 120, 300, 600, 900, 1800, 3600,
+];
+
+/// Settings fixed for the session.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub instances: Vec<String>,
+    pub interval: Duration,
+    pub readiness: ReadinessConfig,
+    pub allow_switchover: bool,
+    pub bell: bool,
+    pub color: bool,
+    /// The offset local times are shown in (fixed so renders are deterministic).
+    pub local_offset: FixedOffset,
+    /// Shown in the header, e.g. `demo` when talking to the built-in simulator.
+    pub label: Option<String>,
+    /// The source probe's target (the DSN, redacted) when `--source-dsn` is given.
+    pub source_probe: Option<String>,
+}
+
+impl AppConfig {
+    /// A configuration with the defaults of the command line.
+    pub fn new(instances: Vec<String>) -> AppConfig {
+        AppConfig {
+            instances,
+            interval: Duration::from_secs(5),
+            readiness: ReadinessConfig::default(),
+            allow_switchover: false,
+            bell: true,
+            color: true,
+            local_offset: FixedOffset::east_opt(0).expect("zero offset"),
+            label: None,
+            source_probe: None,
+        }
+    }
+}
+
+/// What is known about polling one instance.
+#[derive(Debug, Clone)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub last_ok: Option<DateTime<Utc>>,
+    pub polling_since: Option<DateTime<Utc>>,
+    pub next_poll: Option<DateTime<Utc>>,
+    /// The last failure, cleared by the next success.
+    pub last_error: Option<(DateTime<Utc>, ApiError)>,
+    pub failures: u32,
+    pub request_id: Option<String>,
+    /// Items of the last answer that could not be decoded.
+    pub item_errors: Vec<String>,
+}
+
+/// One task as followed across polls.
+#[derive(Debug, Clone)]
+pub struct TaskEntry {
+    pub task: Task,
+    pub history: History,
+    pub first_seen: DateTime<Utc>,
+    /// When the current stage began, as far as migtop saw it.
+    pub stage_since: DateTime<Utc>,
+    /// Whether `stage_since` is a stage change migtop saw (else: when it first saw the task).
+    pub stage_since_exact: bool,
+    pub verdict: Verdict,
+}
+
+impl TaskEntry {
+    /// The lag the verdict judges (see [`crate::history::SampleData::judged_lag`]) as of the latest successful
+    /// poll: the one figure the table, the verdict and the switchover dialog show.
+    pub fn judged_lag(&self) -> Option<u64> {
+        match self.history.latest() {
+            Some((_, d)) => d.judged_lag(),
+            None => self.task.lag_bytes(),
+        }
+    }
+}
+
+/// A line of the task table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowRef {
+    /// A task, by key.
+    Task(String),
+    /// An instance without tasks to show (no data yet, an error, or no tasks).
+    Instance(usize),
+}
+
+/// Which panel the arrow keys act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Tasks,
+    Log,
+}
+
+/// Something drawn over the dashboard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Help,
+    Notice { title: String, text: String },
+    Switchover(SwitchDialog),
+}
+
+/// Every way the state changes.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Up,
+    Down,
+    First,
+    Last,
+    FocusNext,
+    ScrollLines(i64),
+    ScrollPages(i64),
+    ScrollHalfPages(i64),
+    LogTop,
+    LogBottom,
+    SearchStart,
+    SearchChar(char),
+    SearchBackspace,
+    SearchSubmit,
+    SearchCancel,
+    NextMatch,
+    PrevMatch,
+    ToggleFollow,
+    PollNow,
+    TogglePause,
+    IntervalUp,
+    IntervalDown,
+    ToggleHelp,
+    Escape,
+    Quit,
+    Switchover,
+    DialogChar(char),
+    DialogBackspace,
+    DialogConfirm,
+    SwitchoverDone(Result<serde_json::Value, ApiError>),
+    Poll(PollEvent),
+    Tick(DateTime<Utc>),
+    Resize(u16, u16),
+}
+
+/// A side effect for the event loop to carry out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Poller(Control),
+    /// Call ActivateMigrationTargetInstance for this instance.
+    Switchover {
+        instance: String,
+    },
+    /// Ring the terminal bell.
+    Bell,
+}
+
+/// The whole dashboard state.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub config: AppConfig,
+    /// The time everything is drawn against.
+    pub now: DateTime<Utc>,
+    pub started: DateTime<Utc>,
+    /// The terminal size, for paging and keeping the selection in view.
+    pub size: (u16, u16),
+    pub interval: Duration,
+    pub paused: bool,
+    pub instances: Vec<InstanceStatus>,
+    /// The source probe's readings, when one is configured.
+    pub source: Option<SourceHistory>,
+    pub tasks: HashMap<String, TaskEntry>,
+    pub rows: Vec<RowRef>,
+    pub selected: usize,
+    /// First task row shown in the table.
+    pub task_offset: usize,
+    pub focus: Focus,
+    pub log: LogView,
+    pub overlay: Option<Overlay>,
+    pub quit: bool,
+    dirty: bool,
+}
+
+impl App {
+    /// A fresh dashboard at time `now`, before any poll.
+    pub fn new(config: AppConfig, now: DateTime<Utc>) -> App {
+        let instances = config
+            .instances
+            .iter()
+            .map(|name| InstanceStatus {
+                name: name.clone(),
+                last_ok: None,
+                polling_since: None,
+                next_poll: None,
+                last_error: None,
+                failures: 0,
+                request_id: None,
+                item_errors: Vec::new(),
+            })
+            .collect();
+        let source = config.source_probe.clone().map(SourceHistory::new);
+        let mut app = App {
+            source,
+            interval: config.interval,
+            config,
+            now,
+            started: now,
+            size: (80, 24),
+            paused: false,
+            instances,
+            tasks: HashMap::new(),
+            rows: Vec::new(),
+            selected: 0,
+            task_offset: 0,
+            focus: Focus::Tasks,
+            log: LogView {
+                auto: true,
+                ..Default::default()
+            },
+            overlay: None,
+            quit: false,
+            dirty: true,
+        };
+        app.rebuild_rows();
+        app
+    }
+
+    /// Whether something changed since the last [`App::take_dirty`].
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// The selected row's task, if it is a task.
+    pub fn selected_task(&self) -> Option<&TaskEntry> {
+        match self.rows.get(self.selected)? {
+            RowRef::Task(k) => self.tasks.get(k),
+            RowRef::Instance(_) => None,
+        }
+    }
+
+    /// The instance of the selected row.
+    pub fn selected_instance(&self) -> Option<&InstanceStatus> {
+        match self.rows.get(self.selected)? {
+            RowRef::Task(k) => {
+                let t = self.tasks.get(k)?;
+                self.instances.iter().find(|i| i.name == t.task.instance)
+            }
+            RowRef::Instance(i) => self.instances.get(*i),
+        }
+    }
+
+    /// How old `inst`'s data is when that is more than [`STALE_INTERVALS`] intervals.
+    pub fn stale_age(&self, inst: &InstanceStatus) -> Option<Duration> {
+        let age = (self.now - inst.last_ok?).to_std().unwrap_or_default();
+        (age > self.interval * STALE_INTERVALS).then_some(age)
+    }
+
+    /// The stale age of the instance a task belongs to.
+    pub fn task_stale_age(&self, task: &Task) -> Option<Duration> {
+        self.instances
+            .iter()
+            .find(|i| i.name == task.instance)
+            .and_then(|i| self.stale_age(i))
+    }
+
+    /// How long the rate and marker windows look back.
+    pub fn trend_window(&self) -> Duration {
+        (self.interval * 6).max(Duration::from_secs(30))
+    }
+
+    /// What the layout needs to know about the state, for a pane `width` columns wide.
+    pub fn layout_input(&self, width: u16) -> LayoutInput {
+        LayoutInput {
+            alert_rows: self.alert().map_or(0, |a| a.rows(width)),
+            probed: self.source.is_some(),
+            task_rows: self.rows.len(),
+        }
+    }
+
+    /// The layout at the current terminal size.
+    pub fn layout(&self) -> AppLayout {
+        let (w, h) = self.size;
+        layout::compute(Rect::new(0, 0, w, h), &self.layout_input(w))
+    }
+
+    /// Applies one action; returns the side effects to carry out.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let mut out = Vec::new();
+        // Everything but a no-op tick changes what is drawn.
+        let mut dirty = true;
+        match action {
+            Action::Up => self.select(self.selected.saturating_sub(1)),
+            Action::Down => self.select(self.selected + 1),
+            Action::First => self.select(0),
+            Action::Last => self.select(self.rows.len().saturating_sub(1)),
+            Action::FocusNext => {
+                self.focus = match self.focus {
+                    Focus::Tasks => Focus::Log,
+                    Focus::Log => Focus::Tasks,
+                }
+            }
+            Action::ScrollLines(_)
+            | Action::ScrollPages(_)
+            | Action::ScrollHalfPages(_)
+            | Action::LogTop
+            | Action::LogBottom
+            | Action::SearchStart
+            | Action::SearchChar(_)
+            | Action::SearchBackspace
+            | Action::SearchSubmit
+            | Action::SearchCancel
+            | Action::NextMatch
+            | Action::PrevMatch
+            | Action::ToggleFollow => self.update_log(action),
+            Action::PollNow => out.push(Effect::Poller(Control::PollNow)),
+            Action::TogglePause => {
+                self.paused = !self.paused;
+                out.push(Effect::Poller(Control::Pause(self.paused)));
+            }
+            Action::IntervalUp | Action::IntervalDown => {
+                let cur = self.interval.as_secs();
+                let next = if matches!(action, Action::IntervalUp) {
+                    INTERVAL_STEPS.iter().copied().find(|s| *s > cur)
+                } else {
+                    INTERVAL_STEPS.iter().rev().copied().find(|s| *s < cur)
+                };
+                if let Some(s) = next {
+                    self.interval = Duration::from_secs(s);
+                    out.push(Effect::Poller(Control::Interval(self.interval)));
+                }
+            }
+            Action::ToggleHelp => {
+                self.overlay = match self.overlay {
+                    Some(Overlay::Help) => None,
+                    _ => Some(Overlay::Help),
+                }
+            }
+            Action::Escape => {
+                if self.overlay.is_some() {
+                    self.overlay = None;
+                } else if self.log.search.is_some() {
+                    self.log.search = None;
+                } else {
+                    self.focus = Focus::Tasks;
+                }
+            }
+            Action::Quit => self.quit = true,
+            Action::Switchover
+            | Action::DialogChar(_)
+            | Action::DialogBackspace
+            | Action::DialogConfirm
+            | Action::SwitchoverDone(_) => self.update_switchover(action, &mut out),
+            Action::Poll(ev) => self.on_poll(ev, &mut out),
+            Action::Tick(now) => dirty = self.on_tick(now, &mut out),
+            Action::Resize(w, h) => {
+                self.size = (w, h);
+                self.keep_selection_visible();
+            }
+        }
+        self.ring_once(&mut out);
+        self.dirty |= dirty;
+        out
+    }
+
+    /// At most one bell per update (enough to flag the window), none without `bell`.
+    fn ring_once(&self, out: &mut Vec<Effect>) {
+        if !self.config.bell {
+            out.retain(|c| *c != Effect::Bell);
+        } else if out.iter().filter(|c| **c == Effect::Bell).count() > 1 {
+            let mut seen = false;
+            out.retain(|c| {
+                let bell = *c == Effect::Bell;
+                let keep = !(bell && seen);
+                seen |= bell;
+                keep
+            });
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! From `ApiArgs` to what talks to the world: the API client, the task filter and the
+//! source probe. Warnings go to stderr.
+
+use crate::aliyun::{self, ClientConfig, CredentialOptions, RdsClient, RetryPolicy, TaskFilter};
+use crate::cli::ApiArgs;
+use crate::error::UsageError;
+use crate::probe::SourceProbe;
+
+/// The task filters given.
+pub fn filter(args: &ApiArgs) -> TaskFilter {
+    TaskFilter {
+        task_id: args.task_id,
+        task_name: args.task_name.clone(),
+        source_ip: args.source_ip.clone(),
+        source_port: args.source_port,
+    }
+}
+
+/// The source probe, when `--source-dsn` (or MIGTOP_SOURCE_DSN) is given; a DSN that cannot
+/// be used is a usage error, its text redacted. Warnings go to stderr.
+pub fn source_probe(args: &ApiArgs) -> Result<Option<SourceProbe>, UsageError> {
+    // An empty value (e.g. MIGTOP_SOURCE_DSN="") means no probe, not libpq's defaults.
+    let Some(dsn) = args.source_dsn.as_ref().filter(|d| !d.is_empty()) else {
+        return Ok(None);
+    };
+    let from_env = std::env::var_os("MIGTOP_SOURCE_DSN").is_some();
+    if dsn.has_password() && !from_env {
+        eprintln!(
+            "migtop: warning: the password in --source-dsn shows in `ps` and shell history; \
+             prefer PGPASSWORD, ~/.pgpass or the MIGTOP_SOURCE_DSN variable"
+        );
+    }
+    let mut probe = SourceProbe::new(dsn.clone(), args.timeout)
+        .map_err(|e| UsageError(format!("--source-dsn {}: {e}", dsn.redacted())))?;
+    for w in probe.take_warnings() {
+        eprintln!("migtop: warning: {w}");
+    }
+    Ok(Some(probe))
+}
+
+/// Resolves credentials and endpoint and builds the client; warnings go to stderr.
+pub fn client(args: &ApiArgs) -> Result<RdsClient, UsageError> {
+    if args.instances.is_empty() {
+        return Err(UsageError("name at least one instance with -i ID".into()));
+    }
+    let resolved = aliyun::credentials::resolve(&CredentialOptions {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+        config_path: args.aliyun_config.clone(),
+        credentials_path: None,
+    })
+    .map_err(|e| UsageError(e.to_string()))?;
+    for w in &resolved.warnings {
+        eprintln!("{w}");
+    }
+    let endpoint = args
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| aliyun::endpoint::for_region(resolved.region.as_deref()));
+    let endpoint = aliyun::endpoint::validate(&endpoint, args.allow_insecure_http)
+        .map_err(|e| UsageError(e.to_string()))?;
+    let config = ClientConfig {
+        endpoint,
+        timeout: args.timeout,
+        retry: RetryPolicy::default(),
+        region: resolved.region,
+    };
+    RdsClient::new(config, resolved.credentials)
+        .map_err(|e| UsageError(format!("cannot set up the HTTP client: {e}")))
+}

@@ -1,0 +1,12 @@
+//! The sub-commands: each turns its parsed flags into the libraries' plain configurations,
+//! runs them and returns the exit code. Nothing below `commands` knows about the CLI.
+
+pub mod api;
+pub mod dashboard_config;
+pub mod demo;
+pub mod exporter;
+pub mod lab;
+pub mod metrics_endpoint;
+pub mod simulate;
+pub mod status;
+pub mod watch;

@@ -1,0 +1,82 @@
+//! `migtop simulate`: the simulator as a server on loopback until Ctrl-C or SIGTERM.
+
+use std::io::Write;
+
+use crate::aliyun::Credentials;
+use crate::aliyun::credentials::{self, CredentialError, CredentialOptions};
+use crate::cli::{ShapeArg, SimulateArgs};
+use crate::error::UsageError;
+use crate::logging;
+use crate::signals::StopSignals;
+use crate::sim::{self, ScenarioOptions, Shape};
+
+/// The credentials a simulator serving other tools accepts (`simulate`, `lab --serve`) and a
+/// phrase saying where the secret comes from.
+pub fn served_credentials() -> Result<(Credentials, String), UsageError> {
+    match credentials::resolve(&CredentialOptions::default()) {
+        Ok(r) => {
+            for w in &r.warnings {
+                eprintln!("{w}");
+            }
+            let origin = format!("secret from the {}", r.credentials.origin);
+            Ok((r.credentials, origin))
+        }
+        Err(CredentialError::NotFound(..)) => Ok((
+            sim::demo_credentials(),
+            "nothing configured, so the documented demo pair; its secret is in assets/scenarios/README.md"
+                .to_string(),
+        )),
+        Err(e) => Err(UsageError(format!(
+            "cannot pick the credentials to accept: {e}"
+        ))),
+    }
+}
+
+/// `migtop simulate`: serve until Ctrl-C or SIGTERM.
+pub async fn run(args: SimulateArgs) -> anyhow::Result<i32> {
+    logging::to_stderr("info");
+    let (credentials, origin) = served_credentials()?;
+    let scenario = sim::load_scenario(args.scenario.as_deref())?;
+    let key_id = credentials.access_key_id.clone();
+    let handle = sim::start_scenario(
+        &scenario,
+        ScenarioOptions {
+            listen: args.listen,
+            speed: args.speed,
+            seed: args.seed,
+            credentials,
+            extra_faults: args.faults.clone(),
+            shape: args.shape.map(|s| match s {
+                ShapeArg::Sample => Shape::sample(),
+                ShapeArg::Plain => Shape::plain(),
+            }),
+        },
+    )
+    .await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on {}", handle.endpoint())?;
+    writeln!(out, "instances: {}", handle.instances.join(" "))?;
+    writeln!(out, "accepts AccessKey id {key_id} ({origin})")?;
+    let name = if scenario.name.is_empty() {
+        "unnamed"
+    } else {
+        &scenario.name
+    };
+    writeln!(
+        out,
+        "scenario {name}, speed {}x, seed {}; stop with Ctrl-C",
+        args.speed, args.seed
+    )?;
+    writeln!(
+        out,
+        "try: migtop status --endpoint {} -i {}",
+        handle.endpoint(),
+        handle.instances.first().map(String::as_str).unwrap_or("ID")
+    )?;
+    out.flush()?;
+    drop(out);
+    // A server started from a shell: SIGHUP keeps its default action.
+    StopSignals::listen_without_hangup()?.recv().await;
+    handle.shutdown().await;
+    Ok(0)
+}

@@ -1,0 +1,30 @@
+//! How migtop fails: configuration problems as [`UsageError`], and the process exit codes.
+
+/// Exit code: every instance was read.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: an API or network error occurred (what was read is still printed).
+pub const EXIT_API: i32 = 1;
+/// Exit code: usage or configuration error.
+pub const EXIT_USAGE: i32 = 2;
+
+/// A configuration problem: printed as one sentence, exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit code of a command's result; an error is printed on stderr first (a usage error
+/// as its one sentence, any other with its chain of causes).
+pub fn report(result: anyhow::Result<i32>) -> i32 {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if e.downcast_ref::<UsageError>().is_some() {
+                eprintln!("migtop: {e}");
+                EXIT_USAGE
+            } else {
+                eprintln!("migtop: {e:#}");
+                EXIT_API
+            }
+        }
+    }
+}

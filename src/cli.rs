@@ -52,7 +52,8 @@ pub struct ApiArgs {
     /// RDS instance id (DBInstanceName); repeat for several.
     #[arg(short = 'i', long = "instance", value_name = "ID")]
     pub instances: Vec<String>,
-    /// API endpoint URL (default: by region, else https://rds.aliyuncs.com).
+    /// API endpoint: a URL, or a host meaning https://HOST (default: by region, else
+    /// rds.aliyuncs.com).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Region id (else ALIBABA_CLOUD_REGION_ID, else the profile's).
@@ -209,6 +210,10 @@ pub struct SimulateArgs {
     /// Response shape (default: the scenario's, normally like the reference sample).
     #[arg(long, value_enum)]
     pub shape: Option<ShapeArg>,
+    /// Temporary credentials from the simulated STS and ECS metadata service last at most
+    /// this long (e.g. 20s, to watch clients renew them).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub sts_lifetime: Option<Duration>,
 }
 
 /// `--shape` values.

@@ -8,7 +8,7 @@ use rand::Rng;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use super::credentials::Credentials;
+use super::credentials::{Credentials, Provider, Source};
 use super::error::ApiError;
 use super::sign;
 use crate::model::{Page, Task};
@@ -102,12 +102,27 @@ pub struct InstanceSnapshot {
 pub struct RdsClient {
     http: reqwest::Client,
     config: Arc<ClientConfig>,
-    credentials: Arc<Credentials>,
+    credentials: Arc<Provider>,
 }
 
 impl RdsClient {
     /// Builds the HTTP client (rustls, request timeout from `config`).
     pub fn new(config: ClientConfig, credentials: Credentials) -> anyhow::Result<RdsClient> {
+        Self::with_provider(config, Arc::new(Provider::fixed(credentials)))
+    }
+
+    /// A client whose credentials come from `source` (fetched and renewed as needed).
+    pub fn from_source(config: ClientConfig, source: Source) -> anyhow::Result<RdsClient> {
+        let provider = Provider::new(source, config.timeout)?;
+        Self::with_provider(config, Arc::new(provider))
+    }
+
+    /// Like [`RdsClient::new`], asking `credentials` for current credentials on every attempt
+    /// (temporary ones are renewed before they expire).
+    pub fn with_provider(
+        config: ClientConfig,
+        credentials: Arc<Provider>,
+    ) -> anyhow::Result<RdsClient> {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
@@ -116,7 +131,7 @@ impl RdsClient {
         Ok(RdsClient {
             http,
             config: Arc::new(config),
-            credentials: Arc::new(credentials),
+            credentials,
         })
     }
 
@@ -128,12 +143,12 @@ impl RdsClient {
     /// The full, signed parameter set for one attempt (fresh nonce and timestamp).
     pub fn signed_params(
         &self,
+        c: &Credentials,
         method: &str,
         action: &str,
         params: &BTreeMap<String, String>,
     ) -> BTreeMap<String, String> {
         let mut p = params.clone();
-        let c = &self.credentials;
         p.insert("Action".into(), action.into());
         p.insert("Version".into(), API_VERSION.into());
         p.insert("Format".into(), "JSON".into());
@@ -162,7 +177,8 @@ impl RdsClient {
         action: &str,
         params: &BTreeMap<String, String>,
     ) -> Result<Value, ApiError> {
-        let signed = self.signed_params("POST", action, params);
+        let credentials = self.credentials.current().await?;
+        let signed = self.signed_params(&credentials, "POST", action, params);
         let body = signed
             .iter()
             .map(|(k, v)| format!("{}={}", sign::percent_encode(k), sign::percent_encode(v)))
@@ -195,8 +211,8 @@ impl RdsClient {
         // Error messages quote the server's string to sign: it holds the AccessKey id and, with
         // STS credentials, the security token (percent-encoded once or twice).
         let redact = |s: &str| {
-            let s = crate::redact::access_key(s, &self.credentials.access_key_id);
-            match &self.credentials.security_token {
+            let s = crate::redact::access_key(s, &credentials.access_key_id);
+            match &credentials.security_token {
                 Some(t) => crate::redact::secret(&s, t.expose_secret()),
                 None => s,
             }
@@ -263,9 +279,20 @@ impl RdsClient {
         params: &BTreeMap<String, String>,
     ) -> Result<Value, ApiError> {
         let mut failures = 0;
+        let mut renewed = false;
         loop {
             match self.call_once(action, params).await {
                 Ok(v) => return Ok(v),
+                // Temporary credentials the service calls expired: fetch new ones, once.
+                Err(ApiError::Api { code, .. })
+                    if code == "InvalidSecurityToken.Expired"
+                        && !renewed
+                        && self.credentials.is_refreshable() =>
+                {
+                    renewed = true;
+                    tracing::debug!(action, "security token expired; renewing credentials");
+                    self.credentials.invalidate().await;
+                }
                 Err(e) if e.is_retryable() && failures + 1 < self.config.retry.max_attempts => {
                     let delay = self.config.retry.delay(failures);
                     tracing::debug!(action, code = e.code(), ?delay, "retrying");

@@ -22,6 +22,16 @@ pub enum ApiError {
     /// An answer came but could not be read.
     #[error("unreadable response (HTTP {http_status}): {message}")]
     BadResponse { http_status: u16, message: String },
+    /// Temporary credentials (STS role, ECS RAM role, credentials URI) could not be had;
+    /// `message` is the whole sentence, with the service's code and request id when it gave
+    /// them.
+    #[error("{message}")]
+    Credentials {
+        message: String,
+        code: Option<String>,
+        request_id: Option<String>,
+        retryable: bool,
+    },
 }
 
 /// The JSON contract's error object.
@@ -78,6 +88,7 @@ impl ApiError {
             }
             ApiError::Network { .. } | ApiError::Timeout { .. } => true,
             ApiError::BadResponse { http_status, .. } => *http_status >= 500 || *http_status == 200,
+            ApiError::Credentials { retryable, .. } => *retryable,
         }
     }
 
@@ -88,13 +99,16 @@ impl ApiError {
             ApiError::Network { .. } => "NetworkError",
             ApiError::Timeout { .. } => "Timeout",
             ApiError::BadResponse { .. } => "BadResponse",
+            ApiError::Credentials { code, .. } => code.as_deref().unwrap_or("CredentialsError"),
         }
     }
 
     /// The request id, when the service gave one.
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            ApiError::Api { request_id, .. } => request_id.as_deref(),
+            ApiError::Api { request_id, .. } | ApiError::Credentials { request_id, .. } => {
+                request_id.as_deref()
+            }
             _ => None,
         }
     }

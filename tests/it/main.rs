@@ -6,6 +6,7 @@
 mod support;
 
 mod client_http;
+mod credentials_modes;
 mod dashboard_keys;
 mod dashboard_render;
 mod e2e_tmux;

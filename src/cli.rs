@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::lab::source::LAB_INSTANCE;
 use crate::probe::SourceDsn;
 use crate::sim::FaultSpec;
-use crate::units::{parse_bytes, parse_duration, parse_interval, parse_speed};
+use crate::units::{parse_bytes, parse_duration, parse_interval, parse_listen, parse_speed};
 
 /// Live monitor for ApsaraDB RDS for PostgreSQL cloud migrations.
 #[derive(Debug, Parser)]
@@ -43,6 +43,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve a simulated RDS OpenAPI endpoint on loopback.
     Simulate(SimulateArgs),
+    /// Poll instances headless and serve Prometheus metrics at /metrics.
+    Exporter(ExporterArgs),
     /// A real PostgreSQL primary and standby behind the simulated API, with the dashboard on
     /// it (needs the PostgreSQL server binaries).
     Lab(LabArgs),
@@ -153,6 +155,32 @@ pub struct WatchArgs {
     pub api: ApiArgs,
     #[command(flatten)]
     pub ui: UiArgs,
+    /// Also serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9847).
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// The default address of `migtop exporter` (loopback; port 9847 is in the range Prometheus
+/// exporters use and not an IANA-registered service port).
+pub const EXPORTER_LISTEN: &str = "127.0.0.1:9847";
+
+/// `migtop exporter`.
+#[derive(Debug, Clone, Args)]
+pub struct ExporterArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Serve the metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR", default_value = EXPORTER_LISTEN, value_parser = parse_listen)]
+    pub listen: SocketAddr,
+    /// Poll interval of every instance.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_interval)]
+    pub interval: Duration,
+    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB).
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_bytes)]
+    pub max_lag: u64,
+    /// How long lag must stay within --max-lag before IN SYNC.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub stable_for: Duration,
 }
 
 /// `migtop demo`.
@@ -287,6 +315,34 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exporter_and_metrics_listen_flags() {
+        let cli = Cli::try_parse_from(["migtop", "exporter", "-i", "a", "-i", "b"]).unwrap();
+        let Some(Command::Exporter(e)) = cli.command else {
+            panic!("not exporter");
+        };
+        assert_eq!(e.listen, EXPORTER_LISTEN.parse().unwrap());
+        assert!(e.listen.ip().is_loopback());
+        assert_eq!(e.interval, Duration::from_secs(15));
+        assert_eq!(e.api.instances, vec!["a", "b"]);
+        let cli = Cli::try_parse_from([
+            "migtop",
+            "watch",
+            "-i",
+            "a",
+            "--metrics-listen",
+            "[::1]:9900",
+        ])
+        .unwrap();
+        let Some(Command::Watch(w)) = cli.command else {
+            panic!("not watch");
+        };
+        assert_eq!(w.metrics_listen, Some("[::1]:9900".parse().unwrap()));
+        assert!(
+            Cli::try_parse_from(["migtop", "exporter", "-i", "a", "--listen", "9847"]).is_err()
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod error;
 pub mod history;
 pub mod lab;
 pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod poller;

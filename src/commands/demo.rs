@@ -35,7 +35,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
         Some(speed_label("demo", args.speed)),
         None,
     );
-    let code = dashboard::run(source, Some(client), None, config, recorder).await;
+    let code = dashboard::run(
+        source,
+        Some(client),
+        None,
+        config,
+        dashboard::Outputs {
+            recorder,
+            metrics: None,
+        },
+    )
+    .await;
     handle.shutdown().await;
     code
 }

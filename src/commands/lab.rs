@@ -154,5 +154,15 @@ async fn run_dashboard(
         Some(speed_label("lab", args.speed)),
         Some(&probe),
     );
-    dashboard::run(source, Some(client), Some(probe), config, recorder).await
+    dashboard::run(
+        source,
+        Some(client),
+        Some(probe),
+        config,
+        dashboard::Outputs {
+            recorder,
+            metrics: None,
+        },
+    )
+    .await
 }

@@ -4,7 +4,9 @@
 pub mod api;
 pub mod dashboard_config;
 pub mod demo;
+pub mod exporter;
 pub mod lab;
+pub mod metrics_endpoint;
 pub mod record;
 pub mod replay;
 pub mod report;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::dashboard_config::{WATCH_INTERVAL, app_config};
-use super::{api, record};
+use super::{api, metrics_endpoint, record};
 use crate::cli::WatchArgs;
 use crate::poller::ApiSource;
 use crate::{dashboard, logging};
@@ -26,5 +26,18 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<i32> {
         None,
         probe.as_ref(),
     );
-    dashboard::run(source, Some(client), probe, config, recorder).await
+    // The metrics server, when asked for, lives exactly as long as the dashboard.
+    let (metrics, server) = match args.metrics_listen {
+        Some(listen) => {
+            let (registry, server) = metrics_endpoint::start(listen).await?;
+            (Some(registry), Some(server))
+        }
+        None => (None, None),
+    };
+    let outputs = dashboard::Outputs { recorder, metrics };
+    let code = dashboard::run(source, Some(client), probe, config, outputs).await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    code
 }

@@ -12,6 +12,7 @@ mod dashboard_render;
 mod dsn_libpq;
 mod e2e_replay;
 mod e2e_tmux;
+mod exporter;
 mod fixtures;
 mod hardening;
 mod interop;

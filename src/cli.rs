@@ -181,6 +181,9 @@ pub struct ExporterArgs {
     /// How long lag must stay within --max-lag before IN SYNC.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub stable_for: Duration,
+    /// Also append every poll to this recording (JSON lines; see `migtop replay`, `report`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 /// `migtop demo`.

@@ -55,6 +55,25 @@ pub fn app_config(
     }
 }
 
+/// The settings of a headless run (`exporter`): no screen, so no colour, bell or switchover;
+/// the same readiness rules and probe target as the dashboard.
+pub fn headless_config(
+    instances: Vec<String>,
+    interval: Duration,
+    readiness: ReadinessConfig,
+    probe: Option<&SourceProbe>,
+) -> AppConfig {
+    AppConfig {
+        interval,
+        readiness,
+        bell: false,
+        color: false,
+        local_offset: *Local::now().offset(),
+        source_probe: probe.map(|p| p.target().to_string()),
+        ..AppConfig::new(instances)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

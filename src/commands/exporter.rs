@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use super::{api, metrics_endpoint};
-use crate::app::AppConfig;
+use super::dashboard_config::headless_config;
+use super::{api, metrics_endpoint, record};
 use crate::cli::ExporterArgs;
 use crate::error::EXIT_OK;
 use crate::logging;
@@ -20,12 +20,16 @@ pub async fn run(args: ExporterArgs) -> anyhow::Result<i32> {
     let probe = api::source_probe(&args.api)?;
     let (registry, server) = metrics_endpoint::start(args.listen).await?;
     let mut signals = StopSignals::listen_without_hangup()?;
-    let mut config = AppConfig::new(args.api.instances.clone());
-    config.interval = args.interval;
-    config.readiness = ReadinessConfig {
-        max_lag: args.max_lag,
-        stable_for: args.stable_for,
-    };
+    let recorder = record::open(args.record.as_deref())?;
+    let config = headless_config(
+        args.api.instances.clone(),
+        args.interval,
+        ReadinessConfig {
+            max_lag: args.max_lag,
+            stable_for: args.stable_for,
+        },
+        probe.as_ref(),
+    );
     let source = Arc::new(ApiSource {
         client,
         filter: api::filter(&args.api),
@@ -49,7 +53,7 @@ pub async fn run(args: ExporterArgs) -> anyhow::Result<i32> {
         let sig = signals.recv().await;
         tracing::info!("stopping on {}", sig.name());
     };
-    metrics::feed::run(source, probe, config, registry, stop).await;
+    metrics::feed::run(source, probe, config, registry, recorder, stop).await;
     server.shutdown().await;
     Ok(EXIT_OK)
 }

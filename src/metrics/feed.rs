@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use crate::app::{Action, App, AppConfig};
 use crate::poller::{PollEvent, Poller, SnapshotSource};
 use crate::probe::SourceProbe;
+use crate::recording::Recorder;
 
 use super::Metrics;
 
@@ -24,16 +25,17 @@ impl Metrics {
 }
 
 /// Polls `config.instances` from `source` (reading the source through `probe` after each
-/// successful poll) and keeps `metrics` current until `stop` resolves. Ages such as the time
+/// successful poll) and keeps `metrics` current (and `recorder`, when given, appended to)
+/// until `stop` resolves. Ages such as the time
 /// since the source's last message are refreshed every second between polls.
 pub async fn run(
     source: Arc<dyn SnapshotSource>,
     probe: Option<SourceProbe>,
-    mut config: AppConfig,
+    config: AppConfig,
     metrics: Arc<Metrics>,
+    mut recorder: Option<Recorder>,
     stop: impl Future<Output = ()>,
 ) {
-    config.source_probe = probe.as_ref().map(|p| p.target().to_string());
     let probe = probe.map(|p| Arc::new(tokio::sync::Mutex::new(p)));
     let (tx, mut rx) = mpsc::channel(256);
     let poller = Poller::spawn(source, &config.instances, config.interval, probe, tx);
@@ -47,6 +49,14 @@ pub async fn run(
             ev = rx.recv() => match ev {
                 Some(ev) => {
                     metrics.observe_event(&ev);
+                    if let (Some(rec), PollEvent::Finished(r)) = (&mut recorder, &ev)
+                        && let Err(e) = rec.append(r)
+                    {
+                        // A headless service keeps serving metrics; the log says why the
+                        // recording stopped.
+                        tracing::error!("recording stopped: {e}");
+                        recorder = None;
+                    }
                     app.update(Action::Poll(ev));
                 }
                 None => break,

@@ -42,9 +42,12 @@ pub fn app_config(
     AppConfig {
         instances,
         interval: ui.interval.unwrap_or(default_interval),
-        readiness: ReadinessConfig {
-            max_lag: ui.max_lag,
-            stable_for: ui.stable_for,
+        readiness: {
+            let d = ReadinessConfig::default();
+            ReadinessConfig {
+                max_lag: ui.max_lag.unwrap_or(d.max_lag),
+                stable_for: ui.stable_for.unwrap_or(d.stable_for),
+            }
         },
         allow_switchover: ui.allow_switchover,
         bell: !ui.no_bell,

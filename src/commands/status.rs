@@ -8,7 +8,7 @@
 //! and `source_probe.error` in JSON (`source_lsn` and `true_lag_bytes` are then `null`); the
 //! exit code stays what the API reads made it, since the API read itself succeeded.
 
-use super::api;
+use super::{api, cutover};
 use crate::aliyun::{ApiError, InstanceSnapshot};
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::error::{EXIT_API, EXIT_OK};
@@ -16,7 +16,8 @@ use crate::output::{json, table};
 use crate::probe::SourceComparison;
 
 /// Polls every instance once, concurrently, prints what was read and returns the exit code.
-pub async fn run(args: StatusArgs) -> anyhow::Result<i32> {
+pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
+    cutover::apply(&mut args.api, None)?;
     let client = api::client(&args.api)?;
     let mut probe = api::source_probe(&args.api)?;
     let filter = api::filter(&args.api);

@@ -2,14 +2,15 @@
 
 use std::sync::Arc;
 
-use super::api;
 use super::dashboard_config::{WATCH_INTERVAL, app_config};
+use super::{api, cutover};
 use crate::cli::WatchArgs;
 use crate::poller::ApiSource;
 use crate::{dashboard, logging};
 
 /// `migtop watch` (and `migtop -i ID`).
-pub async fn run(args: WatchArgs) -> anyhow::Result<i32> {
+pub async fn run(mut args: WatchArgs) -> anyhow::Result<i32> {
+    cutover::apply(&mut args.api, Some(&mut args.ui))?;
     let client = api::client(&args.api)?;
     let probe = api::source_probe(&args.api)?;
     dashboard::require_terminal()?;

@@ -253,6 +253,7 @@ impl RdsClient {
             return ApiError::Timeout {
                 endpoint: endpoint.into(),
                 seconds: self.config.timeout.as_secs_f64(),
+                attempts: 1,
             };
         }
         if e.is_decode() || e.is_body() {
@@ -298,6 +299,16 @@ impl RdsClient {
                     tracing::debug!(action, code = e.code(), ?delay, "retrying");
                     failures += 1;
                     tokio::time::sleep(delay).await;
+                }
+                // Say how many tries the time went on, not only one try's timeout.
+                Err(ApiError::Timeout {
+                    endpoint, seconds, ..
+                }) => {
+                    return Err(ApiError::Timeout {
+                        endpoint,
+                        seconds,
+                        attempts: failures + 1,
+                    });
                 }
                 Err(e) => return Err(e),
             }

@@ -16,9 +16,13 @@ pub enum ApiError {
     /// The request did not complete (connect, reset, TLS...).
     #[error("network error talking to {endpoint}: {message}")]
     Network { endpoint: String, message: String },
-    /// No answer within the timeout.
-    #[error("no answer from {endpoint} within {seconds:.0} s")]
-    Timeout { endpoint: String, seconds: f64 },
+    /// No answer within the timeout, on each of `attempts` tries.
+    #[error("no answer from {endpoint} within {seconds:.0} s{}", attempts_note(*.attempts))]
+    Timeout {
+        endpoint: String,
+        seconds: f64,
+        attempts: u32,
+    },
     /// An answer came but could not be read.
     #[error("unreadable response (HTTP {http_status}): {message}")]
     BadResponse { http_status: u16, message: String },
@@ -32,6 +36,15 @@ pub enum ApiError {
         request_id: Option<String>,
         retryable: bool,
     },
+}
+
+/// " (3 attempts)" after a timeout that was retried; nothing after a single try.
+fn attempts_note(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(", {attempts} attempts")
+    } else {
+        String::new()
+    }
 }
 
 /// The JSON contract's error object.
@@ -175,9 +188,19 @@ mod tests {
         assert!(
             ApiError::Timeout {
                 endpoint: "e".into(),
-                seconds: 1.0
+                seconds: 1.0,
+                attempts: 1,
             }
             .is_retryable()
+        );
+        let e = ApiError::Timeout {
+            endpoint: "https://e".into(),
+            seconds: 2.0,
+            attempts: 3,
+        };
+        assert_eq!(
+            e.to_string(),
+            "no answer from https://e within 2 s, 3 attempts"
         );
     }
 

@@ -55,6 +55,7 @@ pub fn app_config(
         local_offset: *Local::now().offset(),
         label,
         source_probe: probe.map(|p| p.target().to_string()),
+        command: "watch".into(),
     }
 }
 

@@ -27,13 +27,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
         client: client.clone(),
         filter: Default::default(),
     });
-    let config = app_config(
+    let mut config = app_config(
         &args.ui,
         DEMO_INTERVAL,
         handle.instances.clone(),
         Some(speed_label("demo", args.speed)),
         None,
     );
+    config.command = "demo".into();
     let code = dashboard::run(source, Some(client), None, config).await;
     handle.shutdown().await;
     code

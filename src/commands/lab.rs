@@ -137,12 +137,13 @@ async fn run_dashboard(args: &LabArgs, session: &LabSession) -> anyhow::Result<i
     let dsn = SourceDsn::new(format!("{}?sslmode=disable", session.lab.primary_dsn()));
     let probe = SourceProbe::new(dsn, Duration::from_secs(5))
         .map_err(|e| anyhow::anyhow!("cannot probe the lab's primary: {e}"))?;
-    let config = app_config(
+    let mut config = app_config(
         &args.ui,
         DEMO_INTERVAL,
         vec![session.source.instance().to_string()],
         Some(speed_label("lab", args.speed)),
         Some(&probe),
     );
+    config.command = "lab".into();
     dashboard::run(source, Some(client), Some(probe), config).await
 }

@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::theme::Theme;
 use super::{centered, panel_block};
@@ -27,9 +27,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("p  Space", "pause / resume polling"),
     ("+/-", "poll less / more often"),
     ("S", "switchover (needs --allow-switchover)"),
-    ("?", "this help"),
+    ("? F1", "this help (↑↓ PgUp/PgDn scroll it)"),
     ("Esc", "close overlays, clear the search"),
-    ("q  Ctrl-C", "quit"),
+    ("q F10 Ctrl-C", "quit"),
 ];
 
 /// Draws the help overlay centred in `area`.
@@ -58,16 +58,28 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         theme.dim(),
     ));
     let w = 72.min(area.width.saturating_sub(2));
-    let h = (lines.len() as u16 + 2).min(area.height);
+    let inner_w = w.saturating_sub(2).max(1);
+    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let total = paragraph.line_count(inner_w) as u16;
+    let h = (total + 2).min(area.height);
     let rect = centered(area, w, h);
+    // When the help does not fit it scrolls, and says how much is above and below.
+    let visible = h.saturating_sub(2);
+    let scroll = app.help_scroll.min(total.saturating_sub(visible));
+    let below = total.saturating_sub(scroll + visible);
     frame.render_widget(Clear, rect);
-    let block = panel_block(
-        Line::from(vec![
-            Span::styled(" Help ", theme.accent()),
-            Span::styled("Esc closes ", theme.dim()),
-        ]),
-        theme,
-        true,
-    );
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
+    let mut title = vec![
+        Span::styled(" Help ", theme.accent()),
+        Span::styled("Esc closes ", theme.dim()),
+    ];
+    if scroll > 0 {
+        title.push(Span::styled(format!("▲ {scroll} ",), theme.dim()));
+    }
+    let mut block = panel_block(Line::from(title), theme, true);
+    if below > 0 {
+        block = block.title_bottom(
+            Line::styled(format!(" ▼ {below} more (↓ PgDn) "), theme.accent()).right_aligned(),
+        );
+    }
+    frame.render_widget(paragraph.block(block).scroll((scroll, 0)), rect);
 }

@@ -192,4 +192,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .with_offset(app.task_offset)
         .with_selected(Some(app.selected));
     frame.render_stateful_widget(table, area, &mut state);
+    more_marker(frame, area, app.rows.len(), state.offset(), theme);
+}
+
+/// "▼ N more" on the bottom border when rows are clipped below (borders and header take 3).
+fn more_marker(frame: &mut Frame, area: Rect, rows: usize, offset: usize, theme: &Theme) {
+    let visible = area.height.saturating_sub(3) as usize;
+    let below = rows.saturating_sub(offset + visible);
+    if below == 0 || area.height < 4 {
+        return;
+    }
+    let text = format!(" ▼ {below} more ");
+    let w = unicode_width::UnicodeWidthStr::width(text.as_str()) as u16;
+    if area.width < w + 4 {
+        return;
+    }
+    let at = Rect::new(area.right() - w - 2, area.bottom() - 1, w, 1);
+    frame.render_widget(Line::styled(text, theme.accent()), at);
 }

@@ -10,6 +10,7 @@ mod alert;
 mod ingest;
 mod keys;
 mod log_view;
+mod mouse;
 mod selection;
 mod switchover;
 
@@ -171,6 +172,10 @@ pub enum Action {
     ToggleHelp,
     /// Scroll the help overlay by this many lines (it scrolls when it does not fit).
     HelpScroll(i32),
+    /// Select this row of the task list (a click), focusing the list.
+    SelectRow(usize),
+    /// Focus the log (a click on it).
+    FocusLog,
     Escape,
     Quit,
     Switchover,
@@ -335,6 +340,8 @@ impl App {
             Action::Up => self.select(self.selected.saturating_sub(1)),
             Action::Down => self.select(self.selected + 1),
             Action::First => self.select(0),
+            Action::SelectRow(i) => self.select_row(i),
+            Action::FocusLog => self.focus = Focus::Log,
             Action::Last => self.select(self.rows.len().saturating_sub(1)),
             Action::FocusNext => {
                 self.focus = match self.focus {

@@ -48,11 +48,44 @@ pub enum Command {
     /// A real PostgreSQL primary and standby behind the simulated API, with the dashboard on
     /// it (needs the PostgreSQL server binaries).
     Lab(LabArgs),
+    /// Print the config file's path and the effective settings (never secrets).
+    Config(ConfigArgs),
+    /// Print a shell completion script (e.g. `migtop completions bash > ~/.local/share/bash-completion/completions/migtop`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `migtop man > ~/.local/share/man/man1/migtop.1`.
+    Man,
+}
+
+/// `migtop config`.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// Show the settings of `[cutover.NAME]` (over `[defaults]`).
+    #[arg(long, value_name = "NAME")]
+    pub cutover: Option<String>,
+}
+
+/// `migtop completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: ShellArg,
+}
+
+/// Shells `completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// How to reach the API and which tasks to read.
 #[derive(Debug, Clone, Args, Default)]
 pub struct ApiArgs {
+    /// Settings from `[cutover.NAME]` in the config file (see `migtop config`).
+    #[arg(long, value_name = "NAME")]
+    pub cutover: Option<String>,
     /// RDS instance id (DBInstanceName); repeat for several.
     #[arg(short = 'i', long = "instance", value_name = "ID")]
     pub instances: Vec<String>,
@@ -120,17 +153,19 @@ pub enum OutputFormat {
 }
 
 /// Options of the dashboard shared by `watch` and `demo`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct UiArgs {
     /// Poll interval [default: 5s; 2s for demo and lab].
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<Duration>,
-    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB).
-    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_bytes)]
-    pub max_lag: u64,
-    /// How long lag must stay within --max-lag before IN SYNC.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub stable_for: Duration,
+    // No clap default_value for these two: a config file fills what the command line leaves
+    // unset, so "not given" must stay visible (the defaults apply in `dashboard_config`).
+    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB) [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    pub max_lag: Option<u64>,
+    /// How long lag must stay within --max-lag before IN SYNC [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub stable_for: Option<Duration>,
     /// Enable `S` (ActivateMigrationTargetInstance) in the dashboard.
     #[arg(long)]
     pub allow_switchover: bool,

@@ -87,6 +87,7 @@ pub async fn run(
         let effects = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => app.on_key(k),
+                Some(Ok(Event::Mouse(m))) => app.on_mouse(m),
                 Some(Ok(Event::Resize(w, h))) => app.update(Action::Resize(w, h)),
                 Some(Ok(_)) => Vec::new(),
                 Some(Err(e)) => {

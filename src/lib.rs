@@ -4,6 +4,7 @@ pub mod aliyun;
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod config_file;
 pub mod dashboard;
 pub mod error;
 pub mod history;

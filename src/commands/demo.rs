@@ -29,6 +29,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
         filter: Default::default(),
     });
     let config = app_config(
+        "demo",
         &args.ui,
         DEMO_INTERVAL,
         handle.instances.clone(),

@@ -321,6 +321,7 @@ fn exported_names() -> BTreeSet<String> {
     m.record_poll(&poll(Err(migtop::aliyun::ApiError::Timeout {
         endpoint: "x".into(),
         seconds: 1.0,
+        attempts: 1,
     })));
     names(&m.encode())
 }

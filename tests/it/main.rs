@@ -6,6 +6,7 @@
 mod support;
 
 mod client_http;
+mod config_cli;
 mod credentials_modes;
 mod dashboard_keys;
 mod dashboard_render;

@@ -145,14 +145,14 @@ mod tests {
     }
 
     #[test]
-    fn a_short_pane_clips_the_keys() {
+    fn a_short_pane_wraps_and_says_how_much_more() {
         let want = Buffer::with_lines([
             " ┌ Help Esc closes ───────────────────┐ ",
             " │ ↑/↓  j/k      select a task (scroll│ ",
-            " │ g/G           first / last task (to│ ",
-            " │ Tab           switch focus between │ ",
-            " │ PgUp/PgDn     scroll the log a page│ ",
-            " └────────────────────────────────────┘ ",
+            " │the log when it has focus)          │ ",
+            " │ g/G           first / last task    │ ",
+            " │(top / bottom of the log)           │ ",
+            " └──────────────── ▼ 28 more (↓ PgDn) ┘ ",
         ]);
         assert_eq!(text(&render(40, 6)), text(&want));
     }

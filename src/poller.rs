@@ -56,6 +56,8 @@ pub struct PollResult {
 }
 
 /// What the pollers tell the UI.
+// A few events per poll: boxing the large one would buy nothing measurable.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum PollEvent {
     /// A request for `instance` went out.

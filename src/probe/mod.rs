@@ -32,6 +32,17 @@ pub struct SourceSample {
     pub server_version: Option<u32>,
     /// Round trip of the query in milliseconds.
     pub round_trip_ms: u64,
+    /// The source's next transaction id (`xmax` of `pg_current_snapshot()`): it moves only
+    /// when a transaction that writes is assigned an xid. `None` when not read.
+    pub next_xid: Option<u64>,
+    /// Whether transactions holding an xid were in progress (`xmin < xmax` of the snapshot).
+    pub xid_in_progress: Option<bool>,
+    /// The source's `wal_sender_timeout` (its keepalive period is half of it); `None` when
+    /// not read.
+    #[serde(skip)]
+    pub wal_sender_timeout: Option<Duration>,
+    /// The reading comes from the built-in simulator, not from a real source.
+    pub simulated: bool,
 }
 
 /// Why a sample could not be taken. The text names the source by its redacted DSN only.
@@ -233,6 +244,10 @@ async fn query(client: &tokio_postgres::Client) -> Result<SourceSample, String> 
         timeline: timeline.and_then(|t| u32::try_from(t).ok()),
         server_version: version.and_then(|v| u32::try_from(v).ok()),
         round_trip_ms: started.elapsed().as_millis() as u64,
+        next_xid: None,
+        xid_in_progress: None,
+        wal_sender_timeout: None,
+        simulated: false,
     })
 }
 
@@ -311,6 +326,10 @@ mod tests {
             timeline: Some(1),
             server_version: Some(150000),
             round_trip_ms: 1,
+            next_xid: None,
+            xid_in_progress: None,
+            wal_sender_timeout: None,
+            simulated: false,
         }
     }
 

@@ -50,7 +50,8 @@ pub struct ApiArgs {
     /// RDS instance id (DBInstanceName); repeat for several.
     #[arg(short = 'i', long = "instance", value_name = "ID")]
     pub instances: Vec<String>,
-    /// API endpoint URL (default: by region, else https://rds.aliyuncs.com).
+    /// API endpoint: a URL, or a host meaning https://HOST (default: by region, else
+    /// rds.aliyuncs.com).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Region id (else ALIBABA_CLOUD_REGION_ID, else the profile's).
@@ -62,7 +63,8 @@ pub struct ApiArgs {
     /// aliyun CLI config file.
     #[arg(long, value_name = "FILE", hide = true)]
     pub aliyun_config: Option<PathBuf>,
-    /// Request timeout.
+    /// Deadline for one poll of an instance: every page and every retry included (also the
+    /// source probe's limit for one reading).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
     /// Allow plain http to a non-loopback endpoint.
@@ -181,6 +183,10 @@ pub struct SimulateArgs {
     /// Response shape (default: the scenario's, normally like the reference sample).
     #[arg(long, value_enum)]
     pub shape: Option<ShapeArg>,
+    /// Temporary credentials from the simulated STS and ECS metadata service last at most
+    /// this long (e.g. 20s, to watch clients renew them).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub sts_lifetime: Option<Duration>,
 }
 
 /// `--shape` values.

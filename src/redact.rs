@@ -3,9 +3,13 @@
 /// Masks the value of every `password=` key in a libpq conninfo string (quoted or not) and the
 /// password of a `postgres://user:pass@host` URI.
 pub fn conninfo(s: &str) -> String {
-    if s.contains("://") {
-        return dsn_uri(s);
-    }
+    let uri_masked;
+    let s = if s.contains("://") {
+        uri_masked = dsn_uri(s);
+        uri_masked.as_str()
+    } else {
+        s
+    };
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(pos) = find_key(rest, "password") {
@@ -59,25 +63,41 @@ fn conninfo_value_len(s: &str) -> usize {
         .unwrap_or(b.len())
 }
 
-/// Masks the password in a `postgres://user:pass@host/db?password=...` URI.
+/// Masks the password in every `scheme://user:pass@host/db?password=...` URI of `s`.
+///
+/// Text from elsewhere (a server's Conninfo, an error message) cannot be trusted to be a
+/// well-formed URI, so this errs on the side of masking: the user info runs to the *last* `@`
+/// of the URI, so that a `/`, `?` or `@` left unencoded in the password is masked with it.
 pub fn dsn_uri(s: &str) -> String {
-    let Some(scheme_end) = s.find("://") else {
-        return conninfo(s);
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(scheme_end) = rest.find("://") {
+        let (head, tail) = rest.split_at(scheme_end + 3);
+        out.push_str(head);
+        let end = tail.find(|c: char| c.is_whitespace()).unwrap_or(tail.len());
+        let (uri, after) = tail.split_at(end);
+        out.push_str(&mask_uri(uri));
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One URI without its scheme: `user:pass@host...` with the password masked, and any
+/// `password=` query parameter.
+fn mask_uri(uri: &str) -> String {
+    let (userinfo, hosts) = match uri.rfind('@') {
+        Some(at) => (Some(&uri[..at]), &uri[at..]),
+        None => (None, uri),
     };
-    let (scheme, rest) = s.split_at(scheme_end + 3);
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let authority = match authority.rfind('@') {
-        Some(at) => {
-            let (userinfo, host) = authority.split_at(at);
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{user}:********{host}"),
-                None => authority.to_string(),
-            }
-        }
-        None => authority.to_string(),
+    let userinfo = match userinfo {
+        Some(u) => match u.split_once(':') {
+            Some((user, _)) => format!("{user}:********"),
+            None => u.to_string(),
+        },
+        None => String::new(),
     };
-    let path = match path.split_once('?') {
+    let hosts = match hosts.split_once('?') {
         Some((p, q)) => {
             let q: Vec<String> = q
                 .split('&')
@@ -88,9 +108,9 @@ pub fn dsn_uri(s: &str) -> String {
                 .collect();
             format!("{p}?{}", q.join("&"))
         }
-        None => path.to_string(),
+        None => hosts.to_string(),
     };
-    format!("{scheme}{authority}{path}")
+    format!("{userinfo}{hosts}")
 }
 
 /// Replaces every occurrence of `needle` (an AccessKey id) in `msg` with a masked form that
@@ -102,17 +122,61 @@ pub fn access_key(msg: &str, needle: &str) -> String {
     msg.replace(needle, &mask_key(needle))
 }
 
-/// Masks every occurrence of `secret` in `msg`, as written and percent-encoded once or twice
-/// (the forms a string to sign quotes it in).
+/// The shortest run of a secret's characters that is masked wherever it shows up.
+const SECRET_WINDOW: usize = 12;
+
+/// Masks `secret` in `msg` however a server quotes it: as written, percent-encoded once or
+/// twice (the forms a string to sign quotes it in), lower-cased, with `+` decoded as a space,
+/// or cut short. Every run of `msg` that matches at least 12 consecutive characters of one
+/// of those forms (case and `+`/space aside) becomes `********`; a secret shorter than that
+/// is masked when it appears whole.
 pub fn secret(msg: &str, secret: &str) -> String {
     if secret.is_empty() {
         return msg.to_string();
     }
     let once = crate::rfc3986::percent_encode(secret);
     let twice = crate::rfc3986::percent_encode(&once);
-    let mut out = msg.to_string();
-    for form in [twice, once, secret.to_string()] {
-        out = out.replace(&form, "********");
+    let norm = |b: u8| match b {
+        b'+' => b' ',
+        b => b.to_ascii_lowercase(),
+    };
+    let forms: Vec<Vec<u8>> = [secret.as_bytes(), once.as_bytes(), twice.as_bytes()]
+        .iter()
+        .map(|f| f.iter().map(|b| norm(*b)).collect())
+        .collect();
+    let window = SECRET_WINDOW.min(secret.len());
+    let mut windows = std::collections::HashSet::new();
+    for f in &forms {
+        for w in f.windows(window) {
+            windows.insert(w.to_vec());
+        }
+    }
+    let m: Vec<u8> = msg.bytes().map(norm).collect();
+    let mut covered = vec![false; m.len()];
+    for (i, w) in m.windows(window).enumerate() {
+        if windows.contains(w) {
+            covered[i..i + window].iter_mut().for_each(|c| *c = true);
+        }
+    }
+    if !covered.contains(&true) {
+        return msg.to_string();
+    }
+    // Matched bytes are ASCII (the forms are), so each run starts and ends on a char boundary.
+    let mut out = String::with_capacity(msg.len());
+    let mut i = 0;
+    while i < m.len() {
+        if covered[i] {
+            out.push_str("********");
+            while i < m.len() && covered[i] {
+                i += 1;
+            }
+        } else {
+            let start = i;
+            while i < m.len() && !covered[i] {
+                i += 1;
+            }
+            out.push_str(&msg[start..i]);
+        }
     }
     out
 }
@@ -156,6 +220,16 @@ mod tests {
             "postgresql://u@h/db?sslmode=disable&password=********"
         );
         assert_eq!(dsn_uri("postgres://h/db"), "postgres://h/db");
+        // Unencoded '?', '/' and '@' in the password are masked with it.
+        for pw in ["p?ss", "p/ss", "p@ss", "p/s?s@x"] {
+            let masked = conninfo(&format!(
+                "source postgres://u:{pw}@h/db?sslmode=require: down"
+            ));
+            assert_eq!(
+                masked, "source postgres://u:********@h/db?sslmode=require: down",
+                "{pw}"
+            );
+        }
     }
 
     #[test]
@@ -169,6 +243,37 @@ mod tests {
             "raw ******** once ******** twice ********"
         );
         assert_eq!(secret("nothing here", ""), "nothing here");
+    }
+
+    #[test]
+    fn tokens_are_masked_truncated_lowercased_or_with_plus_as_space() {
+        let token = "CAISzQJ1q6Ft5B2yfSjIr5bkKfPztL1/0qK+M1Xzg3RhWeN/hLTPpjz2IHtKeXNvAOAasv8+nmFY7PkZlqB6T55OSAmcNZEu9kVU3L5P6Dz6fNrMohxdYj2mAi3xUZr9Qw==";
+        let once = crate::rfc3986::percent_encode(token);
+        let twice = crate::rfc3986::percent_encode(&once);
+        for quoted in [
+            token[..40].to_string(),
+            token[30..90].to_string(),
+            token.to_lowercase(),
+            token.replace('+', " "),
+            once.to_lowercase(),
+            twice[..150].to_string(),
+            twice.to_lowercase().replace("%252b", "%252B"),
+        ] {
+            let msg = format!("token \"{quoted}\" expired");
+            let out = secret(&msg, token);
+            assert_eq!(out, "token \"********\" expired", "{quoted}");
+        }
+        // A body cut at 120 characters, mid-token, is masked up to the cut.
+        let body = format!("<Error>SecurityToken={token}</Error>");
+        let cut: String = body.chars().take(120).collect();
+        let out = secret(&cut, token);
+        assert!(out.ends_with("SecurityToken=********"), "{out}");
+        // Unrelated text stays.
+        assert_eq!(
+            secret("CAIS is a prefix only", token),
+            "CAIS is a prefix only"
+        );
+        assert_eq!(secret("héllo wörld", token), "héllo wörld");
     }
 
     #[test]

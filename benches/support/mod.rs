@@ -74,6 +74,7 @@ fn snapshot(instance: &str, items: Vec<Value>) -> InstanceSnapshot {
         request_id: page.request_id,
         tasks: page.tasks,
         item_errors: page.item_errors,
+        ..Default::default()
     }
 }
 

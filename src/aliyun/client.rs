@@ -8,7 +8,8 @@ use rand::Rng;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use super::credentials::Credentials;
+use super::body;
+use super::credentials::{Credentials, Provider, Source};
 use super::error::ApiError;
 use super::sign;
 use crate::model::{Page, Task};
@@ -18,7 +19,7 @@ pub const API_VERSION: &str = "2014-08-15";
 /// Entries asked for per page.
 pub const PAGE_SIZE: usize = 100;
 /// A safety stop against a server that never reaches TotalSize.
-const MAX_PAGES: usize = 500;
+pub const MAX_PAGES: usize = 500;
 
 /// How often and how patiently to retry retryable failures.
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +96,29 @@ pub struct InstanceSnapshot {
     pub tasks: Vec<Task>,
     /// Items that could not be decoded (the rest are in `tasks`).
     pub item_errors: Vec<String>,
+    /// What went oddly in this read; `None` (the usual case) keeps snapshots small.
+    pub notes: Option<Box<ReadNotes>>,
+}
+
+/// What the DBA should know about one read beyond its tasks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadNotes {
+    /// One sentence each: merged duplicates, replaced bytes, pages that did not add up.
+    pub warnings: Vec<String>,
+    /// The pages did not add up (TotalSize never reached): tasks may be missing.
+    pub incomplete: bool,
+}
+
+impl InstanceSnapshot {
+    /// The read's warnings, one sentence each.
+    pub fn warnings(&self) -> &[String] {
+        self.notes.as_ref().map_or(&[], |n| &n.warnings)
+    }
+
+    /// True when the pages did not add up and tasks may be missing.
+    pub fn incomplete(&self) -> bool {
+        self.notes.as_ref().is_some_and(|n| n.incomplete)
+    }
 }
 
 /// A signed client for one endpoint and one set of credentials. Cheap to clone.
@@ -102,21 +126,43 @@ pub struct InstanceSnapshot {
 pub struct RdsClient {
     http: reqwest::Client,
     config: Arc<ClientConfig>,
-    credentials: Arc<Credentials>,
+    credentials: Arc<Provider>,
 }
 
 impl RdsClient {
-    /// Builds the HTTP client (rustls, request timeout from `config`).
+    /// Builds the HTTP client (rustls, request timeout from `config`). Redirects are never
+    /// followed (a signed request must not be re-sent to another host), and a plain-`http` or
+    /// loopback endpoint never goes through a proxy (the signed request would travel in
+    /// clear text through it); `HTTPS_PROXY` and the like still apply to remote https.
     pub fn new(config: ClientConfig, credentials: Credentials) -> anyhow::Result<RdsClient> {
-        let http = reqwest::Client::builder()
+        Self::with_provider(config, Arc::new(Provider::fixed(credentials)))
+    }
+
+    /// A client whose credentials come from `source` (fetched and renewed as needed).
+    pub fn from_source(config: ClientConfig, source: Source) -> anyhow::Result<RdsClient> {
+        let provider = Provider::new(source, config.timeout)?;
+        Self::with_provider(config, Arc::new(provider))
+    }
+
+    /// Like [`RdsClient::new`], asking `credentials` for current credentials on every attempt
+    /// (temporary ones are renewed before they expire).
+    pub fn with_provider(
+        config: ClientConfig,
+        credentials: Arc<Provider>,
+    ) -> anyhow::Result<RdsClient> {
+        let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("migtop/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("migtop/", env!("CARGO_PKG_VERSION")));
+        if bypasses_proxies(&config.endpoint) {
+            builder = builder.no_proxy();
+        }
+        let http = builder.build()?;
         Ok(RdsClient {
             http,
             config: Arc::new(config),
-            credentials: Arc::new(credentials),
+            credentials,
         })
     }
 
@@ -128,12 +174,12 @@ impl RdsClient {
     /// The full, signed parameter set for one attempt (fresh nonce and timestamp).
     pub fn signed_params(
         &self,
+        c: &Credentials,
         method: &str,
         action: &str,
         params: &BTreeMap<String, String>,
     ) -> BTreeMap<String, String> {
         let mut p = params.clone();
-        let c = &self.credentials;
         p.insert("Action".into(), action.into());
         p.insert("Version".into(), API_VERSION.into());
         p.insert("Format".into(), "JSON".into());
@@ -161,9 +207,10 @@ impl RdsClient {
         &self,
         action: &str,
         params: &BTreeMap<String, String>,
-    ) -> Result<Value, ApiError> {
-        let signed = self.signed_params("POST", action, params);
-        let body = signed
+    ) -> Result<body::Decoded, ApiError> {
+        let credentials = self.credentials.current().await?;
+        let signed = self.signed_params(&credentials, "POST", action, params);
+        let form = signed
             .iter()
             .map(|(k, v)| format!("{}={}", sign::percent_encode(k), sign::percent_encode(v)))
             .collect::<Vec<_>>()
@@ -182,32 +229,44 @@ impl RdsClient {
                 "application/x-www-form-urlencoded",
             )
             .header(reqwest::header::ACCEPT, "application/json")
-            .body(body)
+            .body(form)
             .send()
             .await
             .map_err(|e| self.transport_error(&endpoint, e))?;
         let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(&endpoint, e))?;
-        let parsed = parse_body(&bytes);
-        // Error messages quote the server's string to sign: it holds the AccessKey id and, with
-        // STS credentials, the security token (percent-encoded once or twice).
-        let redact = |s: &str| {
-            let s = crate::redact::access_key(s, &self.credentials.access_key_id);
-            match &self.credentials.security_token {
-                Some(t) => crate::redact::secret(&s, t.expose_secret()),
-                None => s,
+        if resp.status().is_redirection() {
+            return Err(ApiError::BadResponse {
+                http_status: status,
+                message: format!(
+                    "the endpoint answered with a redirect (HTTP {status}); migtop refuses redirects so that a signed request is never re-sent elsewhere: use the final endpoint with --endpoint"
+                ),
+            });
+        }
+        let bytes = match body::read_capped(resp, body::MAX_BODY_BYTES).await {
+            Ok(b) => b,
+            Err(body::ReadError::TooLarge { cap }) => {
+                return Err(ApiError::BadResponse {
+                    http_status: status,
+                    message: body::ReadError::TooLarge { cap }.to_string(),
+                });
+            }
+            Err(body::ReadError::Transport(message)) => {
+                return Err(ApiError::Network { endpoint, message });
             }
         };
+        let parsed = body::parse(&bytes);
+        // Error messages quote the server's string to sign: it holds the AccessKey id and, with
+        // STS credentials, the security token (percent-encoded once or twice).
+        let redact = |s: &str| redact_credentials(s, &credentials);
         match parsed {
-            Ok(Value::Object(o))
-                if status >= 300
-                    || (o.contains_key("Code")
-                        && !o.contains_key("Items")
-                        && !o.contains_key("TotalSize")
-                        && !o.contains_key("TaskId")) =>
+            Ok(body::Decoded {
+                value: Value::Object(o),
+                ..
+            }) if status >= 300
+                || (o.contains_key("Code")
+                    && !o.contains_key("Items")
+                    && !o.contains_key("TotalSize")
+                    && !o.contains_key("TaskId")) =>
             {
                 let text = |k: &str| crate::model::value::text(o.get(k));
                 Err(ApiError::Api {
@@ -217,9 +276,11 @@ impl RdsClient {
                     http_status: status,
                 })
             }
-            Ok(v) if status < 300 => Ok(v),
+            Ok(d) if status < 300 => Ok(d),
             Ok(_) | Err(_) => {
-                let snippet: String = String::from_utf8_lossy(&bytes).chars().take(120).collect();
+                // Masked before it is cut, so a secret cut in half is still found whole.
+                let body_text = redact(&String::from_utf8_lossy(&bytes));
+                let snippet: String = body_text.chars().take(120).collect();
                 let what = match parsed {
                     Err(e) => format!("{e}; body starts {snippet:?}"),
                     Ok(_) => format!("unexpected body {snippet:?}"),
@@ -262,18 +323,67 @@ impl RdsClient {
         action: &str,
         params: &BTreeMap<String, String>,
     ) -> Result<Value, ApiError> {
+        let deadline = tokio::time::Instant::now() + self.config.timeout;
+        self.within(deadline, self.call_until(action, params, deadline))
+            .await
+            .map(|d| d.value)
+    }
+
+    /// Calls `action`, retrying retryable failures as long as a retry can still start and
+    /// wait out its back-off before `deadline`.
+    async fn call_until(
+        &self,
+        action: &str,
+        params: &BTreeMap<String, String>,
+        deadline: tokio::time::Instant,
+    ) -> Result<body::Decoded, ApiError> {
         let mut failures = 0;
+        let mut renewed = false;
         loop {
             match self.call_once(action, params).await {
                 Ok(v) => return Ok(v),
+                // Temporary credentials the service calls expired: fetch new ones, once.
+                Err(ApiError::Api { code, .. })
+                    if code == "InvalidSecurityToken.Expired"
+                        && !renewed
+                        && self.credentials.is_refreshable() =>
+                {
+                    renewed = true;
+                    tracing::debug!(action, "security token expired; renewing credentials");
+                    self.credentials.invalidate().await;
+                }
                 Err(e) if e.is_retryable() && failures + 1 < self.config.retry.max_attempts => {
                     let delay = self.config.retry.delay(failures);
+                    if tokio::time::Instant::now() + delay >= deadline {
+                        return Err(e);
+                    }
                     tracing::debug!(action, code = e.code(), ?delay, "retrying");
                     failures += 1;
                     tokio::time::sleep(delay).await;
                 }
                 Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// Runs `f` until `deadline`: `--timeout` is one deadline for a whole poll, every page
+    /// and retry included, not a per-attempt limit.
+    async fn within<T>(
+        &self,
+        deadline: tokio::time::Instant,
+        f: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        match tokio::time::timeout_at(deadline, f).await {
+            Ok(r) => r,
+            Err(_) => Err(ApiError::Timeout {
+                endpoint: self
+                    .config
+                    .endpoint
+                    .as_str()
+                    .trim_end_matches('/')
+                    .to_string(),
+                seconds: self.config.timeout.as_secs_f64(),
+            }),
         }
     }
 
@@ -303,35 +413,84 @@ impl RdsClient {
         instance: &str,
         filter: &TaskFilter,
     ) -> Result<InstanceSnapshot, ApiError> {
+        let deadline = tokio::time::Instant::now() + self.config.timeout;
+        self.within(
+            deadline,
+            self.read_pages(action, instance, filter, deadline),
+        )
+        .await
+    }
+
+    async fn read_pages(
+        &self,
+        action: &str,
+        instance: &str,
+        filter: &TaskFilter,
+        deadline: tokio::time::Instant,
+    ) -> Result<InstanceSnapshot, ApiError> {
         let mut snap = InstanceSnapshot {
             instance: instance.to_string(),
             ..Default::default()
         };
-        let mut read = 0usize;
+        let mut pages = Pages::default();
+        let mut lossy = false;
+        let mut notes = ReadNotes::default();
         for page_number in 1..=MAX_PAGES {
             let mut p = BTreeMap::new();
             p.insert("DBInstanceName".to_string(), instance.to_string());
             p.insert("PageNumber".to_string(), page_number.to_string());
             p.insert("PageSize".to_string(), PAGE_SIZE.to_string());
             filter.apply(&mut p);
-            let body = self.call(action, &p).await?;
-            let page =
-                Page::from_json(instance, &body).map_err(|message| ApiError::BadResponse {
+            let body = self.call_until(action, &p, deadline).await?;
+            lossy |= body.lossy;
+            let page = Page::from_json(instance, &body.value).map_err(|message| {
+                ApiError::BadResponse {
                     http_status: 200,
                     message,
-                })?;
-            read += page.item_count;
-            snap.request_id = page.request_id.or(snap.request_id);
-            snap.tasks.extend(page.tasks);
-            snap.item_errors.extend(page.item_errors);
-            let total = page.total_size.map(|t| t.max(0) as usize);
-            let more = match total {
-                Some(t) => read < t && page.item_count > 0,
-                None => page.item_count >= PAGE_SIZE,
-            };
-            if !more {
-                break;
+                }
+            })?;
+            snap.request_id = page.request_id.clone().or(snap.request_id);
+            snap.item_errors.extend(page.item_errors.iter().cloned());
+            match pages.add(page, &mut snap.tasks) {
+                Next::More => {}
+                Next::Done => break,
+                Next::Stuck => {
+                    notes.incomplete = true;
+                    break;
+                }
             }
+            if page_number == MAX_PAGES {
+                notes.incomplete = true;
+            }
+        }
+        if notes.incomplete {
+            notes.warnings.push(format!(
+                "the pages did not add up: stopped after {} pages with {} tasks read of the {} the server announced (TotalSize); some tasks may be missing",
+                pages.pages,
+                snap.tasks.len(),
+                pages
+                    .total
+                    .map_or_else(|| "?".to_string(), |t| t.to_string())
+            ));
+        }
+        if pages.duplicates > 0 {
+            notes.warnings.push(format!(
+                "the server listed {} task(s) more than once ({} entries in all); each TaskId is shown once, as last read",
+                pages.duplicated_ids,
+                pages.duplicates + pages.duplicated_ids
+            ));
+        }
+        if lossy {
+            notes.warnings.push(
+                "the response held bytes that are not valid UTF-8; they are shown as \u{fffd}"
+                    .into(),
+            );
+        }
+        for w in &notes.warnings {
+            tracing::warn!(instance, "{w}");
+        }
+        if notes != ReadNotes::default() {
+            snap.notes = Some(Box::new(notes));
         }
         Ok(snap)
     }
@@ -343,24 +502,91 @@ impl RdsClient {
         p.insert("SwitchTimeMode".to_string(), "0".to_string());
         p.insert("ForceSwitch".to_string(), "1".to_string());
         // Not retried: a switchover must not be sent twice by accident.
-        self.call_once("ActivateMigrationTargetInstance", &p).await
+        self.call_once("ActivateMigrationTargetInstance", &p)
+            .await
+            .map(|d| d.value)
     }
 }
 
-/// Reads a response body: JSON as asked for, or the service's XML form (some proxies and
-/// older gateways ignore `Format`). Anything else is an error naming what it was.
-fn parse_body(bytes: &[u8]) -> Result<Value, String> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(v) => Ok(v),
-        Err(json_err) => {
-            let text = String::from_utf8_lossy(bytes);
-            let looks_like_api_xml =
-                text.trim_start().starts_with('<') && text.contains("<RequestId>");
-            if looks_like_api_xml {
-                crate::model::xml::to_json(&text)
-            } else {
-                Err(format!("not JSON ({json_err})"))
+/// Whether requests to `endpoint` must skip any proxy: plain `http` (the signed request would
+/// cross the proxy in clear text) and loopback (as curl does for `NO_PROXY=localhost`).
+fn bypasses_proxies(endpoint: &reqwest::Url) -> bool {
+    if endpoint.scheme() != "https" {
+        return true;
+    }
+    match endpoint.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        None => true,
+    }
+}
+
+/// What reading one more page says about the pagination.
+enum Next {
+    More,
+    Done,
+    /// TotalSize is not reached, yet the server has nothing new to give.
+    Stuck,
+}
+
+/// The pages read so far: tasks merged by TaskId, and whether TotalSize is in reach.
+#[derive(Default)]
+struct Pages {
+    pages: usize,
+    /// Entries read, repeats included.
+    items: usize,
+    /// Distinct entries read (tasks by TaskId, plus entries without one).
+    distinct: usize,
+    total: Option<usize>,
+    /// Where each TaskId's task sits in the task list.
+    index: std::collections::HashMap<i64, usize>,
+    /// Entries that repeated a TaskId already read, and how many TaskIds were repeated.
+    duplicates: usize,
+    duplicated_ids: usize,
+    repeated: std::collections::HashSet<i64>,
+}
+
+impl Pages {
+    /// Adds `page`'s tasks to `tasks` (a repeated TaskId replaces the earlier entry) and says
+    /// whether to read on.
+    fn add(&mut self, page: Page, tasks: &mut Vec<Task>) -> Next {
+        self.pages += 1;
+        self.items += page.item_count;
+        if let Some(t) = page.total_size {
+            self.total = Some(t.max(0) as usize);
+        }
+        let mut new = 0;
+        for t in page.tasks {
+            match t
+                .task_id
+                .and_then(|id| self.index.get(&id).map(|i| (id, *i)))
+            {
+                Some((id, i)) => {
+                    self.duplicates += 1;
+                    if self.repeated.insert(id) {
+                        self.duplicated_ids += 1;
+                    }
+                    tasks[i] = t;
+                }
+                None => {
+                    if let Some(id) = t.task_id {
+                        self.index.insert(id, tasks.len());
+                    }
+                    tasks.push(t);
+                    new += 1;
+                }
             }
+        }
+        let new = new + page.item_errors.len();
+        self.distinct += new;
+        match self.total {
+            // A server may count its repeats in TotalSize; either count reaching it is the end.
+            Some(t) if self.distinct >= t || self.items >= t => Next::Done,
+            Some(_) if page.item_count == 0 || new == 0 => Next::Stuck,
+            Some(_) => Next::More,
+            None if page.item_count >= PAGE_SIZE && new > 0 => Next::More,
+            None => Next::Done,
         }
     }
 }
@@ -375,7 +601,7 @@ fn root_cause(e: &dyn std::error::Error) -> String {
 }
 
 /// An error and its causes in one line.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -387,4 +613,13 @@ fn chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// Masks the AccessKey id and the STS token wherever a server quotes them.
+fn redact_credentials(s: &str, credentials: &Credentials) -> String {
+    let s = crate::redact::access_key(s, &credentials.access_key_id);
+    match &credentials.security_token {
+        Some(t) => crate::redact::secret(&s, t.expose_secret()),
+        None => s,
+    }
 }

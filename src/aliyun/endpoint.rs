@@ -41,9 +41,19 @@ pub enum EndpointError {
 }
 
 /// Checks an endpoint: http(s) only, plain http only to loopback unless `allow_insecure`.
+/// A bare host (`rds.aliyuncs.com`, `host:port`), as the aliyun CLI takes it, means https.
 pub fn validate(url: &str, allow_insecure: bool) -> Result<reqwest::Url, EndpointError> {
-    let parsed =
-        reqwest::Url::parse(url.trim()).map_err(|_| EndpointError::Invalid(url.to_string()))?;
+    let trimmed = url.trim();
+    let full = if trimmed.contains("://") {
+        trimmed.to_string()
+    } else {
+        format!("https://{trimmed}")
+    };
+    let parsed = reqwest::Url::parse(&full).map_err(|_| EndpointError::Invalid(url.to_string()))?;
+    if !trimmed.contains("://") && (parsed.path() != "/" || parsed.query().is_some()) {
+        // "host/path" is more likely a typo than a request for a path.
+        return Err(EndpointError::Invalid(url.to_string()));
+    }
     let host = parsed
         .host()
         .ok_or_else(|| EndpointError::Invalid(url.to_string()))?;
@@ -96,5 +106,25 @@ mod tests {
         assert!(validate("https://rds.aliyuncs.com", false).is_ok());
         assert!(validate("ftp://x", false).is_err());
         assert!(validate("not a url", false).is_err());
+    }
+
+    #[test]
+    fn a_bare_host_means_https() {
+        assert_eq!(
+            validate("rds.aliyuncs.com", false).unwrap().as_str(),
+            "https://rds.aliyuncs.com/"
+        );
+        assert_eq!(
+            validate(" rds-vpc.cn-beijing.aliyuncs.com:443 ", false)
+                .unwrap()
+                .as_str(),
+            "https://rds-vpc.cn-beijing.aliyuncs.com/"
+        );
+        assert_eq!(
+            validate("127.0.0.1:8443", false).unwrap().as_str(),
+            "https://127.0.0.1:8443/"
+        );
+        assert!(validate("rds.aliyuncs.com/x", false).is_err());
+        assert!(validate("", false).is_err());
     }
 }

@@ -17,11 +17,23 @@ pub enum ApiError {
     #[error("network error talking to {endpoint}: {message}")]
     Network { endpoint: String, message: String },
     /// No answer within the timeout.
-    #[error("no answer from {endpoint} within {seconds:.0} s")]
+    #[error(
+        "no complete answer from {endpoint} within {seconds:.0} s (--timeout, for the whole poll)"
+    )]
     Timeout { endpoint: String, seconds: f64 },
     /// An answer came but could not be read.
     #[error("unreadable response (HTTP {http_status}): {message}")]
     BadResponse { http_status: u16, message: String },
+    /// Temporary credentials (STS role, ECS RAM role, credentials URI) could not be had;
+    /// `message` is the whole sentence, with the service's code and request id when it gave
+    /// them.
+    #[error("{message}")]
+    Credentials {
+        message: String,
+        code: Option<String>,
+        request_id: Option<String>,
+        retryable: bool,
+    },
 }
 
 /// The JSON contract's error object.
@@ -78,6 +90,7 @@ impl ApiError {
             }
             ApiError::Network { .. } | ApiError::Timeout { .. } => true,
             ApiError::BadResponse { http_status, .. } => *http_status >= 500 || *http_status == 200,
+            ApiError::Credentials { retryable, .. } => *retryable,
         }
     }
 
@@ -88,13 +101,16 @@ impl ApiError {
             ApiError::Network { .. } => "NetworkError",
             ApiError::Timeout { .. } => "Timeout",
             ApiError::BadResponse { .. } => "BadResponse",
+            ApiError::Credentials { code, .. } => code.as_deref().unwrap_or("CredentialsError"),
         }
     }
 
     /// The request id, when the service gave one.
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            ApiError::Api { request_id, .. } => request_id.as_deref(),
+            ApiError::Api { request_id, .. } | ApiError::Credentials { request_id, .. } => {
+                request_id.as_deref()
+            }
             _ => None,
         }
     }

@@ -1,5 +1,6 @@
 //! Talking to the Alibaba Cloud RDS OpenAPI: signing, credentials, endpoints, errors, client.
 
+pub mod body;
 pub mod client;
 pub mod credentials;
 pub mod endpoint;
@@ -7,6 +8,6 @@ pub mod error;
 pub mod sign;
 pub mod sign_v3;
 
-pub use client::{ClientConfig, InstanceSnapshot, RdsClient, RetryPolicy, TaskFilter};
+pub use client::{ClientConfig, InstanceSnapshot, RdsClient, ReadNotes, RetryPolicy, TaskFilter};
 pub use credentials::{CredentialOptions, Credentials};
 pub use error::ApiError;

@@ -76,6 +76,7 @@ pub fn ok(app: &mut App, instance: &str, s: i64, items: &[Value]) -> Vec<Effect>
             request_id: Some("REQ".into()),
             tasks,
             item_errors: Vec::new(),
+            ..Default::default()
         }),
         source: None,
     })))

@@ -65,6 +65,6 @@ pub fn client(args: &ApiArgs) -> Result<RdsClient, UsageError> {
         retry: RetryPolicy::default(),
         region: resolved.region,
     };
-    RdsClient::new(config, resolved.credentials)
+    RdsClient::from_source(config, resolved.source)
         .map_err(|e| UsageError(format!("cannot set up the HTTP client: {e}")))
 }

@@ -18,8 +18,18 @@ pub fn served_credentials() -> Result<(Credentials, String), UsageError> {
             for w in &r.warnings {
                 eprintln!("{w}");
             }
-            let origin = format!("secret from the {}", r.credentials.origin);
-            Ok((r.credentials, origin))
+            // The simulator accepts the AccessKey pair at the root (the one that would sign
+            // AssumeRole); the ECS metadata service or a URI has none.
+            let Some(credentials) = r.source.root_key().cloned() else {
+                return Err(UsageError(format!(
+                    "cannot pick the credentials to accept: {} is not an AccessKey pair; set {} and {} for the simulator",
+                    r.source.origin(),
+                    credentials::ENV_KEY_ID,
+                    credentials::ENV_KEY_SECRET
+                )));
+            };
+            let origin = format!("secret from the {}", credentials.origin);
+            Ok((credentials, origin))
         }
         Err(CredentialError::NotFound(..)) => Ok((
             sim::demo_credentials(),
@@ -50,6 +60,10 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<i32> {
                 ShapeArg::Sample => Shape::sample(),
                 ShapeArg::Plain => Shape::plain(),
             }),
+            sts: sim::sts::StsConfig {
+                lifetime_cap: args.sts_lifetime,
+                ..Default::default()
+            },
         },
     )
     .await?;
@@ -66,6 +80,15 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<i32> {
         out,
         "scenario {name}, speed {}x, seed {}; stop with Ctrl-C",
         args.speed, args.seed
+    )?;
+    writeln!(
+        out,
+        "also serves STS AssumeRole (set {}={}) and the ECS metadata service (set {}={}, role {})",
+        credentials::ENV_STS_ENDPOINT,
+        handle.endpoint(),
+        credentials::ENV_ECS_METADATA_ENDPOINT,
+        handle.endpoint(),
+        sim::sts::ECS_ROLE
     )?;
     writeln!(
         out,

@@ -4,7 +4,8 @@
 //! never behind what the standby had replayed when the API read it: the true lag can only be
 //! overstated by the WAL written in between (milliseconds' worth), never understated.
 //!
-//! Exit codes depend on the API reads only. A source probe failure is one sentence on stderr
+//! Exit codes depend on the API reads only (an incomplete read, whose pages never reached
+//! TotalSize, exits 1 like a failed one). A source probe failure is one sentence on stderr
 //! and `source_probe.error` in JSON (`source_lsn` and `true_lag_bytes` are then `null`); the
 //! exit code stays what the API reads made it, since the API read itself succeeded.
 
@@ -44,6 +45,13 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<i32> {
             Ok(snap) => {
                 for e in &snap.item_errors {
                     eprintln!("migtop: {instance}: skipped an unreadable task ({e})");
+                }
+                for w in snap.warnings() {
+                    eprintln!("migtop: {instance}: warning: {w}");
+                }
+                // Tasks may be missing: a verdict on "every task" cannot be trusted.
+                if snap.incomplete() {
+                    code = EXIT_API;
                 }
             }
             Err(e) => {

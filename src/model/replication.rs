@@ -7,6 +7,8 @@ use super::lsn::Lsn;
 use super::value::{boolean, text, time};
 
 /// `ReplicationInfo` decoded; every field is optional because the API writes `"null"` freely.
+/// Deliberate twin of [`crate::sim::ReplicationView`], which encodes it: they must not share code,
+/// so a bug in one cannot hide the same bug in the other.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplicationInfo {
     pub status: Option<String>,

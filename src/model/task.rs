@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::precheck::Precheck;
 use super::replication::ReplicationInfo;
 use super::stage::{ReplicationState, Stage};
-use super::value::{int, text, time};
+use super::value::{int, port, text, time};
 
 /// Where the self-managed source runs and how RDS reaches it (never its password).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -63,7 +63,8 @@ impl Task {
             },
         };
         Task {
-            task_id: int(o.get("TaskId")),
+            // A negative TaskId is no id at all.
+            task_id: int(o.get("TaskId")).filter(|id| *id >= 0),
             task_name: text(o.get("TaskName")),
             instance: instance.to_string(),
             target_instance_name: text(o.get("TargetInstanceName")),
@@ -76,7 +77,7 @@ impl Task {
             source: Source {
                 category: text(o.get("SourceCategory")),
                 ip: text(o.get("SourceIpAddress")),
-                port: int(o.get("SourcePort")),
+                port: port(o.get("SourcePort")),
                 account: text(o.get("SourceAccount")),
             },
             created: time(o.get("GmtCreated")),
@@ -222,6 +223,23 @@ mod tests {
         assert_eq!(p.item_errors.len(), 1);
         assert_eq!(p.tasks[1].replication, None);
         assert_eq!(p.tasks[1].decode_warnings.len(), 1);
+    }
+
+    #[test]
+    fn out_of_domain_numbers_are_unknown() {
+        let t = Task::from_value(
+            "i",
+            &json!({"TaskId": 1.5e300, "SourcePort": 999999, "TaskName": "x"}),
+        )
+        .unwrap();
+        assert_eq!(t.task_id, None);
+        assert_eq!(t.source.port, None);
+        let t = Task::from_value("i", &json!({"TaskId": -3, "SourcePort": -1})).unwrap();
+        assert_eq!(t.task_id, None);
+        assert_eq!(t.source.port, None);
+        let t = Task::from_value("i", &json!({"TaskId": "42", "SourcePort": "5432"})).unwrap();
+        assert_eq!(t.task_id, Some(42));
+        assert_eq!(t.source.port, Some(5432));
     }
 
     #[test]

@@ -17,12 +17,30 @@ pub fn text(v: Option<&Value>) -> Option<String> {
     (!s.is_empty() && !s.eq_ignore_ascii_case("null")).then_some(s)
 }
 
-/// An integer given as a number or as a decimal string.
+/// An integer given as a number or as a decimal string; `None` for anything that is not a
+/// whole number within `i64` (never saturated: 1.5e300 is not `i64::MAX`).
 pub fn int(v: Option<&Value>) -> Option<i64> {
     match v? {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        other => text(Some(other))?.parse().ok(),
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(whole)),
+        other => {
+            let t = text(Some(other))?;
+            t.parse()
+                .ok()
+                .or_else(|| t.parse::<f64>().ok().and_then(whole))
+        }
     }
+}
+
+/// `f` as an `i64` if it is a whole number inside `i64`'s range.
+fn whole(f: f64) -> Option<i64> {
+    // 2^63 is exactly representable; every f64 below it in magnitude converts exactly.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    (f.is_finite() && f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f)).then_some(f as i64)
+}
+
+/// A TCP port: 1 to 65535, else `None`.
+pub fn port(v: Option<&Value>) -> Option<i64> {
+    int(v).filter(|p| (1..=65535).contains(p))
 }
 
 /// A boolean given as a bool, `"true"`/`"false"`, `"t"`/`"f"`, `"1"`/`"0"` or a number.
@@ -84,6 +102,23 @@ mod tests {
         assert_eq!(int(Some(&json!("5432"))), Some(5432));
         assert_eq!(int(Some(&json!(5432))), Some(5432));
         assert_eq!(int(Some(&json!("abc"))), None);
+        assert_eq!(int(Some(&json!(7.0))), Some(7));
+        assert_eq!(int(Some(&json!("7"))), Some(7));
+    }
+
+    #[test]
+    fn numbers_outside_their_domain_are_none_not_saturated() {
+        assert_eq!(int(Some(&json!(1.5e300))), None);
+        assert_eq!(int(Some(&json!(-1.5e300))), None);
+        assert_eq!(int(Some(&json!("1.5e300"))), None);
+        assert_eq!(int(Some(&json!(9.3e18))), None);
+        assert_eq!(int(Some(&json!(1.5))), None);
+        assert_eq!(int(Some(&json!("99999999999999999999"))), None);
+        assert_eq!(port(Some(&json!(999999))), None);
+        assert_eq!(port(Some(&json!(-1))), None);
+        assert_eq!(port(Some(&json!("0"))), None);
+        assert_eq!(port(Some(&json!(5432))), Some(5432));
+        assert_eq!(port(Some(&json!("65535"))), Some(65535));
         assert_eq!(boolean(Some(&json!("true"))), Some(true));
         assert_eq!(boolean(Some(&json!("f"))), Some(false));
         assert_eq!(boolean(Some(&json!("maybe"))), None);

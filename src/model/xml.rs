@@ -4,6 +4,10 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 use serde_json::{Map, Value};
 
+/// The deepest element nesting read; a real response is 4 deep. Deeper documents are refused
+/// before the JSON value they would become is deep enough to overflow a stack when dropped.
+pub const MAX_DEPTH: usize = 64;
+
 /// Converts an XML document to JSON: an element with children becomes an object (repeated
 /// names become arrays), a leaf element becomes its text. The root element is unwrapped.
 pub fn to_json(xml: &str) -> Result<Value, String> {
@@ -17,6 +21,9 @@ pub fn to_json(xml: &str) -> Result<Value, String> {
             .map_err(|e| format!("bad XML at byte {}: {e}", reader.buffer_position()))?
         {
             Event::Start(e) => {
+                if stack.len() > MAX_DEPTH {
+                    return Err(format!("XML nested deeper than {MAX_DEPTH} elements"));
+                }
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 stack.push((name, Map::new(), String::new()));
             }
@@ -103,5 +110,14 @@ mod tests {
         );
         assert!(to_json("<R><A>1</R>").is_err());
         assert!(to_json("").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = "<a>".repeat(100_000) + &"</a>".repeat(100_000);
+        let e = to_json(&deep).unwrap_err();
+        assert!(e.contains("deeper than 64"), "{e}");
+        let ok = "<a>".repeat(MAX_DEPTH) + "x" + &"</a>".repeat(MAX_DEPTH);
+        assert!(to_json(&ok).is_ok());
     }
 }

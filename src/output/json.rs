@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::aliyun::InstanceSnapshot;
 use crate::aliyun::error::{ApiError, ErrorJson};
+use crate::history::SampleData;
 use crate::model::{Lsn, SeverityCounts, Task};
 use crate::probe::{ProbeReport, SourceComparison};
 
@@ -49,6 +50,8 @@ impl StatusJson {
                             let c = SourceComparison::new(sample, t.replication.as_ref());
                             tj.source_lsn = Some(sample.lsn);
                             tj.true_lag_bytes = c.true_lag_bytes;
+                            tj.judged_lag_bytes =
+                                SampleData::probed(t, true, Some(sample)).judged_lag();
                         }
                     }
                     inst
@@ -90,6 +93,10 @@ pub struct InstanceJson {
     pub instance: String,
     pub request_id: Option<String>,
     pub error: Option<ErrorJson>,
+    /// The pages did not add up (TotalSize never reached): tasks may be missing.
+    pub incomplete: bool,
+    /// Things to know about this read (merged duplicate tasks, replaced bytes, ...).
+    pub warnings: Vec<String>,
     pub tasks: Vec<TaskJson>,
 }
 
@@ -136,6 +143,9 @@ pub struct TaskJson {
     pub source_lsn: Option<Lsn>,
     /// `source_lsn` − ReplayLsn; `null` when either is unknown or the standby is ahead of it.
     pub true_lag_bytes: Option<u64>,
+    /// The lag readiness judges ([`SampleData::judged_lag`]): the larger of `lag_bytes` and
+    /// `true_lag_bytes`, whichever is known; the dashboard's LAG column.
+    pub judged_lag_bytes: Option<u64>,
     pub replay_lag_seconds: Option<f64>,
     pub synced: Option<bool>,
     pub precheck: PrecheckJson,
@@ -176,6 +186,7 @@ impl From<&Task> for TaskJson {
             apply_bytes: r.and_then(|r| r.apply_bytes()),
             source_lsn: None,
             true_lag_bytes: None,
+            judged_lag_bytes: SampleData::of(t).judged_lag(),
             replay_lag_seconds: r.and_then(|r| r.replay_lag_seconds),
             synced: r.and_then(|r| r.synced),
             precheck: PrecheckJson {
@@ -207,12 +218,16 @@ impl InstanceJson {
                 instance: instance.to_string(),
                 request_id: s.request_id.clone(),
                 error: None,
+                incomplete: s.incomplete(),
+                warnings: s.warnings().to_vec(),
                 tasks: s.tasks.iter().map(TaskJson::from).collect(),
             },
             Err(e) => InstanceJson {
                 instance: instance.to_string(),
                 request_id: e.request_id().map(str::to_string),
                 error: Some(e.to_json()),
+                incomplete: false,
+                warnings: vec![],
                 tasks: vec![],
             },
         }
@@ -240,6 +255,7 @@ mod tests {
                 Task::from_value("pgm-1", &precheck).unwrap(),
             ],
             item_errors: vec![],
+            ..Default::default()
         }
     }
 
@@ -270,6 +286,8 @@ mod tests {
         let t = &d["instances"][0]["tasks"][0];
         assert!(t["source_lsn"].is_null() && t["true_lag_bytes"].is_null());
         assert_eq!(t["lag_bytes"], 0x148);
+        assert_eq!(t["judged_lag_bytes"], 0x148);
+        assert!(d["instances"][0]["tasks"][1]["judged_lag_bytes"].is_null());
     }
 
     #[test]
@@ -282,10 +300,13 @@ mod tests {
         let t = &d["instances"][0]["tasks"][0];
         assert_eq!(t["source_lsn"], "0/3001000");
         assert_eq!(t["true_lag_bytes"], 0x1000);
+        // The judged lag is the larger figure; the reported one keeps its meaning.
+        assert_eq!(t["lag_bytes"], 0x148);
+        assert_eq!(t["judged_lag_bytes"], 0x1000);
         // A task without ReplicationInfo: the source position, but no lag.
         let p = &d["instances"][0]["tasks"][1];
         assert_eq!(p["source_lsn"], "0/3001000");
-        assert!(p["true_lag_bytes"].is_null());
+        assert!(p["true_lag_bytes"].is_null() && p["judged_lag_bytes"].is_null());
         let s = &d["source_probe"];
         assert_eq!(s["lsn"], "0/3001000");
         assert_eq!(s["timeline"], 1);
@@ -301,7 +322,10 @@ mod tests {
             result: Ok(sample("0/2000000")),
         };
         let d = doc(Some(&report));
-        assert!(d["instances"][0]["tasks"][0]["true_lag_bytes"].is_null());
+        let t = &d["instances"][0]["tasks"][0];
+        assert!(t["true_lag_bytes"].is_null());
+        // No true lag: the judged lag is the reported one.
+        assert_eq!(t["judged_lag_bytes"], 0x148);
     }
 
     #[test]
@@ -317,6 +341,7 @@ mod tests {
         let t = &d["instances"][0]["tasks"][0];
         assert!(t["source_lsn"].is_null() && t["true_lag_bytes"].is_null());
         assert_eq!(t["lag_bytes"], 0x148);
+        assert_eq!(t["judged_lag_bytes"], 0x148);
         let s = &d["source_probe"];
         assert!(s["lsn"].is_null());
         assert_eq!(

@@ -1,12 +1,14 @@
 //! The compact human table of `migtop status`.
 
 use crate::aliyun::{ApiError, InstanceSnapshot};
+use crate::history::SampleData;
 use crate::probe::{ProbeReport, SourceComparison};
 
 use crate::units;
 
 /// Renders every instance's tasks as aligned columns; errored instances get one line each.
-/// With a source probe, a TRUE LAG column (source position − ReplayLsn) follows LAG.
+/// LAG is the judged lag ([`SampleData::judged_lag`]): with a source probe, the larger of the
+/// reported and the true lag, and a TRUE LAG column (source position − ReplayLsn) follows it.
 pub fn render(
     results: &[(String, Result<InstanceSnapshot, ApiError>)],
     probe: Option<&ProbeReport>,
@@ -50,7 +52,9 @@ pub fn render(
                             .as_ref()
                             .map(|s| s.to_string())
                             .unwrap_or_else(|| "-".into()),
-                        r.and_then(|r| r.lag_bytes())
+                        // The lag readiness judges, as the dashboard's task table shows it.
+                        SampleData::probed(t, probe.is_some(), sample)
+                            .judged_lag()
                             .map(units::bytes)
                             .unwrap_or_else(|| "unknown".into()),
                     ];
@@ -134,6 +138,7 @@ mod tests {
                 request_id: None,
                 tasks: vec![Task::from_value("pgm-1", &item).unwrap()],
                 item_errors: vec![],
+                ..Default::default()
             }),
         )]
     }
@@ -164,12 +169,56 @@ mod tests {
         };
         let out = render(&results(), Some(&report));
         let lines: Vec<&str> = out.lines().collect();
-        assert!(lines[0].contains("LAG  TRUE LAG  SYNCED"), "{out}");
-        assert!(lines[1].contains("0 B  1.00 MiB  yes"), "{out}");
+        let header: Vec<&str> = lines[0].split_whitespace().collect();
+        assert!(
+            header
+                .windows(4)
+                .any(|w| w == ["LAG", "TRUE", "LAG", "SYNCED"]),
+            "{out}"
+        );
+        // LAG is the judged figure: the true lag is larger than the reported 0 B.
+        assert!(lines[1].contains("1.00 MiB  1.00 MiB  yes"), "{out}");
         assert_eq!(
             lines[2],
             "source postgres://u@src/db: at 0/3100000 on timeline 2"
         );
+    }
+
+    #[test]
+    fn lag_is_the_reported_one_when_larger_than_the_true_lag() {
+        // The source is behind the standby's LatestEndLsn (read before the API answered):
+        // the reported lag stands.
+        let mut r = results();
+        if let Ok(s) = &mut r[0].1 {
+            s.tasks[0] = Task::from_value(
+                "pgm-1",
+                &serde_json::json!({
+                    "TaskId": 7,
+                    "MigrateStage": "increment",
+                    "ReplicationState": "streaming",
+                    "ReplicationInfo": "{\"ReceivedLsn\":\"0/3200000\",\"LatestEndLsn\":\"0/3200000\",\"ReplayLsn\":\"0/3000000\",\"Synced\":\"false\"}",
+                }),
+            )
+            .unwrap();
+        }
+        let report = ProbeReport {
+            target: "postgres://u@src/db".into(),
+            result: Ok(SourceSample {
+                at: chrono::Utc::now(),
+                lsn: "0/3100000".parse().unwrap(),
+                in_recovery: false,
+                timeline: None,
+                server_version: None,
+                round_trip_ms: 1,
+                next_xid: None,
+                xid_in_progress: None,
+                wal_sender_timeout: None,
+                simulated: false,
+            }),
+        };
+        let out = render(&r, Some(&report));
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[1].contains("2.00 MiB  1.00 MiB  no"), "{out}");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The source's connection string: parsed like libpq would, shown only with its password masked.
 //!
-//! Both libpq forms are taken (`postgres://user@host:port/db?sslmode=require` and
-//! `host=h port=5432 user=u dbname=d`), along with the libpq environment (`PGHOST`, `PGPORT`,
-//! `PGUSER`, `PGDATABASE`, `PGPASSWORD`, `PGPASSFILE`, `PGSSLMODE`, `PGSSLROOTCERT`,
-//! `PGAPPNAME`, `PGCONNECT_TIMEOUT`) and `~/.pgpass`, so a DBA can keep the password out of the
-//! command line as with `psql`.
+//! Both libpq forms are read by [`conninfo`](super::conninfo) exactly as libpq reads them
+//! (`postgres://user@host:port/db?sslmode=require` and `host=h port=5432 user=u dbname=d`).
+//! What tokio-postgres reads the same way is handed to it; migtop keeps what it lacks: the
+//! libpq environment (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGSSLMODE`, ... every
+//! variable libpq reads), `~/.pgpass` / `passfile`, all six `sslmode`s and `sslrootcert`.
+//! A DBA can so keep the password out of the command line as with `psql`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use tokio_postgres::config::Host;
 
+use super::conninfo;
 use super::tls::{RootCert, SslMode};
 
 /// A PostgreSQL DSN whose `Display` and `Debug` never show the password.
@@ -39,36 +41,120 @@ pub struct Resolved {
     pub warnings: Vec<String>,
 }
 
-/// Keys migtop handles itself instead of handing them to tokio-postgres.
-const OWN_KEYS: [&str; 3] = ["sslmode", "sslrootcert", "passfile"];
-/// libpq keys that change nothing for a read-only probe and are dropped silently.
-const IGNORED_KEYS: [&str; 5] = [
-    "sslcompression",
-    "sslsni",
-    "krbsrvname",
-    "gsslib",
-    "service",
-];
 /// Default connect timeout when neither the DSN nor `PGCONNECT_TIMEOUT` sets one.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The environment variable libpq reads for a keyword not in the DSN (`conninfo_add_defaults`).
+fn env_var(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "service" => "PGSERVICE",
+        "user" => "PGUSER",
+        "password" => "PGPASSWORD",
+        "passfile" => "PGPASSFILE",
+        "channel_binding" => "PGCHANNELBINDING",
+        "connect_timeout" => "PGCONNECT_TIMEOUT",
+        "dbname" => "PGDATABASE",
+        "host" => "PGHOST",
+        "hostaddr" => "PGHOSTADDR",
+        "port" => "PGPORT",
+        "client_encoding" => "PGCLIENTENCODING",
+        "options" => "PGOPTIONS",
+        "application_name" => "PGAPPNAME",
+        "sslmode" => "PGSSLMODE",
+        "sslcompression" => "PGSSLCOMPRESSION",
+        "sslcert" => "PGSSLCERT",
+        "sslkey" => "PGSSLKEY",
+        "sslrootcert" => "PGSSLROOTCERT",
+        "sslcrl" => "PGSSLCRL",
+        "sslcrldir" => "PGSSLCRLDIR",
+        "sslsni" => "PGSSLSNI",
+        "requirepeer" => "PGREQUIREPEER",
+        "ssl_min_protocol_version" => "PGSSLMINPROTOCOLVERSION",
+        "ssl_max_protocol_version" => "PGSSLMAXPROTOCOLVERSION",
+        "gssencmode" => "PGGSSENCMODE",
+        "krbsrvname" => "PGKRBSRVNAME",
+        "gsslib" => "PGGSSLIB",
+        "target_session_attrs" => "PGTARGETSESSIONATTRS",
+        "require_auth" => "PGREQUIREAUTH",
+        "sslcertmode" => "PGSSLCERTMODE",
+        "load_balance_hosts" => "PGLOADBALANCEHOSTS",
+        "sslnegotiation" => "PGSSLNEGOTIATION",
+        _ => return None,
+    })
+}
+
+/// Keywords tokio-postgres reads the way libpq does; handed to it as they are.
+const DELEGATED: [&str; 13] = [
+    "user",
+    "dbname",
+    "options",
+    "host",
+    "hostaddr",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "tcp_user_timeout",
+    "target_session_attrs",
+    "channel_binding",
+    "load_balance_hosts",
+    "sslnegotiation",
+];
+
+/// Options a read-only probe cannot honour: better refused than silently ignored.
+fn unsupported(key: &str, value: &str) -> Option<String> {
+    Some(match key {
+        "sslcert" | "sslkey" | "sslpassword" => format!(
+            "{key}: client certificates are not supported by the source probe; use password or trust authentication"
+        ),
+        "sslcrl" | "sslcrldir" => format!(
+            "{key}: certificate revocation lists are not supported by the source probe"
+        ),
+        "service" => {
+            "service: connection service files (pg_service.conf) are not supported; give the parameters in the DSN".into()
+        }
+        "requirepeer" => "requirepeer is not supported by the source probe".into(),
+        "require_auth" => "require_auth is not supported by the source probe".into(),
+        "sslcertmode" if value == "require" => {
+            "sslcertmode=require: client certificates are not supported by the source probe".into()
+        }
+        "gssencmode" if value == "require" => {
+            "gssencmode=require: GSSAPI encryption is not supported by the source probe".into()
+        }
+        "gssencmode" if !matches!(value, "disable" | "prefer") => {
+            "gssencmode is not one of disable, prefer, require".into()
+        }
+        "replication" if !matches!(value, "0" | "false" | "off" | "no") => {
+            "replication: the source probe runs plain queries, not a replication connection".into()
+        }
+        "target_session_attrs" if !matches!(value, "any" | "read-write" | "read-only") => format!(
+            "target_session_attrs {value:?} is not supported by the source probe (any, read-write, read-only are)"
+        ),
+        _ => return None,
+    })
+}
 
 impl SourceDsn {
     /// Wraps a DSN without checking it; [`SourceDsn::resolve`] reports problems (redacted).
     pub fn new(raw: impl Into<String>) -> SourceDsn {
         let raw: String = raw.into();
-        let shown = crate::redact::conninfo(raw.trim());
+        let raw = raw.trim().to_string();
+        let shown = match conninfo::parse(&raw) {
+            Ok(c) if misread_password(&c).is_none() => c.masked(&raw),
+            Ok(c) if c.uri => "postgres://********".into(),
+            _ => "(an unreadable DSN)".into(),
+        };
         SourceDsn {
-            raw: SecretString::from(raw.trim().to_string()),
+            raw: SecretString::from(raw),
             shown,
         }
     }
 
     /// True for an empty DSN.
     pub fn is_empty(&self) -> bool {
-        self.shown.is_empty()
+        self.raw.expose_secret().is_empty()
     }
 
-    /// The DSN with any password replaced by `********`.
+    /// The DSN with any password replaced by `********`, where libpq's parser finds it.
     pub fn redacted(&self) -> &str {
         &self.shown
     }
@@ -80,10 +166,8 @@ impl SourceDsn {
 
     /// True when the DSN itself carries a password (which `ps` and shell history would show).
     pub fn has_password(&self) -> bool {
-        split(self.raw.expose_secret())
-            .ok()
-            .and_then(|(rest, _)| rest.parse::<tokio_postgres::Config>().ok())
-            .is_some_and(|c| c.get_password().is_some())
+        conninfo::parse(self.raw.expose_secret())
+            .is_ok_and(|c| c.get("password").is_some_and(|p| !p.is_empty()))
     }
 
     /// Resolves the DSN with the process environment and `~/.pgpass`.
@@ -92,104 +176,128 @@ impl SourceDsn {
         self.resolve_with(&|k| std::env::var(k).ok(), home.as_deref())
     }
 
-    /// Resolves the DSN with the given environment lookup and home directory.
+    /// Resolves the DSN with the given environment lookup and home directory, as libpq's
+    /// `conninfo_add_defaults` and `connectOptions2` do.
     pub fn resolve_with(
         &self,
         env: &dyn Fn(&str) -> Option<String>,
         home: Option<&Path>,
     ) -> Result<Resolved, DsnError> {
         let raw = self.raw.expose_secret();
+        let info = conninfo::parse(raw)
+            .map_err(|e| DsnError(format!("the source DSN is not valid: {e}")))?;
+        if let Some(why) = misread_password(&info) {
+            return Err(DsnError(format!("the source DSN is not valid: {why}")));
+        }
+        // A keyword's value: the DSN's, else its environment variable's (an empty value
+        // given in the DSN still counts as given, as in libpq).
+        let given = |k: &str| -> Option<String> {
+            info.get(k)
+                .map(str::to_string)
+                .or_else(|| env_var(k).and_then(env))
+        };
+        let set = |k: &str| given(k).filter(|v| !v.is_empty());
         let scrub = |msg: String| scrub_password(&msg, raw);
-        let (rest, own) = split(raw).map_err(|e| DsnError(scrub(e)))?;
+
+        for k in conninfo::KEYWORDS {
+            if let Some(v) = set(k)
+                && let Some(why) = unsupported(k, &v)
+            {
+                return Err(DsnError(scrub(why)));
+            }
+        }
+
+        let mut kv: Vec<String> = Vec::new();
+        for k in DELEGATED {
+            if let Some(v) = set(k) {
+                kv.push(format!("{k}={}", quote(&v)));
+            }
+        }
+        if let Some(v) = set("keepalives_count") {
+            kv.push(format!("keepalives_retries={}", quote(&v)));
+        }
+        let hosts = set("host").map_or(0, |h| h.split(',').count());
+        let addrs = set("hostaddr").map_or(0, |h| h.split(',').count());
+        if let Some(ports) = set("port") {
+            let mut list = Vec::new();
+            for p in ports.split(',') {
+                let p = p.trim_matches(|c: char| c.is_ascii_whitespace());
+                if p.is_empty() {
+                    list.push("5432".to_string());
+                    continue;
+                }
+                match p.parse::<i64>() {
+                    Ok(n) if (1..=65535).contains(&n) => list.push(n.to_string()),
+                    _ => {
+                        return Err(DsnError(scrub(
+                            "the source DSN is not valid: invalid port number (1 to 65535)".into(),
+                        )));
+                    }
+                }
+            }
+            let n_hosts = hosts.max(addrs).max(1);
+            if list.len() != 1 && list.len() != n_hosts {
+                return Err(DsnError(format!(
+                    "the source DSN is not valid: could not match {} port numbers to {n_hosts} hosts",
+                    list.len()
+                )));
+            }
+            kv.push(format!("port={}", list.join(",")));
+        }
         let mut config: tokio_postgres::Config =
-            rest.parse().map_err(|e: tokio_postgres::Error| {
+            kv.join(" ").parse().map_err(|e: tokio_postgres::Error| {
                 DsnError(scrub(format!(
                     "the source DSN is not valid: {}",
                     super::error_text(&e)
                 )))
             })?;
         let mut warnings = Vec::new();
-        let get = |k: &str| {
-            own.iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-                .or_else(|| {
-                    let var = match k {
-                        "sslmode" => "PGSSLMODE",
-                        "sslrootcert" => "PGSSLROOTCERT",
-                        "passfile" => "PGPASSFILE",
-                        _ => return None,
-                    };
-                    env(var).filter(|v| !v.is_empty())
-                })
-        };
 
         if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
-            match env("PGHOST").filter(|h| !h.is_empty()) {
-                Some(h) => {
-                    for one in h.split(',') {
-                        config.host(one.trim());
-                    }
-                }
-                None => {
-                    // libpq's default is the Unix socket directory, as psql does.
-                    let sock = Path::new("/var/run/postgresql");
-                    if sock.is_dir() {
-                        config.host_path(sock);
-                    } else {
-                        config.host("localhost");
-                    }
-                }
+            // libpq's default is the Unix socket directory, as psql does.
+            let sock = Path::new("/var/run/postgresql");
+            if sock.is_dir() {
+                config.host_path(sock);
+            } else {
+                config.host("localhost");
             }
         }
-        if config.get_ports().is_empty()
-            && let Some(p) = env("PGPORT").filter(|p| !p.is_empty())
-        {
-            let port: u16 = p
-                .trim()
-                .parse()
-                .map_err(|_| DsnError(format!("PGPORT={p:?} is not a port number")))?;
-            config.port(port);
-        }
         if config.get_user().is_none() {
-            let user = env("PGUSER")
-                .filter(|u| !u.is_empty())
-                .or_else(os_user_name)
-                .ok_or_else(|| {
-                    DsnError("the source DSN names no user and PGUSER is not set".into())
-                })?;
+            let user = os_user_name().ok_or_else(|| {
+                DsnError("the source DSN names no user and PGUSER is not set".into())
+            })?;
             config.user(user);
         }
-        if config.get_dbname().is_none()
-            && let Some(db) = env("PGDATABASE").filter(|d| !d.is_empty())
-        {
-            config.dbname(db);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name(env("PGAPPNAME").unwrap_or_else(|| "migtop".into()));
-        }
-        if config.get_connect_timeout().is_none() {
-            let t = match env("PGCONNECT_TIMEOUT").filter(|t| !t.is_empty()) {
-                Some(t) => t
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|s| *s > 0)
-                    .map(|s| Duration::from_secs(s.max(2)))
-                    .ok_or_else(|| {
+        match set("application_name").or_else(|| set("fallback_application_name")) {
+            Some(a) => config.application_name(a),
+            None => config.application_name("migtop"),
+        };
+        match set("connect_timeout") {
+            Some(t) => {
+                let secs = t
+                    .trim_matches(|c: char| c.is_ascii_whitespace())
+                    .parse::<i64>()
+                    .map_err(|_| {
                         DsnError(format!(
-                            "PGCONNECT_TIMEOUT={t:?} is not a number of seconds"
+                            "connect_timeout {t:?} is not a whole number of seconds"
                         ))
-                    })?,
-                None => DEFAULT_CONNECT_TIMEOUT,
-            };
-            config.connect_timeout(t);
+                    })?;
+                // libpq: zero or less waits forever (the probe's own timeout still bounds
+                // it); less than 2 s is taken as 2 s.
+                if secs > 0 {
+                    config.connect_timeout(Duration::from_secs(secs.max(2) as u64));
+                }
+            }
+            None => {
+                config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+            }
         }
-        if config.get_password().is_none() {
-            if let Some(p) = env("PGPASSWORD").filter(|p| !p.is_empty()) {
+        match set("password") {
+            Some(p) => {
                 config.password(p);
-            } else {
-                let file = get("passfile")
+            }
+            None => {
+                let file = set("passfile")
                     .map(PathBuf::from)
                     .or_else(|| home.map(|h| h.join(".pgpass")));
                 if let Some(file) = file
@@ -200,15 +308,17 @@ impl SourceDsn {
             }
         }
 
-        let ssl_mode = match get("sslmode") {
+        let ssl_mode = match given("sslmode") {
             Some(m) => SslMode::parse(&m).ok_or_else(|| {
                 DsnError(format!(
                     "sslmode {m:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"
                 ))
             })?,
+            // libpq still reads the deprecated PGREQUIRESSL=1.
+            None if env("PGREQUIRESSL").is_some_and(|v| v.starts_with('1')) => SslMode::Require,
             None => SslMode::Prefer,
         };
-        let root_cert = match get("sslrootcert") {
+        let root_cert = match set("sslrootcert") {
             Some(v) if v == "system" => RootCert::System,
             Some(v) => RootCert::File(PathBuf::from(v)),
             None => RootCert::Default(home.map(|h| h.join(".postgresql/root.crt"))),
@@ -220,6 +330,16 @@ impl SourceDsn {
             warnings,
         })
     }
+}
+
+/// Why a parsed URI looks like a password with an unencoded `/` or `@`: libpq then reads part
+/// of the password as host, port or database name, and migtop refuses rather than show or
+/// connect with it.
+fn misread_password(c: &conninfo::Conninfo) -> Option<&'static str> {
+    let at_in = |k: &str| c.get(k).is_some_and(|v| v.contains('@'));
+    (c.uri && (at_in("host") || at_in("dbname") || at_in("port"))).then_some(
+        "an '@' after the host: a '/', '?' or '@' in a URI's password must be percent-encoded (%2F, %3F, %40), or use host=... password=... form",
+    )
 }
 
 impl fmt::Display for SourceDsn {
@@ -244,147 +364,17 @@ impl std::str::FromStr for SourceDsn {
     }
 }
 
-/// Replaces the literal password, if it shows up in a message, with `********`.
+/// Replaces the DSN's password, if it shows up in a message, with `********`.
 pub fn scrub_password(msg: &str, raw_dsn: &str) -> String {
     let mut out = msg.to_string();
-    if let Ok((rest, _)) = split(raw_dsn)
-        && let Ok(c) = rest.parse::<tokio_postgres::Config>()
-        && let Some(p) = c.get_password().and_then(|p| std::str::from_utf8(p).ok())
-        && p.len() >= 3
-    {
-        out = out.replace(p, "********");
+    if let Ok(c) = conninfo::parse(raw_dsn) {
+        for p in &c.params {
+            if p.key == "password" && p.value.len() >= 3 {
+                out = out.replace(&p.value, "********");
+            }
+        }
     }
     crate::redact::conninfo(&out)
-}
-
-/// Splits a DSN into what tokio-postgres understands and the keys migtop handles itself.
-fn split(raw: &str) -> Result<(String, Vec<(String, String)>), String> {
-    let raw = raw.trim();
-    if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-        return Ok(split_uri(raw));
-    }
-    let pairs = conninfo_pairs(raw)?;
-    let mut own = Vec::new();
-    let mut kept = Vec::new();
-    for (k, v) in pairs {
-        if OWN_KEYS.contains(&k.as_str()) {
-            own.push((k, v));
-        } else if let Some(reason) = unsupported(&k, &v) {
-            return Err(reason);
-        } else if !IGNORED_KEYS.contains(&k.as_str()) {
-            kept.push(format!("{k}={}", quote(&v)));
-        }
-    }
-    Ok((kept.join(" "), own))
-}
-
-fn split_uri(raw: &str) -> (String, Vec<(String, String)>) {
-    let Some((base, query)) = raw.split_once('?') else {
-        return (raw.to_string(), vec![]);
-    };
-    let mut own = Vec::new();
-    let mut kept = Vec::new();
-    for kv in query.split('&').filter(|kv| !kv.is_empty()) {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        let dk = percent_encoding::percent_decode_str(k)
-            .decode_utf8_lossy()
-            .to_string();
-        if OWN_KEYS.contains(&dk.as_str()) {
-            let dv = percent_encoding::percent_decode_str(v)
-                .decode_utf8_lossy()
-                .to_string();
-            own.push((dk, dv));
-        } else if !IGNORED_KEYS.contains(&dk.as_str()) {
-            kept.push(kv);
-        }
-    }
-    let rest = if kept.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", kept.join("&"))
-    };
-    (rest, own)
-}
-
-/// Options a read-only probe cannot honour: better refused than silently ignored.
-fn unsupported(key: &str, value: &str) -> Option<String> {
-    match key {
-        "sslcert" | "sslkey" | "sslpassword" => Some(format!(
-            "{key}: client certificates are not supported by the source probe; use password or trust authentication"
-        )),
-        "gssencmode" if value == "require" => Some(
-            "gssencmode=require: GSSAPI encryption is not supported by the source probe".into(),
-        ),
-        "gssencmode" => None,
-        _ => None,
-    }
-}
-
-/// The `key=value` pairs of a libpq conninfo string (values single-quoted with `\` escapes, or bare).
-fn conninfo_pairs(s: &str) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        if chars.peek().is_none() {
-            return Ok(out);
-        }
-        let mut key = String::new();
-        while let Some(&c) = chars.peek() {
-            if c == '=' || c.is_whitespace() {
-                break;
-            }
-            key.push(c);
-            chars.next();
-        }
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        if chars.next() != Some('=') {
-            return Err(format!(
-                "the source DSN is not valid: expected `=` after {key:?} (use key=value pairs or a postgres:// URI)"
-            ));
-        }
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'\'') {
-            chars.next();
-            loop {
-                match chars.next() {
-                    Some('\\') => match chars.next() {
-                        Some(c) => value.push(c),
-                        None => return Err(unterminated(&key)),
-                    },
-                    Some('\'') => break,
-                    Some(c) => value.push(c),
-                    None => return Err(unterminated(&key)),
-                }
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                chars.next();
-                if c == '\\' {
-                    if let Some(n) = chars.next() {
-                        value.push(n);
-                    }
-                } else {
-                    value.push(c);
-                }
-            }
-        }
-        out.push((key.to_ascii_lowercase(), value));
-    }
-}
-
-fn unterminated(key: &str) -> String {
-    format!("the source DSN is not valid: the quoted value of {key:?} is not closed")
 }
 
 /// A conninfo value, quoted so that any character survives.

@@ -3,6 +3,7 @@
 //! Only the source knows how far it has written; the RDS API only reports what the standby
 //! received, so `source − ReplayLsn` is the true lag. A probe failure is a value, never fatal.
 
+pub mod conninfo;
 pub mod dsn;
 pub mod tls;
 

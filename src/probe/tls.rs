@@ -39,9 +39,9 @@ pub enum SslMode {
 }
 
 impl SslMode {
-    /// Parses libpq's names.
+    /// Parses libpq's names (exactly: libpq refuses `REQUIRE` or ` require`).
     pub fn parse(s: &str) -> Option<SslMode> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
+        Some(match s {
             "disable" => SslMode::Disable,
             "allow" => SslMode::Allow,
             "prefer" => SslMode::Prefer,
@@ -274,7 +274,10 @@ mod tests {
         .err()
         .unwrap();
         assert!(e.0.contains("/nonexistent/ca.pem"), "{e}");
-        assert_eq!(SslMode::parse("VERIFY-FULL"), Some(SslMode::VerifyFull));
+        assert_eq!(SslMode::parse("verify-full"), Some(SslMode::VerifyFull));
+        // libpq compares exactly (`strcmp`): psql refuses these, and so does migtop.
+        assert_eq!(SslMode::parse("VERIFY-FULL"), None);
+        assert_eq!(SslMode::parse(" require"), None);
         assert_eq!(SslMode::parse("sometimes"), None);
     }
 }

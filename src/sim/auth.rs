@@ -3,13 +3,14 @@
 //! timestamps within 15 minutes, nonces used once.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::error::SimError;
+use super::sts::{self, Sts, StsConfig};
 use crate::aliyun::sign_v3::{self, Authorization};
 use crate::aliyun::{Credentials, sign};
 
@@ -113,19 +114,57 @@ impl NonceCache {
     }
 }
 
-/// Checks requests against one AccessKey.
+/// Checks requests against one AccessKey and the temporary keys its STS issued.
 pub struct Verifier {
     credentials: Credentials,
     nonces: Mutex<NonceCache>,
+    sts: Arc<Sts>,
+}
+
+/// The secret and token a request's AccessKeyId must sign with, and when they stop working.
+struct Key {
+    secret: SecretString,
+    token: Option<SecretString>,
+    expiration: Option<DateTime<Utc>>,
 }
 
 impl Verifier {
-    /// Accepts requests signed with `credentials`.
+    /// Accepts requests signed with `credentials` (and keys its own STS issues).
     pub fn new(credentials: Credentials) -> Verifier {
+        Verifier::with_sts(credentials, Arc::new(Sts::new(StsConfig::default())))
+    }
+
+    /// Like [`Verifier::new`], sharing `sts` (which issues the temporary keys).
+    pub fn with_sts(credentials: Credentials, sts: Arc<Sts>) -> Verifier {
         Verifier {
             credentials,
             nonces: Mutex::new(NonceCache::default()),
+            sts,
         }
+    }
+
+    /// The STS whose keys this verifier accepts.
+    pub fn sts(&self) -> &Sts {
+        &self.sts
+    }
+
+    /// The key behind `access_key_id`: the configured one, or one the STS issued.
+    fn key(&self, access_key_id: &str) -> Result<Key, SimError> {
+        if access_key_id == self.credentials.access_key_id {
+            return Ok(Key {
+                secret: self.credentials.access_key_secret.clone(),
+                token: self.credentials.security_token.clone(),
+                expiration: None,
+            });
+        }
+        self.sts
+            .lookup(access_key_id)
+            .map(|k| Key {
+                secret: k.secret,
+                token: Some(k.token),
+                expiration: Some(k.expiration),
+            })
+            .ok_or_else(SimError::access_key_not_found)
     }
 
     /// Nonces currently remembered.
@@ -167,16 +206,10 @@ impl Verifier {
         }
         let ts = get("Timestamp").unwrap_or_default();
         check_time(ts, now)?;
-        if get("AccessKeyId") != Some(self.credentials.access_key_id.as_str()) {
-            return Err(SimError::access_key_not_found());
-        }
-        self.check_token(get("SecurityToken"))?;
+        let key = self.key(get("AccessKeyId").unwrap_or_default())?;
+        check_token(&key, get("SecurityToken"), now)?;
         let method = req.method.to_ascii_uppercase();
-        let expected = sign::sign(
-            self.credentials.access_key_secret.expose_secret(),
-            &method,
-            &params,
-        );
+        let expected = sign::sign(key.secret.expose_secret(), &method, &params);
         if !sign::signatures_equal(&expected, get("Signature").unwrap_or_default()) {
             return Err(SimError::signature_mismatch(&sign::string_to_sign(
                 &method, &params,
@@ -186,11 +219,7 @@ impl Verifier {
         let action = get("Action")
             .ok_or_else(|| SimError::missing_parameter("Action"))?
             .to_string();
-        match get("Version") {
-            Some(API_VERSION) => {}
-            Some(v) => return Err(SimError::invalid_version(v)),
-            None => return Err(SimError::missing_parameter("Version")),
-        }
+        check_version(&action, get("Version"), "Version")?;
         Ok(Verified {
             action,
             params,
@@ -230,10 +259,8 @@ impl Verifier {
             )));
         }
         check_time(header("x-acs-date").unwrap_or_default(), now)?;
-        if auth.access_key_id != self.credentials.access_key_id {
-            return Err(SimError::access_key_not_found());
-        }
-        self.check_token(header("x-acs-security-token"))?;
+        let key = self.key(&auth.access_key_id)?;
+        check_token(&key, header("x-acs-security-token"), now)?;
         let body_hash = sign_v3::hex_sha256(&req.body);
         let payload_hash = match header("x-acs-content-sha256") {
             Some(h) if h.eq_ignore_ascii_case(&body_hash) => body_hash,
@@ -256,7 +283,7 @@ impl Verifier {
             &payload_hash,
         );
         let sts = sign_v3::string_to_sign(&cr);
-        let expected = sign_v3::signature(self.credentials.access_key_secret.expose_secret(), &sts);
+        let expected = sign_v3::signature(key.secret.expose_secret(), &sts);
         if !sign::signatures_equal(&expected, &auth.signature) {
             return Err(SimError::signature_mismatch(&sts));
         }
@@ -266,25 +293,13 @@ impl Verifier {
             .or_else(|| params.get("Action").map(String::as_str))
             .ok_or_else(|| SimError::missing_parameter("x-acs-action"))?
             .to_string();
-        match header("x-acs-version").or_else(|| params.get("Version").map(String::as_str)) {
-            Some(API_VERSION) => {}
-            Some(v) => return Err(SimError::invalid_version(v)),
-            None => return Err(SimError::missing_parameter("x-acs-version")),
-        }
+        let version = header("x-acs-version").or_else(|| params.get("Version").map(String::as_str));
+        check_version(&action, version, "x-acs-version")?;
         Ok(Verified {
             action,
             params,
             kind: SignatureKind::V3,
         })
-    }
-
-    fn check_token(&self, sent: Option<&str>) -> Result<(), SimError> {
-        match (&self.credentials.security_token, sent) {
-            (None, None) => Ok(()),
-            (Some(_), None) => Err(SimError::missing_security_token()),
-            (Some(t), Some(s)) if sign::signatures_equal(t.expose_secret(), s) => Ok(()),
-            _ => Err(SimError::security_token_malformed()),
-        }
     }
 
     fn use_nonce(&self, nonce: &str) -> Result<(), SimError> {
@@ -294,6 +309,39 @@ impl Verifier {
         } else {
             Err(SimError::nonce_used())
         }
+    }
+}
+
+/// The token sent must be the key's, and the key still valid.
+fn check_token(key: &Key, sent: Option<&str>, now: DateTime<Utc>) -> Result<(), SimError> {
+    match (&key.token, sent) {
+        (None, None) => Ok(()),
+        (Some(_), None) => Err(SimError::missing_security_token()),
+        (Some(t), Some(s)) if sign::signatures_equal(t.expose_secret(), s) => {
+            match key.expiration {
+                Some(exp) if now >= exp => Err(SimError::new(
+                    "InvalidSecurityToken.Expired",
+                    "Specified SecurityToken is expired.",
+                    400,
+                )),
+                _ => Ok(()),
+            }
+        }
+        _ => Err(SimError::security_token_malformed()),
+    }
+}
+
+/// RDS actions carry version 2014-08-15, STS actions 2015-04-01.
+fn check_version(action: &str, version: Option<&str>, name: &str) -> Result<(), SimError> {
+    let wanted = if sts::is_sts_action(action) {
+        sts::STS_VERSION
+    } else {
+        API_VERSION
+    };
+    match version {
+        Some(v) if v == wanted => Ok(()),
+        Some(v) => Err(SimError::invalid_version(v)),
+        None => Err(SimError::missing_parameter(name)),
     }
 }
 

@@ -14,12 +14,14 @@ pub mod detail;
 pub mod engine;
 pub mod error;
 pub mod faults;
+pub mod metadata;
 pub mod position;
 pub mod quantity;
 pub mod render;
 pub mod scenario;
 pub mod server;
 pub mod source;
+pub mod sts;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -136,6 +138,8 @@ pub struct ScenarioOptions {
     pub extra_faults: Vec<FaultSpec>,
     /// The response shape, instead of the scenario's.
     pub shape: Option<Shape>,
+    /// How the simulated STS and ECS metadata service behave.
+    pub sts: sts::StsConfig,
 }
 
 /// Starts the simulator on a tokio task.
@@ -150,6 +154,7 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<SimHandle> {
             credentials: opts.credentials.unwrap_or_else(demo_credentials),
             extra_faults: vec![],
             shape: None,
+            sts: sts::StsConfig::default(),
         },
     )
     .await
@@ -164,7 +169,7 @@ pub async fn start_scenario(
     let source = Arc::new(ScenarioSource::new(scenario, opts.seed, clock.clone()));
     let mut faults = scenario.faults.clone();
     faults.extend(opts.extra_faults);
-    start_with_config(
+    start_with_sts(
         ServerConfig {
             listen: opts.listen,
             credentials: opts.credentials,
@@ -173,6 +178,7 @@ pub async fn start_scenario(
             seed: opts.seed,
             clock,
         },
+        opts.sts,
         source,
     )
     .await
@@ -204,10 +210,20 @@ pub async fn start_with_config(
     config: ServerConfig,
     source: Arc<dyn TaskSource>,
 ) -> anyhow::Result<SimHandle> {
+    start_with_sts(config, sts::StsConfig::default(), source).await
+}
+
+/// Like [`start_with_config`], with the simulated STS configured too.
+pub async fn start_with_sts(
+    config: ServerConfig,
+    sts_config: sts::StsConfig,
+    source: Arc<dyn TaskSource>,
+) -> anyhow::Result<SimHandle> {
     let listen = config.listen;
     let credentials = config.credentials.clone();
     let instances = source.instances().await;
-    let running = server::serve(config, source)
+    let sts = Arc::new(sts::Sts::new(sts_config));
+    let running = server::serve(config, source, sts)
         .await
         .map_err(|e| UsageError(format!("cannot listen on {listen}: {e}")))?;
     Ok(SimHandle {

@@ -66,15 +66,16 @@ pub(crate) struct Running {
     pub task: tokio::task::JoinHandle<()>,
 }
 
-/// Binds and starts serving on a tokio task.
+/// Binds and starts serving on a tokio task; `sts` issues the temporary keys it accepts.
 pub(crate) async fn serve(
     config: ServerConfig,
     source: Arc<dyn TaskSource>,
+    sts: Arc<super::sts::Sts>,
 ) -> std::io::Result<Running> {
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let app = Arc::new(ServerState {
-        verifier: Verifier::new(config.credentials),
+        verifier: Verifier::with_sts(config.credentials, sts),
         source,
         shape: config.shape,
         faults: Faults::new(config.faults, config.seed),
@@ -224,6 +225,9 @@ async fn handle(
             return error_response(&e, &request_id, &host);
         }
     };
+    if super::metadata::is_metadata_path(parts.uri.path()) {
+        return super::metadata::answer(app.verifier.sts(), &parts, &request_id);
+    }
     let incoming = Incoming {
         method: parts.method.as_str().to_string(),
         path: parts.uri.path().to_string(),
@@ -309,6 +313,11 @@ impl ServerState {
                     .await
             }
             "ActivateMigrationTargetInstance" => self.activate(&v.params, request_id).await,
+            "AssumeRole" => {
+                self.verifier
+                    .sts()
+                    .assume_role(&v.params, request_id, chrono::Utc::now())
+            }
             "CreateCloudMigrationTask" => self.create(&v.params, false, request_id).await,
             "CreateCloudMigrationPrecheckTask" => self.create(&v.params, true, request_id).await,
             other => Err(SimError::unknown_action(other)),

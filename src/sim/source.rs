@@ -48,6 +48,8 @@ pub struct SourceView {
 
 /// The WAL receiver as `pg_stat_wal_receiver` and the replay functions report it.
 /// `None` fields are rendered as `"null"` (no receiver row, or unknown).
+/// Deliberate twin of [`crate::model::ReplicationInfo`], which decodes it: they must not share
+/// code, so a bug in one cannot hide the same bug in the other.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ReplicationView {
     /// Receiver status (`streaming`, `starting`, `stopping`...); `None` when no receiver runs.

@@ -1,20 +1,67 @@
 //! Task details: source, account, times (local and age) and WAL positions. Never a password.
 
-use ratatui::Frame;
+use chrono::{DateTime, FixedOffset, Utc};
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Widget};
 
 use super::theme::Theme;
 use super::{age, local_time, panel_block, truncate};
 use crate::app::App;
+use crate::model::{Lsn, Task};
+
+/// The details panel as data: the selected task and the source probe's reading.
+#[derive(Debug, Clone)]
+pub struct DetailsView<'a> {
+    /// The selected task; `None` on an instance row.
+    pub task: Option<&'a Task>,
+    /// The source's own position, when a probe is configured.
+    pub source: Option<SourceLsn>,
+    pub now: DateTime<Utc>,
+    /// The session's local offset, for times.
+    pub local_offset: FixedOffset,
+}
+
+/// What the source probe last read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceLsn {
+    /// Its position and when it was read.
+    Read { lsn: Lsn, at: DateTime<Utc> },
+    /// The probe fails.
+    Failing,
+    /// No reading yet.
+    Waiting,
+}
+
+impl<'a> DetailsView<'a> {
+    /// The details of the selection of `app`.
+    pub fn of(app: &'a App) -> DetailsView<'a> {
+        DetailsView {
+            task: app.selected_task().map(|e| &e.task),
+            source: app
+                .source
+                .as_ref()
+                .map(|src| match (src.sample(), src.error()) {
+                    (Some(s), _) => SourceLsn::Read {
+                        lsn: s.lsn,
+                        at: s.at,
+                    },
+                    (None, Some(_)) => SourceLsn::Failing,
+                    (None, None) => SourceLsn::Waiting,
+                }),
+            now: app.now,
+            local_offset: app.config.local_offset,
+        }
+    }
+}
 
 /// The detail lines of the selected task for an inner width of `width`.
-pub fn lines(app: &App, width: usize, theme: &Theme) -> Vec<Line<'static>> {
-    let Some(e) = app.selected_task() else {
+pub fn lines(view: &DetailsView, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(t) = view.task else {
         return vec![Line::styled("no task selected", theme.dim())];
     };
-    let t = &e.task;
+    let now = view.now;
     let long = width >= 40;
     let label_w = 9;
     let row = |label: &str, value: String| -> Line<'static> {
@@ -24,18 +71,18 @@ pub fn lines(app: &App, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         ])
     };
     let dash = || "—".to_string();
-    let when = |v: Option<chrono::DateTime<chrono::FixedOffset>>| -> String {
+    let when = |v: Option<DateTime<FixedOffset>>| -> String {
         match v {
             Some(t) => {
-                let utc = t.with_timezone(&chrono::Utc);
-                let rel = if utc > app.now {
-                    format!("in {}", age(utc, app.now))
+                let utc = t.with_timezone(&Utc);
+                let rel = if utc > now {
+                    format!("in {}", age(utc, now))
                 } else if long {
-                    format!("{} ago", age(app.now, utc))
+                    format!("{} ago", age(now, utc))
                 } else {
-                    age(app.now, utc)
+                    age(now, utc)
                 };
-                format!("{} ({rel})", local_time(t, app.config.local_offset, long))
+                format!("{} ({rel})", local_time(t, view.local_offset, long))
             }
             None => dash(),
         }
@@ -62,13 +109,13 @@ pub fn lines(app: &App, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         v.push(row("Target", target.clone()));
     }
     if let Some(r) = &t.replication {
-        let lsn = |l: Option<crate::model::Lsn>| l.map_or(dash(), |l| l.to_string());
+        let lsn = |l: Option<Lsn>| l.map_or(dash(), |l| l.to_string());
         // The source's own position (with a probe), read right after this poll.
-        if let Some(src) = &app.source {
-            let text = match (src.sample(), src.error()) {
-                (Some(s), _) => format!("{} ({} ago)", s.lsn, age(app.now, s.at)),
-                (None, Some(_)) => "probe failing".to_string(),
-                (None, None) => "waiting".to_string(),
+        if let Some(src) = view.source {
+            let text = match src {
+                SourceLsn::Read { lsn, at } => format!("{lsn} ({} ago)", age(now, at)),
+                SourceLsn::Failing => "probe failing".to_string(),
+                SourceLsn::Waiting => "waiting".to_string(),
             };
             v.push(row("Src LSN", text));
         }
@@ -90,10 +137,85 @@ pub fn lines(app: &App, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     v
 }
 
-/// Draws the details of the selected task into `area`.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let block = panel_block(Span::styled(" Details ", theme.strong()), theme, false);
-    let inner = block.inner(area);
-    let l = lines(app, inner.width as usize, theme);
-    frame.render_widget(Paragraph::new(l).block(block), area);
+/// The details panel widget: the view and its theme.
+#[derive(Debug, Clone)]
+pub struct DetailsPanel<'a> {
+    pub view: DetailsView<'a>,
+    pub theme: Theme,
+}
+
+impl Widget for DetailsPanel<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = &self.theme;
+        let block = panel_block(Span::styled(" Details ", theme.strong()), theme, false);
+        let inner = block.inner(area);
+        let l = lines(&self.view, inner.width as usize, theme);
+        Paragraph::new(l).block(block).render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(view: DetailsView, w: u16, h: u16) -> Buffer {
+        let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+        DetailsPanel {
+            view,
+            theme: Theme { color: false },
+        }
+        .render(buf.area, &mut buf);
+        buf
+    }
+
+    /// The buffer's text, styles aside.
+    fn text(buf: &Buffer) -> Vec<String> {
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    fn view(task: Option<&Task>, source: Option<SourceLsn>) -> DetailsView<'_> {
+        DetailsView {
+            task,
+            source,
+            now: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            local_offset: FixedOffset::east_opt(0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn an_instance_row_has_no_task() {
+        let want = Buffer::with_lines([
+            "┌ Details ─────────────────────────────┐",
+            "│no task selected                      │",
+            "│                                      │",
+            "└──────────────────────────────────────┘",
+        ]);
+        assert_eq!(text(&render(view(None, None), 40, 4)), text(&want));
+    }
+
+    #[test]
+    fn a_short_pane_keeps_the_top_lines_and_never_the_password() {
+        let item = serde_json::json!({
+            "TaskId": 7,
+            "MigrateStage": "increment",
+            "SourceIpAddress": "10.0.0.5",
+            "SourcePort": 5432,
+            "SourceAccount": "repl",
+            "SourcePassword": "Pa55-word-xyz",
+            "ReplicationInfo": "{\"ReplayLsn\":\"0/3000000\"}",
+        });
+        let task = Task::from_value("pgm-1", &item).unwrap();
+        let want = Buffer::with_lines([
+            "┌ Details ─────────────────────────────┐",
+            "│Source   10.0.0.5:5432                │",
+            "│Account  repl                         │",
+            "│Modified —                            │",
+            "│Created  —                            │",
+            "└──────────────────────────────────────┘",
+        ]);
+        let got = render(view(Some(&task), Some(SourceLsn::Failing)), 40, 6);
+        assert_eq!(text(&got), text(&want));
+    }
 }

@@ -1,9 +1,11 @@
 //! The help overlay: every key.
 
-use ratatui::Frame;
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use super::theme::Theme;
 use super::{centered, panel_block};
@@ -32,42 +34,120 @@ pub const KEYS: &[(&str, &str)] = &[
     ("q  Ctrl-C", "quit"),
 ];
 
-/// Draws the help overlay centred in `area`.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut lines: Vec<Line> = KEYS
-        .iter()
-        .map(|(k, d)| {
+/// The help overlay as data: the readiness thresholds it explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelpView {
+    /// `--max-lag`.
+    pub max_lag: u64,
+    /// How long IN SYNC must hold.
+    pub stable_for: Duration,
+}
+
+impl HelpView {
+    /// The help for the configuration of `app`.
+    pub fn of(app: &App) -> HelpView {
+        HelpView {
+            max_lag: app.config.readiness.max_lag,
+            stable_for: app.config.readiness.stable_for,
+        }
+    }
+}
+
+/// The help overlay widget: the view and its theme, drawn centred in the area it is given.
+#[derive(Debug, Clone)]
+pub struct HelpOverlay {
+    pub view: HelpView,
+    pub theme: Theme,
+}
+
+impl Widget for HelpOverlay {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = &self.theme;
+        let mut lines: Vec<Line> = KEYS
+            .iter()
+            .map(|(k, d)| {
+                Line::from(vec![
+                    Span::styled(format!(" {k:<14}"), theme.strong()),
+                    Span::raw(d.to_string()),
+                ])
+            })
+            .collect();
+        let r = &self.view;
+        lines.push(Line::default());
+        lines.push(Line::styled(
+            format!(
+                " IN SYNC: stage increment, streaming, Synced, lag ≤ {} for {}.",
+                units::bytes(r.max_lag),
+                units::duration(r.stable_for)
+            ),
+            theme.dim(),
+        ));
+        lines.push(Line::styled(
+            " DRAINED: also lag 0 and the source's WAL end unchanged.",
+            theme.dim(),
+        ));
+        let w = 72.min(area.width.saturating_sub(2));
+        let h = (lines.len() as u16 + 2).min(area.height);
+        let rect = centered(area, w, h);
+        Clear.render(rect, buf);
+        let block = panel_block(
             Line::from(vec![
-                Span::styled(format!(" {k:<14}"), theme.strong()),
-                Span::raw(d.to_string()),
-            ])
-        })
-        .collect();
-    let r = &app.config.readiness;
-    lines.push(Line::default());
-    lines.push(Line::styled(
-        format!(
-            " IN SYNC: stage increment, streaming, Synced, lag ≤ {} for {}.",
-            units::bytes(r.max_lag),
-            units::duration(r.stable_for)
-        ),
-        theme.dim(),
-    ));
-    lines.push(Line::styled(
-        " DRAINED: also lag 0 and the source's WAL end unchanged.",
-        theme.dim(),
-    ));
-    let w = 72.min(area.width.saturating_sub(2));
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let rect = centered(area, w, h);
-    frame.render_widget(Clear, rect);
-    let block = panel_block(
-        Line::from(vec![
-            Span::styled(" Help ", theme.accent()),
-            Span::styled("Esc closes ", theme.dim()),
-        ]),
-        theme,
-        true,
-    );
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
+                Span::styled(" Help ", theme.accent()),
+                Span::styled("Esc closes ", theme.dim()),
+            ]),
+            theme,
+            true,
+        );
+        Paragraph::new(lines).block(block).render(rect, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    fn render(w: u16, h: u16) -> Buffer {
+        let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+        HelpOverlay {
+            view: HelpView {
+                max_lag: 16 * MIB,
+                stable_for: Duration::from_secs(30),
+            },
+            theme: Theme { color: false },
+        }
+        .render(buf.area, &mut buf);
+        buf
+    }
+
+    /// The buffer's text, styles aside.
+    fn text(buf: &Buffer) -> Vec<String> {
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_short_pane_clips_the_keys() {
+        let want = Buffer::with_lines([
+            " ┌ Help Esc closes ───────────────────┐ ",
+            " │ ↑/↓  j/k      select a task (scroll│ ",
+            " │ g/G           first / last task (to│ ",
+            " │ Tab           switch focus between │ ",
+            " │ PgUp/PgDn     scroll the log a page│ ",
+            " └────────────────────────────────────┘ ",
+        ]);
+        assert_eq!(text(&render(40, 6)), text(&want));
+    }
+
+    #[test]
+    fn a_tall_pane_explains_the_thresholds() {
+        let got = text(&render(80, 24));
+        assert!(
+            got.iter().any(|l| l
+                .contains(" IN SYNC: stage increment, streaming, Synced, lag ≤ 16.0 MiB for 30s.")),
+            "{got:#?}"
+        );
+    }
 }

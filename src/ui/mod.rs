@@ -1,6 +1,6 @@
-//! Drawing: a pure function of [`App`], no I/O. The stage bar, lag gauge, verdict and footer
-//! are `Widget`s over view types built from the state here; the layout and the log's text come
-//! from [`crate::view`].
+//! Drawing: a pure function of [`App`], no I/O. Every panel is a `Widget` over a view type
+//! built from the state here (each view's `of`, the only code below this module that reads
+//! `App`); the layout and the log's text come from [`crate::view`].
 
 pub mod details;
 pub mod footer;
@@ -38,8 +38,20 @@ pub fn draw(frame: &mut Frame, app: &App) {
         draw_too_small(frame, area, &theme);
         return;
     }
-    header::draw(frame, l.header, app, &theme);
-    task_list::draw(frame, l.tasks, app, &theme);
+    frame.render_widget(
+        header::Header {
+            view: header::HeaderView::of(app),
+            theme,
+        },
+        l.header,
+    );
+    frame.render_widget(
+        task_list::TaskList {
+            view: task_list::TaskListView::of(app),
+            theme,
+        },
+        l.tasks,
+    );
     frame.render_widget(
         stage_bar::StageBarWidget {
             bar: stage_bar::StageBar::of(app),
@@ -62,16 +74,40 @@ pub fn draw(frame: &mut Frame, app: &App) {
         l.verdict,
     );
     if let Some(r) = l.log {
-        precheck_log::draw(frame, r, app, &theme);
+        frame.render_widget(
+            precheck_log::PrecheckLog {
+                view: precheck_log::LogPanelView::of(app, r),
+                theme,
+            },
+            r,
+        );
     }
     if let Some(r) = l.details {
-        details::draw(frame, r, app, &theme);
+        frame.render_widget(
+            details::DetailsPanel {
+                view: details::DetailsView::of(app),
+                theme,
+            },
+            r,
+        );
     }
     frame.render_widget(footer::Footer::of(app, theme), l.footer);
     match &app.overlay {
-        Some(Overlay::Help) => help::draw(frame, area, app, &theme),
+        Some(Overlay::Help) => frame.render_widget(
+            help::HelpOverlay {
+                view: help::HelpView::of(app),
+                theme,
+            },
+            area,
+        ),
         Some(Overlay::Notice { title, text }) => draw_notice(frame, area, title, text, &theme),
-        Some(Overlay::Switchover(d)) => switchover::draw(frame, area, app, d, &theme),
+        Some(Overlay::Switchover(d)) => frame.render_widget(
+            switchover::SwitchoverDialog {
+                view: switchover::SwitchoverView::of(app, d),
+                theme,
+            },
+            area,
+        ),
         None => {}
     }
 }

@@ -1,16 +1,69 @@
 //! The precheck log panel: the selected task's `Detail`, wrapped to the panel, scrolled and
 //! with search matches highlighted (the text itself comes from [`crate::view::log_text`]).
 
-use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::{Margin, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
+use ratatui::widgets::{
+    Block, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState, StatefulWidget, Widget,
+};
 
 use super::theme::Theme;
 use super::{is_focused, panel_block};
-use crate::app::{App, Focus};
-use crate::view::log_text::{Kind, find_all, wrap};
+use crate::app::{App, Focus, Search};
+use crate::model::SeverityCounts;
+use crate::view::log_text::{Kind, LogRow, find_all, wrap};
+
+/// The log panel as data: the selected task's rows wrapped to the panel, where they scroll to,
+/// and the search.
+#[derive(Debug, Clone)]
+pub struct LogPanelView<'a> {
+    /// The selected task's log, `None` on an instance row.
+    pub log: Option<TaskLog>,
+    pub focused: bool,
+    /// Following the end of the log.
+    pub follow: bool,
+    /// The search being typed after `/`.
+    pub input: Option<&'a str>,
+    /// The last search.
+    pub search: Option<&'a Search>,
+}
+
+/// The selected task's log, wrapped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskLog {
+    /// Check counts for the title.
+    pub counts: SeverityCounts,
+    /// The `Detail` wrapped to the panel's inner width.
+    pub rows: Vec<LogRow>,
+    /// The first row in view.
+    pub top: usize,
+}
+
+impl<'a> LogPanelView<'a> {
+    /// The log panel for the selection of `app`, drawn into `area`: the rows are wrapped to
+    /// its inner width and scrolled as the state says.
+    pub fn of(app: &'a App, area: Rect) -> LogPanelView<'a> {
+        let inner = Block::bordered().inner(area);
+        let log = app.selected_task().map(|e| {
+            let rows = wrap(&e.task.precheck, inner.width as usize);
+            let top = app.log_scroll(&rows, inner.height as usize);
+            TaskLog {
+                counts: e.task.precheck.counts,
+                rows,
+                top,
+            }
+        });
+        LogPanelView {
+            log,
+            focused: is_focused(app, Focus::Log),
+            follow: app.log.follow,
+            input: app.log.input.as_deref(),
+            search: app.log.search.as_ref(),
+        }
+    }
+}
 
 fn style(k: Kind, theme: &Theme) -> Style {
     match k {
@@ -45,116 +98,125 @@ fn highlight(text: &str, base: Style, query: &str, hl: Style) -> Vec<Span<'stati
     out
 }
 
-/// Draws the selected task's log into `area`.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let focused = is_focused(app, Focus::Log);
-    let entry = app.selected_task();
-    let mut title = vec![Span::styled(
-        " Precheck log ",
-        if focused {
-            theme.accent()
-        } else {
-            theme.strong()
-        },
-    )];
-    if let Some(e) = entry {
-        let c = e.task.precheck.counts;
-        title.push(Span::styled(
-            format!("{} warn", c.warning),
-            if c.warning > 0 {
-                theme.warn()
+/// The log panel widget: the view and its theme.
+#[derive(Debug, Clone)]
+pub struct PrecheckLog<'a> {
+    pub view: LogPanelView<'a>,
+    pub theme: Theme,
+}
+
+impl Widget for PrecheckLog<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = &self.theme;
+        let v = &self.view;
+        let focused = v.focused;
+        let entry = v.log.as_ref();
+        let mut title = vec![Span::styled(
+            " Precheck log ",
+            if focused {
+                theme.accent()
             } else {
-                theme.dim()
+                theme.strong()
             },
-        ));
-        title.push(Span::styled(" · ", theme.dim()));
-        title.push(Span::styled(
-            format!("{} fail", c.fail),
-            if c.fail > 0 { theme.bad() } else { theme.dim() },
-        ));
-        title.push(Span::raw(" "));
-    }
-    if app.log.follow {
-        title.push(Span::styled("FOLLOW", theme.accent()));
-        title.push(Span::raw(" "));
-    }
-    let mut block = panel_block(Line::from(title), theme, focused);
-    let query = app.log.search.as_ref().map(|s| s.query.clone());
-    if let Some(input) = &app.log.input {
-        block = block.title_bottom(Line::from(vec![
-            Span::styled(" /", theme.accent()),
-            Span::raw(input.clone()),
-            Span::styled("█ ", theme.dim()),
-        ]));
-    } else if let Some(s) = &app.log.search {
-        let pos = match (s.current, s.matches.len()) {
-            (_, 0) => "no match".to_string(),
-            (Some(c), n) => format!("{}/{n}", c + 1),
-            (None, n) => format!("{n} matches"),
-        };
-        block = block.title_bottom(Line::from(vec![
-            Span::styled(format!(" /{} ", s.query), theme.accent()),
-            Span::styled(format!("{pos} "), theme.dim()),
-        ]));
-    }
-    let inner = block.inner(area);
-    let Some(entry) = entry else {
-        frame.render_widget(Paragraph::new("").block(block), area);
-        return;
-    };
-    let rows = wrap(&entry.task.precheck, inner.width as usize);
-    if rows.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Line::styled(" no Detail yet", theme.dim())).block(block),
-            area,
-        );
-        return;
-    }
-    let h = inner.height as usize;
-    let top = app.log_scroll(&rows, h);
-    let current_line = app
-        .log
-        .search
-        .as_ref()
-        .and_then(|s| s.current.map(|c| s.matches[c]));
-    let matched: &[usize] = app.log.search.as_ref().map_or(&[], |s| &s.matches);
-    let lines: Vec<Line> = rows
-        .iter()
-        .skip(top)
-        .take(h)
-        .map(|r| {
-            let is_match = matched.contains(&r.line);
-            let hl = if Some(r.line) == current_line {
-                theme
-                    .matched()
-                    .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
-            } else {
-                theme.matched()
+        )];
+        if let Some(e) = entry {
+            let c = e.counts;
+            title.push(Span::styled(
+                format!("{} warn", c.warning),
+                if c.warning > 0 {
+                    theme.warn()
+                } else {
+                    theme.dim()
+                },
+            ));
+            title.push(Span::styled(" · ", theme.dim()));
+            title.push(Span::styled(
+                format!("{} fail", c.fail),
+                if c.fail > 0 { theme.bad() } else { theme.dim() },
+            ));
+            title.push(Span::raw(" "));
+        }
+        if v.follow {
+            title.push(Span::styled("FOLLOW", theme.accent()));
+            title.push(Span::raw(" "));
+        }
+        let mut block = panel_block(Line::from(title), theme, focused);
+        let query = v.search.map(|s| s.query.clone());
+        if let Some(input) = v.input {
+            block = block.title_bottom(Line::from(vec![
+                Span::styled(" /", theme.accent()),
+                Span::raw(input.to_string()),
+                Span::styled("█ ", theme.dim()),
+            ]));
+        } else if let Some(s) = v.search {
+            let pos = match (s.current, s.matches.len()) {
+                (_, 0) => "no match".to_string(),
+                (Some(c), n) => format!("{}/{n}", c + 1),
+                (None, n) => format!("{n} matches"),
             };
-            let spans: Vec<Span> = r
-                .segs
-                .iter()
-                .flat_map(|(s, k)| match (&query, is_match) {
-                    (Some(q), true) => highlight(s, style(*k, theme), q, hl),
-                    _ => vec![Span::styled(s.clone(), style(*k, theme))],
-                })
-                .collect();
-            Line::from(spans)
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines).block(block), area);
-    if rows.len() > h {
-        let mut state = ScrollbarState::new(rows.len().saturating_sub(h) + 1).position(top);
-        frame.render_stateful_widget(
+            block = block.title_bottom(Line::from(vec![
+                Span::styled(format!(" /{} ", s.query), theme.accent()),
+                Span::styled(format!("{pos} "), theme.dim()),
+            ]));
+        }
+        let inner = block.inner(area);
+        let Some(entry) = entry else {
+            Paragraph::new("").block(block).render(area, buf);
+            return;
+        };
+        let rows = &entry.rows;
+        if rows.is_empty() {
+            Paragraph::new(Line::styled(" no Detail yet", theme.dim()))
+                .block(block)
+                .render(area, buf);
+            return;
+        }
+        let h = inner.height as usize;
+        let top = entry.top;
+        // `matches[c]` as the state keeps it; a stale index shows no current match.
+        let current_line = v
+            .search
+            .and_then(|s| s.current.and_then(|c| s.matches.get(c).copied()));
+        let matched: &[usize] = v.search.map_or(&[], |s| &s.matches);
+        let lines: Vec<Line> = rows
+            .iter()
+            .skip(top)
+            .take(h)
+            .map(|r| {
+                let is_match = matched.contains(&r.line);
+                let hl = if Some(r.line) == current_line {
+                    theme
+                        .matched()
+                        .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+                } else {
+                    theme.matched()
+                };
+                let spans: Vec<Span> = r
+                    .segs
+                    .iter()
+                    .flat_map(|(s, k)| match (&query, is_match) {
+                        (Some(q), true) => highlight(s, style(*k, theme), q, hl),
+                        _ => vec![Span::styled(s.clone(), style(*k, theme))],
+                    })
+                    .collect();
+                Line::from(spans)
+            })
+            .collect();
+        Paragraph::new(lines).block(block).render(area, buf);
+        if rows.len() > h {
+            let mut state = ScrollbarState::new(rows.len().saturating_sub(h) + 1).position(top);
             Scrollbar::new(ScrollbarOrientation::VerticalRight)
                 .begin_symbol(None)
-                .end_symbol(None),
-            area.inner(Margin {
-                vertical: 1,
-                horizontal: 0,
-            }),
-            &mut state,
-        );
+                .end_symbol(None)
+                .render(
+                    area.inner(Margin {
+                        vertical: 1,
+                        horizontal: 0,
+                    }),
+                    buf,
+                    &mut state,
+                );
+        }
     }
 }
 

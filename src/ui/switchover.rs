@@ -1,100 +1,140 @@
 //! The switchover dialog: the verdict, a typed confirmation, then the API's answer.
 
-use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 
 use super::theme::Theme;
 use super::{centered, panel_block, verdict};
 use crate::app::{App, SwitchDialog, SwitchPhase};
+use crate::model::{ReplicationState, Stage};
 use crate::readiness::{NotDrained, Verdict, VerdictKind};
 use crate::units;
 
-/// Draws the dialog centred in `area`.
-pub fn draw(frame: &mut Frame, area: Rect, app: &App, d: &SwitchDialog, theme: &Theme) {
-    let entry = app.tasks.get(&d.task_key);
-    let mut lines: Vec<Line> = Vec::new();
-    let name = entry.map_or(d.task_key.clone(), |e| e.task.display_name());
-    lines.push(Line::from(vec![
-        Span::raw("Task "),
-        Span::styled(name, theme.strong()),
-        Span::raw(" on "),
-        Span::styled(d.instance.clone(), theme.strong()),
-    ]));
-    // The verdict matters while the DBA decides; once the call is sent, the live verdict
-    // would only describe the switchover itself, so show where the task is instead.
-    if matches!(d.phase, SwitchPhase::Typing) {
-        verdict_lines(&mut lines, entry, theme);
-    } else if let Some(e) = entry {
-        let stage = e
-            .task
-            .stage
-            .as_ref()
-            .map_or("unknown".to_string(), |s| s.to_string());
-        let state = e
-            .task
-            .replication_state
-            .as_ref()
-            .map_or("unknown".to_string(), |s| s.to_string());
-        lines.push(Line::from(format!("Now: stage {stage}, state {state}")));
+/// The dialog as data: the dialog's state and the task it acts on.
+#[derive(Debug, Clone)]
+pub struct SwitchoverView<'a> {
+    pub dialog: &'a SwitchDialog,
+    /// The task, while it is still listed.
+    pub task: Option<SwitchTask>,
+}
+
+/// What the dialog shows of its task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SwitchTask {
+    pub name: String,
+    pub verdict: Verdict,
+    /// The lag the verdict judged ([`crate::app::TaskEntry::judged_lag`]).
+    pub judged_lag: Option<u64>,
+    pub stage: Option<Stage>,
+    pub state: Option<ReplicationState>,
+}
+
+impl<'a> SwitchoverView<'a> {
+    /// The dialog `d` over the tasks of `app`.
+    pub fn of(app: &App, d: &'a SwitchDialog) -> SwitchoverView<'a> {
+        SwitchoverView {
+            dialog: d,
+            task: app.tasks.get(&d.task_key).map(|e| SwitchTask {
+                name: e.task.display_name(),
+                verdict: e.verdict.clone(),
+                judged_lag: e.judged_lag(),
+                stage: e.task.stage.clone(),
+                state: e.task.replication_state.clone(),
+            }),
+        }
     }
-    lines.push(Line::default());
-    match &d.phase {
-        SwitchPhase::Typing => {
-            lines.push(Line::from(
+}
+
+/// The switchover dialog widget: the view and its theme, drawn centred in the area it is given.
+#[derive(Debug, Clone)]
+pub struct SwitchoverDialog<'a> {
+    pub view: SwitchoverView<'a>,
+    pub theme: Theme,
+}
+
+impl Widget for SwitchoverDialog<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = &self.theme;
+        let d = self.view.dialog;
+        let entry = self.view.task.as_ref();
+        let mut lines: Vec<Line> = Vec::new();
+        let name = entry.map_or(d.task_key.clone(), |e| e.name.clone());
+        lines.push(Line::from(vec![
+            Span::raw("Task "),
+            Span::styled(name, theme.strong()),
+            Span::raw(" on "),
+            Span::styled(d.instance.clone(), theme.strong()),
+        ]));
+        // The verdict matters while the DBA decides; once the call is sent, the live verdict
+        // would only describe the switchover itself, so show where the task is instead.
+        if matches!(d.phase, SwitchPhase::Typing) {
+            verdict_lines(&mut lines, entry, theme);
+        } else if let Some(e) = entry {
+            let stage = e
+                .stage
+                .as_ref()
+                .map_or("unknown".to_string(), |s| s.to_string());
+            let state = e
+                .state
+                .as_ref()
+                .map_or("unknown".to_string(), |s| s.to_string());
+            lines.push(Line::from(format!("Now: stage {stage}, state {state}")));
+        }
+        lines.push(Line::default());
+        match &d.phase {
+            SwitchPhase::Typing => {
+                lines.push(Line::from(
                 "This calls ActivateMigrationTargetInstance (switch now). Type the instance id to confirm:",
             ));
-            lines.push(Line::from(vec![
-                Span::styled("> ", theme.accent()),
-                Span::raw(d.typed.clone()),
-                Span::styled("█", theme.dim()),
-            ]));
-            if let Some(h) = &d.hint {
-                lines.push(Line::styled(h.clone(), theme.warn()));
+                lines.push(Line::from(vec![
+                    Span::styled("> ", theme.accent()),
+                    Span::raw(d.typed.clone()),
+                    Span::styled("█", theme.dim()),
+                ]));
+                if let Some(h) = &d.hint {
+                    lines.push(Line::styled(h.clone(), theme.warn()));
+                }
+            }
+            SwitchPhase::Sending => lines.push(Line::styled(
+                "Sending ActivateMigrationTargetInstance…",
+                theme.warn(),
+            )),
+            SwitchPhase::Done(Ok(t)) => lines.push(Line::styled(t.clone(), theme.good())),
+            SwitchPhase::Done(Err(t)) => {
+                lines.push(Line::styled(format!("Refused: {t}"), theme.bad()))
             }
         }
-        SwitchPhase::Sending => lines.push(Line::styled(
-            "Sending ActivateMigrationTargetInstance…",
-            theme.warn(),
-        )),
-        SwitchPhase::Done(Ok(t)) => lines.push(Line::styled(t.clone(), theme.good())),
-        SwitchPhase::Done(Err(t)) => lines.push(Line::styled(format!("Refused: {t}"), theme.bad())),
-    }
-    let w = 70.min(area.width.saturating_sub(2));
-    let h = 14.min(area.height);
-    let rect = centered(area, w, h);
-    frame.render_widget(Clear, rect);
-    let danger = matches!(d.phase, SwitchPhase::Typing)
-        && entry.is_none_or(|e| e.verdict.kind() != VerdictKind::Drained);
-    let title = Line::from(Span::styled(
-        " Switchover ",
-        if danger { theme.bad() } else { theme.accent() },
-    ));
-    let mut block = panel_block(title, theme, true);
-    if danger {
-        block = block.border_style(theme.bad());
-    }
-    frame.render_widget(
+        let w = 70.min(area.width.saturating_sub(2));
+        let h = 14.min(area.height);
+        let rect = centered(area, w, h);
+        Clear.render(rect, buf);
+        let danger = matches!(d.phase, SwitchPhase::Typing)
+            && entry.is_none_or(|e| e.verdict.kind() != VerdictKind::Drained);
+        let title = Line::from(Span::styled(
+            " Switchover ",
+            if danger { theme.bad() } else { theme.accent() },
+        ));
+        let mut block = panel_block(title, theme, true);
+        if danger {
+            block = block.border_style(theme.bad());
+        }
         Paragraph::new(lines)
             .block(block)
-            .wrap(Wrap { trim: false }),
-        rect,
-    );
+            .wrap(Wrap { trim: false })
+            .render(rect, buf);
+    }
 }
 
 /// The verdict badge and what it means for a switchover now.
-fn verdict_lines(
-    lines: &mut Vec<Line<'static>>,
-    entry: Option<&crate::app::TaskEntry>,
-    theme: &Theme,
-) {
+fn verdict_lines(lines: &mut Vec<Line<'static>>, entry: Option<&SwitchTask>, theme: &Theme) {
     let v = entry.map(|e| &e.verdict);
     match v {
         Some(v) => {
             let mut l = vec![Span::raw("Verdict "), verdict::badge(v, theme)];
             // The lag the verdict judged: with a source probe, never less than the true lag.
-            if let Some(lag) = entry.and_then(|e| e.judged_lag()) {
+            if let Some(lag) = entry.and_then(|e| e.judged_lag) {
                 l.push(Span::raw(format!("  lag {}", units::bytes(lag))));
             }
             lines.push(Line::from(l));

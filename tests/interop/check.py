@@ -2,7 +2,7 @@
 
 Environment: MIGTOP_SIM_ENDPOINT (http://127.0.0.1:PORT), MIGTOP_SIM_INSTANCES (space
 separated), ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET (the pair the
-simulator accepts). Prints one PASS/FAIL line per check and exits 1 if any failed.
+simulator accepts), MIGTOP_BIN (migtop itself, for the role-based reads). Prints one PASS/FAIL line per check and exits 1 if any failed.
 """
 
 import json
@@ -221,6 +221,134 @@ def new_activate_refused_outside_increment():
 
 check("new SDK creates a task, legacy SDK reads it", new_create_then_legacy_reads)
 check("new SDK: switchover outside increment is InvalidMigrateStatus", new_activate_refused_outside_increment)
+
+# ---- alibabacloud-credentials: RamRoleArn (STS AssumeRole) and EcsRamRole (metadata service) ----
+# The SDK's own providers fetch temporary credentials from the simulator, and both RDS SDKs
+# read tasks with them. STS is reached through the SDK's documented sts_endpoint (an URL with
+# a scheme is used as is); the metadata service, whose address the SDK fixes at
+# 100.100.100.200, through the SDK's documented proxy option, the simulator being the proxy.
+import logging  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+
+from alibabacloud_credentials.client import Client as CredentialClient  # noqa: E402
+from alibabacloud_credentials.models import Config as CredentialConfig  # noqa: E402
+from aliyunsdkcore.auth.credentials import StsTokenCredential  # noqa: E402
+
+ROLE_ARN = "acs:ram::1234567890123456:role/interop-reader"
+MIGTOP = os.environ.get("MIGTOP_BIN")
+
+
+def role_client(role_arn=ROLE_ARN):
+    return CredentialClient(
+        CredentialConfig(
+            type="ram_role_arn",
+            access_key_id=KEY_ID,
+            access_key_secret=SECRET,
+            role_arn=role_arn,
+            role_session_name="interop-session",
+            role_session_expiration=3600,
+            sts_endpoint=ENDPOINT,
+        )
+    )
+
+
+def ecs_client():
+    return CredentialClient(CredentialConfig(type="ecs_ram_role", proxy=ENDPOINT))
+
+
+def reads_with(credential_client):
+    def run():
+        cred = credential_client.get_credential()
+        assert cred.access_key_id.startswith("STS."), cred.access_key_id
+        assert cred.security_token, "no security token"
+        # New SDK (V3), the credentials client plugged in as the SDK documents it.
+        cfg = open_api_models.Config(
+            credential=credential_client, endpoint=HOSTPORT, protocol="http", region_id="cn-hangzhou"
+        )
+        total = 0
+        for instance in INSTANCES:
+            body = Client(cfg).describe_cloud_migration_result(
+                rds_models.DescribeCloudMigrationResultRequest(dbinstance_name=instance, page_number=1, page_size=100)
+            ).body
+            assert body.items, body.to_map()
+            total += len(body.items)
+        # Legacy SDK (v1), with the same temporary credentials and their SecurityToken.
+        legacy = AcsClient(
+            region_id="cn-hangzhou",
+            credential=StsTokenCredential(cred.access_key_id, cred.access_key_secret, cred.security_token),
+            auto_retry=False,
+        )
+        body = json.loads(legacy.do_action_with_exception(legacy_request(INSTANCES[0])))
+        assert body["TotalSize"] > 0, body
+        return f"{total} tasks (V3) and {body['TotalSize']} (v1) with {cred.access_key_id[:6]}****"
+    return run
+
+
+def sdk_refused_role():
+    # The SDK logs each failed refresh with a traceback; the check reports the outcome itself.
+    logging.getLogger("credentials").setLevel(logging.CRITICAL)
+    try:
+        role_client("acs:ram::1234567890123456:role/denied").get_credential()
+    except Exception as e:  # noqa: BLE001 - CredentialException
+        text = str(e)
+        assert "NoPermission" in text and "RequestId" in text, text[:300]
+        return "NoPermission (HTTP 403) with a RequestId"
+    raise AssertionError("the simulator let the SDK assume role/denied")
+
+
+def migtop_status(env_extra, config_json=None):
+    home = tempfile.mkdtemp()
+    if config_json is not None:
+        os.makedirs(os.path.join(home, ".aliyun"))
+        path = os.path.join(home, ".aliyun", "config.json")
+        with open(path, "w") as f:
+            f.write(config_json)
+        os.chmod(path, 0o600)
+    env = {"HOME": home, "PATH": os.environ.get("PATH", "")}
+    env.update(env_extra)
+    out = subprocess.run(
+        [MIGTOP, "status", "--endpoint", ENDPOINT, "-o", "json"] + [a for i in INSTANCES for a in ("-i", i)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    return out
+
+
+def migtop_reads(env_extra, config_json=None):
+    def run():
+        assert MIGTOP, "MIGTOP_BIN is not set"
+        out = migtop_status(env_extra, config_json)
+        assert out.returncode == 0, (out.returncode, out.stderr[-500:])
+        doc = json.loads(out.stdout)
+        total = sum(len(i["tasks"]) for i in doc["instances"])
+        assert total > 0, doc
+        # Neither the signing secret nor a temporary token ("CAIS...") may reach the output.
+        assert SECRET not in out.stdout + out.stderr
+        assert "CAIS" not in out.stdout + out.stderr
+        return f"{total} tasks on {len(INSTANCES)} instances"
+    return run
+
+
+ROLE_PROFILE = json.dumps({
+    "current": "role",
+    "profiles": [{
+        "name": "role", "mode": "RamRoleArn", "access_key_id": KEY_ID, "access_key_secret": SECRET,
+        "ram_role_arn": ROLE_ARN, "ram_session_name": "migtop-interop", "expired_seconds": 900,
+    }],
+})
+ECS_PROFILE = json.dumps({"current": "ecs", "profiles": [{"name": "ecs", "mode": "EcsRamRole"}]})
+
+check("credentials SDK: RamRoleArn at the simulator's STS, both RDS SDKs read with it", reads_with(role_client()))
+check("credentials SDK: EcsRamRole from the simulator's metadata service, both RDS SDKs read with it", reads_with(ecs_client()))
+check("credentials SDK: a refused role is NoPermission", sdk_refused_role)
+check(
+    "migtop status: RamRoleArn profile through the simulator's STS",
+    migtop_reads({"ALIBABA_CLOUD_STS_ENDPOINT": ENDPOINT}, ROLE_PROFILE),
+)
+check(
+    "migtop status: EcsRamRole profile through the simulator's metadata service",
+    migtop_reads({"MIGTOP_ECS_METADATA_ENDPOINT": ENDPOINT}, ECS_PROFILE),
+)
 
 if failures:
     print(f"interop: FAIL ({len(failures)} of the checks failed)")

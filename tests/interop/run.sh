@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Interop: the official Alibaba Cloud Python SDKs (aliyun-python-sdk-core + aliyun-python-sdk-rds,
-# signature v1; alibabacloud-rds20140815, signature V3) against `migtop simulate`.
+# signature v1; alibabacloud-rds20140815, signature V3; alibabacloud-credentials for RamRoleArn
+# and EcsRamRole) against `migtop simulate`, and migtop itself through the same two modes.
 #
 #   tests/interop/run.sh [PATH_TO_MIGTOP]      (default: $MIGTOP_BIN, else target/debug/migtop)
 #
@@ -12,7 +13,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin=${1:-${MIGTOP_BIN:-$root/target/debug/migtop}}
 python=${PYTHON:-python3}
-packages=${INTEROP_PACKAGES:-aliyun-python-sdk-core aliyun-python-sdk-rds alibabacloud-rds20140815}
+packages=${INTEROP_PACKAGES:-aliyun-python-sdk-core aliyun-python-sdk-rds alibabacloud-rds20140815 alibabacloud-credentials}
 
 say() { echo "interop: $*"; }
 fail() { say "FAIL: $*"; exit 1; }
@@ -46,12 +47,13 @@ say "installing $packages into a throwaway venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check $packages \
     || fail "pip install failed although PyPI is reachable"
 "$work/venv/bin/pip" list --disable-pip-version-check 2>/dev/null \
-    | grep -Ei '^(aliyun-python-sdk|alibabacloud-rds|alibabacloud-tea-openapi)' | sed 's/^/interop:   /' || true
+    | grep -Ei '^(aliyun-python-sdk|alibabacloud-rds|alibabacloud-tea-openapi|alibabacloud-credentials )' | sed 's/^/interop:   /' || true
 
 # A throwaway key pair and HOME, so neither the user's environment nor ~/.aliyun matter.
 export ALIBABA_CLOUD_ACCESS_KEY_ID=LTAI5tInteropCheckKey
 export ALIBABA_CLOUD_ACCESS_KEY_SECRET="interop-$RANDOM-$RANDOM-secret"
-unset ALIBABA_CLOUD_SECURITY_TOKEN ALIBABA_CLOUD_PROFILE || true
+unset ALIBABA_CLOUD_SECURITY_TOKEN ALIBABA_CLOUD_PROFILE ALIBABA_CLOUD_ROLE_ARN ALIBABA_CLOUD_ECS_METADATA \
+    ALIBABA_CLOUD_CREDENTIALS_URI ALIBABA_CLOUD_STS_ENDPOINT ALICLOUD_ACCESS_KEY ALICLOUD_SECRET_KEY || true
 mkdir -p "$work/home"
 HOME="$work/home" "$bin" simulate >"$work/sim.out" 2>"$work/sim.err" &
 sim_pid=$!
@@ -67,8 +69,13 @@ instances=$(sed -n '2s/^instances: //p' "$work/sim.out")
 say "simulator at $endpoint serving $instances"
 
 status=0
-MIGTOP_SIM_ENDPOINT="$endpoint" MIGTOP_SIM_INSTANCES="$instances" \
+MIGTOP_SIM_ENDPOINT="$endpoint" MIGTOP_SIM_INSTANCES="$instances" MIGTOP_BIN="$bin" \
     "$work/venv/bin/python" "$here/check.py" || status=$?
+# The simulator logs every request: never a secret or a temporary token.
+if grep -q -e "$ALIBABA_CLOUD_ACCESS_KEY_SECRET" -e 'CAIS[A-Za-z0-9]\{40\}' "$work/sim.err"; then
+    say "FAIL: a secret or an STS token reached the simulator's log"
+    status=1
+fi
 if [ "$status" -ne 0 ]; then
     say "simulator log (last 30 lines):"
     tail -n 30 "$work/sim.err" | sed 's/^/  /'

@@ -627,6 +627,11 @@ async fn status_with_source_dsn_reports_the_true_lag() {
         pg_diff(&pg, src, replay).await
     );
     assert!(t["true_lag_bytes"].as_i64().unwrap() > 1_000_000);
+    // The figure readiness judges: the larger of the reported and the true lag.
+    assert_eq!(
+        t["judged_lag_bytes"].as_u64(),
+        t["lag_bytes"].as_u64().max(t["true_lag_bytes"].as_u64())
+    );
     assert_eq!(
         t["lag_bytes"].as_i64().unwrap(),
         pg_diff_greatest(&pg, latest, received, replay).await

@@ -6,10 +6,13 @@
 mod support;
 
 mod client_http;
+mod credentials_modes;
 mod dashboard_keys;
 mod dashboard_render;
+mod dsn_libpq;
 mod e2e_tmux;
 mod fixtures;
+mod hardening;
 mod interop;
 mod lab_cmd;
 mod lab_pg;

@@ -91,6 +91,7 @@ pub fn snapshot(instance: &str, items: Vec<Value>) -> InstanceSnapshot {
         request_id: page.request_id,
         tasks: page.tasks,
         item_errors: page.item_errors,
+        ..Default::default()
     }
 }
 

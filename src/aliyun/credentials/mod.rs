@@ -1,11 +1,30 @@
-//! Where the AccessKey comes from: environment, then the aliyun CLI's config file.
+//! Where the credentials come from, in the order of the official default chain: the
+//! environment, the aliyun CLI's `~/.aliyun/config.json`, the SDKs' `~/.alibabacloud/credentials`,
+//! the ECS instance's RAM role, a credentials URI. A profile may name a fixed AccessKey, an STS
+//! token, a role to assume (`RamRoleArn`, `ChainableRamRoleArn`), the instance's RAM role
+//! (`EcsRamRole`) or a credentials URI (`CredentialsURI`); temporary credentials are fetched by
+//! a [`Provider`] and fetched again before they expire.
 //!
 //! Secrets are never taken from command-line flags: they would show in `ps` and shell history.
+
+mod chain;
+mod ecs_metadata;
+mod http;
+mod ini_file;
+mod profile;
+mod provider;
+mod source;
+pub mod sts;
+mod uri;
 
 use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
-use serde::Deserialize;
+
+pub use chain::{resolve, resolve_with};
+pub use http::FetchError;
+pub use provider::Provider;
+pub use source::{AssumeRole, CredentialsUri, ECS_METADATA_DEFAULT, EcsRamRole, Source};
 
 /// Env var holding the AccessKey id.
 pub const ENV_KEY_ID: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
@@ -13,12 +32,40 @@ pub const ENV_KEY_ID: &str = "ALIBABA_CLOUD_ACCESS_KEY_ID";
 pub const ENV_KEY_SECRET: &str = "ALIBABA_CLOUD_ACCESS_KEY_SECRET";
 /// Env var holding an STS token.
 pub const ENV_TOKEN: &str = "ALIBABA_CLOUD_SECURITY_TOKEN";
+/// The Terraform provider's name for the AccessKey id.
+pub const ENV_TF_KEY_ID: &str = "ALICLOUD_ACCESS_KEY";
+/// The Terraform provider's name for the AccessKey secret.
+pub const ENV_TF_KEY_SECRET: &str = "ALICLOUD_SECRET_KEY";
+/// The Terraform provider's name for an STS token.
+pub const ENV_TF_TOKEN: &str = "ALICLOUD_SECURITY_TOKEN";
 /// Env var naming the aliyun CLI profile.
 pub const ENV_PROFILE: &str = "ALIBABA_CLOUD_PROFILE";
 /// Env var pointing at the Alibaba Cloud credentials file (INI).
 pub const ENV_CREDENTIALS_FILE: &str = "ALIBABA_CLOUD_CREDENTIALS_FILE";
 /// Env var naming the region.
 pub const ENV_REGION: &str = "ALIBABA_CLOUD_REGION_ID";
+/// Env var naming a role to assume with the environment's AccessKey (or a profile's default).
+pub const ENV_ROLE_ARN: &str = "ALIBABA_CLOUD_ROLE_ARN";
+/// Env var naming the role session.
+pub const ENV_ROLE_SESSION_NAME: &str = "ALIBABA_CLOUD_ROLE_SESSION_NAME";
+/// Env var with the external id a role's trust policy may demand.
+pub const ENV_EXTERNAL_ID: &str = "ALIBABA_CLOUD_EXTERNAL_ID";
+/// Env var overriding the STS endpoint (host or URL).
+pub const ENV_STS_ENDPOINT: &str = "ALIBABA_CLOUD_STS_ENDPOINT";
+/// Env var naming the STS region.
+pub const ENV_STS_REGION: &str = "ALIBABA_CLOUD_STS_REGION";
+/// Env var asking for the VPC STS endpoint (`true`).
+pub const ENV_VPC_ENDPOINT: &str = "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED";
+/// Env var naming the ECS instance's RAM role (and so enabling that step of the chain).
+pub const ENV_ECS_ROLE: &str = "ALIBABA_CLOUD_ECS_METADATA";
+/// Env var turning the ECS metadata service off (`true`).
+pub const ENV_ECS_DISABLED: &str = "ALIBABA_CLOUD_ECS_METADATA_DISABLED";
+/// Env var refusing the metadata service's plain mode (`true`).
+pub const ENV_IMDSV1_DISABLED: &str = "ALIBABA_CLOUD_IMDSV1_DISABLED";
+/// migtop's own: where the ECS metadata service is (tests; default `http://100.100.100.200`).
+pub const ENV_ECS_METADATA_ENDPOINT: &str = "MIGTOP_ECS_METADATA_ENDPOINT";
+/// Env var naming a credentials URI.
+pub const ENV_CREDENTIALS_URI: &str = "ALIBABA_CLOUD_CREDENTIALS_URI";
 
 /// An AccessKey pair, optionally with an STS token. `Debug` never prints the secrets.
 #[derive(Clone)]
@@ -42,10 +89,10 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// Credentials plus the region they point at and anything worth warning about.
+/// How to get credentials, the region they point at and anything worth warning about.
 #[derive(Debug, Clone)]
 pub struct Resolved {
-    pub credentials: Credentials,
+    pub source: Source,
     pub region: Option<String>,
     pub warnings: Vec<String>,
 }
@@ -67,9 +114,9 @@ pub struct CredentialOptions {
 /// Why no usable credentials were found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CredentialError {
-    #[error("no credentials: set {ENV_KEY_ID} and {ENV_KEY_SECRET}, or configure the aliyun CLI ({path}), or write {ini}", path = .0.display(), ini = .1.display())]
+    #[error("no credentials: set {ENV_KEY_ID} and {ENV_KEY_SECRET}, or configure the aliyun CLI ({path}), or write {ini}, or name the ECS instance's RAM role in {ENV_ECS_ROLE}", path = .0.display(), ini = .1.display())]
     NotFound(PathBuf, PathBuf),
-    #[error("profile {0:?} in {path} has type {1}, which migtop does not support; use type access_key or sts, or set {ENV_KEY_ID}/{ENV_KEY_SECRET}", path = .2.display())]
+    #[error("profile {0:?} in {path} has type {1}, which migtop does not support; use type access_key, sts, ram_role_arn or ecs_ram_role, or set {ENV_KEY_ID}/{ENV_KEY_SECRET}", path = .2.display())]
     UnsupportedType(String, String, PathBuf),
     #[error("{0} is set but {1} is not; set both")]
     HalfSet(&'static str, &'static str),
@@ -78,220 +125,20 @@ pub enum CredentialError {
     #[error("profile {0:?} is not in {path} (profiles there: {list})", path = .1.display(), list = .2)]
     NoSuchProfile(String, PathBuf, String),
     #[error(
-        "profile {0:?} uses mode {1}, which migtop does not support; use a profile with mode AK or StsToken, or set {ENV_KEY_ID}/{ENV_KEY_SECRET}"
+        "profile {0:?} uses mode {1}, which migtop does not support; use a profile with mode AK, StsToken, RamRoleArn, ChainableRamRoleArn, EcsRamRole or CredentialsURI, or set {ENV_KEY_ID}/{ENV_KEY_SECRET}"
     )]
     UnsupportedMode(String, String),
     #[error("profile {0:?} has no {1}")]
     MissingField(String, &'static str),
-}
-
-#[derive(Deserialize)]
-struct CliConfig {
-    #[serde(default)]
-    current: Option<String>,
-    #[serde(default)]
-    profiles: Vec<CliProfile>,
-}
-
-#[derive(Deserialize)]
-struct CliProfile {
-    name: String,
-    #[serde(default)]
-    mode: Option<String>,
-    #[serde(default)]
-    access_key_id: Option<String>,
-    #[serde(default)]
-    access_key_secret: Option<String>,
-    #[serde(default)]
-    sts_token: Option<String>,
-    #[serde(default)]
-    region_id: Option<String>,
+    /// A setting that cannot work, in one sentence.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// The aliyun CLI's default config path.
 pub fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
     let home = env("HOME").unwrap_or_else(|| ".".into());
     Path::new(&home).join(".aliyun").join("config.json")
-}
-
-/// Resolves credentials and region from `opts` and the process environment.
-pub fn resolve(opts: &CredentialOptions) -> Result<Resolved, CredentialError> {
-    resolve_with(opts, &|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-}
-
-/// Like [`resolve`], reading the environment through `env` (for tests).
-pub fn resolve_with(
-    opts: &CredentialOptions,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Resolved, CredentialError> {
-    let env_region = env(ENV_REGION);
-    if opts.profile.is_none() {
-        match (env(ENV_KEY_ID), env(ENV_KEY_SECRET)) {
-            (Some(id), Some(secret)) => {
-                return Ok(Resolved {
-                    credentials: Credentials {
-                        access_key_id: id,
-                        access_key_secret: secret.into(),
-                        security_token: env(ENV_TOKEN).map(Into::into),
-                        origin: "environment".into(),
-                    },
-                    region: opts.region.clone().or(env_region),
-                    warnings: vec![],
-                });
-            }
-            (Some(_), None) => return Err(CredentialError::HalfSet(ENV_KEY_ID, ENV_KEY_SECRET)),
-            (None, Some(_)) => return Err(CredentialError::HalfSet(ENV_KEY_SECRET, ENV_KEY_ID)),
-            (None, None) => {}
-        }
-    }
-    let path = opts
-        .config_path
-        .clone()
-        .unwrap_or_else(|| default_config_path(env));
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        // Third in the official chain: the SDKs' INI credentials file.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return from_credentials_file(opts, env, path);
-        }
-        Err(e) => return Err(CredentialError::Unreadable(path, e.to_string())),
-    };
-    let mut warnings = Vec::new();
-    if let Some(w) = permission_warning(&path) {
-        warnings.push(w);
-    }
-    let config: CliConfig = serde_json::from_str(&text)
-        .map_err(|e| CredentialError::Unreadable(path.clone(), format!("not valid JSON ({e})")))?;
-    let wanted = opts
-        .profile
-        .clone()
-        .or_else(|| env(ENV_PROFILE))
-        .or(config.current.clone())
-        .unwrap_or_else(|| "default".into());
-    let profile = config
-        .profiles
-        .iter()
-        .find(|p| p.name == wanted)
-        .ok_or_else(|| {
-            let list = config
-                .profiles
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            CredentialError::NoSuchProfile(
-                wanted.clone(),
-                path.clone(),
-                if list.is_empty() { "none".into() } else { list },
-            )
-        })?;
-    let mode = profile.mode.clone().unwrap_or_else(|| "AK".into());
-    let needs_token = match mode.as_str() {
-        "AK" => false,
-        "StsToken" => true,
-        other => return Err(CredentialError::UnsupportedMode(wanted, other.to_string())),
-    };
-    let field = |v: &Option<String>, name: &'static str| {
-        v.clone()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| CredentialError::MissingField(wanted.clone(), name))
-    };
-    let credentials = Credentials {
-        access_key_id: field(&profile.access_key_id, "access_key_id")?,
-        access_key_secret: field(&profile.access_key_secret, "access_key_secret")?.into(),
-        security_token: if needs_token {
-            Some(field(&profile.sts_token, "sts_token")?.into())
-        } else {
-            None
-        },
-        origin: format!("profile {} in {}", wanted, path.display()),
-    };
-    Ok(Resolved {
-        credentials,
-        region: opts
-            .region
-            .clone()
-            .or(env_region)
-            .or(profile.region_id.clone().filter(|r| !r.is_empty())),
-        warnings,
-    })
-}
-
-/// The SDKs' credentials file (`~/.alibabacloud/credentials`, INI): sections are profiles,
-/// `type = access_key` or `sts` with `access_key_id`, `access_key_secret`, `security_token`.
-fn from_credentials_file(
-    opts: &CredentialOptions,
-    env: &dyn Fn(&str) -> Option<String>,
-    cli_path: PathBuf,
-) -> Result<Resolved, CredentialError> {
-    let path = opts
-        .credentials_path
-        .clone()
-        .or_else(|| env(ENV_CREDENTIALS_FILE).map(PathBuf::from))
-        .unwrap_or_else(|| {
-            let home = env("HOME").unwrap_or_else(|| ".".into());
-            Path::new(&home).join(".alibabacloud").join("credentials")
-        });
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(CredentialError::NotFound(cli_path, path));
-        }
-        Err(e) => return Err(CredentialError::Unreadable(path, e.to_string())),
-    };
-    let ini = ini::Ini::load_from_str(&text)
-        .map_err(|e| CredentialError::Unreadable(path.clone(), format!("not valid INI ({e})")))?;
-    let wanted = opts
-        .profile
-        .clone()
-        .or_else(|| env(ENV_PROFILE))
-        .unwrap_or_else(|| "default".into());
-    let section = ini.section(Some(wanted.as_str())).ok_or_else(|| {
-        let list: Vec<&str> = ini.sections().flatten().collect();
-        let list = if list.is_empty() {
-            "none".to_string()
-        } else {
-            list.join(", ")
-        };
-        CredentialError::NoSuchProfile(wanted.clone(), path.clone(), list)
-    })?;
-    let field = |name: &'static str| {
-        section
-            .get(name)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-            .ok_or_else(|| CredentialError::MissingField(wanted.clone(), name))
-    };
-    let kind = section.get("type").map(str::trim).unwrap_or("access_key");
-    let security_token = match kind {
-        "access_key" => None,
-        "sts" => Some(field("security_token")?.into()),
-        other => {
-            return Err(CredentialError::UnsupportedType(
-                wanted,
-                other.to_string(),
-                path,
-            ));
-        }
-    };
-    let mut warnings = Vec::new();
-    warnings.extend(permission_warning(&path));
-    Ok(Resolved {
-        credentials: Credentials {
-            access_key_id: field("access_key_id")?,
-            access_key_secret: field("access_key_secret")?.into(),
-            security_token,
-            origin: format!("profile {} in {}", wanted, path.display()),
-        },
-        region: opts.region.clone().or_else(|| env(ENV_REGION)).or_else(|| {
-            section
-                .get("region_id")
-                .map(|r| r.trim().to_string())
-                .filter(|r| !r.is_empty())
-        }),
-        warnings,
-    })
 }
 
 /// A warning when the config file (which holds secrets) is readable by group or others.
@@ -309,11 +156,36 @@ fn permission_warning(_: &Path) -> Option<String> {
     None
 }
 
+/// Reads the text of the aliyun CLI's `config.json` as if found at `path` (the fuzz targets
+/// feed it text; the chain reads the file and calls the same code).
+pub fn from_cli_config(
+    text: &str,
+    path: &Path,
+    opts: &CredentialOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Resolved, CredentialError> {
+    profile::resolve(opts, env, path, text)
+}
+
+/// Reads the text of the SDKs' INI credentials file as if found at `path`.
+pub fn from_credentials_text(
+    text: &str,
+    path: &Path,
+    opts: &CredentialOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Resolved, CredentialError> {
+    ini_file::resolve(opts, env, path, text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
     use std::collections::HashMap;
+
+    fn fixed(r: &Resolved) -> &Credentials {
+        r.source.as_static().expect("fixed credentials")
+    }
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let m: HashMap<String, String> = pairs
@@ -335,7 +207,7 @@ mod tests {
     const CONFIG: &str = r#"{"current":"work","profiles":[
         {"name":"work","mode":"AK","access_key_id":"LTAIwork","access_key_secret":"s1","region_id":"cn-beijing"},
         {"name":"sts","mode":"StsToken","access_key_id":"STS.id","access_key_secret":"s2","sts_token":"tok","region_id":"eu-central-1"},
-        {"name":"role","mode":"RamRoleArn","access_key_id":"x","access_key_secret":"y"}]}"#;
+        {"name":"role","mode":"OIDC","access_key_id":"x","access_key_secret":"y"}]}"#;
 
     #[test]
     fn environment_comes_first() {
@@ -351,8 +223,11 @@ mod tests {
             (ENV_REGION, "cn-shanghai"),
         ]);
         let r = resolve_with(&opts, &env).unwrap();
-        assert_eq!(r.credentials.access_key_id, "LTAIenv");
-        assert_eq!(r.credentials.security_token.unwrap().expose_secret(), "t");
+        assert_eq!(fixed(&r).access_key_id, "LTAIenv");
+        assert_eq!(
+            fixed(&r).security_token.clone().unwrap().expose_secret(),
+            "t"
+        );
         assert_eq!(r.region.as_deref(), Some("cn-shanghai"));
         assert_eq!(
             resolve_with(&opts, &env_of(&[(ENV_KEY_ID, "x")])).unwrap_err(),
@@ -368,11 +243,14 @@ mod tests {
             ..Default::default()
         };
         let r = resolve_with(&opts, &env_of(&[])).unwrap();
-        assert_eq!(r.credentials.access_key_id, "LTAIwork");
+        assert_eq!(fixed(&r).access_key_id, "LTAIwork");
         assert_eq!(r.region.as_deref(), Some("cn-beijing"));
         assert!(r.warnings.is_empty());
         let r = resolve_with(&opts, &env_of(&[(ENV_PROFILE, "sts")])).unwrap();
-        assert_eq!(r.credentials.security_token.unwrap().expose_secret(), "tok");
+        assert_eq!(
+            fixed(&r).security_token.clone().unwrap().expose_secret(),
+            "tok"
+        );
         opts.profile = Some("work".into());
         opts.region = Some("us-west-1".into());
         // An explicit --profile wins over env credentials.
@@ -385,7 +263,7 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(r.credentials.access_key_id, "LTAIwork");
+        assert_eq!(fixed(&r).access_key_id, "LTAIwork");
         assert_eq!(r.region.as_deref(), Some("us-west-1"));
     }
 
@@ -398,8 +276,12 @@ mod tests {
             ..Default::default()
         };
         let e = resolve_with(&opts, &env_of(&[])).unwrap_err();
-        assert!(e.to_string().contains("RamRoleArn"), "{e}");
-        assert!(e.to_string().contains("AK or StsToken"), "{e}");
+        assert!(e.to_string().contains("mode OIDC"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("RamRoleArn, ChainableRamRoleArn, EcsRamRole"),
+            "{e}"
+        );
         let opts = CredentialOptions {
             config_path: Some(path),
             profile: Some("nope".into()),
@@ -423,7 +305,7 @@ mod tests {
         let ini = dir.path().join("credentials");
         std::fs::write(
             &ini,
-            "[default]\ntype = access_key\naccess_key_id = LTAIini\naccess_key_secret = s\n\n[temp]\ntype = sts\naccess_key_id = STS.x\naccess_key_secret = s2\nsecurity_token = tok\n\n[role]\ntype = ram_role_arn\n",
+            "[default]\ntype = access_key\naccess_key_id = LTAIini\naccess_key_secret = s\n\n[temp]\ntype = sts\naccess_key_id = STS.x\naccess_key_secret = s2\nsecurity_token = tok\n\n[role]\ntype = oidc_role_arn\n",
         )
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
@@ -434,15 +316,18 @@ mod tests {
             ..Default::default()
         };
         let r = resolve_with(&opts, &env_of(&[])).unwrap();
-        assert_eq!(r.credentials.access_key_id, "LTAIini");
-        assert!(r.credentials.security_token.is_none());
+        assert_eq!(fixed(&r).access_key_id, "LTAIini");
+        assert!(fixed(&r).security_token.is_none());
         assert!(r.warnings.is_empty());
         let r = resolve_with(&opts, &env_of(&[(ENV_PROFILE, "temp")])).unwrap();
-        assert_eq!(r.credentials.security_token.unwrap().expose_secret(), "tok");
+        assert_eq!(
+            fixed(&r).security_token.clone().unwrap().expose_secret(),
+            "tok"
+        );
         opts.profile = Some("role".into());
         let e = resolve_with(&opts, &env_of(&[])).unwrap_err().to_string();
         assert!(
-            e.contains("ram_role_arn") && e.contains("access_key or sts"),
+            e.contains("oidc_role_arn") && e.contains("access_key, sts, ram_role_arn"),
             "{e}"
         );
         // The environment variable names the file too.
@@ -453,7 +338,93 @@ mod tests {
             &env_of(&[(ENV_CREDENTIALS_FILE, ini.to_str().unwrap())]),
         )
         .unwrap();
-        assert_eq!(r.credentials.access_key_id, "LTAIini");
+        assert_eq!(fixed(&r).access_key_id, "LTAIini");
+    }
+
+    #[test]
+    fn terraform_names_and_half_set_pairs() {
+        let env = env_of(&[
+            (ENV_TF_KEY_ID, "LTAItf"),
+            (ENV_TF_KEY_SECRET, "s"),
+            (ENV_TF_TOKEN, "t"),
+        ]);
+        let r = resolve_with(&CredentialOptions::default(), &env).unwrap();
+        assert_eq!(fixed(&r).access_key_id, "LTAItf");
+        assert_eq!(fixed(&r).origin, "environment (ALICLOUD_ACCESS_KEY)");
+        assert_eq!(
+            fixed(&r).security_token.clone().unwrap().expose_secret(),
+            "t"
+        );
+        // The SDK name wins over Terraform's.
+        let env = env_of(&[
+            (ENV_KEY_ID, "LTAIsdk"),
+            (ENV_KEY_SECRET, "s"),
+            (ENV_TF_KEY_ID, "LTAItf"),
+            (ENV_TF_KEY_SECRET, "s"),
+        ]);
+        let r = resolve_with(&CredentialOptions::default(), &env).unwrap();
+        assert_eq!(fixed(&r).access_key_id, "LTAIsdk");
+        assert_eq!(
+            resolve_with(
+                &CredentialOptions::default(),
+                &env_of(&[(ENV_TF_KEY_SECRET, "s")])
+            )
+            .unwrap_err(),
+            CredentialError::HalfSet(ENV_TF_KEY_SECRET, ENV_TF_KEY_ID)
+        );
+    }
+
+    #[test]
+    fn role_modes_resolve_to_sources() {
+        let cfg = r#"{"current":"r","profiles":[
+            {"name":"r","mode":"ramrolearn","access_key_id":"LTAIa","access_key_secret":"s","ram_role_arn":"acs:ram::1:role/x","sts_region":"cn-shanghai","expired_seconds":"1800"},
+            {"name":"c","mode":"ChainableRamRoleArn","source_profile":"r","ram_role_arn":"acs:ram::1:role/y"},
+            {"name":"e","mode":"EcsRamRole","ram_role_name":"ecs-role"},
+            {"name":"u","mode":"CredentialsURI","credentials_uri":"http://127.0.0.1:9/creds"},
+            {"name":"bad","mode":"RamRoleArn","access_key_id":"LTAIa","access_key_secret":"s"}]}"#;
+        let (_d, path) = config(cfg, 0o600);
+        let at = |p: &str, env: &[(&str, &str)]| {
+            resolve_with(
+                &CredentialOptions {
+                    config_path: Some(path.clone()),
+                    profile: Some(p.into()),
+                    ..Default::default()
+                },
+                &env_of(env),
+            )
+        };
+        let r = at("r", &[]).unwrap();
+        let Source::AssumeRole(a) = &r.source else {
+            panic!("{:?}", r.source)
+        };
+        assert_eq!(a.endpoint.as_str(), "https://sts.cn-shanghai.aliyuncs.com/");
+        assert_eq!(a.duration_seconds, 1800);
+        assert!(a.session_name.starts_with("migtop-"));
+        assert_eq!(r.source.root_key().unwrap().access_key_id, "LTAIa");
+        let r = at("c", &[]).unwrap();
+        let Source::AssumeRole(a) = &r.source else {
+            panic!("{:?}", r.source)
+        };
+        assert_eq!(a.role_arn, "acs:ram::1:role/y");
+        assert!(matches!(a.base.as_ref(), Source::AssumeRole(_)));
+        let r = at("e", &[]).unwrap();
+        let Source::EcsRamRole(e) = &r.source else {
+            panic!("{:?}", r.source)
+        };
+        assert_eq!(e.role_name.as_deref(), Some("ecs-role"));
+        assert_eq!(e.endpoint.as_str(), "http://100.100.100.200/");
+        assert!(matches!(at("u", &[]).unwrap().source, Source::Uri(_)));
+        let e = at("bad", &[]).unwrap_err().to_string();
+        assert!(
+            e.contains("ram_role_arn") && e.contains(ENV_ROLE_ARN),
+            "{e}"
+        );
+        // ALIBABA_CLOUD_ROLE_ARN fills in a missing ram_role_arn.
+        assert!(at("bad", &[(ENV_ROLE_ARN, "acs:ram::1:role/z")]).is_ok());
+        let e = at("e", &[(ENV_ECS_METADATA_ENDPOINT, "http://10.0.0.1")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("plain http"), "{e}");
     }
 
     #[test]

@@ -466,6 +466,10 @@ mod tests {
             timeline: Some(tli),
             server_version: Some(150000),
             round_trip_ms: 1,
+            next_xid: None,
+            xid_in_progress: None,
+            wal_sender_timeout: None,
+            simulated: false,
         };
         let report = |r: Result<SourceSample, ProbeError>| ProbeReport {
             target: "postgres://u@h/db".into(),

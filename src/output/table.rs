@@ -156,6 +156,10 @@ mod tests {
                 timeline: Some(2),
                 server_version: None,
                 round_trip_ms: 1,
+                next_xid: None,
+                xid_in_progress: None,
+                wal_sender_timeout: None,
+                simulated: false,
             }),
         };
         let out = render(&results(), Some(&report));

@@ -241,6 +241,10 @@ pub fn source_at(at_s: i64, lsn: u64) -> ProbeReport {
             timeline: Some(1),
             server_version: Some(150004),
             round_trip_ms: 1,
+            next_xid: None,
+            xid_in_progress: None,
+            wal_sender_timeout: None,
+            simulated: false,
         }),
     }
 }

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod faults;
 pub mod position;
+pub mod probe;
 pub mod quantity;
 pub mod render;
 pub mod scenario;
@@ -34,6 +35,7 @@ pub use clock::{Clock, ManualClock, RealClock};
 pub use engine::ScenarioSource;
 pub use error::SimError;
 pub use faults::{FaultKind, FaultSpec};
+pub use probe::SimulatedProbe;
 pub use render::Shape;
 pub use scenario::Scenario;
 pub use server::ServerConfig;
@@ -60,6 +62,9 @@ pub struct SimHandle {
     pub addr: SocketAddr,
     pub instances: Vec<String>,
     pub credentials: Credentials,
+    /// The scenario engine behind the server, when it serves a scenario (for the simulated
+    /// source probe).
+    pub scenario: Option<Arc<ScenarioSource>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -164,7 +169,7 @@ pub async fn start_scenario(
     let source = Arc::new(ScenarioSource::new(scenario, opts.seed, clock.clone()));
     let mut faults = scenario.faults.clone();
     faults.extend(opts.extra_faults);
-    start_with_config(
+    let mut handle = start_with_config(
         ServerConfig {
             listen: opts.listen,
             credentials: opts.credentials,
@@ -173,9 +178,11 @@ pub async fn start_scenario(
             seed: opts.seed,
             clock,
         },
-        source,
+        source.clone(),
     )
-    .await
+    .await?;
+    handle.scenario = Some(source);
+    Ok(handle)
 }
 
 /// Serves `source` on `listen`, accepting `credentials`, with the sample response shape, no
@@ -214,6 +221,7 @@ pub async fn start_with_config(
         addr: running.addr,
         instances,
         credentials,
+        scenario: None,
         stop: Some(running.stop),
         task: Some(running.task),
     })

@@ -33,6 +33,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut left: Vec<Span<'static>> = vec![Span::styled(" migtop", theme.accent())];
     if let Some(label) = &app.config.label {
         left.push(Span::styled(format!(" {label}"), theme.accent()));
+        if let Some(note) = &app.lab_note {
+            left.push(Span::styled(format!(" · {note}"), theme.warn()));
+        }
     }
     left.push(sep());
     let names = app

@@ -32,10 +32,19 @@ pub const KEYS: &[(&str, &str)] = &[
     ("q  Ctrl-C", "quit"),
 ];
 
+/// The keys `migtop lab` adds.
+pub const LAB_KEYS: &[(&str, &str)] = &[
+    ("F", "lab: freeze / thaw the link (no WAL sent, still up)"),
+    ("C", "lab: cut / restore the link"),
+    ("P", "lab: pause / resume replay on the standby"),
+];
+
 /// Draws the help overlay centred in `area`.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let lab: &[(&str, &str)] = if app.config.lab_keys { LAB_KEYS } else { &[] };
     let mut lines: Vec<Line> = KEYS
         .iter()
+        .chain(lab)
         .map(|(k, d)| {
             Line::from(vec![
                 Span::styled(format!(" {k:<14}"), theme.strong()),

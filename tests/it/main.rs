@@ -13,6 +13,7 @@ mod fixtures;
 mod interop;
 mod lab_cmd;
 mod lab_pg;
+mod lab_ready;
 mod robustness;
 mod sim_auth;
 mod sim_binary;

@@ -56,6 +56,8 @@ pub struct PollResult {
 }
 
 /// What the pollers tell the UI.
+// A few events a second go through a channel: boxing the large one would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum PollEvent {
     /// A request for `instance` went out.

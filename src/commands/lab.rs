@@ -16,8 +16,8 @@ use futures::future::BoxFuture;
 
 use crate::aliyun::Credentials;
 use crate::app::LabCommand;
-use crate::dashboard::LabControl;
 use crate::cli::LabArgs;
+use crate::dashboard::LabControl;
 use crate::error::UsageError;
 use crate::lab::session::{LabSession, SessionConfig, find_binaries};
 use crate::lab::{Lab, LinkMode};

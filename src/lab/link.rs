@@ -427,7 +427,10 @@ mod tests {
         // ...but nothing comes back while frozen, and the connection stays open.
         let mut got = [0u8; 1];
         let r = tokio::time::timeout(Duration::from_millis(300), s.read_exact(&mut got)).await;
-        assert!(r.is_err(), "bytes reached the standby through a frozen link");
+        assert!(
+            r.is_err(),
+            "bytes reached the standby through a frozen link"
+        );
         link.set_mode(LinkMode::Up);
         tokio::time::timeout(Duration::from_secs(2), s.read_exact(&mut got))
             .await

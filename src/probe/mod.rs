@@ -290,7 +290,9 @@ impl SourceProbe {
             .query_one(SESSION_SQL, &[])
             .await
             .map_err(|e| self.query_error(self.describe(&e)))?;
-        let version: i32 = row.try_get(0).map_err(|e| self.query_error(error_text(&e)))?;
+        let version: i32 = row
+            .try_get(0)
+            .map_err(|e| self.query_error(error_text(&e)))?;
         let timeout: Option<String> = row.try_get(1).unwrap_or(None);
         Ok(Session {
             client,
@@ -316,9 +318,8 @@ async fn query(session: &Session) -> Result<SourceSample, String> {
         .query_one(sample_sql(session.version), &[])
         .await
         .map_err(|e| error_text(&e))?;
-    let col = |i: usize| -> Result<Option<String>, String> {
-        row.try_get(i).map_err(|e| error_text(&e))
-    };
+    let col =
+        |i: usize| -> Result<Option<String>, String> { row.try_get(i).map_err(|e| error_text(&e)) };
     let in_recovery: bool = row.try_get(0).map_err(|e| error_text(&e))?;
     let lsn = col(1)?;
     let timeline: Option<i64> = row.try_get(2).map_err(|e| error_text(&e))?;

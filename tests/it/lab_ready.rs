@@ -89,7 +89,12 @@ async fn next_xid_moves_only_for_writes_not_for_housekeeping_wal() {
     for _ in 0..2 {
         pg.batch_execute("CHECKPOINT").await.unwrap();
         let s = sample(&mut p).await;
-        assert!(s.lsn > idle.lsn, "a checkpoint writes WAL: {} → {}", idle.lsn, s.lsn);
+        assert!(
+            s.lsn > idle.lsn,
+            "a checkpoint writes WAL: {} → {}",
+            idle.lsn,
+            s.lsn
+        );
         assert_eq!(s.next_xid, Some(next), "housekeeping WAL assigns no xid");
         assert_eq!(s.xid_in_progress, Some(false));
     }
@@ -106,7 +111,10 @@ async fn next_xid_moves_only_for_writes_not_for_housekeeping_wal() {
     // A committed write moves it.
     pg.batch_execute("INSERT INTO x VALUES (1)").await.unwrap();
     let s = sample(&mut p).await;
-    assert_eq!((s.next_xid, s.xid_in_progress), (Some(next + 1), Some(false)));
+    assert_eq!(
+        (s.next_xid, s.xid_in_progress),
+        (Some(next + 1), Some(false))
+    );
 
     // A write in a transaction still open: it holds the newest xid, which the snapshot's
     // xmax (latest completed + 1) does not show; the probe's next xid does, and says so.
@@ -122,7 +130,10 @@ async fn next_xid_moves_only_for_writes_not_for_housekeeping_wal() {
     assert_eq!(legacy_xids(&pg).await, (Some(next + 2), Some(true)));
     writer.batch_execute("COMMIT").await.unwrap();
     let done = sample(&mut p).await;
-    assert_eq!((done.next_xid, done.xid_in_progress), (Some(next + 2), Some(false)));
+    assert_eq!(
+        (done.next_xid, done.xid_in_progress),
+        (Some(next + 2), Some(false))
+    );
 
     // A standby as the source (a cascade): the same numbers, from replay.
     let mut on_standby = probe(&lab.standby_dsn());
@@ -332,7 +343,12 @@ impl Drop for Writer {
 const SETTLE: Duration = Duration::from_secs(90);
 
 /// Polls `w` about once a second until `pred` holds; panics after `timeout` with the last.
-async fn poll_until(w: &mut Watch, what: &str, timeout: Duration, pred: impl Fn(&Seen) -> bool) -> Seen {
+async fn poll_until(
+    w: &mut Watch,
+    what: &str,
+    timeout: Duration,
+    pred: impl Fn(&Seen) -> bool,
+) -> Seen {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let seen = w.poll().await;
@@ -357,7 +373,9 @@ async fn poll_until(w: &mut Watch, what: &str, timeout: Duration, pred: impl Fn(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frozen_link_is_never_drained_and_not_ready_with_a_probe() {
     let _machine = machine::heavy().await;
-    let Some(served) = Served::start().await else { return };
+    let Some(served) = Served::start().await else {
+        return;
+    };
     let stable = Duration::from_secs(5);
     let mut blind = served.watch(false, stable);
     let mut probed = served.watch(true, stable);
@@ -402,10 +420,18 @@ async fn frozen_link_is_never_drained_and_not_ready_with_a_probe() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    eprintln!("frozen link: {streaming_polls} polls said streaming; NOT READY with a probe after {not_ready_after:?}");
-    assert!(streaming_polls >= 3, "the standby stopped saying streaming at once");
+    eprintln!(
+        "frozen link: {streaming_polls} polls said streaming; NOT READY with a probe after {not_ready_after:?}"
+    );
+    assert!(
+        streaming_polls >= 3,
+        "the standby stopped saying streaming at once"
+    );
     let after = not_ready_after.expect("NOT READY with a probe on a frozen link");
-    assert!(after < Duration::from_secs(15), "NOT READY only after {after:?}");
+    assert!(
+        after < Duration::from_secs(15),
+        "NOT READY only after {after:?}"
+    );
     drop(writer);
     served.lab.restore_link();
     served.stop().await;
@@ -416,13 +442,16 @@ async fn frozen_link_is_never_drained_and_not_ready_with_a_probe() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_source_holds_drained_through_housekeeping_wal() {
     let _machine = machine::heavy().await;
-    let Some(served) = Served::start().await else { return };
+    let Some(served) = Served::start().await else {
+        return;
+    };
     let pg = connect(&served.lab.primary_dsn()).await;
     // Idle means idle: autovacuum's ANALYZE is a writing transaction (it would rightly
     // reset the window), so it is off for this test.
-    pg.batch_execute("ALTER SYSTEM SET autovacuum = off; SELECT pg_reload_conf()")
+    pg.batch_execute("ALTER SYSTEM SET autovacuum = off")
         .await
         .unwrap();
+    pg.batch_execute("SELECT pg_reload_conf()").await.unwrap();
     let checkpoints = tokio::spawn(async move {
         loop {
             tokio::time::sleep(Duration::from_secs(10)).await;
@@ -459,7 +488,10 @@ async fn idle_source_holds_drained_through_housekeeping_wal() {
         first.lsn, last.lsn, last.next_xid
     );
     assert!(last.lsn > first.lsn, "the checkpoints wrote no WAL");
-    assert_eq!(last.next_xid, first.next_xid, "something wrote on the idle source");
+    assert_eq!(
+        last.next_xid, first.next_xid,
+        "something wrote on the idle source"
+    );
     checkpoints.abort();
     served.stop().await;
 }
@@ -469,7 +501,9 @@ async fn idle_source_holds_drained_through_housekeeping_wal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnected_standby_never_looks_caught_up() {
     let _machine = machine::heavy().await;
-    let Some(served) = Served::start().await else { return };
+    let Some(served) = Served::start().await else {
+        return;
+    };
     let stable = Duration::from_secs(5);
     let mut blind = served.watch(false, stable);
     let mut probed = served.watch(true, stable);
@@ -486,13 +520,26 @@ async fn disconnected_standby_never_looks_caught_up() {
         let b = blind.poll().await;
         let p = probed.poll().await;
         for (who, s) in [("without a probe", &b), ("with a probe", &p)] {
-            assert_eq!(s.verdict.kind(), VerdictKind::NotReady, "{who}: {:?}", s.verdict);
+            assert_eq!(
+                s.verdict.kind(),
+                VerdictKind::NotReady,
+                "{who}: {:?}",
+                s.verdict
+            );
             assert!(!s.screen.contains("caught up"), "{who}:\n{}", s.screen);
         }
         for exact_zero in ["lag 0 B", "not received 0 B", "caught up"] {
-            assert!(!b.screen.contains(exact_zero), "{exact_zero}:\n{}", b.screen);
+            assert!(
+                !b.screen.contains(exact_zero),
+                "{exact_zero}:\n{}",
+                b.screen
+            );
         }
-        assert!(p.lag.is_some_and(|l| l > 0), "with a probe the true lag shows: {:?}", p.lag);
+        assert!(
+            p.lag.is_some_and(|l| l > 0),
+            "with a probe the true lag shows: {:?}",
+            p.lag
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     drop(writer);

@@ -151,7 +151,12 @@ fn crm_goes_in_sync_then_drained_within_a_minute() {
     // Idle from 20 s: the xid stands still while housekeeping WAL still moves the position.
     let (idle, end) = (sources[60], sources[180]);
     assert_eq!(idle.next_xid, end.next_xid);
-    assert!(end.lsn > idle.lsn, "no housekeeping WAL: {} → {}", idle.lsn, end.lsn);
+    assert!(
+        end.lsn > idle.lsn,
+        "no housekeeping WAL: {} → {}",
+        idle.lsn,
+        end.lsn
+    );
     assert!(end.lsn.bytes_since(idle.lsn) < 4096);
     assert!(sources[10].xid_in_progress && sources[10].next_xid < idle.next_xid);
     let last = task(&w, "crm-migrate", 90.0);

@@ -44,6 +44,7 @@ pub struct SourceSample {
     /// A transaction holding an xid (one that wrote, or a prepared one) is in progress.
     pub xid_in_progress: Option<bool>,
     /// The source's `wal_sender_timeout` (read once per session); zero when disabled.
+    #[serde(skip)]
     pub wal_sender_timeout: Option<Duration>,
     /// The reading comes from a simulator, not from a real server.
     pub simulated: bool,

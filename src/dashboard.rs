@@ -9,13 +9,14 @@ use anyhow::Context;
 use chrono::Utc;
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use crate::aliyun::{ApiError, RdsClient};
-use crate::app::{Action, App, AppConfig, Effect};
+use crate::app::{Action, App, AppConfig, Effect, LabCommand};
 use crate::error::{EXIT_OK, UsageError};
 use crate::poller::{Poller, SnapshotSource};
-use crate::probe::SourceProbe;
+use crate::probe::Probe;
 use crate::signals::{StopSignal, StopSignals};
 use crate::tui::{self, Tui};
 
@@ -30,13 +31,22 @@ pub fn require_terminal() -> Result<(), UsageError> {
     Ok(())
 }
 
+/// What the lab's keys act on, provided by `migtop lab`: the app only emits [`Effect::Lab`],
+/// this loop hands it over and feeds the answer back as [`Action::LabDone`].
+pub trait LabControl: Send + Sync {
+    /// Carries out `cmd`; says what it did, or why it could not.
+    fn apply(&self, cmd: LabCommand) -> BoxFuture<'static, Result<String, String>>;
+}
+
 /// Runs the dashboard until the DBA quits or a signal ends it; the terminal is restored in
 /// every case. With `probe`, the source is read after every successful poll and the true lag
 /// shown next to the reported one (`config` names its target: see the commands' builder).
+/// With `lab`, the lab keys' effects go to it.
 pub async fn run(
     source: Arc<dyn SnapshotSource>,
     client: Option<RdsClient>,
-    probe: Option<SourceProbe>,
+    probe: Option<Box<dyn Probe>>,
+    lab: Option<Arc<dyn LabControl>>,
     config: AppConfig,
 ) -> anyhow::Result<i32> {
     let probe = probe.map(|p| Arc::new(tokio::sync::Mutex::new(p)));
@@ -44,6 +54,7 @@ pub async fn run(
     let poller = Poller::spawn(source, &config.instances, config.interval, probe, poll_tx);
     let (switch_tx, mut switch_rx) =
         mpsc::unbounded_channel::<Result<serde_json::Value, ApiError>>();
+    let (lab_tx, mut lab_rx) = mpsc::unbounded_channel::<Result<String, String>>();
     let mut signals = StopSignals::listen()?;
 
     let mut app = App::new(config, Utc::now());
@@ -77,6 +88,7 @@ pub async fn run(
             },
             Some(ev) = poll_rx.recv() => app.update(Action::Poll(ev)),
             Some(res) = switch_rx.recv() => app.update(Action::SwitchoverDone(res)),
+            Some(res) = lab_rx.recv() => app.update(Action::LabDone(res)),
             _ = tick.tick() => app.update(Action::Tick(Utc::now())),
             sig = signals.recv() => { ended_by = Some(sig); break }
         };
@@ -86,6 +98,18 @@ pub async fn run(
                 Effect::Bell => {
                     let _ = tui.bell();
                 }
+                Effect::Lab(cmd) => match &lab {
+                    Some(lab) => {
+                        let done = lab.apply(cmd);
+                        let tx = lab_tx.clone();
+                        tokio::spawn(async move {
+                            let _ = tx.send(done.await);
+                        });
+                    }
+                    None => {
+                        let _ = lab_tx.send(Err("no lab in this session".into()));
+                    }
+                },
                 Effect::Switchover { instance } => match &client {
                     Some(client) => {
                         let client = client.clone();

@@ -55,6 +55,8 @@ pub struct AppConfig {
     pub label: Option<String>,
     /// The source probe's target (the DSN, redacted) when `--source-dsn` is given.
     pub source_probe: Option<String>,
+    /// `migtop lab`: the keys that freeze, cut and pause the lab's replication work.
+    pub lab_keys: bool,
 }
 
 impl AppConfig {
@@ -70,6 +72,7 @@ impl AppConfig {
             local_offset: FixedOffset::east_opt(0).expect("zero offset"),
             label: None,
             source_probe: None,
+            lab_keys: false,
         }
     }
 }
@@ -137,6 +140,17 @@ pub enum Overlay {
     Switchover(SwitchDialog),
 }
 
+/// What the lab dashboard's keys ask of the lab (each one toggles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabCommand {
+    /// Freeze the link (the walsender stops sending, the connection stays up), or thaw it.
+    ToggleFreeze,
+    /// Cut the link, or restore it.
+    ToggleCut,
+    /// Pause replay on the standby, or resume it.
+    ToggleReplayPause,
+}
+
 /// Every way the state changes.
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -170,6 +184,10 @@ pub enum Action {
     DialogBackspace,
     DialogConfirm,
     SwitchoverDone(Result<serde_json::Value, ApiError>),
+    /// A lab key (only with [`AppConfig::lab_keys`]).
+    Lab(LabCommand),
+    /// What the lab did about a [`LabCommand`], or why it could not.
+    LabDone(Result<String, String>),
     Poll(PollEvent),
     Tick(DateTime<Utc>),
     Resize(u16, u16),
@@ -185,6 +203,8 @@ pub enum Effect {
     },
     /// Ring the terminal bell.
     Bell,
+    /// Ask the lab (`migtop lab`) to do this.
+    Lab(LabCommand),
 }
 
 /// The whole dashboard state.
@@ -209,6 +229,8 @@ pub struct App {
     pub focus: Focus,
     pub log: LogView,
     pub overlay: Option<Overlay>,
+    /// What the last lab key did (shown in the header), in lab mode.
+    pub lab_note: Option<String>,
     pub quit: bool,
     dirty: bool,
 }
@@ -250,6 +272,7 @@ impl App {
                 ..Default::default()
             },
             overlay: None,
+            lab_note: None,
             quit: false,
             dirty: true,
         };
@@ -382,6 +405,14 @@ impl App {
             | Action::DialogBackspace
             | Action::DialogConfirm
             | Action::SwitchoverDone(_) => self.update_switchover(action, &mut out),
+            Action::Lab(c) => {
+                if self.config.lab_keys {
+                    out.push(Effect::Lab(c));
+                }
+            }
+            Action::LabDone(r) => {
+                self.lab_note = Some(r.unwrap_or_else(|e| format!("lab key failed: {e}")));
+            }
             Action::Poll(ev) => self.on_poll(ev, &mut out),
             Action::Tick(now) => dirty = self.on_tick(now, &mut out),
             Action::Resize(w, h) => {

@@ -7,7 +7,7 @@ use chrono::Local;
 
 use crate::app::AppConfig;
 use crate::cli::UiArgs;
-use crate::probe::SourceProbe;
+use crate::probe::Probe;
 use crate::readiness::ReadinessConfig;
 
 /// Default poll interval of `watch`.
@@ -36,7 +36,7 @@ pub fn app_config(
     default_interval: Duration,
     instances: Vec<String>,
     label: Option<String>,
-    probe: Option<&SourceProbe>,
+    probe: Option<&dyn Probe>,
 ) -> AppConfig {
     let no_color_env = std::env::var("NO_COLOR").ok();
     AppConfig {
@@ -52,6 +52,7 @@ pub fn app_config(
         local_offset: *Local::now().offset(),
         label,
         source_probe: probe.map(|p| p.target().to_string()),
+        lab_keys: false,
     }
 }
 

@@ -6,12 +6,13 @@ use super::api;
 use super::dashboard_config::{WATCH_INTERVAL, app_config};
 use crate::cli::WatchArgs;
 use crate::poller::ApiSource;
+use crate::probe::Probe;
 use crate::{dashboard, logging};
 
 /// `migtop watch` (and `migtop -i ID`).
 pub async fn run(args: WatchArgs) -> anyhow::Result<i32> {
     let client = api::client(&args.api)?;
-    let probe = api::source_probe(&args.api)?;
+    let probe = api::source_probe(&args.api)?.map(|p| Box::new(p) as Box<dyn Probe>);
     dashboard::require_terminal()?;
     logging::to_file(args.ui.log_file.as_deref())?;
     let source = Arc::new(ApiSource {
@@ -23,7 +24,7 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<i32> {
         WATCH_INTERVAL,
         args.api.instances.clone(),
         None,
-        probe.as_ref(),
+        probe.as_deref(),
     );
-    dashboard::run(source, Some(client), probe, config).await
+    dashboard::run(source, Some(client), probe, None, config).await
 }

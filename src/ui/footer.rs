@@ -69,6 +69,9 @@ pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
     if app.config.allow_switchover {
         v.push(("S", "switch over"));
     }
+    if app.config.lab_keys {
+        v.extend([("F", "freeze"), ("C", "cut"), ("P", "replay")]);
+    }
     if app.focus == Focus::Tasks {
         v.push(("PgUp/Dn", "scroll log"));
     }

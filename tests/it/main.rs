@@ -16,6 +16,7 @@ mod hardening;
 mod interop;
 mod lab_cmd;
 mod lab_pg;
+mod lab_ready;
 mod robustness;
 mod sim_auth;
 mod sim_binary;

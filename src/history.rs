@@ -27,6 +27,15 @@ pub struct SampleData {
     pub probed: bool,
     /// The source probe's reading set against this task's LSNs.
     pub source: Option<SourceComparison>,
+    /// The source probe's reading of this poll (position, next xid, transactions in
+    /// progress, `wal_sender_timeout`), `None` without a probe or when it failed.
+    pub reading: Option<SourceSample>,
+    /// `LastMsgReceiptTime`: when the standby last heard from the source (the standby's
+    /// clock).
+    pub last_msg_receipt: Option<DateTime<Utc>>,
+    /// How many precheck checks failed, and the first of them (its name).
+    pub precheck_failed: usize,
+    pub first_failed: Option<String>,
 }
 
 impl SampleData {
@@ -46,6 +55,12 @@ impl SampleData {
             receiver_restarting: r.is_some_and(|r| r.receiver_restarting()),
             probed: false,
             source: None,
+            reading: None,
+            last_msg_receipt: r
+                .and_then(|r| r.last_msg_receipt_time)
+                .map(|t| t.with_timezone(&Utc)),
+            precheck_failed: task.precheck.counts.fail,
+            first_failed: task.precheck.first_failure().map(str::to_string),
         }
     }
 
@@ -55,6 +70,7 @@ impl SampleData {
         SampleData {
             probed,
             source: sample.map(|s| SourceComparison::new(s, task.replication.as_ref())),
+            reading: sample.cloned(),
             ..SampleData::of(task)
         }
     }
@@ -72,6 +88,16 @@ impl SampleData {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// Whether the lag shown is only a lower bound: the receiver is not streaming, so
+    /// LatestEndLsn is as old as the link's last message and the source may be far ahead;
+    /// only the source's own position (a probe reading) makes it exact again. A finished
+    /// migration has no lag to bound.
+    pub fn lag_is_lower_bound(&self) -> bool {
+        let finished = matches!(self.stage, Some(Stage::Success | Stage::Switch))
+            || self.state == Some(ReplicationState::Finish);
+        !finished && self.state != Some(ReplicationState::Streaming) && self.true_lag().is_none()
     }
 
     /// The furthest WAL position known to exist on the source.
@@ -356,6 +382,10 @@ mod tests {
             receiver_restarting: recv < replay,
             probed: false,
             source: None,
+            reading: None,
+            last_msg_receipt: None,
+            precheck_failed: 0,
+            first_failed: None,
         }
     }
 
@@ -466,6 +496,10 @@ mod tests {
             timeline: Some(tli),
             server_version: Some(150000),
             round_trip_ms: 1,
+            next_xid: None,
+            xid_in_progress: None,
+            wal_sender_timeout: None,
+            simulated: false,
         };
         let report = |r: Result<SourceSample, ProbeError>| ProbeReport {
             target: "postgres://u@h/db".into(),

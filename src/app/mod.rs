@@ -61,6 +61,8 @@ pub struct AppConfig {
     pub source_probe: Option<String>,
     /// The sub-command running the dashboard (`watch`, `demo`, `lab`), named in hints.
     pub command: String,
+    /// `migtop lab`: the keys that freeze, cut and pause the lab's replication work.
+    pub lab_keys: bool,
 }
 
 impl AppConfig {
@@ -77,6 +79,7 @@ impl AppConfig {
             label: None,
             source_probe: None,
             command: "watch".into(),
+            lab_keys: false,
         }
     }
 }
@@ -144,6 +147,17 @@ pub enum Overlay {
     Switchover(SwitchDialog),
 }
 
+/// What the lab dashboard's keys ask of the lab (each one toggles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabCommand {
+    /// Freeze the link (the walsender stops sending, the connection stays up), or thaw it.
+    ToggleFreeze,
+    /// Cut the link, or restore it.
+    ToggleCut,
+    /// Pause replay on the standby, or resume it.
+    ToggleReplayPause,
+}
+
 /// Every way the state changes.
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -183,6 +197,10 @@ pub enum Action {
     DialogBackspace,
     DialogConfirm,
     SwitchoverDone(Result<serde_json::Value, ApiError>),
+    /// A lab key (only with [`AppConfig::lab_keys`]).
+    Lab(LabCommand),
+    /// What the lab did about a [`LabCommand`], or why it could not.
+    LabDone(Result<String, String>),
     Poll(PollEvent),
     Tick(DateTime<Utc>),
     Resize(u16, u16),
@@ -198,6 +216,8 @@ pub enum Effect {
     },
     /// Ring the terminal bell.
     Bell,
+    /// Ask the lab (`migtop lab`) to do this.
+    Lab(LabCommand),
 }
 
 /// The whole dashboard state.
@@ -224,6 +244,8 @@ pub struct App {
     pub overlay: Option<Overlay>,
     /// First line of the help overlay shown (the drawing clamps it to the help's length).
     pub help_scroll: u16,
+    /// What the last lab key did (shown in the header), in lab mode.
+    pub lab_note: Option<String>,
     pub quit: bool,
     dirty: bool,
 }
@@ -266,6 +288,7 @@ impl App {
             },
             overlay: None,
             help_scroll: 0,
+            lab_note: None,
             quit: false,
             dirty: true,
         };
@@ -406,6 +429,14 @@ impl App {
             | Action::DialogBackspace
             | Action::DialogConfirm
             | Action::SwitchoverDone(_) => self.update_switchover(action, &mut out),
+            Action::Lab(c) => {
+                if self.config.lab_keys {
+                    out.push(Effect::Lab(c));
+                }
+            }
+            Action::LabDone(r) => {
+                self.lab_note = Some(r.unwrap_or_else(|e| format!("lab key failed: {e}")));
+            }
             Action::Poll(ev) => self.on_poll(ev, &mut out),
             Action::Tick(now) => dirty = self.on_tick(now, &mut out),
             Action::Resize(w, h) => {

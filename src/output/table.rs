@@ -161,6 +161,10 @@ mod tests {
                 timeline: Some(2),
                 server_version: None,
                 round_trip_ms: 1,
+                next_xid: None,
+                xid_in_progress: None,
+                wal_sender_timeout: None,
+                simulated: false,
             }),
         };
         let out = render(&results(), Some(&report));
@@ -206,6 +210,10 @@ mod tests {
                 timeline: None,
                 server_version: None,
                 round_trip_ms: 1,
+                next_xid: None,
+                xid_in_progress: None,
+                wal_sender_timeout: None,
+                simulated: false,
             }),
         };
         let out = render(&r, Some(&report));

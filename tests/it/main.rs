@@ -19,6 +19,7 @@ mod hardening;
 mod interop;
 mod lab_cmd;
 mod lab_pg;
+mod lab_ready;
 mod record_cli;
 mod recordings;
 mod robustness;

@@ -18,6 +18,7 @@ pub mod redact;
 pub mod rfc3986;
 pub mod signals;
 pub mod sim;
+pub mod text;
 pub mod tui;
 pub mod ui;
 pub mod units;

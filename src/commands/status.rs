@@ -11,7 +11,7 @@
 use super::api;
 use crate::aliyun::{ApiError, InstanceSnapshot};
 use crate::cli::{OutputFormat, StatusArgs};
-use crate::error::{EXIT_API, EXIT_OK};
+use crate::error::{EXIT_API, EXIT_OK, say};
 use crate::output::{json, table};
 use crate::probe::SourceComparison;
 
@@ -43,11 +43,13 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<i32> {
         match result {
             Ok(snap) => {
                 for e in &snap.item_errors {
-                    eprintln!("migtop: {instance}: skipped an unreadable task ({e})");
+                    say(format_args!(
+                        "migtop: {instance}: skipped an unreadable task ({e})"
+                    ));
                 }
             }
             Err(e) => {
-                eprintln!("migtop: {instance}: {e}");
+                say(format_args!("migtop: {instance}: {e}"));
                 code = EXIT_API;
             }
         }
@@ -55,21 +57,21 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<i32> {
     if let Some(report) = &report {
         let api_ok = results.iter().any(|(_, r)| r.is_ok());
         match &report.result {
-            Err(e) if api_ok => eprintln!(
+            Err(e) if api_ok => say(format_args!(
                 "migtop: source probe: {e}; the API read succeeded, only the true lag is unknown"
-            ),
-            Err(e) => eprintln!("migtop: source probe: {e}"),
+            )),
+            Err(e) => say(format_args!("migtop: source probe: {e}")),
             Ok(sample) => {
                 for (instance, result) in &results {
                     let Ok(snap) = result else { continue };
                     for t in &snap.tasks {
                         let c = SourceComparison::new(sample, t.replication.as_ref());
                         if c.mismatch {
-                            eprintln!(
+                            say(format_args!(
                                 "migtop: {instance}: task {} has replayed past the source's position {}: --source-dsn does not look like this task's source",
                                 t.display_name(),
                                 sample.lsn
-                            );
+                            ));
                         }
                     }
                 }

@@ -4,7 +4,8 @@
 //! log) passes through [`printable`] before it reaches the terminal: the status table,
 //! stderr, the dashboard and logs. A hostile server could otherwise clear the screen
 //! (`ESC[2J`), leave the alternate screen (`ESC[?1049l`), ring the bell or write the clipboard
-//! (OSC 52). JSON output is not filtered: serde escapes control characters there.
+//! (OSC 52). JSON output keeps the text as sent, escaped: serde escapes C0, and
+//! [`escape_json_controls`] DEL and C1.
 
 use std::borrow::Cow;
 
@@ -101,6 +102,24 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// JSON text with DEL and the C1 controls written as `\u` escapes: serde escapes only C0,
+/// and a terminal may act on an 8-bit CSI (U+009B). Valid only on JSON text, where these
+/// characters can only stand inside strings; the document means the same afterwards.
+pub fn escape_json_controls(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(|c| ('\u{7f}'..='\u{9f}').contains(&c)) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if ('\u{7f}'..='\u{9f}').contains(&c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// `s` cut to at most `max` terminal columns, ending in `…` when cut.
 pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
     let mut width = 0;
@@ -175,6 +194,18 @@ mod tests {
         assert_eq!(printable("ok\x1b]52;c;aGVsbG8="), "ok");
         assert_eq!(printable("ok\x1b"), "ok");
         assert_eq!(printable("ok\x1b["), "ok");
+    }
+
+    #[test]
+    fn json_keeps_its_meaning_without_raw_c1() {
+        let v = serde_json::json!({"a": "x\u{9b}2J\u{7f}\u{1b}y", "b": "ok ✓"});
+        let text = serde_json::to_string(&v).unwrap();
+        let escaped = escape_json_controls(&text);
+        assert!(!escaped.chars().any(char::is_control), "{escaped}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&escaped).unwrap(),
+            v
+        );
     }
 
     #[test]

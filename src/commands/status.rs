@@ -34,7 +34,8 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<i32> {
     match args.output {
         OutputFormat::Json => {
             let doc = json::StatusJson::build(&results, report.as_ref());
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            let text = serde_json::to_string_pretty(&doc)?;
+            println!("{}", crate::text::escape_json_controls(&text));
         }
         OutputFormat::Table => print!("{}", table::render(&results, report.as_ref())),
     }

@@ -102,7 +102,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         frame.render_widget(Paragraph::new("").block(block), area);
         return;
     };
-    let rows = wrap(&entry.task.precheck, inner.width as usize);
+    let rows = app
+        .wrapped_log(inner.width as usize)
+        .unwrap_or_else(|| std::sync::Arc::new(wrap(&entry.task.precheck, inner.width as usize)));
     if rows.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled(" no Detail yet", theme.dim())).block(block),
@@ -123,7 +125,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .skip(top)
         .take(h)
         .map(|r| {
-            let is_match = matched.contains(&r.line);
+            // Matches are in line order: a binary search, not a scan per row.
+            let is_match = matched.binary_search(&r.line).is_ok();
             let hl = if Some(r.line) == current_line {
                 theme
                     .matched()

@@ -65,7 +65,7 @@ fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
         Some(']' | 'P' | 'X' | '^' | '_') => skip_string(chars),
         // nF escapes (ESC SP F, ESC ( B...): intermediates then one final character.
         Some('\x20'..='\x2f') => {
-            while let Some(c) = chars.next() {
+            for c in chars.by_ref() {
                 if !('\x20'..='\x2f').contains(&c) {
                     break;
                 }

@@ -146,13 +146,22 @@ pub struct History {
     samples: VecDeque<Sample>,
 }
 
+/// The instant `d` before `at`, or the earliest instant chrono holds: a window longer than
+/// history (a huge `--stable-for`) covers all of it instead of overflowing.
+fn before(at: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| at.checked_sub_signed(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// Samples kept at most, whatever the window (bounds memory on tiny intervals).
 const MAX_SAMPLES: usize = 4096;
 
 impl History {
     /// Appends a sample and forgets samples older than `keep` before it.
     pub fn push(&mut self, sample: Sample, keep: Duration) {
-        let cutoff = sample.at - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        let cutoff = before(sample.at, keep);
         self.samples.push_back(sample);
         while self.samples.len() > MAX_SAMPLES
             || self
@@ -194,7 +203,7 @@ impl History {
         let Some((last_at, _)) = self.latest() else {
             return Rates::default();
         };
-        let from = *last_at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let from = before(*last_at, window);
         let with_data: Vec<(&DateTime<Utc>, &SampleData)> = self
             .samples
             .iter()
@@ -229,7 +238,7 @@ impl History {
     /// The timeline switch seen within the samples of the last `window`, as (old, new).
     pub fn timeline_change(&self, window: Duration) -> Option<(u32, u32)> {
         let (last_at, _) = self.latest()?;
-        let from = *last_at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let from = before(*last_at, window);
         let mut prev: Option<u32> = None;
         let mut change = None;
         for s in &self.samples {
@@ -253,7 +262,7 @@ impl History {
         let Some((last_at, _)) = self.latest() else {
             return false;
         };
-        let from = *last_at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let from = before(*last_at, window);
         let mut prev_start: Option<Lsn> = None;
         let mut restarted = false;
         for s in &self.samples {
@@ -294,7 +303,7 @@ impl SourceHistory {
     pub fn push(&mut self, at: DateTime<Utc>, report: ProbeReport, keep: Duration) {
         self.target = report.target;
         if let Ok(s) = &report.result {
-            let cutoff = s.at - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+            let cutoff = before(s.at, keep);
             self.samples.push_back(s.clone());
             while self.samples.len() > MAX_SAMPLES
                 || self
@@ -323,7 +332,7 @@ impl SourceHistory {
     /// change: another server answered).
     pub fn wal_rate(&self, window: Duration) -> Option<f64> {
         let last = self.samples.back()?;
-        let from = last.at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let from = before(last.at, window);
         let mut first = last;
         for s in self.samples.iter().rev().skip(1) {
             if s.at < from || s.lsn > first.lsn || s.timeline != last.timeline {
@@ -362,6 +371,20 @@ pub fn eta(lag: Option<u64>, rates: Rates, max_lag: u64) -> Eta {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn windows_longer_than_chrono_holds_do_not_overflow() {
+        let at = Utc::now();
+        assert_eq!(before(at, Duration::MAX), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(
+            before(at, Duration::from_secs(300_000 * 31_557_600)),
+            DateTime::<Utc>::MIN_UTC
+        );
+        assert_eq!(
+            before(at, Duration::from_secs(60)),
+            at - chrono::Duration::seconds(60)
+        );
+    }
+
     use super::*;
 
     fn t(s: i64) -> DateTime<Utc> {

@@ -226,7 +226,10 @@ async fn run_one(
                     Ok(_) => failures = 0,
                     Err(e) => {
                         failures += 1;
-                        tracing::warn!(instance = %instance, code = e.code(), "poll failed: {e}");
+                        // The server's words, made printable: a log is read in a terminal too.
+                        let said = crate::text::printable(&e.to_string()).into_owned();
+                        let code = crate::text::printable(e.code()).into_owned();
+                        tracing::warn!(instance = %instance, %code, "poll failed: {said}");
                     }
                 }
                 let start = last_start.unwrap_or_else(Instant::now);

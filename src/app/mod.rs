@@ -11,6 +11,7 @@ mod ingest;
 mod keys;
 mod log_view;
 mod mouse;
+mod printable;
 mod selection;
 mod switchover;
 
@@ -110,6 +111,9 @@ pub struct TaskEntry {
     /// Whether `stage_since` is a stage change migtop saw (else: when it first saw the task).
     pub stage_since_exact: bool,
     pub verdict: Verdict,
+    /// Changes whenever the task's `Detail` does: what the wrapped log and the search
+    /// matches are cached against.
+    pub log_rev: u64,
 }
 
 impl TaskEntry {
@@ -248,6 +252,11 @@ pub struct App {
     pub lab_note: Option<String>,
     pub quit: bool,
     dirty: bool,
+    /// The selected task's log wrapped to the panel, kept until the log or the width changes
+    /// (wrapping a 50 MB Detail on every key would take seconds).
+    wrapped: std::cell::RefCell<log_view::WrapCache>,
+    /// The revision the next changed `Detail` gets (see [`TaskEntry::log_rev`]).
+    next_log_rev: u64,
 }
 
 impl App {
@@ -291,6 +300,8 @@ impl App {
             lab_note: None,
             quit: false,
             dirty: true,
+            wrapped: Default::default(),
+            next_log_rev: 0,
         };
         app.rebuild_rows();
         app
@@ -305,6 +316,14 @@ impl App {
     pub fn selected_task(&self) -> Option<&TaskEntry> {
         match self.rows.get(self.selected)? {
             RowRef::Task(k) => self.tasks.get(k),
+            RowRef::Instance(_) => None,
+        }
+    }
+
+    /// The selected row's task with its key, if it is a task.
+    pub fn selected_entry(&self) -> Option<(&str, &TaskEntry)> {
+        match self.rows.get(self.selected)? {
+            RowRef::Task(k) => self.tasks.get(k).map(|e| (k.as_str(), e)),
             RowRef::Instance(_) => None,
         }
     }

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod dashboard;
 pub mod error;
 pub mod history;
+pub mod judge;
 pub mod lab;
 pub mod logging;
 pub mod model;

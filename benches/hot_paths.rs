@@ -73,5 +73,42 @@ fn frame(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, decode, sign, frame);
+/// An app that has polled one instance with 100 tasks ten times.
+fn hundred_task_app() -> migtop::app::App {
+    use migtop::app::{Action, App, AppConfig};
+    use migtop::poller::{PollEvent, PollResult};
+    let v: serde_json::Value = serde_json::from_str(&hundred_task_page()).unwrap();
+    let page = Page::from_json("pgm-bench", &v).unwrap();
+    let t0 = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let mut app = App::new(AppConfig::new(vec!["pgm-bench".into()]), t0);
+    for i in 0..10 {
+        let at = t0 + chrono::Duration::seconds(5 * i);
+        app.update(Action::Poll(PollEvent::Finished(PollResult {
+            instance: "pgm-bench".into(),
+            started: at,
+            at,
+            result: Ok(migtop::aliyun::InstanceSnapshot {
+                instance: "pgm-bench".into(),
+                tasks: page.tasks.clone(),
+                ..Default::default()
+            }),
+            source: None,
+        })));
+    }
+    app
+}
+
+fn metrics(c: &mut Criterion) {
+    let app = hundred_task_app();
+    let m = migtop::metrics::Metrics::new();
+    m.observe_app(&app);
+    c.bench_function("update the metrics from an app with 100 tasks", |b| {
+        b.iter(|| m.observe_app(black_box(&app)))
+    });
+    c.bench_function("encode /metrics with 100 tasks", |b| {
+        b.iter(|| m.encode().len())
+    });
+}
+
+criterion_group!(benches, decode, sign, frame, metrics);
 criterion_main!(benches);

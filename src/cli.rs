@@ -11,7 +11,7 @@ use crate::lab::source::LAB_INSTANCE;
 use crate::model::Stage;
 use crate::probe::SourceDsn;
 use crate::sim::FaultSpec;
-use crate::units::{parse_bytes, parse_duration, parse_interval, parse_speed};
+use crate::units::{parse_bytes, parse_duration, parse_interval, parse_listen, parse_speed};
 
 /// Live monitor for ApsaraDB RDS for PostgreSQL cloud migrations.
 #[derive(Debug, Parser)]
@@ -50,14 +50,49 @@ pub enum Command {
     Report(ReportArgs),
     /// Serve a simulated RDS OpenAPI endpoint on loopback.
     Simulate(SimulateArgs),
+    /// Poll instances headless and serve Prometheus metrics at /metrics.
+    Exporter(ExporterArgs),
     /// A real PostgreSQL primary and standby behind the simulated API, with the dashboard on
     /// it (needs the PostgreSQL server binaries).
     Lab(LabArgs),
+    /// Print the config file's path and the effective settings (never secrets).
+    Config(ConfigArgs),
+    /// Print a shell completion script (e.g. `migtop completions bash > ~/.local/share/bash-completion/completions/migtop`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `migtop man > ~/.local/share/man/man1/migtop.1`.
+    Man,
+}
+
+/// `migtop config`.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// Show the settings of `[cutover.NAME]` (over `[defaults]`).
+    #[arg(long, value_name = "NAME")]
+    pub cutover: Option<String>,
+}
+
+/// `migtop completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: ShellArg,
+}
+
+/// Shells `completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// How to reach the API and which tasks to read.
 #[derive(Debug, Clone, Args, Default)]
 pub struct ApiArgs {
+    /// Settings from `[cutover.NAME]` in the config file (see `migtop config`).
+    #[arg(long, value_name = "NAME")]
+    pub cutover: Option<String>,
     /// RDS instance id (DBInstanceName); repeat for several.
     #[arg(short = 'i', long = "instance", value_name = "ID")]
     pub instances: Vec<String>,
@@ -128,17 +163,19 @@ pub enum OutputFormat {
 }
 
 /// Options of the dashboard shared by `watch` and `demo`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct UiArgs {
     /// Poll interval [default: 5s; 2s for demo and lab].
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<Duration>,
-    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB).
-    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_bytes)]
-    pub max_lag: u64,
-    /// How long lag must stay within --max-lag before IN SYNC.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub stable_for: Duration,
+    // No clap default_value for these two: a config file fills what the command line leaves
+    // unset, so "not given" must stay visible (the defaults apply in `dashboard_config`).
+    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB) [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    pub max_lag: Option<u64>,
+    /// How long lag must stay within --max-lag before IN SYNC [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub stable_for: Option<Duration>,
     /// Enable `S` (ActivateMigrationTargetInstance) in the dashboard.
     #[arg(long)]
     pub allow_switchover: bool,
@@ -163,6 +200,35 @@ pub struct WatchArgs {
     pub api: ApiArgs,
     #[command(flatten)]
     pub ui: UiArgs,
+    /// Also serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9847).
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// The default address of `migtop exporter` (loopback; port 9847 is in the range Prometheus
+/// exporters use and not an IANA-registered service port).
+pub const EXPORTER_LISTEN: &str = "127.0.0.1:9847";
+
+/// `migtop exporter`.
+#[derive(Debug, Clone, Args)]
+pub struct ExporterArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Serve the metrics at http://ADDR/metrics.
+    #[arg(long, value_name = "ADDR", default_value = EXPORTER_LISTEN, value_parser = parse_listen)]
+    pub listen: SocketAddr,
+    /// Poll interval of every instance.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_interval)]
+    pub interval: Duration,
+    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB).
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_bytes)]
+    pub max_lag: u64,
+    /// How long lag must stay within --max-lag before IN SYNC.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub stable_for: Duration,
+    /// Also append every poll to this recording (JSON lines; see `migtop replay`, `report`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 /// What `wait` waits for: exactly one of these.
@@ -378,6 +444,34 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exporter_and_metrics_listen_flags() {
+        let cli = Cli::try_parse_from(["migtop", "exporter", "-i", "a", "-i", "b"]).unwrap();
+        let Some(Command::Exporter(e)) = cli.command else {
+            panic!("not exporter");
+        };
+        assert_eq!(e.listen, EXPORTER_LISTEN.parse().unwrap());
+        assert!(e.listen.ip().is_loopback());
+        assert_eq!(e.interval, Duration::from_secs(15));
+        assert_eq!(e.api.instances, vec!["a", "b"]);
+        let cli = Cli::try_parse_from([
+            "migtop",
+            "watch",
+            "-i",
+            "a",
+            "--metrics-listen",
+            "[::1]:9900",
+        ])
+        .unwrap();
+        let Some(Command::Watch(w)) = cli.command else {
+            panic!("not watch");
+        };
+        assert_eq!(w.metrics_listen, Some("[::1]:9900".parse().unwrap()));
+        assert!(
+            Cli::try_parse_from(["migtop", "exporter", "-i", "a", "--listen", "9847"]).is_err()
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use crate::aliyun::{ApiError, RdsClient};
 use crate::app::{Action, App, AppConfig, Effect, Overlay};
 use crate::error::{EXIT_OK, UsageError};
+use crate::metrics::Metrics;
 use crate::poller::{PollEvent, Poller, SnapshotSource};
 use crate::probe::SourceProbe;
 use crate::recording::{Entry, Recorder, RecordingError, SwitchoverRecord};
@@ -31,19 +32,31 @@ pub fn require_terminal() -> Result<(), UsageError> {
     Ok(())
 }
 
+/// What the dashboard writes besides the screen: `recorder` gets every finished poll and every
+/// switchover answer (if writing fails, the dashboard says so and goes on without recording);
+/// `metrics` is kept current from the same poll results and state (a few map operations in
+/// this loop; scrapes are answered on the server's own task).
+#[derive(Default)]
+pub struct Outputs {
+    pub recorder: Option<Recorder>,
+    pub metrics: Option<Arc<Metrics>>,
+}
+
 /// Runs the dashboard until the DBA quits or a signal ends it; the terminal is restored in
 /// every case. With `probe`, the source is read after every successful poll and the true lag
 /// shown next to the reported one (`config` names its target: see the commands' builder).
-///
-/// With `recorder`, every finished poll and every switchover answer is appended to the
-/// recording; if writing fails, the dashboard says so and goes on without recording.
+/// See [`Outputs`] for what it writes besides the screen.
 pub async fn run(
     source: Arc<dyn SnapshotSource>,
     client: Option<RdsClient>,
     probe: Option<SourceProbe>,
     config: AppConfig,
-    mut recorder: Option<Recorder>,
+    outputs: Outputs,
 ) -> anyhow::Result<i32> {
+    let Outputs {
+        mut recorder,
+        metrics,
+    } = outputs;
     let probe = probe.map(|p| Arc::new(tokio::sync::Mutex::new(p)));
     let (poll_tx, mut poll_rx) = mpsc::channel(256);
     let poller = Poller::spawn(source, &config.instances, config.interval, probe, poll_tx);
@@ -74,6 +87,7 @@ pub async fn run(
         let effects = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => app.on_key(k),
+                Some(Ok(Event::Mouse(m))) => app.on_mouse(m),
                 Some(Ok(Event::Resize(w, h))) => app.update(Action::Resize(w, h)),
                 Some(Ok(_)) => Vec::new(),
                 Some(Err(e)) => {
@@ -86,7 +100,14 @@ pub async fn run(
                 if let PollEvent::Finished(r) = &ev {
                     record(&mut recorder, &mut app, |rec| rec.append(r));
                 }
-                app.update(Action::Poll(ev))
+                if let Some(m) = &metrics {
+                    m.observe_event(&ev);
+                }
+                let effects = app.update(Action::Poll(ev));
+                if let Some(m) = &metrics {
+                    m.observe_app(&app);
+                }
+                effects
             }
             Some(res) = switch_rx.recv() => {
                 if let Some((instance, task_id, requested)) = pending_switch.take() {
@@ -95,7 +116,13 @@ pub async fn run(
                 }
                 app.update(Action::SwitchoverDone(res))
             }
-            _ = tick.tick() => app.update(Action::Tick(Utc::now())),
+            _ = tick.tick() => {
+                let effects = app.update(Action::Tick(Utc::now()));
+                if let Some(m) = &metrics {
+                    m.observe_app(&app);
+                }
+                effects
+            }
             sig = signals.recv() => { ended_by = Some(sig); break }
         };
         for effect in effects {

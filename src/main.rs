@@ -33,7 +33,11 @@ fn run(cli: Cli) -> i32 {
             Some(Command::Replay(args)) => commands::replay::run(args).await,
             Some(Command::Report(args)) => commands::report::run(args).await,
             Some(Command::Simulate(args)) => commands::simulate::run(args).await,
+            Some(Command::Exporter(args)) => commands::exporter::run(args).await,
             Some(Command::Lab(args)) => commands::lab::run(args).await,
+            Some(Command::Config(args)) => commands::config::run(args).await,
+            Some(Command::Completions(args)) => commands::docs::completions(args.shell),
+            Some(Command::Man) => commands::docs::man(),
         }
     });
     error::report(result)

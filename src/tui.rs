@@ -5,6 +5,7 @@ use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::terminal::{
     BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
     disable_raw_mode, enable_raw_mode,
@@ -34,6 +35,7 @@ pub fn restore_terminal() {
         let _ = execute!(
             out,
             EndSynchronizedUpdate,
+            DisableMouseCapture,
             LeaveAlternateScreen,
             cursor::Show
         );
@@ -70,7 +72,7 @@ impl Tui {
         enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
         let mut out = io::stdout();
-        if let Err(e) = execute!(out, EnterAlternateScreen, cursor::Hide) {
+        if let Err(e) = execute!(out, EnterAlternateScreen, EnableMouseCapture, cursor::Hide) {
             restore_terminal();
             return Err(e);
         }

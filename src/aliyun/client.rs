@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use rand::Rng;
@@ -301,6 +302,7 @@ impl RdsClient {
             return ApiError::Timeout {
                 endpoint: endpoint.into(),
                 seconds: self.config.timeout.as_secs_f64(),
+                attempts: 1,
             };
         }
         if e.is_decode() || e.is_body() {
@@ -327,9 +329,14 @@ impl RdsClient {
         params: &BTreeMap<String, String>,
     ) -> Result<Value, ApiError> {
         let deadline = tokio::time::Instant::now() + self.config.timeout;
-        self.within(deadline, self.call_until(action, params, deadline))
-            .await
-            .map(|d| d.value)
+        let attempts = AtomicU32::new(0);
+        self.within(
+            deadline,
+            &attempts,
+            self.call_until(action, params, deadline, &attempts),
+        )
+        .await
+        .map(|d| d.value)
     }
 
     /// Calls `action`, retrying retryable failures as long as a retry can still start and
@@ -339,10 +346,12 @@ impl RdsClient {
         action: &str,
         params: &BTreeMap<String, String>,
         deadline: tokio::time::Instant,
+        attempts: &AtomicU32,
     ) -> Result<body::Decoded, ApiError> {
         let mut failures = 0;
         let mut renewed = false;
         loop {
+            attempts.fetch_add(1, Ordering::Relaxed);
             match self.call_once(action, params).await {
                 Ok(v) => return Ok(v),
                 // Temporary credentials the service calls expired: fetch new ones, once.
@@ -358,13 +367,14 @@ impl RdsClient {
                 Err(e) if e.is_retryable() && failures + 1 < self.config.retry.max_attempts => {
                     let delay = self.config.retry.delay(failures);
                     if tokio::time::Instant::now() + delay >= deadline {
-                        return Err(e);
+                        return Err(counted(e, attempts));
                     }
                     tracing::debug!(action, code = e.code(), ?delay, "retrying");
                     failures += 1;
                     tokio::time::sleep(delay).await;
                 }
-                Err(e) => return Err(e),
+                // Say how many tries the time went on, not only one try's timeout.
+                Err(e) => return Err(counted(e, attempts)),
             }
         }
     }
@@ -374,6 +384,7 @@ impl RdsClient {
     async fn within<T>(
         &self,
         deadline: tokio::time::Instant,
+        attempts: &AtomicU32,
         f: impl std::future::Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
         match tokio::time::timeout_at(deadline, f).await {
@@ -386,6 +397,7 @@ impl RdsClient {
                     .trim_end_matches('/')
                     .to_string(),
                 seconds: self.config.timeout.as_secs_f64(),
+                attempts: attempts.load(Ordering::Relaxed),
             }),
         }
     }
@@ -417,9 +429,11 @@ impl RdsClient {
         filter: &TaskFilter,
     ) -> Result<InstanceSnapshot, ApiError> {
         let deadline = tokio::time::Instant::now() + self.config.timeout;
+        let attempts = AtomicU32::new(0);
         self.within(
             deadline,
-            self.read_pages(action, instance, filter, deadline),
+            &attempts,
+            self.read_pages(action, instance, filter, deadline, &attempts),
         )
         .await
     }
@@ -430,6 +444,7 @@ impl RdsClient {
         instance: &str,
         filter: &TaskFilter,
         deadline: tokio::time::Instant,
+        attempts: &AtomicU32,
     ) -> Result<InstanceSnapshot, ApiError> {
         let mut snap = InstanceSnapshot {
             instance: instance.to_string(),
@@ -444,7 +459,7 @@ impl RdsClient {
             p.insert("PageNumber".to_string(), page_number.to_string());
             p.insert("PageSize".to_string(), PAGE_SIZE.to_string());
             filter.apply(&mut p);
-            let body = self.call_until(action, &p, deadline).await?;
+            let body = self.call_until(action, &p, deadline, attempts).await?;
             lossy |= body.lossy;
             let page = Page::from_json(instance, &body.value).map_err(|message| {
                 ApiError::BadResponse {
@@ -624,5 +639,19 @@ fn redact_credentials(s: &str, credentials: &Credentials) -> String {
     match &credentials.security_token {
         Some(t) => crate::redact::secret(&s, t.expose_secret()),
         None => s,
+    }
+}
+
+/// A timeout says how many tries the poll made, not only that the last one timed out.
+fn counted(e: ApiError, attempts: &AtomicU32) -> ApiError {
+    match e {
+        ApiError::Timeout {
+            endpoint, seconds, ..
+        } => ApiError::Timeout {
+            endpoint,
+            seconds,
+            attempts: attempts.load(Ordering::Relaxed),
+        },
+        e => e,
     }
 }

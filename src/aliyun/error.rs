@@ -17,11 +17,16 @@ pub enum ApiError {
     /// The request did not complete (connect, reset, TLS...).
     #[error("network error talking to {endpoint}: {message}")]
     Network { endpoint: String, message: String },
-    /// No answer within the timeout.
+    /// No complete answer within the timeout (for the whole poll), after `attempts` tries.
     #[error(
-        "no complete answer from {endpoint} within {seconds:.0} s (--timeout, for the whole poll)"
+        "no complete answer from {endpoint} within {seconds:.0} s (--timeout, for the whole poll){}",
+        attempts_note(*.attempts)
     )]
-    Timeout { endpoint: String, seconds: f64 },
+    Timeout {
+        endpoint: String,
+        seconds: f64,
+        attempts: u32,
+    },
     /// An answer came but could not be read.
     #[error("unreadable response (HTTP {http_status}): {message}")]
     BadResponse { http_status: u16, message: String },
@@ -35,6 +40,15 @@ pub enum ApiError {
         request_id: Option<String>,
         retryable: bool,
     },
+}
+
+/// " (3 attempts)" after a timeout that was retried; nothing after a single try.
+fn attempts_note(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(", {attempts} attempts")
+    } else {
+        String::new()
+    }
 }
 
 /// The JSON contract's error object.
@@ -178,9 +192,19 @@ mod tests {
         assert!(
             ApiError::Timeout {
                 endpoint: "e".into(),
-                seconds: 1.0
+                seconds: 1.0,
+                attempts: 1,
             }
             .is_retryable()
+        );
+        let e = ApiError::Timeout {
+            endpoint: "https://e".into(),
+            seconds: 2.0,
+            attempts: 3,
+        };
+        assert_eq!(
+            e.to_string(),
+            "no answer from https://e within 2 s, 3 attempts"
         );
     }
 

@@ -20,7 +20,8 @@ impl App {
             return None;
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && matches!(key.code, KeyCode::Char('c')) {
+        // F10 quits from anywhere, as Ctrl-C does (mc, htop).
+        if (ctrl && matches!(key.code, KeyCode::Char('c'))) || key.code == KeyCode::F(10) {
             return Some(Action::Quit);
         }
         match &self.overlay {
@@ -33,9 +34,27 @@ impl App {
                     _ => None,
                 };
             }
-            Some(Overlay::Help) | Some(Overlay::Notice { .. }) => {
+            Some(Overlay::Help) => {
+                let page = i32::from(self.size.1.saturating_sub(6).max(1));
                 return match key.code {
-                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('?') => Some(Action::Escape),
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('?') | KeyCode::F(1) => {
+                        Some(Action::Escape)
+                    }
+                    KeyCode::Char('q') => Some(Action::Quit),
+                    KeyCode::Up | KeyCode::Char('k') => Some(Action::HelpScroll(-1)),
+                    KeyCode::Down | KeyCode::Char('j') => Some(Action::HelpScroll(1)),
+                    KeyCode::PageUp => Some(Action::HelpScroll(-page)),
+                    KeyCode::PageDown | KeyCode::Char(' ') => Some(Action::HelpScroll(page)),
+                    KeyCode::Home | KeyCode::Char('g') => Some(Action::HelpScroll(-1000)),
+                    KeyCode::End | KeyCode::Char('G') => Some(Action::HelpScroll(1000)),
+                    _ => None,
+                };
+            }
+            Some(Overlay::Notice { .. }) => {
+                return match key.code {
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('?') | KeyCode::F(1) => {
+                        Some(Action::Escape)
+                    }
                     KeyCode::Char('q') => Some(Action::Quit),
                     _ => None,
                 };
@@ -59,7 +78,7 @@ impl App {
             KeyCode::Char('f') if ctrl => Action::ScrollPages(1),
             _ if ctrl => return None,
             KeyCode::Char('q') => Action::Quit,
-            KeyCode::Char('?') => Action::ToggleHelp,
+            KeyCode::Char('?') | KeyCode::F(1) => Action::ToggleHelp,
             KeyCode::Esc => Action::Escape,
             KeyCode::Tab | KeyCode::BackTab => Action::FocusNext,
             KeyCode::Up | KeyCode::Char('k') if log => Action::ScrollLines(-1),
@@ -149,7 +168,56 @@ mod tests {
         ));
         a.overlay = Some(Overlay::Help);
         assert!(matches!(a.key_action(ch('?')), Some(Action::Escape)));
-        assert!(a.key_action(ch('j')).is_none());
+        // In the help, the arrows scroll it (it may not fit); other keys do nothing.
+        assert!(matches!(a.key_action(ch('j')), Some(Action::HelpScroll(1))));
+        assert!(a.key_action(ch('x')).is_none());
+    }
+
+    #[test]
+    fn f1_is_help_and_f10_quits_from_anywhere() {
+        let mut a = app();
+        assert!(matches!(
+            a.key_action(key(KeyCode::F(1))),
+            Some(Action::ToggleHelp)
+        ));
+        a.on_key(key(KeyCode::F(1)));
+        assert_eq!(a.overlay, Some(Overlay::Help));
+        assert!(matches!(
+            a.key_action(key(KeyCode::F(1))),
+            Some(Action::Escape)
+        ));
+        for mode in 0..3 {
+            let mut a = app();
+            match mode {
+                0 => {}
+                1 => a.overlay = Some(Overlay::Help),
+                _ => a.log.input = Some(String::new()),
+            }
+            assert!(matches!(
+                a.key_action(key(KeyCode::F(10))),
+                Some(Action::Quit)
+            ));
+        }
+    }
+
+    #[test]
+    fn help_scrolls_within_bounds_and_reopens_at_the_top() {
+        let mut a = app();
+        a.on_key(ch('?'));
+        a.on_key(key(KeyCode::Up));
+        assert_eq!(a.help_scroll, 0);
+        a.on_key(ch('j'));
+        a.on_key(key(KeyCode::Down));
+        assert_eq!(a.help_scroll, 2);
+        a.on_key(key(KeyCode::End));
+        assert!(a.help_scroll <= 64);
+        a.on_key(key(KeyCode::Home));
+        assert_eq!(a.help_scroll, 0);
+        a.on_key(key(KeyCode::PageDown));
+        assert!(a.help_scroll > 0);
+        a.on_key(key(KeyCode::Esc));
+        a.on_key(key(KeyCode::F(1)));
+        assert_eq!(a.help_scroll, 0, "the help reopens at its top");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod alert;
 mod ingest;
 mod keys;
 mod log_view;
+mod mouse;
 mod selection;
 mod switchover;
 
@@ -40,6 +41,9 @@ pub const INTERVAL_STEPS: [u64; 16] = [
     1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 120, 300, 600, 900, 1800, 3600,
 ];
 
+/// Upper bound of [`App::help_scroll`] (the help is a few dozen lines long).
+const HELP_SCROLL_MAX: u16 = 64;
+
 /// Settings fixed for the session.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
@@ -55,6 +59,8 @@ pub struct AppConfig {
     pub label: Option<String>,
     /// The source probe's target (the DSN, redacted) when `--source-dsn` is given.
     pub source_probe: Option<String>,
+    /// The sub-command running the dashboard (`watch`, `demo`, `lab`), named in hints.
+    pub command: String,
 }
 
 impl AppConfig {
@@ -70,6 +76,7 @@ impl AppConfig {
             local_offset: FixedOffset::east_opt(0).expect("zero offset"),
             label: None,
             source_probe: None,
+            command: "watch".into(),
         }
     }
 }
@@ -163,6 +170,12 @@ pub enum Action {
     IntervalUp,
     IntervalDown,
     ToggleHelp,
+    /// Scroll the help overlay by this many lines (it scrolls when it does not fit).
+    HelpScroll(i32),
+    /// Select this row of the task list (a click), focusing the list.
+    SelectRow(usize),
+    /// Focus the log (a click on it).
+    FocusLog,
     Escape,
     Quit,
     Switchover,
@@ -209,6 +222,8 @@ pub struct App {
     pub focus: Focus,
     pub log: LogView,
     pub overlay: Option<Overlay>,
+    /// First line of the help overlay shown (the drawing clamps it to the help's length).
+    pub help_scroll: u16,
     pub quit: bool,
     dirty: bool,
 }
@@ -250,6 +265,7 @@ impl App {
                 ..Default::default()
             },
             overlay: None,
+            help_scroll: 0,
             quit: false,
             dirty: true,
         };
@@ -324,6 +340,8 @@ impl App {
             Action::Up => self.select(self.selected.saturating_sub(1)),
             Action::Down => self.select(self.selected + 1),
             Action::First => self.select(0),
+            Action::SelectRow(i) => self.select_row(i),
+            Action::FocusLog => self.focus = Focus::Log,
             Action::Last => self.select(self.rows.len().saturating_sub(1)),
             Action::FocusNext => {
                 self.focus = match self.focus {
@@ -362,10 +380,16 @@ impl App {
                 }
             }
             Action::ToggleHelp => {
+                self.help_scroll = 0;
                 self.overlay = match self.overlay {
                     Some(Overlay::Help) => None,
                     _ => Some(Overlay::Help),
                 }
+            }
+            Action::HelpScroll(n) => {
+                // Bounded by what the help could need; the drawing clamps to what it has.
+                let max = self.size.1.max(HELP_SCROLL_MAX);
+                self.help_scroll = (self.help_scroll as i32 + n).clamp(0, max as i32) as u16;
             }
             Action::Escape => {
                 if self.overlay.is_some() {

@@ -104,11 +104,17 @@ impl App {
 
     pub(super) fn open_switchover(&mut self) {
         if !self.config.allow_switchover {
+            // The hint names the command in use: `demo` takes no -i.
+            let example = match self.config.command.as_str() {
+                "watch" => "migtop watch --allow-switchover -i ID".to_string(),
+                other => format!("migtop {other} --allow-switchover"),
+            };
             self.overlay = Some(Overlay::Notice {
                 title: "Switchover disabled".into(),
-                text: "migtop calls ActivateMigrationTargetInstance only when started with \
-                       --allow-switchover, e.g. `migtop watch --allow-switchover -i ID`."
-                    .into(),
+                text: format!(
+                    "migtop calls ActivateMigrationTargetInstance only when started with \
+                     --allow-switchover, e.g. `{example}`."
+                ),
             });
             return;
         }
@@ -190,8 +196,19 @@ mod tests {
         let mut a = ready_app(false);
         a.update(Action::Switchover);
         assert!(
-            matches!(&a.overlay, Some(Overlay::Notice { title, .. }) if title == "Switchover disabled")
+            matches!(&a.overlay, Some(Overlay::Notice { title, text }) if title == "Switchover disabled" && text.contains("migtop watch --allow-switchover -i ID"))
         );
+    }
+
+    #[test]
+    fn the_disabled_hint_names_the_command_in_use() {
+        let mut a = ready_app(false);
+        a.config.command = "demo".into();
+        a.update(Action::Switchover);
+        let Some(Overlay::Notice { text, .. }) = &a.overlay else {
+            panic!("{:?}", a.overlay)
+        };
+        assert!(text.contains("`migtop demo --allow-switchover`"), "{text}");
     }
 
     #[test]

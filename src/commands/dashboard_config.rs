@@ -29,9 +29,10 @@ pub fn speed_label(name: &str, speed: f64) -> String {
     }
 }
 
-/// The dashboard settings: the UI flags (`default_interval` unless `--interval`), the
+/// The dashboard settings of `command` (named in hints): the UI flags (`default_interval` unless `--interval`), the
 /// instances to poll, the header's label and the target of the source probe, if any.
 pub fn app_config(
+    command: &str,
     ui: &UiArgs,
     default_interval: Duration,
     instances: Vec<String>,
@@ -42,9 +43,12 @@ pub fn app_config(
     AppConfig {
         instances,
         interval: ui.interval.unwrap_or(default_interval),
-        readiness: ReadinessConfig {
-            max_lag: ui.max_lag,
-            stable_for: ui.stable_for,
+        readiness: {
+            let d = ReadinessConfig::default();
+            ReadinessConfig {
+                max_lag: ui.max_lag.unwrap_or(d.max_lag),
+                stable_for: ui.stable_for.unwrap_or(d.stable_for),
+            }
         },
         allow_switchover: ui.allow_switchover,
         bell: !ui.no_bell,
@@ -52,6 +56,26 @@ pub fn app_config(
         local_offset: *Local::now().offset(),
         label,
         source_probe: probe.map(|p| p.target().to_string()),
+        command: command.to_string(),
+    }
+}
+
+/// The settings of a headless run (`exporter`): no screen, so no colour, bell or switchover;
+/// the same readiness rules and probe target as the dashboard.
+pub fn headless_config(
+    instances: Vec<String>,
+    interval: Duration,
+    readiness: ReadinessConfig,
+    probe: Option<&SourceProbe>,
+) -> AppConfig {
+    AppConfig {
+        interval,
+        readiness,
+        bell: false,
+        color: false,
+        local_offset: *Local::now().offset(),
+        source_probe: probe.map(|p| p.target().to_string()),
+        ..AppConfig::new(instances)
     }
 }
 

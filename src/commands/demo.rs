@@ -29,13 +29,24 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
         filter: Default::default(),
     });
     let config = app_config(
+        "demo",
         &args.ui,
         DEMO_INTERVAL,
         handle.instances.clone(),
         Some(speed_label("demo", args.speed)),
         None,
     );
-    let code = dashboard::run(source, Some(client), None, config, recorder).await;
+    let code = dashboard::run(
+        source,
+        Some(client),
+        None,
+        config,
+        dashboard::Outputs {
+            recorder,
+            metrics: None,
+        },
+    )
+    .await;
     handle.shutdown().await;
     code
 }

@@ -148,11 +148,22 @@ async fn run_dashboard(
     let probe = SourceProbe::new(dsn, Duration::from_secs(5))
         .map_err(|e| anyhow::anyhow!("cannot probe the lab's primary: {e}"))?;
     let config = app_config(
+        "lab",
         &args.ui,
         DEMO_INTERVAL,
         vec![session.source.instance().to_string()],
         Some(speed_label("lab", args.speed)),
         Some(&probe),
     );
-    dashboard::run(source, Some(client), Some(probe), config, recorder).await
+    dashboard::run(
+        source,
+        Some(client),
+        Some(probe),
+        config,
+        dashboard::Outputs {
+            recorder,
+            metrics: None,
+        },
+    )
+    .await
 }

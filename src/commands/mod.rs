@@ -2,9 +2,14 @@
 //! runs them and returns the exit code. Nothing below `commands` knows about the CLI.
 
 pub mod api;
+pub mod config;
+pub mod cutover;
 pub mod dashboard_config;
 pub mod demo;
+pub mod docs;
+pub mod exporter;
 pub mod lab;
+pub mod metrics_endpoint;
 pub mod record;
 pub mod replay;
 pub mod report;

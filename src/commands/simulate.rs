@@ -90,9 +90,22 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<i32> {
         handle.endpoint(),
         sim::sts::ECS_ROLE
     )?;
+    // With the demo pair, the line carries it so that it works when pasted into a shell
+    // with no credentials configured (the pair is public: assets/scenarios/README.md).
+    let env = if key_id == sim::DEMO_ACCESS_KEY_ID {
+        format!(
+            "{}={} {}={} ",
+            credentials::ENV_KEY_ID,
+            sim::DEMO_ACCESS_KEY_ID,
+            credentials::ENV_KEY_SECRET,
+            sim::DEMO_ACCESS_KEY_SECRET
+        )
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "try: migtop status --endpoint {} -i {}",
+        "try: {env}migtop status --endpoint {} -i {}",
         handle.endpoint(),
         handle.instances.first().map(String::as_str).unwrap_or("ID")
     )?;

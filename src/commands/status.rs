@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{api, record};
+use super::{api, cutover, record};
 use crate::aliyun::{ApiError, InstanceSnapshot};
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::commands::dashboard_config::WATCH_INTERVAL;
@@ -24,7 +24,8 @@ use crate::probe::SourceComparison;
 use crate::readiness::ReadinessConfig;
 
 /// Polls every instance once, concurrently, prints what was read and returns the exit code.
-pub async fn run(args: StatusArgs) -> anyhow::Result<i32> {
+pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
+    cutover::apply(&mut args.api, None)?;
     let client = api::client(&args.api)?;
     let mut probe = api::source_probe(&args.api)?;
     let mut recorder = record::open(args.record.as_deref())?;

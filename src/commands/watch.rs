@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use super::dashboard_config::{WATCH_INTERVAL, app_config};
-use super::{api, record};
+use super::{api, cutover, metrics_endpoint, record};
 use crate::cli::WatchArgs;
 use crate::poller::ApiSource;
 use crate::{dashboard, logging};
 
 /// `migtop watch` (and `migtop -i ID`).
-pub async fn run(args: WatchArgs) -> anyhow::Result<i32> {
+pub async fn run(mut args: WatchArgs) -> anyhow::Result<i32> {
+    cutover::apply(&mut args.api, Some(&mut args.ui))?;
     let client = api::client(&args.api)?;
     let probe = api::source_probe(&args.api)?;
     dashboard::require_terminal()?;
@@ -20,11 +21,25 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<i32> {
         filter: api::filter(&args.api),
     });
     let config = app_config(
+        "watch",
         &args.ui,
         WATCH_INTERVAL,
         args.api.instances.clone(),
         None,
         probe.as_ref(),
     );
-    dashboard::run(source, Some(client), probe, config, recorder).await
+    // The metrics server, when asked for, lives exactly as long as the dashboard.
+    let (metrics, server) = match args.metrics_listen {
+        Some(listen) => {
+            let (registry, server) = metrics_endpoint::start(listen).await?;
+            (Some(registry), Some(server))
+        }
+        None => (None, None),
+    };
+    let outputs = dashboard::Outputs { recorder, metrics };
+    let code = dashboard::run(source, Some(client), probe, config, outputs).await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    code
 }

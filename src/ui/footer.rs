@@ -15,6 +15,8 @@ pub struct Footer {
     pub keys: Vec<(&'static str, &'static str)>,
     /// `? help` and `q quit` stay at the end (not while a dialog or the search input is open).
     pub always: bool,
+    /// `S switch` stays with them when switchover is enabled, at every width.
+    pub switchover: bool,
     pub theme: Theme,
 }
 
@@ -24,6 +26,7 @@ impl Footer {
         Footer {
             keys: keys(app),
             always: app.overlay.is_none() && app.log.input.is_none(),
+            switchover: app.config.allow_switchover,
             theme,
         }
     }
@@ -66,9 +69,6 @@ pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
     v.push(("r", "poll"));
     v.push(("p", if app.paused { "resume" } else { "pause" }));
     v.push(("+/-", "interval"));
-    if app.config.allow_switchover {
-        v.push(("S", "switch over"));
-    }
     if app.focus == Focus::Tasks {
         v.push(("PgUp/Dn", "scroll log"));
     }
@@ -80,11 +80,13 @@ impl Widget for Footer {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let theme = self.theme;
         let width = area.width as usize;
-        let always: Vec<(&str, &str)> = if self.always {
-            vec![("?", "help"), ("q", "quit")]
-        } else {
-            vec![]
-        };
+        let mut always: Vec<(&str, &str)> = Vec::new();
+        if self.always {
+            if self.switchover {
+                always.push(("S", "switch"));
+            }
+            always.extend([("?", "help"), ("q", "quit")]);
+        }
         let item = |k: &str, d: &str| -> Vec<Span<'static>> {
             vec![
                 Span::styled(format!(" {k}"), theme.strong()),
@@ -119,7 +121,21 @@ mod tests {
         Footer {
             keys,
             always,
+            switchover: false,
             theme: Theme { color: false },
+        }
+    }
+
+    #[test]
+    fn switchover_key_stays_at_every_width_when_enabled() {
+        for width in [30u16, 40, 80, 120] {
+            let mut buf = Buffer::empty(Rect::new(0, 0, width, 1));
+            let mut f = footer(vec![("r", "poll"), ("p", "pause")], true);
+            f.switchover = true;
+            f.render(buf.area, &mut buf);
+            let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+            assert!(text.contains("S switch"), "{width}: {text}");
+            assert!(text.contains("q quit"), "{width}: {text}");
         }
     }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Widget};
+use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 
 use super::theme::Theme;
 use super::{centered, panel_block};
@@ -29,9 +29,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("p  Space", "pause / resume polling"),
     ("+/-", "poll less / more often"),
     ("S", "switchover (needs --allow-switchover)"),
-    ("?", "this help"),
+    ("? F1", "this help (↑↓ PgUp/PgDn scroll it)"),
     ("Esc", "close overlays, clear the search"),
-    ("q  Ctrl-C", "quit"),
+    ("q F10 Ctrl-C", "quit"),
 ];
 
 /// The help overlay as data: the readiness thresholds it explains.
@@ -41,6 +41,8 @@ pub struct HelpView {
     pub max_lag: u64,
     /// How long IN SYNC must hold.
     pub stable_for: Duration,
+    /// Rows scrolled down (clamped to what there is to scroll).
+    pub scroll: u16,
 }
 
 impl HelpView {
@@ -49,6 +51,7 @@ impl HelpView {
         HelpView {
             max_lag: app.config.readiness.max_lag,
             stable_for: app.config.readiness.stable_for,
+            scroll: app.help_scroll,
         }
     }
 }
@@ -87,18 +90,30 @@ impl Widget for HelpOverlay {
             theme.dim(),
         ));
         let w = 72.min(area.width.saturating_sub(2));
-        let h = (lines.len() as u16 + 2).min(area.height);
+        let inner_w = w.saturating_sub(2).max(1);
+        let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+        let total = paragraph.line_count(inner_w) as u16;
+        let h = (total + 2).min(area.height);
         let rect = centered(area, w, h);
+        // When the help does not fit it scrolls, and says how much is above and below.
+        let visible = h.saturating_sub(2);
+        let scroll = self.view.scroll.min(total.saturating_sub(visible));
+        let below = total.saturating_sub(scroll + visible);
         Clear.render(rect, buf);
-        let block = panel_block(
-            Line::from(vec![
-                Span::styled(" Help ", theme.accent()),
-                Span::styled("Esc closes ", theme.dim()),
-            ]),
-            theme,
-            true,
-        );
-        Paragraph::new(lines).block(block).render(rect, buf);
+        let mut title = vec![
+            Span::styled(" Help ", theme.accent()),
+            Span::styled("Esc closes ", theme.dim()),
+        ];
+        if scroll > 0 {
+            title.push(Span::styled(format!("▲ {scroll} "), theme.dim()));
+        }
+        let mut block = panel_block(Line::from(title), theme, true);
+        if below > 0 {
+            block = block.title_bottom(
+                Line::styled(format!(" ▼ {below} more (↓ PgDn) "), theme.accent()).right_aligned(),
+            );
+        }
+        paragraph.block(block).scroll((scroll, 0)).render(rect, buf);
     }
 }
 
@@ -114,6 +129,7 @@ mod tests {
             view: HelpView {
                 max_lag: 16 * MIB,
                 stable_for: Duration::from_secs(30),
+                scroll: 0,
             },
             theme: Theme { color: false },
         }

@@ -297,5 +297,22 @@ impl Widget for TaskList {
             .with_offset(v.offset)
             .with_selected(Some(v.selected));
         StatefulWidget::render(table, area, buf, &mut state);
+        more_marker(buf, area, v.rows.len(), state.offset(), theme);
     }
+}
+
+/// "▼ N more" on the bottom border when rows are clipped below (borders and header take 3).
+fn more_marker(buf: &mut Buffer, area: Rect, rows: usize, offset: usize, theme: &Theme) {
+    let visible = area.height.saturating_sub(3) as usize;
+    let below = rows.saturating_sub(offset + visible);
+    if below == 0 || area.height < 4 {
+        return;
+    }
+    let text = format!(" ▼ {below} more ");
+    let w = unicode_width::UnicodeWidthStr::width(text.as_str()) as u16;
+    if area.width < w + 4 {
+        return;
+    }
+    let at = Rect::new(area.right() - w - 2, area.bottom() - 1, w, 1);
+    Line::styled(text, theme.accent()).render(at, buf);
 }

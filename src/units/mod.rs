@@ -6,5 +6,6 @@ pub mod parse;
 
 pub use format::{bytes, duration, rate};
 pub use parse::{
-    parse_bytes, parse_duration, parse_interval, parse_rate, parse_seconds, parse_speed,
+    parse_bytes, parse_duration, parse_interval, parse_listen, parse_rate, parse_seconds,
+    parse_speed,
 };

@@ -37,6 +37,13 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
         .map_err(|e| format!("{s:?} is not a size like 16MiB, 1GiB or 500KB ({e})"))
 }
 
+/// A listen address such as `127.0.0.1:9847` or `[::1]:9847`.
+pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not an address like 127.0.0.1:9847 or [::1]:9847"))
+}
+
 /// A speed factor between 0.01 and 10000.
 pub fn parse_speed(s: &str) -> Result<f64, String> {
     let v: f64 = s

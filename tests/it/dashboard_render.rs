@@ -209,6 +209,26 @@ fn help_overlay_80x24_and_120x40() {
     assert_snapshot!("help_120x40", render(&mut a, 120, 40).backend());
 }
 
+/// At 60x18 the help does not fit: it says how much is below, and scrolling down reaches
+/// the verdict definitions.
+#[test]
+fn help_scrolls_when_it_does_not_fit_60x18() {
+    let mut a = in_sync_app();
+    a.on_key(key(KeyCode::F(1)));
+    let top = format!("{:?}", render(&mut a, 60, 18).backend());
+    assert!(top.contains("more (↓ PgDn)"), "{top}");
+    assert!(!top.contains("DRAINED:"), "{top}");
+    a.on_key(key(KeyCode::End));
+    let bottom = render(&mut a, 60, 18);
+    let text = format!("{:?}", bottom.backend());
+    assert!(
+        text.contains("DRAINED:") && text.contains("IN SYNC:"),
+        "{text}"
+    );
+    assert!(!text.contains("more (↓ PgDn)"), "{text}");
+    assert_snapshot!("help_60x18_scrolled", bottom.backend());
+}
+
 #[test]
 fn small_60x18_collapses_panels() {
     let mut a = not_ready_app();

@@ -190,3 +190,61 @@ fn demo_in_tmux_80x24() {
         "dashboard left on screen:\n{after}"
     );
 }
+
+/// F1 opens and closes the help, a clipped task list says how many rows are below, F10
+/// quits with 0 and restores the terminal.
+#[test]
+fn f1_f10_and_the_more_marker_in_tmux_80x24() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED f1_f10_and_the_more_marker_in_tmux_80x24: tmux is not installed");
+        return;
+    }
+    let _machine = machine::quiet();
+    let bin = env!("CARGO_BIN_EXE_migtop");
+    let t = Tmux {
+        socket: format!("migtop-e2e-keys-{}", std::process::id()),
+        session: "keys".into(),
+    };
+    let cmd = format!("{bin} demo --speed 20 --no-bell; echo MIGTOP-EXIT=$?; sleep 60");
+    let out = t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        &t.session,
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &cmd,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The demo has more tasks than 80x24 shows: the list says so.
+    let screen = t.wait_for("the more marker", Duration::from_secs(30), |s| {
+        s.contains("Tasks (") && s.contains("more ─")
+    });
+    assert!(screen.contains("▼ "), "{screen}");
+
+    t.keys(&["F1"]);
+    t.wait_for("the help overlay", Duration::from_secs(5), |s| {
+        s.contains("this help") && s.contains("F10")
+    });
+    t.keys(&["F1"]);
+    t.wait_for("help to close", Duration::from_secs(5), |s| {
+        !s.contains("this help")
+    });
+
+    t.keys(&["F10"]);
+    let after = t.wait_for("migtop to exit", Duration::from_secs(10), |s| {
+        s.contains("MIGTOP-EXIT=")
+    });
+    assert!(after.contains("MIGTOP-EXIT=0"), "{after}");
+    assert_eq!(
+        t.format("#{alternate_on}"),
+        "0",
+        "left the alternate screen"
+    );
+}

@@ -6,12 +6,14 @@
 mod support;
 
 mod client_http;
+mod config_cli;
 mod credentials_modes;
 mod dashboard_keys;
 mod dashboard_render;
 mod dsn_libpq;
 mod e2e_replay;
 mod e2e_tmux;
+mod exporter;
 mod fixtures;
 mod hardening;
 mod interop;

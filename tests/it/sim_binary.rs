@@ -223,3 +223,55 @@ fn bad_scenarios_and_flags_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown fault"));
 }
+
+/// With nothing configured, `simulate` accepts the demo pair and its `try:` line carries it:
+/// pasted into a shell with no credentials, the line works.
+#[test]
+fn the_printed_try_line_works_when_pasted() {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["simulate"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _guard = Guard(child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let try_line = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a try: line from simulate");
+        if let Some(rest) = line.strip_prefix("try: ") {
+            break rest.to_string();
+        }
+    };
+    assert!(
+        try_line.contains("ALIBABA_CLOUD_ACCESS_KEY_ID="),
+        "{try_line}"
+    );
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let out = Command::new("sh")
+        .args(["-c", &try_line])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{try_line}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,292 @@
+use super::*;
+use crate::aliyun::{ApiError, InstanceSnapshot};
+use crate::app::{Action, AppConfig};
+use crate::model::Stage;
+use crate::poller::PollEvent;
+use crate::readiness::Reason;
+use serde_json::json;
+
+fn t(s: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
+}
+
+fn task(instance: &str, id: i64, name: &str, stage: &str) -> Task {
+    let info = json!({
+        "Status": "streaming",
+        "LatestEndLsn": "0/5000000",
+        "ReceivedLsn": "0/4000000",
+        "ReplayLsn": "0/3800000",
+        "LastMsgReceiptTime": "2023-11-14 22:13:20+00",
+        "Synced": "true",
+    });
+    Task::from_value(
+        instance,
+        &json!({
+            "TaskId": id,
+            "TaskName": name,
+            "MigrateStage": stage,
+            "ReplicationState": "streaming",
+            "ReplicationInfo": info.to_string(),
+            "Detail": "[Check disk]\nCheck disk size enough: success\nCheck wal level: fail(no)\n",
+        }),
+    )
+    .unwrap()
+}
+
+/// The exposition's sample lines (no comments).
+fn samples(m: &Metrics) -> Vec<String> {
+    m.encode()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+fn value(m: &Metrics, series: &str) -> Option<String> {
+    samples(m)
+        .into_iter()
+        .find_map(|l| l.strip_prefix(&format!("{series} ")).map(str::to_string))
+}
+
+const L: &str = r#"instance="pgm-1",task_id="7",task_name="orders""#;
+
+#[test]
+fn a_task_reading_is_exposed_with_its_labels() {
+    let m = Metrics::new();
+    let tk = task("pgm-1", 7, "orders", "increment");
+    let now = t(0) + chrono::Duration::milliseconds(10_500); // 10.5 s after LastMsgReceiptTime
+    let r = TaskReading::new(
+        &tk,
+        None,
+        &Verdict::InSync {
+            lag: 0,
+            stable: Default::default(),
+        },
+        now,
+    );
+    m.set_tasks(&[r]);
+    assert_eq!(
+        value(&m, &format!("migtop_task_stage_index{{{L}}}")).as_deref(),
+        Some("4")
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!("migtop_task_lag_bytes{{{L},kind=\"reported\"}}")
+        )
+        .as_deref(),
+        Some(&*(0x1800000u64).to_string())
+    );
+    assert_eq!(
+        value(&m, &format!("migtop_task_transport_bytes{{{L}}}")).as_deref(),
+        Some(&*(0x1000000u64).to_string())
+    );
+    assert_eq!(
+        value(&m, &format!("migtop_task_apply_bytes{{{L}}}")).as_deref(),
+        Some(&*(0x800000u64).to_string())
+    );
+    assert_eq!(
+        value(&m, &format!("migtop_task_streaming{{{L}}}")).as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!("migtop_task_seconds_since_source_message{{{L}}}")
+        )
+        .and_then(|v| v.parse::<f64>().ok()),
+        Some(10.5)
+    );
+    for (v, want) in [("not_ready", "0"), ("in_sync", "1"), ("drained", "0")] {
+        assert_eq!(
+            value(&m, &format!("migtop_task_verdict{{{L},verdict=\"{v}\"}}")).as_deref(),
+            Some(want),
+            "{v}"
+        );
+    }
+    assert_eq!(
+        value(
+            &m,
+            &format!("migtop_task_precheck_checks{{{L},result=\"fail\"}}")
+        )
+        .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        value(
+            &m,
+            &format!("migtop_task_precheck_checks{{{L},result=\"success\"}}")
+        )
+        .as_deref(),
+        Some("1")
+    );
+    // A receipt time slightly ahead of our clock is skew (0); far ahead, unknown.
+    let soon = TaskReading::new(&tk, None, &Verdict::NotReady(vec![]), t(-5));
+    assert_eq!(soon.seconds_since_source_message, Some(0.0));
+    let far = TaskReading::new(&tk, None, &Verdict::NotReady(vec![]), t(-3600));
+    assert_eq!(far.seconds_since_source_message, None);
+    // No source probe: the true lag is unknown, so absent (never 0).
+    assert!(!m.encode().contains("kind=\"true\""));
+}
+
+#[test]
+fn unknown_values_are_absent_and_gone_tasks_removed() {
+    let m = Metrics::new();
+    let known = task("pgm-1", 7, "orders", "increment");
+    let mut unknown = task("pgm-1", 8, "billing", "rollback");
+    unknown.replication = None;
+    unknown.replication_state = None;
+    unknown.precheck = Default::default();
+    let nr = Verdict::NotReady(vec![Reason::NoData]);
+    m.set_tasks(&[
+        TaskReading::new(&known, None, &nr, t(0)),
+        TaskReading::new(&unknown, None, &nr, t(0)),
+    ]);
+    let text = m.encode();
+    let billing: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("task_name=\"billing\""))
+        .collect();
+    // Only the verdict is known about billing.
+    assert_eq!(billing.len(), 3, "{billing:#?}");
+    assert!(
+        billing
+            .iter()
+            .all(|l| l.starts_with("migtop_task_verdict{"))
+    );
+    // A value that becomes unknown disappears; a task that disappears loses every series.
+    let mut k2 = known.clone();
+    k2.stage = Some(Stage::Unknown("new".into()));
+    m.set_tasks(&[TaskReading::new(&k2, None, &nr, t(0))]);
+    assert!(value(&m, &format!("migtop_task_stage_index{{{L}}}")).is_none());
+    assert!(!m.encode().contains("billing"));
+    m.set_tasks(&[]);
+    assert!(samples(&m).is_empty(), "{:#?}", samples(&m));
+}
+
+#[test]
+fn labels_from_the_server_cannot_break_the_exposition() {
+    let m = Metrics::new();
+    let name = "evil\"} 1\nmigtop_fake 1\r\u{0}\\x\u{85}";
+    let tk = task("pgm-1", 7, name, "increment");
+    m.set_tasks(&[TaskReading::new(
+        &tk,
+        None,
+        &Verdict::NotReady(vec![]),
+        t(0),
+    )]);
+    let text = m.encode();
+    assert!(!text.contains('\r') && !text.contains('\u{0}') && !text.contains('\u{85}'));
+    for l in text.lines().filter(|l| !l.starts_with('#')) {
+        assert!(l.starts_with("migtop_task_"), "{l}");
+        assert!(l.contains(r#"task_name="evil\"} 1"#), "{l}");
+    }
+    assert_eq!(
+        label_value(&"x".repeat(1000)).chars().count(),
+        MAX_LABEL_CHARS
+    );
+}
+
+fn poll(instance: &str, at: i64, result: Result<InstanceSnapshot, ApiError>) -> PollResult {
+    PollResult {
+        instance: instance.into(),
+        started: t(at),
+        at: t(at) + chrono::Duration::milliseconds(300),
+        result,
+        source: None,
+    }
+}
+
+#[test]
+fn polls_are_counted() {
+    let m = Metrics::new();
+    let throttled = ApiError::Api {
+        code: "Throttling\nUser".into(),
+        message: "slow down".into(),
+        request_id: None,
+        http_status: 400,
+    };
+    m.record_poll(&poll("pgm-1", 0, Err(throttled.clone())));
+    m.record_poll(&poll("pgm-1", 5, Err(throttled)));
+    m.record_poll(&poll("pgm-1", 10, Ok(InstanceSnapshot::default())));
+    assert_eq!(
+        value(
+            &m,
+            r#"migtop_poll_errors_total{instance="pgm-1",code="Throttling�User"}"#
+        )
+        .as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"migtop_last_poll_success_timestamp_seconds{instance="pgm-1"}"#
+        )
+        .as_deref(),
+        Some("1700000010.3")
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"migtop_poll_duration_seconds_count{instance="pgm-1"}"#
+        )
+        .as_deref(),
+        Some("3")
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"migtop_poll_duration_seconds_bucket{le="0.25",instance="pgm-1"}"#
+        )
+        .or_else(|| value(
+            &m,
+            r#"migtop_poll_duration_seconds_bucket{instance="pgm-1",le="0.25"}"#
+        ))
+        .as_deref(),
+        Some("0")
+    );
+}
+
+#[test]
+fn the_dashboard_state_is_exported_as_judged() {
+    let mut config = AppConfig::new(vec!["pgm-1".into()]);
+    config.interval = std::time::Duration::from_secs(5);
+    let mut app = App::new(config, t(0));
+    let snap = |tasks: Vec<Task>| InstanceSnapshot {
+        instance: "pgm-1".into(),
+        tasks,
+        ..Default::default()
+    };
+    let m = Metrics::new();
+    for i in 0..10 {
+        let ev = PollEvent::Finished(poll(
+            "pgm-1",
+            i * 5,
+            Ok(snap(vec![task("pgm-1", 7, "orders", "increment")])),
+        ));
+        m.observe_event(&ev);
+        app.update(Action::Poll(ev));
+        m.observe_app(&app);
+    }
+    // The dashboard's verdict, whatever it is, is the one exported.
+    let entry = app.tasks.values().next().unwrap();
+    let want = verdict_label(entry.verdict.kind());
+    assert_eq!(
+        value(
+            &m,
+            &format!("migtop_task_verdict{{{L},verdict=\"{want}\"}}")
+        )
+        .as_deref(),
+        Some("1")
+    );
+    // The task leaves the listing: its series go.
+    let ev = PollEvent::Finished(poll("pgm-1", 60, Ok(snap(vec![]))));
+    m.observe_event(&ev);
+    app.update(Action::Poll(ev));
+    m.observe_app(&app);
+    assert!(!m.encode().contains("orders"));
+    assert!(
+        m.encode()
+            .contains("migtop_last_poll_success_timestamp_seconds{instance=\"pgm-1\"}")
+    );
+}

@@ -1,0 +1,197 @@
+//! The config file, completions, the man page and the first-run hint, through the real binary.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::process::Command;
+
+use crate::support::http;
+
+/// Runs migtop with HOME at `home` (so `~/.config/migtop/config.toml` is the test's).
+async fn migtop(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_migtop"))
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI5tCFGTEST")
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "cfg-test-secret")
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn write_config(home: &Path, text: &str) {
+    let dir = home.join(".config/migtop");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), text).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_named_cutover_drives_status() {
+    let (addr, _) = http::serve(Arc::new(|_, _| (200, http::sample()))).await;
+    let home = tempfile::tempdir().unwrap();
+    write_config(
+        home.path(),
+        &format!(
+            "[defaults]\nendpoint = \"http://{addr}\"\n\n[cutover.prod]\ninstances = [\"pgm-bp102g323jd4\"]\n"
+        ),
+    );
+    let (code, out, err) =
+        migtop(home.path(), &["status", "--cutover", "prod", "-o", "json"]).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["instances"][0]["instance"], "pgm-bp102g323jd4");
+
+    // A flag wins over the file: this instance, not the cutover's.
+    let (_, out, err) = migtop(
+        home.path(),
+        &[
+            "status",
+            "--cutover",
+            "prod",
+            "-i",
+            "pgm-other",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{err}"));
+    assert_eq!(doc["instances"][0]["instance"], "pgm-other");
+    assert_eq!(doc["instances"].as_array().unwrap().len(), 1);
+
+    let (code, out, _) = migtop(home.path(), &["config", "--cutover", "prod"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains(".config/migtop/config.toml"), "{out}");
+    assert!(out.contains("instances = [\"pgm-bp102g323jd4\"]"), "{out}");
+    assert!(!out.contains("cfg-test-secret"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_errors_name_the_key_and_file_and_never_the_password() {
+    let home = tempfile::tempdir().unwrap();
+    write_config(
+        home.path(),
+        "[cutover.prod]\ninstances = [\"a\"]\nsource_dsn = \"postgres://repl:hunter2@h/db\"\n",
+    );
+    let (code, _, err) = migtop(home.path(), &["status", "--cutover", "prod"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("config.toml [cutover.prod]: source_dsn"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+
+    write_config(home.path(), "[defaults]\nmax_lagg = \"1MiB\"\n");
+    let (code, _, err) = migtop(home.path(), &["status", "-i", "x"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("max_lagg") && err.contains("config.toml line 2"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bare_migtop_says_what_to_try() {
+    let home = tempfile::tempdir().unwrap();
+    let (code, _, err) = migtop(home.path(), &[]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("migtop demo") && err.contains("migtop -i"),
+        "{err}"
+    );
+    assert!(!err.contains("--cutover NAME"), "{err}");
+    write_config(home.path(), "[cutover.prod]\ninstances = [\"a\"]\n");
+    let (code, _, err) = migtop(home.path(), &[]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--cutover NAME") && err.contains("prod"),
+        "{err}"
+    );
+}
+
+/// Runs `prog args` on `input`, or `None` when `prog` is not installed.
+fn run_tool(prog: &str, args: &[&str], input: &[u8]) -> Option<std::process::Output> {
+    use std::io::Write;
+    let mut child = std::process::Command::new(prog)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    Some(child.wait_with_output().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completion_scripts_load_where_the_shell_is_installed() {
+    let home = tempfile::tempdir().unwrap();
+    for (shell, prog, args) in [
+        ("bash", "bash", vec!["-n"]),
+        ("zsh", "zsh", vec!["-n"]),
+        ("fish", "fish", vec!["--no-execute"]),
+    ] {
+        let (code, script, err) = migtop(home.path(), &["completions", shell]).await;
+        assert_eq!(code, 0, "{err}");
+        assert!(script.contains("cutover"), "{shell}");
+        match run_tool(prog, &args, script.as_bytes()) {
+            Some(out) => assert!(
+                out.status.success(),
+                "{shell}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+            None => eprintln!("{prog} not installed: only generated, not loaded"),
+        }
+    }
+    // bash is always there: the completion function really gets defined.
+    let (_, script, _) = migtop(home.path(), &["completions", "bash"]).await;
+    let f = home.path().join("migtop.bash");
+    std::fs::write(&f, script).unwrap();
+    let out = run_tool(
+        "bash",
+        &[
+            "-c",
+            &format!("source {} && complete -p migtop", f.display()),
+        ],
+        b"",
+    )
+    .expect("bash");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_man_page_renders_where_man_or_groff_is_installed() {
+    let home = tempfile::tempdir().unwrap();
+    let (code, page, err) = migtop(home.path(), &["man"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(page.contains(".TH migtop"), "{page}");
+    let f = home.path().join("migtop.1");
+    std::fs::write(&f, &page).unwrap();
+    let path = f.display().to_string();
+    let rendered = run_tool("man", &["-l", &path], b"")
+        .filter(|o| o.status.success())
+        .or_else(|| run_tool("groff", &["-man", "-Tutf8", &path], b""));
+    match rendered {
+        Some(out) => {
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("cutover"), "{text}");
+        }
+        None => eprintln!("neither man nor groff installed: page generated, not rendered"),
+    }
+}

@@ -1,0 +1,579 @@
+//! `migtop exporter` end to end: the real binary against `migtop simulate`, its exposition
+//! checked by `promtool check metrics`, the shipped alerting rules by `promtool check rules` and
+//! `promtool test rules`, the Grafana dashboard against the metric names, and a real Prometheus
+//! server scraping the exporter and answering a query.
+//!
+//! promtool and prometheus come from Debian's `prometheus` package (`.ci/install-prometheus`).
+//! Without them the tests that need them say so and pass, unless `CI` is set: there they fail.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_migtop");
+const KEY_ID: &str = "LTAI5tExporterTestKey";
+const SECRET: &str = "exporter-test-secret-9d2e";
+/// Every SourcePassword of the default scenario: none may reach a label.
+const PASSWORDS: [&str; 5] = ["20240611", "886421", "Lg-7f3a91c2", "314159", "123456"];
+
+fn manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Prometheus tool `name` on PATH. Missing: `None` with a message, or a failure under CI
+/// (CI installs it with .ci/install-prometheus, so there a missing tool is a broken setup).
+fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{name} is not installed but CI is set: .ci/run must call .ci/install-prometheus"
+        );
+        eprintln!(
+            "SKIPPED: {name} is not installed (Debian package `prometheus`; run .ci/install-prometheus)"
+        );
+    }
+    found
+}
+
+/// A child process killed (by its PID) when the test ends, however it ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn migtop(home: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.env("HOME", home)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+        .env_remove("ALIBABA_CLOUD_SECURITY_TOKEN")
+        .env_remove("ALIBABA_CLOUD_PROFILE")
+        .env_remove("ALIBABA_CLOUD_REGION_ID")
+        .env_remove("MIGTOP_SOURCE_DSN")
+        .stdin(Stdio::null());
+    c
+}
+
+/// Starts `cmd` and returns it with the first `n` lines of its stdout (bounded wait).
+fn spawn_reading(mut cmd: Command, n: usize) -> (Guard, Vec<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let guard = Guard(child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let lines = (0..n)
+        .map(|_| {
+            rx.recv_timeout(Duration::from_secs(30))
+                .expect("a line on stdout within 30 s")
+        })
+        .collect();
+    (guard, lines)
+}
+
+/// `migtop simulate` at a high speed: (process, endpoint, instances).
+fn simulator(home: &Path) -> (Guard, String, Vec<String>) {
+    let mut c = migtop(home);
+    c.args(["simulate", "--listen", "127.0.0.1:0", "--speed", "100"]);
+    let (guard, lines) = spawn_reading(c, 2);
+    let endpoint = lines[0].strip_prefix("listening on ").unwrap().to_string();
+    let instances = lines[1]
+        .strip_prefix("instances: ")
+        .unwrap()
+        .split(' ')
+        .map(str::to_string)
+        .collect();
+    (guard, endpoint, instances)
+}
+
+/// `migtop exporter` on a free port against `endpoint`: (process, address of /metrics).
+fn exporter(home: &Path, endpoint: &str, instances: &[String]) -> (Guard, SocketAddr) {
+    let mut c = migtop(home);
+    c.args([
+        "exporter",
+        "--endpoint",
+        endpoint,
+        "--listen",
+        "127.0.0.1:0",
+        "--interval",
+        "1s",
+    ]);
+    for i in instances {
+        c.args(["-i", i]);
+    }
+    let (guard, lines) = spawn_reading(c, 1);
+    let url = lines[0]
+        .strip_prefix("serving metrics on http://")
+        .and_then(|s| s.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("unexpected first line {:?}", lines[0]));
+    (guard, url.parse().unwrap())
+}
+
+/// A plain HTTP/1.0 GET: (status, body).
+fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw)?;
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((status, body.to_string()))
+}
+
+/// Polls `check` every 250 ms until it gives a value, at most `limit`.
+fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out after {limit:?}: {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Runs a promtool command, failing the test with its output when it fails.
+fn promtool(promtool: &Path, args: &[&str], stdin: Option<&str>, dir: &Path) -> String {
+    let mut child = Command::new(promtool)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool {args:?} failed:\n{text}");
+    text
+}
+
+/// The metric names of an exposition (histograms with their series suffixes).
+fn names(exposition: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for l in exposition.lines() {
+        if let Some(rest) = l.strip_prefix("# TYPE ") {
+            let mut parts = rest.split(' ');
+            let name = parts.next().unwrap().to_string();
+            if parts.next() == Some("histogram") {
+                for s in ["_bucket", "_sum", "_count"] {
+                    out.insert(format!("{name}{s}"));
+                }
+            }
+            out.insert(name);
+        }
+    }
+    out
+}
+
+/// The exposition of a running exporter, once every task family has appeared.
+fn scrape_until_complete(addr: SocketAddr) -> String {
+    wait_for(
+        "every metric family in /metrics",
+        Duration::from_secs(30),
+        || {
+            let (status, body) = get(addr, "/metrics").ok()?;
+            assert_eq!(status, 200);
+            let n = names(&body);
+            [
+                "migtop_task_stage_index",
+                "migtop_task_lag_bytes",
+                "migtop_task_transport_bytes",
+                "migtop_task_apply_bytes",
+                "migtop_task_streaming",
+                "migtop_task_verdict",
+                "migtop_task_precheck_checks",
+                "migtop_poll_errors_total",
+                "migtop_last_poll_success_timestamp_seconds",
+                "migtop_poll_duration_seconds",
+            ]
+            .iter()
+            .all(|m| n.contains(*m))
+            .then_some(body)
+        },
+    )
+}
+
+#[test]
+fn the_exposition_passes_promtool_and_holds_no_secret() {
+    let _heavy = crate::support::machine::heavy_blocking();
+    let home = tempfile::tempdir().unwrap();
+    let (_sim, endpoint, mut instances) = simulator(home.path());
+    // One instance that does not exist, for the error counter.
+    instances.push("pgm-doesnotexist".into());
+    let (_exp, addr) = exporter(home.path(), &endpoint, &instances);
+    let body = scrape_until_complete(addr);
+    assert!(
+        body.contains(
+            r#"migtop_poll_errors_total{instance="pgm-doesnotexist",code="InvalidDBInstanceName.NotFound"}"#
+        ),
+        "{body}"
+    );
+    for secret in PASSWORDS.iter().chain([&SECRET]) {
+        assert!(!body.contains(secret), "{secret} in the exposition");
+    }
+    assert!(!body.to_lowercase().contains("password"));
+    let Some(promtool_bin) = tool("promtool") else {
+        return;
+    };
+    let out = promtool(
+        &promtool_bin,
+        &["check", "metrics"],
+        Some(&body),
+        home.path(),
+    );
+    assert!(out.trim().is_empty(), "promtool lint findings:\n{out}");
+}
+
+#[test]
+fn the_alerting_rules_pass_promtool_check_and_their_unit_tests() {
+    let Some(promtool_bin) = tool("promtool") else {
+        return;
+    };
+    let dir = manifest().join("assets/prometheus");
+    let out = promtool(&promtool_bin, &["check", "rules", "alerts.yml"], None, &dir);
+    assert!(out.contains("SUCCESS"), "{out}");
+    let out = promtool(
+        &promtool_bin,
+        &["test", "rules", "alerts.test.yml"],
+        None,
+        &dir,
+    );
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
+/// Every `migtop_…` name in `text`.
+fn referenced(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("migtop_") {
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        out.insert(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    out
+}
+
+/// Every metric the registry can export, from a registry with one of everything in it.
+fn exported_names() -> BTreeSet<String> {
+    use migtop::metrics::{Metrics, TaskLabels, TaskReading};
+    let m = Metrics::new();
+    m.set_tasks(&[TaskReading {
+        labels: TaskLabels::new("pgm-1", Some(1), Some("t")),
+        stage_index: Some(4),
+        lag_reported: Some(1),
+        lag_true: Some(1),
+        transport: Some(1),
+        apply: Some(1),
+        streaming: Some(true),
+        verdict: migtop::readiness::VerdictKind::InSync,
+        seconds_since_source_message: Some(1.0),
+        precheck: Some(Default::default()),
+    }]);
+    let now = chrono::Utc::now();
+    let poll = |result| migtop::poller::PollResult {
+        instance: "pgm-1".into(),
+        started: now,
+        at: now,
+        result,
+        source: None,
+    };
+    m.record_poll(&poll(Ok(Default::default())));
+    m.record_poll(&poll(Err(migtop::aliyun::ApiError::Timeout {
+        endpoint: "x".into(),
+        seconds: 1.0,
+        attempts: 1,
+    })));
+    names(&m.encode())
+}
+
+#[test]
+fn the_dashboard_and_the_rules_use_only_exported_metrics() {
+    let exported = exported_names();
+    let dash = std::fs::read_to_string(manifest().join("assets/grafana/migtop.json")).unwrap();
+    let doc: Value = serde_json::from_str(&dash).expect("the Grafana dashboard is valid JSON");
+    assert_eq!(doc["uid"], "migtop");
+    let panels = doc["panels"].as_array().unwrap();
+    assert!(panels.len() >= 8);
+    let mut used = BTreeSet::new();
+    for p in panels {
+        assert!(p["title"].is_string() && p["gridPos"].is_object(), "{p}");
+        for t in p["targets"].as_array().unwrap() {
+            used.extend(referenced(t["expr"].as_str().unwrap()));
+        }
+    }
+    for name in &used {
+        assert!(
+            exported.contains(name),
+            "the dashboard uses {name}, which is not exported"
+        );
+    }
+    let rules = std::fs::read_to_string(manifest().join("assets/prometheus/alerts.yml")).unwrap();
+    for name in referenced(&rules) {
+        assert!(
+            exported.contains(&name),
+            "alerts.yml uses {name}, which is not exported"
+        );
+    }
+    // Every task metric is on the dashboard.
+    for name in exported.iter().filter(|n| n.starts_with("migtop_task_")) {
+        assert!(used.contains(name), "{name} is on no panel");
+    }
+}
+
+#[test]
+fn a_listen_address_in_use_is_a_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = migtop(home.path())
+        .args([
+            "exporter",
+            "-i",
+            "pgm-1",
+            "--endpoint",
+            "http://127.0.0.1:9",
+        ])
+        .args(["--listen", &addr])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot serve metrics on {addr}")),
+        "{stderr}"
+    );
+    let out = migtop(home.path())
+        .args(["exporter", "-i", "pgm-1", "--listen", "localhost"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn a_real_prometheus_scrapes_the_exporter() {
+    let Some(prometheus) = tool("prometheus") else {
+        return;
+    };
+    let _heavy = crate::support::machine::heavy_blocking();
+    let home = tempfile::tempdir().unwrap();
+    let (_sim, endpoint, instances) = simulator(home.path());
+    let (_exp, addr) = exporter(home.path(), &endpoint, &instances);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    let rules = manifest().join("assets/prometheus/alerts.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             rule_files:\n  - {rules}\n\
+             scrape_configs:\n  - job_name: migtop\n    honor_labels: true\n    \
+             static_configs:\n      - targets: ['{addr}']\n",
+            rules = rules.display()
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let web: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let child = Command::new(prometheus)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address={web}"))
+        .arg("--log.level=warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _prom = Guard(child);
+    wait_for("Prometheus ready", Duration::from_secs(60), || {
+        get(web, "/-/ready").ok().filter(|(s, _)| *s == 200)
+    });
+    let result = wait_for(
+        "Prometheus has migtop_task_stage_index",
+        Duration::from_secs(60),
+        || {
+            let (status, body) = get(web, "/api/v1/query?query=migtop_task_stage_index").ok()?;
+            assert_eq!(status, 200, "{body}");
+            let doc: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(doc["status"], "success", "{body}");
+            let r = doc["data"]["result"].as_array()?.clone();
+            (!r.is_empty()).then_some(r)
+        },
+    );
+    for series in &result {
+        let m = &series["metric"];
+        // honor_labels keeps migtop's `instance` (the RDS instance), not the scrape target.
+        let inst = m["instance"].as_str().unwrap();
+        assert!(instances.iter().any(|i| i == inst), "{series}");
+        assert_eq!(m["job"], "migtop");
+        let v: f64 = series["value"][1].as_str().unwrap().parse().unwrap();
+        assert!((1.0..=6.0).contains(&v), "{series}");
+    }
+    // The shipped rules run on the scraped data: the scenario has a task whose precheck failed.
+    wait_for(
+        "MigtopPrecheckFailed firing in Prometheus",
+        Duration::from_secs(60),
+        || {
+            let (_, body) = get(web, "/api/v1/alerts").ok()?;
+            let doc: Value = serde_json::from_str(&body).ok()?;
+            doc["data"]["alerts"]
+                .as_array()?
+                .iter()
+                .any(|a| {
+                    a["labels"]["alertname"] == "MigtopPrecheckFailed" && a["state"] == "firing"
+                })
+                .then_some(())
+        },
+    );
+}
+
+/// A private tmux server (its own socket), killed when the test ends.
+struct Tmux(String);
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.0, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "w"]).stdout).into_owned()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+#[test]
+fn watch_serves_the_dashboards_figures_as_metrics() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let _machine = crate::support::machine::quiet();
+    let home = tempfile::tempdir().unwrap();
+    let (_sim, endpoint, instances) = simulator(home.path());
+    let port = free_port();
+    let t = Tmux(format!("migtop-metrics-{}", std::process::id()));
+    let cmd = format!(
+        "env HOME={home} ALIBABA_CLOUD_ACCESS_KEY_ID={KEY_ID} ALIBABA_CLOUD_ACCESS_KEY_SECRET={SECRET} \
+         {BIN} watch --endpoint {endpoint} -i {inst} --interval 1s --no-bell \
+         --metrics-listen 127.0.0.1:{port}; echo MIGTOP-EXIT=$?; sleep 60",
+        home = home.path().display(),
+        inst = instances[0],
+    );
+    let out = t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "w",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &cmd,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let screen = wait_for("the dashboard with tasks", Duration::from_secs(30), || {
+        let s = t.screen();
+        s.contains("Tasks (").then_some(s)
+    });
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let body = wait_for("task metrics from watch", Duration::from_secs(30), || {
+        let (_, body) = get(addr, "/metrics").ok()?;
+        body.contains("migtop_task_stage_index{").then_some(body)
+    });
+    // Every task on the exposition is on the screen, under the instance polled.
+    for line in body
+        .lines()
+        .filter(|l| l.starts_with("migtop_task_stage_index{"))
+    {
+        assert!(
+            line.contains(&format!("instance=\"{}\"", instances[0])),
+            "{line}"
+        );
+        let name = line
+            .split("task_name=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        assert!(
+            screen.contains(name) || t.screen().contains(name),
+            "{name} not on screen"
+        );
+    }
+    // The dashboard still answers keys while scraped, and quits cleanly.
+    t.run(&["send-keys", "-t", "w", "q"]);
+    let after = wait_for("watch to exit", Duration::from_secs(10), || {
+        let s = t.screen();
+        s.contains("MIGTOP-EXIT=").then_some(s)
+    });
+    assert!(after.contains("MIGTOP-EXIT=0"), "{after}");
+    assert!(
+        get(addr, "/metrics").is_err(),
+        "the metrics server stops with watch"
+    );
+}

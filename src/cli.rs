@@ -281,6 +281,9 @@ pub struct WaitArgs {
     /// Give up after this long (exit 3) [default: wait as long as it takes].
     #[arg(id = "wait_timeout", long = "timeout", value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+    /// Also serve Prometheus metrics at http://ADDR/metrics while waiting.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// What `switchover` requires of the verdict before it switches.

@@ -47,6 +47,11 @@ impl Judge {
         self.app.update(Action::Tick(now));
     }
 
+    /// The dashboard state itself (e.g. for metrics).
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
     /// The task with this key ([`crate::model::Task::key`]), as followed across polls.
     pub fn task(&self, key: &str) -> Option<&TaskEntry> {
         self.app.tasks.get(key)

@@ -2,6 +2,8 @@
 //! on an interval, judged by the dashboard's own state ([`Judge`]), recorded with
 //! `--record`, and told on stderr one line per poll (for CI logs).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{api, record};
@@ -9,6 +11,7 @@ use crate::aliyun::{RdsClient, TaskFilter};
 use crate::cli::{ApiArgs, ScriptArgs};
 use crate::error::UsageError;
 use crate::judge::Judge;
+use crate::metrics::Metrics;
 use crate::poller::PollResult;
 use crate::probe::SourceProbe;
 use crate::readiness::ReadinessConfig;
@@ -27,6 +30,8 @@ pub struct Session {
     pub key: Option<String>,
     /// Failed polls in a row.
     pub errors: u32,
+    /// Where every poll and the judged tasks are exposed (`--metrics-listen`).
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// What one poll said about the task.
@@ -75,6 +80,7 @@ impl Session {
             judge,
             key: None,
             errors: 0,
+            metrics: None,
         })
     }
 
@@ -151,8 +157,14 @@ impl Session {
             Seen::Error(_) => self.errors + 1,
             _ => 0,
         };
+        if let Some(m) = &self.metrics {
+            m.record_poll(&poll);
+        }
         self.judge.feed(poll);
         self.judge.tick(Utc::now());
+        if let Some(m) = &self.metrics {
+            m.observe_app(self.judge.app());
+        }
         seen
     }
 

@@ -73,7 +73,9 @@ fn entry(s: &Session) -> Option<&TaskEntry> {
 }
 
 /// `migtop switchover`.
-pub async fn run(args: SwitchoverArgs) -> anyhow::Result<i32> {
+pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
+    // `--cutover NAME`: instance, endpoint, filters and source from the config file.
+    super::cutover::apply(&mut args.api, None)?;
     let require = args.require;
     if require == Require::Drained && args.api.source_dsn.as_ref().is_none_or(|d| d.is_empty()) {
         return Err(UsageError(

@@ -86,7 +86,9 @@ pub fn unreachable(until: &Until, e: &TaskEntry) -> Option<String> {
 }
 
 /// `migtop wait`.
-pub async fn run(args: WaitArgs) -> anyhow::Result<i32> {
+pub async fn run(mut args: WaitArgs) -> anyhow::Result<i32> {
+    // `--cutover NAME`: instance, endpoint, filters and source from the config file.
+    super::cutover::apply(&mut args.api, None)?;
     let until = Until::from_args(&args.until);
     if until == Until::Drained && args.api.source_dsn.as_ref().is_none_or(|d| d.is_empty()) {
         return Err(UsageError(
@@ -98,6 +100,24 @@ pub async fn run(args: WaitArgs) -> anyhow::Result<i32> {
         .into());
     }
     let mut s = Session::open(&args.api, &args.script)?;
+    // The metrics server, when asked for, lives exactly as long as the wait.
+    let server = match args.metrics_listen {
+        Some(listen) => {
+            let (registry, server) = super::metrics_endpoint::start(listen).await?;
+            s.metrics = Some(registry);
+            Some(server)
+        }
+        None => None,
+    };
+    let code = wait(&args, until, &mut s).await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    code
+}
+
+/// Polls until the condition holds, can no longer hold, or time or patience runs out.
+async fn wait(args: &WaitArgs, until: Until, s: &mut Session) -> anyhow::Result<i32> {
     let deadline = args.timeout.map(|t| Instant::now() + t);
     let max_errors = args.script.max_errors;
     eprintln!(

@@ -180,3 +180,50 @@ async fn exit_1_after_max_errors_failed_polls() {
     assert!(err.contains("poll failed (1/2 in a row)"), "{err}");
     assert!(err.contains("2 failed polls in a row, giving up"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_listen_exposes_the_task_while_waiting() {
+    let s = sim(None, 1.0).await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let ep = s.endpoint();
+    let waiting = tokio::spawn(async move {
+        wait(
+            &ep,
+            &[
+                "-i",
+                CRM,
+                "--task-id",
+                CRM_MIGRATE,
+                "--in-sync",
+                "--stable-for",
+                "1h",
+                "--timeout",
+                "5s",
+                "--metrics-listen",
+                &listen,
+            ],
+        )
+        .await
+    });
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let mut body = String::new();
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if let Ok(r) = reqwest::get(&url).await {
+            body = r.text().await.unwrap_or_default();
+            if body.contains("migtop_task_verdict") {
+                break;
+            }
+        }
+    }
+    assert!(
+        body.contains("migtop_task_stage_index{") && body.contains("task_name=\"crm-migrate\""),
+        "{body}"
+    );
+    let (code, err) = waiting.await.unwrap();
+    assert_eq!(code, 3, "{err}");
+}

@@ -235,3 +235,104 @@ async fn in_sync_with_yes_promotes_and_records_the_switchover() {
     assert!(recording.polls().count() >= 4);
     assert!(!text.contains(SECRET) && !err.contains(SECRET));
 }
+
+/// Against the real PostgreSQL lab: once the lab stops writing and the standby has replayed
+/// everything, `wait --drained` then `switchover --require drained --yes` promote the standby.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_drained_switchover_promotes_the_standby() {
+    use std::os::unix::fs::PermissionsExt;
+    use tokio::io::AsyncBufReadExt;
+
+    use crate::support::{machine, pg};
+
+    let _machine = machine::heavy().await;
+    if !pg::have_pg() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_migtop"));
+    cmd.env_clear()
+        .env("HOME", tmp.path())
+        .env("TMPDIR", tmp.path())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            crate::support::script::KEY_ID,
+        )
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .args(["lab", "--serve", "--speed", "4"]);
+    if let Some(dir) = std::env::var_os("MIGTOP_PG_BINDIR") {
+        cmd.env("MIGTOP_PG_BINDIR", dir);
+    }
+    let mut lab = cmd.spawn().unwrap();
+    let mut out = tokio::io::BufReader::new(lab.stdout.take().unwrap()).lines();
+    let lines: Vec<String> = tokio::time::timeout(std::time::Duration::from_secs(90), async {
+        let mut v = Vec::new();
+        while v.len() < 4 {
+            match out.next_line().await.unwrap() {
+                Some(l) => v.push(l),
+                None => break,
+            }
+        }
+        v
+    })
+    .await
+    .expect("the lab printed where it is");
+    let endpoint = lines[0].strip_prefix("listening on ").unwrap().to_string();
+    let primary = lines[2].strip_prefix("primary: ").unwrap().to_string();
+    let standby = lines[3].strip_prefix("standby: ").unwrap().to_string();
+    let instance = migtop::lab::source::LAB_INSTANCE;
+    let common = [
+        "--endpoint",
+        &endpoint,
+        "-i",
+        instance,
+        "--source-dsn",
+        &primary,
+        "--interval",
+        "1s",
+        "--stable-for",
+        "5s",
+    ];
+    // The lab stops writing ~14 s after start at --speed 4, then drains.
+    let mut wait = vec!["wait", "--drained", "--timeout", "5m"];
+    wait.extend_from_slice(&common);
+    let (code, _, err) = migtop(tmp.path(), &wait).await;
+    assert_eq!(code, 0, "{err}");
+    let mut switch = vec![
+        "switchover",
+        "--require",
+        "drained",
+        "--yes",
+        "--timeout",
+        "3m",
+    ];
+    switch.extend_from_slice(&common);
+    let (code, _, err) = migtop(tmp.path(), &switch).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("reached success"), "{err}");
+    // The standby left recovery: it is the new primary.
+    let client = pg::connect(&standby).await;
+    let row = client
+        .query_one("select pg_is_in_recovery()", &[])
+        .await
+        .unwrap();
+    assert!(!row.get::<_, bool>(0), "the standby is still in recovery");
+    drop(client);
+    // SIGTERM: the lab stops both servers and removes its directory.
+    if let Some(pid) = lab.id() {
+        // SAFETY: kill(2) on the pid of our own child process.
+        unsafe {
+            libc::kill(pid as i32, libc::SIGTERM);
+        }
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(30), lab.wait())
+        .await
+        .expect("migtop lab exits after SIGTERM")
+        .unwrap();
+}

@@ -1,4 +1,4 @@
-//! The paths that run on every poll or every frame. Targets and results: benches/RESULTS.md.
+//! The paths that run on every poll or every frame. Targets and results: BENCHMARKS.md.
 
 mod support;
 

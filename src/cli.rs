@@ -429,7 +429,7 @@ pub struct LabArgs {
     /// Bandwidth of the replication link, per second (e.g. 512KiB, 2MiB; 0 for unlimited).
     #[arg(long, value_name = "SIZE", default_value = "512KiB", value_parser = parse_bytes)]
     pub link_rate: u64,
-    /// No scheduled replay pause or link cut (the write load still runs).
+    /// No scheduled replay pause, link cut or freeze (the write load still runs).
     #[arg(long)]
     pub no_faults: bool,
     /// The instance id the API serves.

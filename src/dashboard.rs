@@ -9,14 +9,15 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use crate::aliyun::{ApiError, RdsClient};
-use crate::app::{Action, App, AppConfig, Effect, Overlay};
+use crate::app::{Action, App, AppConfig, Effect, LabCommand, Overlay};
 use crate::error::{EXIT_OK, UsageError};
 use crate::metrics::Metrics;
 use crate::poller::{PollEvent, Poller, SnapshotSource};
-use crate::probe::SourceProbe;
+use crate::probe::Probe;
 use crate::recording::{Entry, Recorder, RecordingError, SwitchoverRecord};
 use crate::signals::{StopSignal, StopSignals};
 use crate::tui::{self, Tui};
@@ -32,36 +33,47 @@ pub fn require_terminal() -> Result<(), UsageError> {
     Ok(())
 }
 
-/// What the dashboard writes besides the screen: `recorder` gets every finished poll and every
-/// switchover answer (if writing fails, the dashboard says so and goes on without recording);
-/// `metrics` is kept current from the same poll results and state (a few map operations in
-/// this loop; scrapes are answered on the server's own task).
+/// What the lab's keys act on, provided by `migtop lab`: the app only emits [`Effect::Lab`],
+/// this loop hands it over and feeds the answer back as [`Action::LabDone`].
+pub trait LabControl: Send + Sync {
+    /// Carries out `cmd`; says what it did, or why it could not.
+    fn apply(&self, cmd: LabCommand) -> BoxFuture<'static, Result<String, String>>;
+}
+
+/// What a dashboard session has besides the screen and the API: `recorder` gets every
+/// finished poll and every switchover answer (if writing fails, the dashboard says so and goes
+/// on without recording); `metrics` is kept current from the same poll results and state (a
+/// few map operations in this loop; scrapes are answered on the server's own task); `lab`
+/// carries out the lab keys.
 #[derive(Default)]
-pub struct Outputs {
+pub struct Extras {
     pub recorder: Option<Recorder>,
     pub metrics: Option<Arc<Metrics>>,
+    pub lab: Option<Arc<dyn LabControl>>,
 }
 
 /// Runs the dashboard until the DBA quits or a signal ends it; the terminal is restored in
 /// every case. With `probe`, the source is read after every successful poll and the true lag
 /// shown next to the reported one (`config` names its target: see the commands' builder).
-/// See [`Outputs`] for what it writes besides the screen.
+/// See [`Extras`] for what else a session may have.
 pub async fn run(
     source: Arc<dyn SnapshotSource>,
     client: Option<RdsClient>,
-    probe: Option<SourceProbe>,
+    probe: Option<Box<dyn Probe>>,
     config: AppConfig,
-    outputs: Outputs,
+    extras: Extras,
 ) -> anyhow::Result<i32> {
-    let Outputs {
+    let Extras {
         mut recorder,
         metrics,
-    } = outputs;
+        lab,
+    } = extras;
     let probe = probe.map(|p| Arc::new(tokio::sync::Mutex::new(p)));
     let (poll_tx, mut poll_rx) = mpsc::channel(256);
     let poller = Poller::spawn(source, &config.instances, config.interval, probe, poll_tx);
     let (switch_tx, mut switch_rx) =
         mpsc::unbounded_channel::<Result<serde_json::Value, ApiError>>();
+    let (lab_tx, mut lab_rx) = mpsc::unbounded_channel::<Result<String, String>>();
     let mut signals = StopSignals::listen()?;
 
     let mut app = App::new(config, Utc::now());
@@ -116,6 +128,7 @@ pub async fn run(
                 }
                 app.update(Action::SwitchoverDone(res))
             }
+            Some(res) = lab_rx.recv() => app.update(Action::LabDone(res)),
             _ = tick.tick() => {
                 let effects = app.update(Action::Tick(Utc::now()));
                 if let Some(m) = &metrics {
@@ -131,6 +144,18 @@ pub async fn run(
                 Effect::Bell => {
                     let _ = tui.bell();
                 }
+                Effect::Lab(cmd) => match &lab {
+                    Some(lab) => {
+                        let done = lab.apply(cmd);
+                        let tx = lab_tx.clone();
+                        tokio::spawn(async move {
+                            let _ = tx.send(done.await);
+                        });
+                    }
+                    None => {
+                        let _ = lab_tx.send(Err("no lab in this session".into()));
+                    }
+                },
                 Effect::Switchover { instance } => match &client {
                     Some(client) => {
                         let task_id = match &app.overlay {

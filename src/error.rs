@@ -20,6 +20,12 @@ pub const EXIT_REFUSED: i32 = 5;
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Prints one line on stderr with control characters and escape sequences removed: error
+/// sentences quote what the server said (codes, messages, request ids).
+pub fn say(line: impl std::fmt::Display) {
+    eprintln!("{}", crate::text::printable(&line.to_string()));
+}
+
 /// The exit code of a command's result; an error is printed on stderr first (a usage error
 /// as its one sentence, any other with its chain of causes).
 pub fn report(result: anyhow::Result<i32>) -> i32 {
@@ -27,10 +33,10 @@ pub fn report(result: anyhow::Result<i32>) -> i32 {
         Ok(code) => code,
         Err(e) => {
             if e.downcast_ref::<UsageError>().is_some() {
-                eprintln!("migtop: {e}");
+                say(format_args!("migtop: {e}"));
                 EXIT_USAGE
             } else {
-                eprintln!("migtop: {e:#}");
+                say(format_args!("migtop: {e:#}"));
                 EXIT_API
             }
         }

@@ -27,6 +27,15 @@ pub struct SampleData {
     pub probed: bool,
     /// The source probe's reading set against this task's LSNs.
     pub source: Option<SourceComparison>,
+    /// The source probe's reading of this poll (position, next xid, transactions in
+    /// progress, `wal_sender_timeout`), `None` without a probe or when it failed.
+    pub reading: Option<SourceSample>,
+    /// `LastMsgReceiptTime`: when the standby last heard from the source (the standby's
+    /// clock).
+    pub last_msg_receipt: Option<DateTime<Utc>>,
+    /// How many precheck checks failed, and the first of them (its name).
+    pub precheck_failed: usize,
+    pub first_failed: Option<String>,
 }
 
 impl SampleData {
@@ -46,6 +55,12 @@ impl SampleData {
             receiver_restarting: r.is_some_and(|r| r.receiver_restarting()),
             probed: false,
             source: None,
+            reading: None,
+            last_msg_receipt: r
+                .and_then(|r| r.last_msg_receipt_time)
+                .map(|t| t.with_timezone(&Utc)),
+            precheck_failed: task.precheck.counts.fail,
+            first_failed: task.precheck.first_failure().map(str::to_string),
         }
     }
 
@@ -55,6 +70,7 @@ impl SampleData {
         SampleData {
             probed,
             source: sample.map(|s| SourceComparison::new(s, task.replication.as_ref())),
+            reading: sample.cloned(),
             ..SampleData::of(task)
         }
     }
@@ -72,6 +88,16 @@ impl SampleData {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// Whether the lag shown is only a lower bound: the receiver is not streaming, so
+    /// LatestEndLsn is as old as the link's last message and the source may be far ahead;
+    /// only the source's own position (a probe reading) makes it exact again. A finished
+    /// migration has no lag to bound.
+    pub fn lag_is_lower_bound(&self) -> bool {
+        let finished = matches!(self.stage, Some(Stage::Success | Stage::Switch))
+            || self.state == Some(ReplicationState::Finish);
+        !finished && self.state != Some(ReplicationState::Streaming) && self.true_lag().is_none()
     }
 
     /// The furthest WAL position known to exist on the source.
@@ -120,13 +146,22 @@ pub struct History {
     samples: VecDeque<Sample>,
 }
 
+/// The instant `d` before `at`, or the earliest instant chrono holds: a window longer than
+/// history (a huge `--stable-for`) covers all of it instead of overflowing.
+fn before(at: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| at.checked_sub_signed(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// Samples kept at most, whatever the window (bounds memory on tiny intervals).
 const MAX_SAMPLES: usize = 4096;
 
 impl History {
     /// Appends a sample and forgets samples older than `keep` before it.
     pub fn push(&mut self, sample: Sample, keep: Duration) {
-        let cutoff = sample.at - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        let cutoff = before(sample.at, keep);
         self.samples.push_back(sample);
         while self.samples.len() > MAX_SAMPLES
             || self
@@ -168,7 +203,7 @@ impl History {
         let Some((last_at, _)) = self.latest() else {
             return Rates::default();
         };
-        let from = *last_at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let from = before(*last_at, window);
         let with_data: Vec<(&DateTime<Utc>, &SampleData)> = self
             .samples
             .iter()
@@ -203,7 +238,7 @@ impl History {
     /// The timeline switch seen within the samples of the last `window`, as (old, new).
     pub fn timeline_change(&self, window: Duration) -> Option<(u32, u32)> {
         let (last_at, _) = self.latest()?;
-        let from = *last_at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let from = before(*last_at, window);
         let mut prev: Option<u32> = None;
         let mut change = None;
         for s in &self.samples {
@@ -227,7 +262,7 @@ impl History {
         let Some((last_at, _)) = self.latest() else {
             return false;
         };
-        let from = *last_at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let from = before(*last_at, window);
         let mut prev_start: Option<Lsn> = None;
         let mut restarted = false;
         for s in &self.samples {
@@ -268,7 +303,7 @@ impl SourceHistory {
     pub fn push(&mut self, at: DateTime<Utc>, report: ProbeReport, keep: Duration) {
         self.target = report.target;
         if let Ok(s) = &report.result {
-            let cutoff = s.at - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+            let cutoff = before(s.at, keep);
             self.samples.push_back(s.clone());
             while self.samples.len() > MAX_SAMPLES
                 || self
@@ -297,7 +332,7 @@ impl SourceHistory {
     /// change: another server answered).
     pub fn wal_rate(&self, window: Duration) -> Option<f64> {
         let last = self.samples.back()?;
-        let from = last.at - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        let from = before(last.at, window);
         let mut first = last;
         for s in self.samples.iter().rev().skip(1) {
             if s.at < from || s.lsn > first.lsn || s.timeline != last.timeline {
@@ -336,6 +371,20 @@ pub fn eta(lag: Option<u64>, rates: Rates, max_lag: u64) -> Eta {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn windows_longer_than_chrono_holds_do_not_overflow() {
+        let at = Utc::now();
+        assert_eq!(before(at, Duration::MAX), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(
+            before(at, Duration::from_secs(300_000 * 31_557_600)),
+            DateTime::<Utc>::MIN_UTC
+        );
+        assert_eq!(
+            before(at, Duration::from_secs(60)),
+            at - chrono::Duration::seconds(60)
+        );
+    }
+
     use super::*;
 
     fn t(s: i64) -> DateTime<Utc> {
@@ -356,6 +405,10 @@ mod tests {
             receiver_restarting: recv < replay,
             probed: false,
             source: None,
+            reading: None,
+            last_msg_receipt: None,
+            precheck_failed: 0,
+            first_failed: None,
         }
     }
 
@@ -466,6 +519,10 @@ mod tests {
             timeline: Some(tli),
             server_version: Some(150000),
             round_trip_ms: 1,
+            next_xid: None,
+            xid_in_progress: None,
+            wal_sender_timeout: None,
+            simulated: false,
         };
         let report = |r: Result<SourceSample, ProbeError>| ProbeReport {
             target: "postgres://u@h/db".into(),

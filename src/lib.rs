@@ -24,6 +24,7 @@ pub mod report;
 pub mod rfc3986;
 pub mod signals;
 pub mod sim;
+pub mod text;
 pub mod tui;
 pub mod ui;
 pub mod units;

@@ -19,12 +19,21 @@ pub fn to_file(path: Option<&Path>) -> Result<(), UsageError> {
         .map_err(|e| UsageError(format!("cannot open the log file {}: {e}", path.display())))?;
     let filter =
         EnvFilter::try_from_env("MIGTOP_LOG").unwrap_or_else(|_| EnvFilter::new("migtop=info"));
-    let _ = tracing_subscriber::fmt()
+    // try_init also forwards the `log` crate's records (reqwest, rustls) into the file.
+    let _ = tracing_subscriber::util::SubscriberInitExt::try_init(file_subscriber(file, filter));
+    Ok(())
+}
+
+/// The subscriber `--log-file` installs: plain text (no colours) into `file`, filtered.
+pub fn file_subscriber(
+    file: std::fs::File,
+    filter: EnvFilter,
+) -> impl tracing::Subscriber + Send + Sync {
+    tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
         .with_writer(std::sync::Mutex::new(file))
-        .try_init();
-    Ok(())
+        .finish()
 }
 
 /// Sends tracing output to stderr (coloured on a terminal), filtered by `RUST_LOG`, else by

@@ -13,10 +13,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::aliyun::{ApiError, InstanceSnapshot, RdsClient, TaskFilter};
-use crate::probe::{ProbeReport, SourceProbe};
+use crate::probe::{Probe, ProbeReport};
 
 /// The source probe, shared by every instance's poller (one session to the source).
-pub type SharedProbe = Arc<tokio::sync::Mutex<SourceProbe>>;
+pub type SharedProbe = Arc<tokio::sync::Mutex<Box<dyn Probe>>>;
 
 /// Where snapshots come from: the RDS API in production, anything in tests.
 pub trait SnapshotSource: Send + Sync + 'static {
@@ -56,6 +56,8 @@ pub struct PollResult {
 }
 
 /// What the pollers tell the UI.
+// A few events a second go through a channel: boxing the large one would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum PollEvent {
     /// A request for `instance` went out.
@@ -149,10 +151,11 @@ type Fetch = BoxFuture<'static, (Result<InstanceSnapshot, ApiError>, Option<Prob
 /// The poll of `instance`, then (after a success) one reading of the source.
 fn fetch(source: &Arc<dyn SnapshotSource>, probe: Option<SharedProbe>, instance: &str) -> Fetch {
     let request = source.fetch(instance);
+    let instance = instance.to_string();
     Box::pin(async move {
         let result = request.await;
         let report = match (&result, probe) {
-            (Ok(_), Some(p)) => Some(p.lock().await.report().await),
+            (Ok(_), Some(p)) => Some(p.lock().await.report(&instance).await),
             _ => None,
         };
         (result, report)
@@ -223,7 +226,10 @@ async fn run_one(
                     Ok(_) => failures = 0,
                     Err(e) => {
                         failures += 1;
-                        tracing::warn!(instance = %instance, code = e.code(), "poll failed: {e}");
+                        // The server's words, made printable: a log is read in a terminal too.
+                        let said = crate::text::printable(&e.to_string()).into_owned();
+                        let code = crate::text::printable(e.code()).into_owned();
+                        tracing::warn!(instance = %instance, %code, "poll failed: {said}");
                     }
                 }
                 let start = last_start.unwrap_or_else(Instant::now);

@@ -1,4 +1,12 @@
 //! Is it safe to switch over? The verdict is a pure function of a task's recent samples.
+//!
+//! What each verdict knows (the README's "What the verdict knows" says the same for users):
+//! - IN SYNC: every condition the API can show held for `--stable-for` (stage increment,
+//!   streaming, Synced, lag within `--max-lag`, the link alive, no failed precheck). RDS only
+//!   reports what the standby received, so IN SYNC never claims a switchover loses nothing.
+//! - DRAINED: additionally, the source itself confirmed (a source probe) that no transaction
+//!   wrote during the window and the standby replayed everything up to the source's position at
+//!   the window's start. Without a probe there is no DRAINED.
 
 use std::fmt;
 use std::time::Duration;
@@ -6,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::history::{Sample, SampleData};
-use crate::model::{ReplicationState, Stage};
+use crate::model::{Lsn, ReplicationState, Stage};
 use crate::units;
 
 /// The thresholds a verdict is judged against (`--max-lag`, `--stable-for`).
@@ -23,6 +31,28 @@ impl Default for ReadinessConfig {
             stable_for: Duration::from_secs(30),
         }
     }
+}
+
+/// PostgreSQL's default `wal_sender_timeout`, assumed when the source's is not read.
+pub const DEFAULT_WAL_SENDER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long the source may hold WAL the standby has not received, on a link that is up,
+/// before the link counts as stalled: a live walsender sends within milliseconds, so a few
+/// seconds (one poll or more) is evidence, not noise.
+pub const STALL_AFTER: Duration = Duration::from_secs(3);
+
+/// How long after a transaction leaves the source's in-progress list its commit record is
+/// surely written: 3 × the default `wal_writer_delay` (200 ms) for asynchronous commits,
+/// rounded up.
+pub const ASYNC_FLUSH: Duration = Duration::from_secs(1);
+
+/// Where the keepalive period the link is judged against comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeepaliveSource {
+    /// Half of the source's `wal_sender_timeout`, read by the probe.
+    Source,
+    /// Half of PostgreSQL's default 60 s: the source's setting is not known.
+    Assumed,
 }
 
 /// Why a task is not ready for a switchover.
@@ -44,6 +74,18 @@ pub enum Reason {
     Stale { age: Duration },
     /// Every condition holds, but not yet for `--stable-for`.
     Settling { stable: Duration, need: Duration },
+    /// Checks of the precheck log failed.
+    PrecheckFailed { count: usize, first: Option<String> },
+    /// Nothing came from the source (not even a keepalive) for longer than its keepalive
+    /// period: the link is frozen even if the standby still says `streaming`.
+    NoMessage {
+        silent: Duration,
+        keepalive: Duration,
+        from: KeepaliveSource,
+    },
+    /// The source (read by the probe) holds WAL the standby has not received, and the
+    /// standby received nothing for this long: the link is stalled.
+    NotReceiving { stalled: Duration, behind: u64 },
 }
 
 impl Reason {
@@ -57,6 +99,13 @@ impl Reason {
             Reason::NotSynced(Some(false)) => "not Synced".into(),
             Reason::LagAbove { max, .. } => format!("lag > {}", units::bytes(*max)),
             Reason::Stale { age } => format!("stale ({})", units::duration(*age)),
+            Reason::PrecheckFailed { count, .. } => format!("precheck failed: {count}"),
+            Reason::NoMessage { silent, .. } => {
+                format!("no message for {}", units::duration(*silent))
+            }
+            Reason::NotReceiving { stalled, .. } => {
+                format!("nothing received {}", units::duration(*stalled))
+            }
             other => other.to_string(),
         }
     }
@@ -85,6 +134,68 @@ impl fmt::Display for Reason {
                 units::duration(*stable),
                 units::duration(*need)
             ),
+            Reason::PrecheckFailed { count, first } => match first {
+                Some(first) => write!(f, "precheck failed: {count}, first: {first}"),
+                None => write!(f, "precheck failed: {count}"),
+            },
+            Reason::NoMessage {
+                silent,
+                keepalive,
+                from,
+            } => {
+                write!(
+                    f,
+                    "no message from the source for {} (keepalive {}{})",
+                    units::duration(*silent),
+                    units::duration(*keepalive),
+                    match from {
+                        KeepaliveSource::Source => "",
+                        KeepaliveSource::Assumed => ", default assumed",
+                    }
+                )
+            }
+            Reason::NotReceiving { stalled, behind } => write!(
+                f,
+                "nothing received for {} while the source is {} ahead",
+                units::duration(*stalled),
+                units::bytes(*behind)
+            ),
+        }
+    }
+}
+
+/// Why an IN SYNC task is not DRAINED: what the source has not (yet) confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotDrained {
+    /// No source probe: RDS alone cannot tell the source's position, so only `--source-dsn`
+    /// can confirm DRAINED.
+    NoProbe,
+    /// A probe is configured but its readings of the window are missing or incomplete.
+    Unconfirmed,
+    /// Transactions are writing on the source (its next xid moves, or one holding an xid is
+    /// in progress).
+    SourceWriting,
+    /// The source is quiet, but not yet for `--stable-for`.
+    Settling { quiet: Duration, need: Duration },
+    /// The standby has not yet replayed up to the source's position at the window's start.
+    NotReplayed { behind: u64 },
+}
+
+impl fmt::Display for NotDrained {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotDrained::NoProbe => write!(f, "source position unknown"),
+            NotDrained::Unconfirmed => write!(f, "source unconfirmed"),
+            NotDrained::SourceWriting => write!(f, "source still writing"),
+            NotDrained::Settling { quiet, need } => write!(
+                f,
+                "source quiet {} of {}",
+                units::duration(*quiet),
+                units::duration(*need)
+            ),
+            NotDrained::NotReplayed { behind } => {
+                write!(f, "{} not replayed", units::bytes(*behind))
+            }
         }
     }
 }
@@ -94,10 +205,17 @@ impl fmt::Display for Reason {
 pub enum Verdict {
     /// Not safe to switch over, with every reason.
     NotReady(Vec<Reason>),
-    /// Lag within `--max-lag` continuously for at least `--stable-for`.
-    InSync { lag: u64, stable: Duration },
-    /// Lag 0 and the source's WAL end unchanged for `--stable-for`: a switchover loses nothing.
-    Drained { stable: Duration },
+    /// Lag within `--max-lag` and the link alive, continuously for at least `--stable-for`;
+    /// `not_drained` says what keeps it from DRAINED.
+    InSync {
+        lag: u64,
+        stable: Duration,
+        not_drained: NotDrained,
+    },
+    /// The source confirmed for `--stable-for` that no transaction wrote, and the standby
+    /// replayed all it had: a switchover loses nothing. `simulated`: the confirmation came
+    /// from the built-in simulator's probe.
+    Drained { stable: Duration, simulated: bool },
 }
 
 /// The verdict without its figures, for detecting transitions.
@@ -157,11 +275,171 @@ fn sample_reasons(d: &SampleData, max_lag: u64) -> Vec<Reason> {
         Some(lag) if lag > max_lag => r.push(Reason::LagAbove { lag, max: max_lag }),
         Some(_) => {}
     }
+    if d.precheck_failed > 0 {
+        r.push(Reason::PrecheckFailed {
+            count: d.precheck_failed,
+            first: d.first_failed.clone(),
+        });
+    }
     r
 }
 
 fn span(from: &DateTime<Utc>, to: &DateTime<Utc>) -> Duration {
     (*to - *from).to_std().unwrap_or_default()
+}
+
+/// The keepalive period the link is judged against: half of the source's
+/// `wal_sender_timeout` as the newest reading says (0 disables it: the default is assumed),
+/// else half of PostgreSQL's default.
+pub fn keepalive(samples: &[(&DateTime<Utc>, &SampleData)]) -> (Duration, KeepaliveSource) {
+    let read = samples
+        .iter()
+        .rev()
+        .find_map(|(_, d)| d.reading.as_ref().and_then(|r| r.wal_sender_timeout))
+        .filter(|t| !t.is_zero());
+    match read {
+        Some(t) => (t / 2, KeepaliveSource::Source),
+        None => (DEFAULT_WAL_SENDER_TIMEOUT / 2, KeepaliveSource::Assumed),
+    }
+}
+
+/// The link's liveness at each sample (same order): the reasons it is dead, if it is.
+///
+/// "Now" is each sample's poll time (migtop's clock). `LastMsgReceiptTime` is on the
+/// standby's clock, so `poll time − receipt` is only right with synchronised clocks; migtop
+/// also counts how long it has seen the same receipt time (its own clock only, at most one
+/// poll late) and takes the larger. A standby clock ahead of migtop's therefore cannot hide a
+/// frozen link for more than a poll; one behind it can only make the alarm early.
+fn link_reasons(samples: &[(&DateTime<Utc>, &SampleData)]) -> Vec<Vec<Reason>> {
+    let (keepalive, from) = keepalive(samples);
+    let mut receipt: Option<(DateTime<Utc>, DateTime<Utc>)> = None; // (value, first seen)
+    let mut received: Option<Lsn> = None;
+    let mut behind_since: Option<DateTime<Utc>> = None;
+    let mut out = Vec::with_capacity(samples.len());
+    for (at, d) in samples {
+        let at = **at;
+        let mut r = Vec::new();
+        if d.state != Some(ReplicationState::Streaming) {
+            // Not streaming says it already; the trackers start again with the link.
+            receipt = None;
+            received = None;
+            behind_since = None;
+            out.push(r);
+            continue;
+        }
+        if let Some(t) = d.last_msg_receipt {
+            let seen = match receipt {
+                Some((v, seen)) if v == t => seen,
+                _ => at,
+            };
+            receipt = Some((t, seen));
+            let silent = span(&t, &at).max(span(&seen, &at));
+            if silent > keepalive {
+                r.push(Reason::NoMessage {
+                    silent,
+                    keepalive,
+                    from,
+                });
+            }
+        }
+        if d.received != received {
+            received = d.received;
+            behind_since = None;
+        }
+        if let (Some(src), Some(recv)) = (d.reading.as_ref().map(|s| s.lsn), d.received) {
+            if src > recv {
+                behind_since.get_or_insert(at);
+            } else {
+                behind_since = None;
+            }
+            if let Some(since) = behind_since {
+                let stalled = span(&since, &at);
+                if stalled >= STALL_AFTER {
+                    r.push(Reason::NotReceiving {
+                        stalled,
+                        behind: src.bytes_since(recv),
+                    });
+                }
+            }
+        }
+        out.push(r);
+    }
+    out
+}
+
+/// What the source's reading of one sample says for DRAINED: its next xid and whether
+/// xid-holding transactions were in progress, when both were read and the reading belongs
+/// to this task's source.
+fn xid_state(d: &SampleData) -> Option<(u64, bool, Lsn, Option<u32>)> {
+    let r = d.reading.as_ref()?;
+    if d.source.is_some_and(|c| c.mismatch) {
+        return None;
+    }
+    Some((r.next_xid?, r.xid_in_progress?, r.lsn, r.timeline))
+}
+
+/// DRAINED or why not, for a task IN SYNC over `window` (oldest first, every sample passing
+/// every condition).
+///
+/// The evidence: over the window, the source's next xid did not move (only a transaction
+/// that writes is assigned one) and no xid-holding transaction was in progress at its start
+/// (one that got its xid before could still commit inside it); and the standby has replayed
+/// up to the source's WAL position read at the window's start (a moment after it: see
+/// [`ASYNC_FLUSH`]). WAL written after that carried no transaction (checkpoints,
+/// running-xacts records): housekeeping does not break DRAINED.
+fn drained(
+    window: &[(&DateTime<Utc>, &SampleData)],
+    need: Duration,
+) -> Result<Verdict, NotDrained> {
+    let &(last_at, last) = window.last().expect("a window has a sample");
+    if !last.probed {
+        return Err(NotDrained::NoProbe);
+    }
+    let Some((xid, in_progress, _, tli)) = xid_state(last) else {
+        return Err(NotDrained::Unconfirmed);
+    };
+    if in_progress {
+        return Err(NotDrained::SourceWriting);
+    }
+    // Back from the newest reading while the source stayed quiet.
+    let mut start = window.len() - 1;
+    for (i, (_, d)) in window.iter().enumerate().rev().skip(1) {
+        match xid_state(d) {
+            Some((x, false, _, t)) if x == xid && t == tli => start = i,
+            _ => break,
+        }
+    }
+    let (start_at, _) = window[start];
+    let quiet = span(start_at, last_at);
+    if quiet.is_zero() {
+        return Err(NotDrained::SourceWriting);
+    }
+    if quiet < need {
+        return Err(NotDrained::Settling { quiet, need });
+    }
+    // The reference position: the source's, read a moment after the window's start. A
+    // transaction with `synchronous_commit = off` leaves the in-progress list once its commit
+    // record is inserted, but the WAL writer may write it up to 3 × `wal_writer_delay` (600 ms
+    // by default) later; a reading [`ASYNC_FLUSH`] on covers it.
+    let source_at_start = window[start..]
+        .iter()
+        .find(|(at, _)| span(start_at, at) >= ASYNC_FLUSH)
+        .or(window.last())
+        .and_then(|(_, d)| xid_state(d))
+        .map(|(_, _, lsn, _)| lsn)
+        .expect("every sample of the quiet window has a reading");
+    match last.replay {
+        Some(replay) if replay >= source_at_start => Ok(Verdict::Drained {
+            stable: quiet,
+            simulated: window[start..]
+                .iter()
+                .any(|(_, d)| d.reading.as_ref().is_some_and(|r| r.simulated)),
+        }),
+        Some(replay) => Err(NotDrained::NotReplayed {
+            behind: source_at_start.bytes_since(replay),
+        }),
+        None => Err(NotDrained::Unconfirmed),
+    }
 }
 
 /// Judges a task from its samples (oldest first). `stale` is the age of the last successful
@@ -179,7 +457,19 @@ pub fn evaluate(samples: &[&Sample], stale: Option<Duration>, cfg: &ReadinessCon
         }
         return Verdict::NotReady(r);
     };
+    let link = link_reasons(&with_data);
+    let holds = |i: usize| {
+        let (_, d) = with_data[i];
+        sample_reasons(d, cfg.max_lag).is_empty() && link[i].is_empty()
+    };
     let mut reasons = sample_reasons(last, cfg.max_lag);
+    // Past the switchover the link means nothing either.
+    if !matches!(
+        reasons.first(),
+        Some(Reason::Stage(Some(Stage::Switch | Stage::Success)))
+    ) {
+        reasons.extend(link[with_data.len() - 1].iter().cloned());
+    }
     if let Some(age) = stale {
         reasons.push(Reason::Stale { age });
     }
@@ -187,44 +477,25 @@ pub fn evaluate(samples: &[&Sample], stale: Option<Duration>, cfg: &ReadinessCon
         return Verdict::NotReady(reasons);
     }
     // How long every condition has held, back from the newest sample.
-    let run_start = with_data
-        .iter()
+    let run_start = (0..with_data.len())
         .rev()
-        .take_while(|(_, d)| sample_reasons(d, cfg.max_lag).is_empty())
+        .take_while(|i| holds(*i))
         .last()
-        .map(|(at, _)| *at)
-        .unwrap_or(last_at);
-    let stable = span(run_start, last_at);
+        .unwrap_or(with_data.len() - 1);
+    let stable = span(with_data[run_start].0, last_at);
     if stable < cfg.stable_for {
         return Verdict::NotReady(vec![Reason::Settling {
             stable,
             need: cfg.stable_for,
         }]);
     }
-    // Drained: lag 0 and the source's WAL end unchanged, for the whole window; with a source
-    // probe, the source itself must confirm it (true lag 0) in every sample of the window.
-    let drained =
-        |d: &SampleData| d.judged_lag() == Some(0) && (!d.probed || d.true_lag() == Some(0));
-    if drained(last) && last.latest_end.is_some() {
-        let drain_start = with_data
-            .iter()
-            .rev()
-            .take_while(|(_, d)| {
-                drained(d)
-                    && d.latest_end == last.latest_end
-                    && sample_reasons(d, cfg.max_lag).is_empty()
-            })
-            .last()
-            .map(|(at, _)| *at)
-            .unwrap_or(last_at);
-        let drained = span(drain_start, last_at);
-        if drained >= cfg.stable_for {
-            return Verdict::Drained { stable: drained };
-        }
-    }
-    Verdict::InSync {
-        lag: last.judged_lag().unwrap_or(0),
-        stable,
+    match drained(&with_data[run_start..], cfg.stable_for) {
+        Ok(v) => v,
+        Err(not_drained) => Verdict::InSync {
+            lag: last.judged_lag().unwrap_or(0),
+            stable,
+            not_drained,
+        },
     }
 }
 
@@ -253,6 +524,10 @@ mod tests {
                 receiver_restarting: false,
                 probed: false,
                 source: None,
+                reading: None,
+                last_msg_receipt: None,
+                precheck_failed: 0,
+                first_failed: None,
             }),
         }
     }
@@ -299,6 +574,10 @@ mod tests {
                 receiver_restarting: false,
                 probed: false,
                 source: None,
+                reading: None,
+                last_msg_receipt: None,
+                precheck_failed: 0,
+                first_failed: None,
             }),
         };
         let v = eval(&[s], Some(Duration::from_secs(16)));
@@ -360,7 +639,8 @@ mod tests {
             eval(&v, None),
             Verdict::InSync {
                 lag: 2 * MIB,
-                stable: Duration::from_secs(30)
+                stable: Duration::from_secs(30),
+                not_drained: NotDrained::NoProbe,
             }
         );
         // A lag spike restarts the window; a failed poll does not.
@@ -377,7 +657,8 @@ mod tests {
             eval(&v, None),
             Verdict::InSync {
                 lag: MIB,
-                stable: Duration::from_secs(30)
+                stable: Duration::from_secs(30),
+                not_drained: NotDrained::NoProbe,
             }
         );
         // Staleness overrides everything.
@@ -390,71 +671,345 @@ mod tests {
     }
 
     #[test]
-    fn drained_needs_zero_lag_and_a_still_source() {
-        let mut v: Vec<Sample> = (0..=6).map(|i| good(i * 5, 0, 1000 + i as u64)).collect();
-        // Lag 0 but the source is still writing: in sync, not drained.
+    fn without_a_probe_never_drained() {
+        // Lag 0 and LatestEndLsn still for minutes: RDS cannot know the source is idle.
+        let v: Vec<Sample> = (0..=40).map(|i| good(i * 5, 0, 5000)).collect();
         assert_eq!(
             eval(&v, None),
             Verdict::InSync {
                 lag: 0,
-                stable: Duration::from_secs(30)
+                stable: Duration::from_secs(200),
+                not_drained: NotDrained::NoProbe,
             }
         );
-        for i in 7..=13 {
-            v.push(good(i * 5, 0, 5000));
+    }
+
+    /// A reading of the source: its position, next xid and whether xid-holding transactions
+    /// were in progress.
+    fn read(mut s: Sample, lsn: u64, xid: Option<u64>, busy: bool) -> Sample {
+        let at = s.at;
+        let d = s.data.as_mut().unwrap();
+        d.probed = true;
+        let sample = crate::probe::SourceSample {
+            at,
+            lsn: Lsn(lsn),
+            in_recovery: false,
+            timeline: Some(1),
+            server_version: Some(150000),
+            round_trip_ms: 1,
+            next_xid: xid,
+            xid_in_progress: xid.map(|_| busy),
+            wal_sender_timeout: None,
+            simulated: false,
+        };
+        d.source = Some(crate::probe::SourceComparison {
+            true_lag_bytes: d
+                .replay
+                .and_then(|r| crate::probe::true_lag_bytes(Lsn(lsn), r)),
+            latest_end_trail_bytes: d.latest_end.map(|e| lsn.saturating_sub(e.0)),
+            mismatch: d.replay.is_some_and(|r| r.0 > lsn),
+        });
+        d.reading = Some(sample);
+        s
+    }
+
+    /// Standby at `standby` (received = replayed), source at `src` with next xid `xid`.
+    fn at_pos(at: i64, standby: u64, src: u64, xid: u64, busy: bool) -> Sample {
+        read(good(at, 0, standby), src, Some(xid), busy)
+    }
+
+    #[test]
+    fn drained_needs_a_still_next_xid_and_the_replay_of_the_start() {
+        // Writing: the next xid moves every poll.
+        let mut v: Vec<Sample> = (0..=6)
+            .map(|i| {
+                at_pos(
+                    i * 5,
+                    1000 + i as u64,
+                    1000 + i as u64,
+                    700 + i as u64,
+                    false,
+                )
+            })
+            .collect();
+        assert_eq!(
+            eval(&v, None),
+            Verdict::InSync {
+                lag: 0,
+                stable: Duration::from_secs(30),
+                not_drained: NotDrained::SourceWriting,
+            }
+        );
+        // Quiet from 35 s: settling, then drained 30 s on.
+        for i in 7..=12 {
+            v.push(at_pos(i * 5, 5000, 5000, 800, false));
+        }
+        assert_eq!(
+            eval(&v, None),
+            Verdict::InSync {
+                lag: 0,
+                stable: Duration::from_secs(60),
+                not_drained: NotDrained::Settling {
+                    quiet: Duration::from_secs(25),
+                    need: Duration::from_secs(30)
+                },
+            }
+        );
+        v.push(at_pos(65, 5000, 5000, 800, false));
+        assert_eq!(
+            eval(&v, None),
+            Verdict::Drained {
+                stable: Duration::from_secs(30),
+                simulated: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_transaction_in_progress_at_the_start_is_not_quiet() {
+        // The xid does not move, but a transaction holding one is open: it may still commit.
+        let mut v: Vec<Sample> = (0..=12)
+            .map(|i| at_pos(i * 5, 5000, 5000, 800, true))
+            .collect();
+        assert_eq!(
+            eval(&v, None),
+            Verdict::InSync {
+                lag: 0,
+                stable: Duration::from_secs(60),
+                not_drained: NotDrained::SourceWriting,
+            }
+        );
+        // It committed (same next xid): the quiet window starts at the first reading without.
+        for i in 13..=19 {
+            v.push(at_pos(i * 5, 5200, 5200, 800, false));
         }
         assert_eq!(
             eval(&v, None),
             Verdict::Drained {
-                stable: Duration::from_secs(30)
+                stable: Duration::from_secs(30),
+                simulated: false
             }
         );
     }
 
-    fn probed(mut s: Sample, source_lsn: Option<u64>) -> Sample {
-        let d = s.data.as_mut().unwrap();
-        d.probed = true;
-        d.source = source_lsn.map(|l| crate::probe::SourceComparison {
-            true_lag_bytes: d.replay.map(|r| l.saturating_sub(r.0)),
-            latest_end_trail_bytes: d.latest_end.map(|e| l.saturating_sub(e.0)),
-            mismatch: false,
-        });
-        s
+    #[test]
+    fn housekeeping_wal_on_an_idle_source_does_not_flap() {
+        // The lab run: after the load stops the source writes a running-xacts record
+        // every 15 s and a checkpoint now and then (846 B/s): position moves, next xid not.
+        // The standby replays each within a poll.
+        let mut v = Vec::new();
+        let mut verdicts = Vec::new();
+        for i in 0..=60 {
+            let src = 0x100_0000 + (i as u64 / 3) * 846 * 15;
+            // The newest record is replayed by the next poll.
+            let standby = 0x100_0000 + (i.max(1) as u64 - 1) / 3 * 846 * 15;
+            v.push(at_pos(i * 5, standby, src, 4242, false));
+            verdicts.push(eval(&v, None).kind());
+        }
+        // Drained once the window has passed (30 s + the first second), then for good.
+        let first = verdicts
+            .iter()
+            .position(|k| *k == VerdictKind::Drained)
+            .expect("drained");
+        assert!(first <= 8, "drained at poll {first}");
+        assert!(
+            verdicts[first..].iter().all(|k| *k == VerdictKind::Drained),
+            "{verdicts:?}"
+        );
     }
 
     #[test]
-    fn the_true_lag_is_judged_when_the_source_is_read() {
-        // Reported 1 MiB, but the source is 20 MiB ahead of ReplayLsn: above 16 MiB.
-        let v: Vec<Sample> = (0..=6)
-            .map(|i| probed(good(i * 5, MIB, 100 * MIB), Some(119 * MIB)))
+    fn drained_waits_for_the_standby_to_replay_the_start() {
+        // Quiet source at 9000, received in full, replayed to 8000 (replay paused).
+        let v: Vec<Sample> = (0..=12)
+            .map(|i| read(good(i * 5, 1000, 9000), 9000, Some(800), false))
             .collect();
         assert_eq!(
             eval(&v, None),
-            Verdict::NotReady(vec![Reason::LagAbove {
-                lag: 20 * MIB,
-                max: 16 * MIB
-            }])
+            Verdict::InSync {
+                lag: 1000,
+                stable: Duration::from_secs(60),
+                not_drained: NotDrained::NotReplayed { behind: 1000 },
+            }
         );
-        // A failed reading falls back to the reported lag: in sync, never drained.
+    }
+
+    #[test]
+    fn a_probe_without_the_xid_or_a_failed_reading_cannot_confirm() {
         let v: Vec<Sample> = (0..=12)
-            .map(|i| probed(good(i * 5, 0, 5000), None))
+            .map(|i| read(good(i * 5, 0, 5000), 5000, None, false))
             .collect();
         assert_eq!(
             eval(&v, None),
             Verdict::InSync {
                 lag: 0,
-                stable: Duration::from_secs(60)
+                stable: Duration::from_secs(60),
+                not_drained: NotDrained::Unconfirmed,
             }
         );
-        // Drained once the source confirms it for the whole window.
+        let mut v: Vec<Sample> = (0..=12)
+            .map(|i| at_pos(i * 5, 5000, 5000, 800, false))
+            .collect();
+        let mut failed = good(65, 0, 5000);
+        failed.data.as_mut().unwrap().probed = true;
+        v.push(failed);
+        assert_eq!(
+            eval(&v, None).kind(),
+            VerdictKind::InSync,
+            "a failed reading is not a confirmation"
+        );
+    }
+
+    #[test]
+    fn a_simulated_probe_says_so() {
         let v: Vec<Sample> = (0..=12)
-            .map(|i| probed(good(i * 5, 0, 5000), Some(5000)))
+            .map(|i| {
+                let mut s = at_pos(i * 5, 5000, 5000, 800, false);
+                let d = s.data.as_mut().unwrap();
+                d.reading.as_mut().unwrap().simulated = true;
+                s
+            })
             .collect();
         assert_eq!(
             eval(&v, None),
             Verdict::Drained {
-                stable: Duration::from_secs(60)
+                stable: Duration::from_secs(60),
+                simulated: true
             }
         );
+    }
+
+    fn receipt(mut s: Sample, receipt_at: i64) -> Sample {
+        s.data.as_mut().unwrap().last_msg_receipt = Some(t(receipt_at));
+        s
+    }
+
+    #[test]
+    fn a_frozen_link_without_a_probe_is_not_ready_after_the_keepalive_period() {
+        // Healthy: a message every few seconds.
+        let mut v: Vec<Sample> = (0..=6)
+            .map(|i| receipt(good(i * 5, 0, 5000), i * 5 - 1))
+            .collect();
+        assert_eq!(eval(&v, None).kind(), VerdictKind::InSync);
+        // Frozen at 30 s: the standby still says streaming and lag 0.
+        for i in 7..=11 {
+            v.push(receipt(good(i * 5, 0, 5000), 29));
+            assert_eq!(eval(&v, None).kind(), VerdictKind::InSync, "{i}");
+        }
+        v.push(receipt(good(65, 0, 5000), 29));
+        assert_eq!(
+            eval(&v, None),
+            Verdict::NotReady(vec![Reason::NoMessage {
+                silent: Duration::from_secs(36),
+                keepalive: Duration::from_secs(30),
+                from: KeepaliveSource::Assumed,
+            }])
+        );
+        assert_eq!(
+            eval(&v, None).reasons()[0].to_string(),
+            "no message from the source for 36s (keepalive 30s, default assumed)"
+        );
+    }
+
+    #[test]
+    fn a_standby_clock_ahead_cannot_hide_a_frozen_link() {
+        // The standby's clock is 100 s ahead of migtop's, so receipt times look fresh (even
+        // in the future); migtop's own count of an unchanged receipt still fires.
+        let mut v: Vec<Sample> = (0..=6)
+            .map(|i| receipt(good(i * 5, 0, 5000), i * 5 + 100))
+            .collect();
+        assert_eq!(eval(&v, None).kind(), VerdictKind::InSync);
+        for i in 7..=13 {
+            v.push(receipt(good(i * 5, 0, 5000), 130));
+        }
+        assert_eq!(
+            eval(&v, None).reasons(),
+            &[Reason::NoMessage {
+                silent: Duration::from_secs(35),
+                keepalive: Duration::from_secs(30),
+                from: KeepaliveSource::Assumed,
+            }]
+        );
+    }
+
+    #[test]
+    fn the_keepalive_period_comes_from_the_source_when_read() {
+        let v: Vec<Sample> = (0..=3)
+            .map(|i| {
+                let mut s = receipt(at_pos(i * 5, 5000, 5000, 800, false), 0);
+                let r = s.data.as_mut().unwrap().reading.as_mut().unwrap();
+                r.wal_sender_timeout = Some(Duration::from_secs(20));
+                s
+            })
+            .collect();
+        assert_eq!(
+            eval(&v, None).reasons(),
+            &[Reason::NoMessage {
+                silent: Duration::from_secs(15),
+                keepalive: Duration::from_secs(10),
+                from: KeepaliveSource::Source,
+            }]
+        );
+    }
+
+    #[test]
+    fn a_frozen_link_with_a_probe_is_not_ready_within_seconds() {
+        // Drained and healthy, then the walsender freezes while the source writes 400 KB/s:
+        // LatestEndLsn, ReceivedLsn and the receipt time stop; the source moves on.
+        let mut v: Vec<Sample> = (0..=12)
+            .map(|i| receipt(at_pos(i * 5, 5000, 5000, 800, false), i * 5))
+            .collect();
+        assert_eq!(eval(&v, None).kind(), VerdictKind::Drained);
+        let mut kinds = Vec::new();
+        for i in 1..=3 {
+            let src = 5000 + i as u64 * 5 * 400_000;
+            v.push(receipt(
+                at_pos(60 + i * 5, 5000, src, 800 + i as u64 * 50, false),
+                60,
+            ));
+            kinds.push(eval(&v, None));
+        }
+        // The first poll after the freeze sees the source ahead; the next (5 s later) calls it.
+        assert_eq!(kinds[0].kind(), VerdictKind::InSync);
+        assert_eq!(
+            kinds[1].reasons(),
+            &[Reason::NotReceiving {
+                stalled: Duration::from_secs(5),
+                behind: 4_000_000,
+            }]
+        );
+    }
+
+    #[test]
+    fn a_failed_precheck_is_a_reason() {
+        let mut s = good(0, 0, 1000);
+        let d = s.data.as_mut().unwrap();
+        d.precheck_failed = 2;
+        d.first_failed = Some("Check disk size enough".into());
+        let v = eval(&[s], None);
+        assert_eq!(
+            v.reasons(),
+            &[Reason::PrecheckFailed {
+                count: 2,
+                first: Some("Check disk size enough".into())
+            }]
+        );
+        assert_eq!(
+            v.reasons()[0].to_string(),
+            "precheck failed: 2, first: Check disk size enough"
+        );
+        assert_eq!(v.reasons()[0].short(), "precheck failed: 2");
+    }
+
+    #[test]
+    fn not_streaming_lag_is_a_lower_bound() {
+        let mut s = good(0, 0, 1000);
+        let d = s.data.as_mut().unwrap();
+        assert!(!d.lag_is_lower_bound());
+        d.state = Some(ReplicationState::Disconnect);
+        assert!(d.lag_is_lower_bound());
+        // The source's own position makes it exact again.
+        let s = read(s, 1000, Some(1), false);
+        assert!(!s.data.as_ref().unwrap().lag_is_lower_bound());
     }
 }

@@ -418,6 +418,10 @@ mod tests {
                 timeline: Some(1),
                 server_version: Some(150004),
                 round_trip_ms: 2,
+                next_xid: None,
+                xid_in_progress: None,
+                wal_sender_timeout: None,
+                simulated: false,
             }),
         }
     }

@@ -204,7 +204,7 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "no answer from https://e within 2 s, 3 attempts"
+            "no complete answer from https://e within 2 s (--timeout, for the whole poll), 3 attempts"
         );
     }
 

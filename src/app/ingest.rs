@@ -1,7 +1,7 @@
 //! Ingesting poll results: instance status, task entries and their history, verdicts, and
 //! the bells that flag a change worth looking at.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,9 +16,9 @@ use crate::readiness::{self, Verdict, VerdictKind};
 impl App {
     /// How much history each task keeps.
     pub(super) fn keep(&self) -> Duration {
-        (self.config.readiness.stable_for * 2)
+        (self.config.readiness.stable_for.saturating_mul(2))
             .max(Duration::from_secs(600))
-            .max(self.interval * 200)
+            .max(self.interval.saturating_mul(200))
     }
 
     /// Moves the clock; returns whether a shown figure (whole seconds) changed.
@@ -47,7 +47,8 @@ impl App {
         }
     }
 
-    pub(super) fn on_result(&mut self, r: PollResult, out: &mut Vec<Effect>) {
+    pub(super) fn on_result(&mut self, mut r: PollResult, out: &mut Vec<Effect>) {
+        super::printable::poll_result(&mut r);
         if r.at > self.now {
             self.now = r.at;
         }
@@ -103,10 +104,11 @@ impl App {
         out: &mut Vec<Effect>,
     ) {
         let probed = self.source.is_some();
-        let mut seen = Vec::new();
+        // A set: a list made dropping vanished tasks quadratic (minutes at 100k tasks).
+        let mut seen = HashSet::new();
         for task in snap.tasks {
             let key = task.key();
-            seen.push(key.clone());
+            seen.insert(key.clone());
             let sample = Sample {
                 at,
                 data: Some(SampleData::probed(&task, probed, source)),
@@ -123,6 +125,10 @@ impl App {
                     {
                         out.push(Effect::Bell);
                     }
+                    if entry.task.precheck != task.precheck {
+                        self.next_log_rev += 1;
+                        entry.log_rev = self.next_log_rev;
+                    }
                     entry.task = task;
                     entry.history.push(sample, keep);
                 }
@@ -138,6 +144,10 @@ impl App {
                             stage_since: at,
                             stage_since_exact: false,
                             verdict: Verdict::NotReady(vec![readiness::Reason::NoData]),
+                            log_rev: {
+                                self.next_log_rev += 1;
+                                self.next_log_rev
+                            },
                         },
                     );
                 }

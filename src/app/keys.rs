@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{Action, App, Effect, Focus, Overlay};
+use super::{Action, App, Effect, Focus, LabCommand, Overlay};
 
 impl App {
     /// Maps a key to an action in the current mode, then applies it.
@@ -100,6 +100,11 @@ impl App {
             KeyCode::Char('+') | KeyCode::Char('=') => Action::IntervalUp,
             KeyCode::Char('-') | KeyCode::Char('_') => Action::IntervalDown,
             KeyCode::Char('S') => Action::Switchover,
+            KeyCode::Char('F') if self.config.lab_keys => Action::Lab(LabCommand::ToggleFreeze),
+            KeyCode::Char('C') if self.config.lab_keys => Action::Lab(LabCommand::ToggleCut),
+            KeyCode::Char('P') if self.config.lab_keys => {
+                Action::Lab(LabCommand::ToggleReplayPause)
+            }
             _ => return None,
         })
     }
@@ -218,6 +223,31 @@ mod tests {
         a.on_key(key(KeyCode::Esc));
         a.on_key(key(KeyCode::F(1)));
         assert_eq!(a.help_scroll, 0, "the help reopens at its top");
+    }
+
+    #[test]
+    fn lab_keys_only_in_the_lab() {
+        let mut a = app();
+        for c in ['F', 'C', 'P'] {
+            assert!(a.key_action(ch(c)).is_none(), "{c} outside the lab");
+        }
+        a.config.lab_keys = true;
+        assert_eq!(
+            a.on_key(ch('F')),
+            vec![Effect::Lab(LabCommand::ToggleFreeze)]
+        );
+        assert_eq!(a.on_key(ch('C')), vec![Effect::Lab(LabCommand::ToggleCut)]);
+        assert_eq!(
+            a.on_key(ch('P')),
+            vec![Effect::Lab(LabCommand::ToggleReplayPause)]
+        );
+        // The lowercase keys keep their meaning.
+        assert!(matches!(a.key_action(ch('f')), Some(Action::ToggleFollow)));
+        assert!(matches!(a.key_action(ch('p')), Some(Action::TogglePause)));
+        a.update(Action::LabDone(Ok("link frozen".into())));
+        assert_eq!(a.lab_note.as_deref(), Some("link frozen"));
+        a.update(Action::LabDone(Err("standby gone".into())));
+        assert_eq!(a.lab_note.as_deref(), Some("lab key failed: standby gone"));
     }
 
     #[test]

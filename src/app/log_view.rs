@@ -1,9 +1,32 @@
 //! The precheck log's view state: scrolling, following the tail and searching. Rows and
 //! matches come from [`crate::view::log_text`], the same module the log panel draws with.
 
+use std::sync::Arc;
+
 use super::{Action, App, Focus};
 use crate::view::layout;
 use crate::view::log_text::{self, LogRow};
+
+/// Wrapped logs kept: the selected task's and the few selected just before, so moving the
+/// selection back and forth does not re-wrap a big log on every key.
+const WRAPS_KEPT: usize = 4;
+
+/// The wrapped logs of the last few tasks shown, most recent first.
+#[derive(Debug, Clone, Default)]
+pub(super) struct WrapCache {
+    entries: Vec<Wrapped>,
+}
+
+/// One task's log wrapped to one width: (task key, log revision, width) and the rows.
+#[derive(Debug, Clone, Default)]
+struct Wrapped {
+    key: Option<(String, u64, usize)>,
+    rows: Arc<Vec<LogRow>>,
+    /// The row of the first warning or failure's section, found once per wrap.
+    first_problem: Option<usize>,
+    /// For each logical line, its first row (so a match is found without a scan).
+    first_row: Arc<Vec<usize>>,
+}
 
 /// A search in the precheck log.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -27,6 +50,8 @@ pub struct LogView {
     pub search: Option<Search>,
     /// The search being typed after `/`.
     pub input: Option<String>,
+    /// What `search.matches` was computed for: (task key, log revision, query).
+    pub(super) searched: Option<(String, u64, String)>,
 }
 
 impl App {
@@ -103,11 +128,51 @@ impl App {
 
     /// The precheck log of the selected task, wrapped for the current log panel width, and the
     /// panel's inner height.
-    pub(super) fn log_geometry(&self) -> Option<(Vec<LogRow>, usize)> {
-        let entry = self.selected_task()?;
+    pub(super) fn log_geometry(&self) -> Option<(Arc<Vec<LogRow>>, usize)> {
         let inner = layout::log_inner(self.layout().log?);
-        let rows = log_text::wrap(&entry.task.precheck, inner.width as usize);
+        let rows = self.wrapped_log(inner.width as usize)?;
         Some((rows, inner.height as usize))
+    }
+
+    /// The selected task's log wrapped to `width`: from the cache unless the task, its
+    /// `Detail` or the width changed since the last call.
+    pub fn wrapped_log(&self, width: usize) -> Option<Arc<Vec<LogRow>>> {
+        self.with_wrapped(width, |c| c.rows.clone())
+    }
+
+    fn with_wrapped<T>(&self, width: usize, f: impl FnOnce(&Wrapped) -> T) -> Option<T> {
+        let (key, entry) = self.selected_entry()?;
+        let want = (key.to_string(), entry.log_rev, width);
+        let mut cache = self.wrapped.borrow_mut();
+        let entries = &mut cache.entries;
+        match entries.iter().position(|w| w.key.as_ref() == Some(&want)) {
+            Some(0) => {}
+            Some(i) => {
+                let hit = entries.remove(i);
+                entries.insert(0, hit);
+            }
+            None => {
+                let p = &entry.task.precheck;
+                let rows = log_text::wrap(p, width);
+                let mut first_row = vec![0; p.lines.len()];
+                for (i, r) in rows.iter().enumerate().rev() {
+                    first_row[r.line] = i;
+                }
+                // Older revisions and widths of this task will not be asked for again.
+                entries.retain(|w| w.key.as_ref().is_some_and(|k| k.0 != want.0));
+                entries.truncate(WRAPS_KEPT - 1);
+                entries.insert(
+                    0,
+                    Wrapped {
+                        first_problem: log_text::first_problem_row(p, &rows),
+                        key: Some(want),
+                        rows: Arc::new(rows),
+                        first_row: Arc::new(first_row),
+                    },
+                );
+            }
+        }
+        Some(f(&entries[0]))
     }
 
     /// The first log row to show, given the wrapped rows and the viewport height: the tail
@@ -118,16 +183,30 @@ impl App {
         if self.log.follow {
             return max;
         }
-        if self.log.auto
-            && let Some(entry) = self.selected_task()
-        {
+        if self.log.auto && self.selected_task().is_some() {
             // Stay at the top when the problem (and a little after it) is visible from there.
-            return match log_text::first_problem_row(&entry.task.precheck, rows) {
+            return match self.first_problem_row(rows) {
                 Some(row) if row + 4 > height => row.min(max),
                 _ => 0,
             };
         }
         self.log.scroll.min(max)
+    }
+
+    /// [`log_text::first_problem_row`] of the selected task, from the cache when `rows` are
+    /// the cached rows.
+    fn first_problem_row(&self, rows: &[LogRow]) -> Option<usize> {
+        if let Some(w) = self
+            .wrapped
+            .borrow()
+            .entries
+            .iter()
+            .find(|w| std::ptr::eq(w.rows.as_slice(), rows))
+        {
+            return w.first_problem;
+        }
+        let entry = self.selected_task()?;
+        log_text::first_problem_row(&entry.task.precheck, rows)
     }
 
     pub(super) fn scroll_log(&mut self, n: i64) {
@@ -147,12 +226,22 @@ impl App {
 
     pub(super) fn refresh_matches(&mut self) {
         let Some(search) = &self.log.search else {
+            self.log.searched = None;
             return;
         };
+        // Searched again only when the query, the task or its Detail changed: not on every
+        // poll or key.
+        let target = self
+            .selected_entry()
+            .map(|(k, e)| (k.to_string(), e.log_rev, search.query.clone()));
+        if target.is_some() && target == self.log.searched {
+            return;
+        }
         let matches = match self.selected_task() {
             Some(e) => log_text::matching_lines(&e.task.precheck, &search.query),
             None => Vec::new(),
         };
+        self.log.searched = target;
         if let Some(s) = &mut self.log.search {
             if s.current.is_some_and(|c| c >= matches.len()) {
                 s.current = None;
@@ -164,10 +253,18 @@ impl App {
     /// Moves to the next (`dir` 1) or previous (-1) match; `first` picks the first match at or
     /// after the top of the view.
     pub(super) fn jump_to_match(&mut self, dir: i64, first: bool) {
-        let Some((rows, h)) = self.log_geometry() else {
+        let Some(log_area) = self.layout().log else {
+            return;
+        };
+        let inner = layout::log_inner(log_area);
+        let (width, h) = (inner.width as usize, inner.height as usize);
+        let Some((rows, first_row)) =
+            self.with_wrapped(width, |c| (c.rows.clone(), c.first_row.clone()))
+        else {
             return;
         };
         let top = self.log_scroll(&rows, h);
+        let row_of = |line: usize| first_row.get(line).copied().unwrap_or(0);
         let Some(search) = &mut self.log.search else {
             return;
         };
@@ -176,11 +273,12 @@ impl App {
             return;
         }
         let n = search.matches.len();
-        let row_of = |line: usize| rows.iter().position(|r| r.line == line).unwrap_or(0);
         let idx = match (search.current, first) {
             (Some(c), false) => (c as i64 + dir).rem_euclid(n as i64) as usize,
             _ => {
-                let after = search.matches.iter().position(|m| row_of(*m) >= top);
+                // Matches are in line order, and rows too: the first at or below the top.
+                let i = search.matches.partition_point(|m| row_of(*m) < top);
+                let after = (i < n).then_some(i);
                 match (after, dir) {
                     (Some(i), d) if d >= 0 => i,
                     (Some(i), _) => (i + n - 1) % n,

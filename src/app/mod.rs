@@ -11,6 +11,7 @@ mod ingest;
 mod keys;
 mod log_view;
 mod mouse;
+mod printable;
 mod selection;
 mod switchover;
 
@@ -61,6 +62,8 @@ pub struct AppConfig {
     pub source_probe: Option<String>,
     /// The sub-command running the dashboard (`watch`, `demo`, `lab`), named in hints.
     pub command: String,
+    /// `migtop lab`: the keys that freeze, cut and pause the lab's replication work.
+    pub lab_keys: bool,
 }
 
 impl AppConfig {
@@ -77,6 +80,7 @@ impl AppConfig {
             label: None,
             source_probe: None,
             command: "watch".into(),
+            lab_keys: false,
         }
     }
 }
@@ -107,6 +111,9 @@ pub struct TaskEntry {
     /// Whether `stage_since` is a stage change migtop saw (else: when it first saw the task).
     pub stage_since_exact: bool,
     pub verdict: Verdict,
+    /// Changes whenever the task's `Detail` does: what the wrapped log and the search
+    /// matches are cached against.
+    pub log_rev: u64,
 }
 
 impl TaskEntry {
@@ -142,6 +149,17 @@ pub enum Overlay {
     Help,
     Notice { title: String, text: String },
     Switchover(SwitchDialog),
+}
+
+/// What the lab dashboard's keys ask of the lab (each one toggles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabCommand {
+    /// Freeze the link (the walsender stops sending, the connection stays up), or thaw it.
+    ToggleFreeze,
+    /// Cut the link, or restore it.
+    ToggleCut,
+    /// Pause replay on the standby, or resume it.
+    ToggleReplayPause,
 }
 
 /// Every way the state changes.
@@ -183,6 +201,10 @@ pub enum Action {
     DialogBackspace,
     DialogConfirm,
     SwitchoverDone(Result<serde_json::Value, ApiError>),
+    /// A lab key (only with [`AppConfig::lab_keys`]).
+    Lab(LabCommand),
+    /// What the lab did about a [`LabCommand`], or why it could not.
+    LabDone(Result<String, String>),
     Poll(PollEvent),
     Tick(DateTime<Utc>),
     Resize(u16, u16),
@@ -198,6 +220,8 @@ pub enum Effect {
     },
     /// Ring the terminal bell.
     Bell,
+    /// Ask the lab (`migtop lab`) to do this.
+    Lab(LabCommand),
 }
 
 /// The whole dashboard state.
@@ -224,8 +248,15 @@ pub struct App {
     pub overlay: Option<Overlay>,
     /// First line of the help overlay shown (the drawing clamps it to the help's length).
     pub help_scroll: u16,
+    /// What the last lab key did (shown in the header), in lab mode.
+    pub lab_note: Option<String>,
     pub quit: bool,
     dirty: bool,
+    /// The selected task's log wrapped to the panel, kept until the log or the width changes
+    /// (wrapping a 50 MB Detail on every key would take seconds).
+    wrapped: std::cell::RefCell<log_view::WrapCache>,
+    /// The revision the next changed `Detail` gets (see [`TaskEntry::log_rev`]).
+    next_log_rev: u64,
 }
 
 impl App {
@@ -266,8 +297,11 @@ impl App {
             },
             overlay: None,
             help_scroll: 0,
+            lab_note: None,
             quit: false,
             dirty: true,
+            wrapped: Default::default(),
+            next_log_rev: 0,
         };
         app.rebuild_rows();
         app
@@ -282,6 +316,14 @@ impl App {
     pub fn selected_task(&self) -> Option<&TaskEntry> {
         match self.rows.get(self.selected)? {
             RowRef::Task(k) => self.tasks.get(k),
+            RowRef::Instance(_) => None,
+        }
+    }
+
+    /// The selected row's task with its key, if it is a task.
+    pub fn selected_entry(&self) -> Option<(&str, &TaskEntry)> {
+        match self.rows.get(self.selected)? {
+            RowRef::Task(k) => self.tasks.get(k).map(|e| (k.as_str(), e)),
             RowRef::Instance(_) => None,
         }
     }
@@ -406,6 +448,14 @@ impl App {
             | Action::DialogBackspace
             | Action::DialogConfirm
             | Action::SwitchoverDone(_) => self.update_switchover(action, &mut out),
+            Action::Lab(c) => {
+                if self.config.lab_keys {
+                    out.push(Effect::Lab(c));
+                }
+            }
+            Action::LabDone(r) => {
+                self.lab_note = Some(r.unwrap_or_else(|e| format!("lab key failed: {e}")));
+            }
             Action::Poll(ev) => self.on_poll(ev, &mut out),
             Action::Tick(now) => dirty = self.on_tick(now, &mut out),
             Action::Resize(w, h) => {

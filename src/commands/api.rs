@@ -3,7 +3,7 @@
 
 use crate::aliyun::{self, ClientConfig, CredentialOptions, RdsClient, RetryPolicy, TaskFilter};
 use crate::cli::ApiArgs;
-use crate::error::UsageError;
+use crate::error::{UsageError, say};
 use crate::probe::SourceProbe;
 
 /// The task filters given.
@@ -25,15 +25,15 @@ pub fn source_probe(args: &ApiArgs) -> Result<Option<SourceProbe>, UsageError> {
     };
     let from_env = std::env::var_os("MIGTOP_SOURCE_DSN").is_some();
     if dsn.has_password() && !from_env {
-        eprintln!(
+        say(format_args!(
             "migtop: warning: the password in --source-dsn shows in `ps` and shell history; \
              prefer PGPASSWORD, ~/.pgpass or the MIGTOP_SOURCE_DSN variable"
-        );
+        ));
     }
     let mut probe = SourceProbe::new(dsn.clone(), args.timeout)
         .map_err(|e| UsageError(format!("--source-dsn {}: {e}", dsn.redacted())))?;
     for w in probe.take_warnings() {
-        eprintln!("migtop: warning: {w}");
+        say(format_args!("migtop: warning: {w}"));
     }
     Ok(Some(probe))
 }
@@ -51,7 +51,7 @@ pub fn client(args: &ApiArgs) -> Result<RdsClient, UsageError> {
     })
     .map_err(|e| UsageError(e.to_string()))?;
     for w in &resolved.warnings {
-        eprintln!("{w}");
+        say(format_args!("{w}"));
     }
     let endpoint = args
         .endpoint

@@ -7,7 +7,7 @@ use chrono::Local;
 
 use crate::app::AppConfig;
 use crate::cli::UiArgs;
-use crate::probe::SourceProbe;
+use crate::probe::Probe;
 use crate::readiness::ReadinessConfig;
 
 /// Default poll interval of `watch`.
@@ -37,7 +37,7 @@ pub fn app_config(
     default_interval: Duration,
     instances: Vec<String>,
     label: Option<String>,
-    probe: Option<&SourceProbe>,
+    probe: Option<&dyn Probe>,
 ) -> AppConfig {
     let no_color_env = std::env::var("NO_COLOR").ok();
     AppConfig {
@@ -57,6 +57,7 @@ pub fn app_config(
         label,
         source_probe: probe.map(|p| p.target().to_string()),
         command: command.to_string(),
+        lab_keys: command == "lab",
     }
 }
 
@@ -66,7 +67,7 @@ pub fn headless_config(
     instances: Vec<String>,
     interval: Duration,
     readiness: ReadinessConfig,
-    probe: Option<&SourceProbe>,
+    probe: Option<&dyn Probe>,
 ) -> AppConfig {
     AppConfig {
         interval,

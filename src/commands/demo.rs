@@ -1,4 +1,5 @@
-//! `migtop demo`: the simulator in-process, the dashboard against it over real HTTP.
+//! `migtop demo`: the simulator in-process, the dashboard against it over real HTTP, with the
+//! simulator's own sources lent as a (simulated) source probe.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use anyhow::Context;
 use super::dashboard_config::{DEMO_INTERVAL, app_config, speed_label};
 use crate::cli::DemoArgs;
 use crate::poller::ApiSource;
+use crate::probe::Probe;
 use crate::{dashboard, logging, sim};
 
 /// `migtop demo`.
@@ -28,22 +30,26 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {
         client: client.clone(),
         filter: Default::default(),
     });
+    let probe = handle
+        .scenario
+        .clone()
+        .map(|s| Box::new(sim::SimulatedProbe::new(s)) as Box<dyn Probe>);
     let config = app_config(
         "demo",
         &args.ui,
         DEMO_INTERVAL,
         handle.instances.clone(),
         Some(speed_label("demo", args.speed)),
-        None,
+        probe.as_deref(),
     );
     let code = dashboard::run(
         source,
         Some(client),
-        None,
+        probe,
         config,
-        dashboard::Outputs {
+        dashboard::Extras {
             recorder,
-            metrics: None,
+            ..Default::default()
         },
     )
     .await;

@@ -10,6 +10,7 @@ use crate::error::EXIT_OK;
 use crate::logging;
 use crate::metrics;
 use crate::poller::ApiSource;
+use crate::probe::Probe;
 use crate::readiness::ReadinessConfig;
 use crate::signals::StopSignals;
 
@@ -17,7 +18,7 @@ use crate::signals::StopSignals;
 pub async fn run(args: ExporterArgs) -> anyhow::Result<i32> {
     logging::to_stderr("migtop=info");
     let client = api::client(&args.api)?;
-    let probe = api::source_probe(&args.api)?;
+    let probe = api::source_probe(&args.api)?.map(|p| Box::new(p) as Box<dyn Probe>);
     let (registry, server) = metrics_endpoint::start(args.listen).await?;
     let mut signals = StopSignals::listen_without_hangup()?;
     let recorder = record::open(args.record.as_deref())?;
@@ -28,7 +29,7 @@ pub async fn run(args: ExporterArgs) -> anyhow::Result<i32> {
             max_lag: args.max_lag,
             stable_for: args.stable_for,
         },
-        probe.as_ref(),
+        probe.as_deref(),
     );
     let source = Arc::new(ApiSource {
         client,

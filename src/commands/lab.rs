@@ -1,5 +1,5 @@
 //! `migtop lab`: a real PostgreSQL primary and streaming standby on loopback, write load
-//! with pgbench, a replay pause and a link cut on a schedule, the simulator API serving the
+//! with pgbench, a replay pause, a link cut and a link freeze on a schedule, the simulator API serving the
 //! standby as an RDS migration task, and the dashboard on it (or, with `--serve`, only the
 //! API, for other tools).
 //!
@@ -12,12 +12,17 @@ use std::time::Duration;
 
 use super::dashboard_config::{DEMO_INTERVAL, app_config, speed_label};
 use super::simulate::served_credentials;
+use futures::future::BoxFuture;
+
 use crate::aliyun::Credentials;
+use crate::app::LabCommand;
 use crate::cli::LabArgs;
+use crate::dashboard::LabControl;
 use crate::error::UsageError;
 use crate::lab::session::{LabSession, SessionConfig, find_binaries};
+use crate::lab::{Lab, LinkMode};
 use crate::poller::ApiSource;
-use crate::probe::{SourceDsn, SourceProbe};
+use crate::probe::{Probe, SourceDsn, SourceProbe};
 use crate::signals::StopSignals;
 use crate::{dashboard, logging, sim};
 
@@ -155,15 +160,62 @@ async fn run_dashboard(
         Some(speed_label("lab", args.speed)),
         Some(&probe),
     );
+    let keys = Arc::new(LabKeys(session.lab.clone()));
     dashboard::run(
         source,
         Some(client),
-        Some(probe),
+        Some(Box::new(probe) as Box<dyn Probe>),
         config,
-        dashboard::Outputs {
+        dashboard::Extras {
             recorder,
             metrics: None,
+            lab: Some(keys),
         },
     )
     .await
+}
+
+/// The lab dashboard's keys, carried out on the lab.
+struct LabKeys(Arc<Lab>);
+
+impl LabControl for LabKeys {
+    fn apply(&self, cmd: LabCommand) -> BoxFuture<'static, Result<String, String>> {
+        let lab = self.0.clone();
+        Box::pin(async move {
+            let said = match cmd {
+                LabCommand::ToggleFreeze if lab.link_mode() == LinkMode::Frozen => {
+                    lab.restore_link();
+                    "link thawed"
+                }
+                LabCommand::ToggleFreeze => {
+                    lab.freeze_link();
+                    "link frozen (F thaws)"
+                }
+                LabCommand::ToggleCut if lab.link_mode() == LinkMode::Cut => {
+                    lab.restore_link();
+                    "link restored"
+                }
+                LabCommand::ToggleCut => {
+                    lab.cut_link();
+                    "link cut (C restores)"
+                }
+                LabCommand::ToggleReplayPause => {
+                    let paused = lab
+                        .read_standby()
+                        .await
+                        .map_err(|e| format!("{e:#}"))?
+                        .replay_paused;
+                    if paused == Some(true) {
+                        lab.resume_replay().await.map_err(|e| format!("{e:#}"))?;
+                        "replay resumed"
+                    } else {
+                        lab.pause_replay().await.map_err(|e| format!("{e:#}"))?;
+                        "replay paused (P resumes)"
+                    }
+                }
+            };
+            tracing::info!("lab key: {said}");
+            Ok(said.to_string())
+        })
+    }
 }

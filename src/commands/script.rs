@@ -9,12 +9,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use super::{api, record};
 use crate::aliyun::{RdsClient, TaskFilter};
 use crate::cli::{ApiArgs, ScriptArgs};
-use crate::error::UsageError;
+use crate::error::{UsageError, say};
 use crate::judge::Judge;
 use crate::metrics::Metrics;
 use crate::poller::PollResult;
 use crate::probe::SourceProbe;
-use crate::readiness::ReadinessConfig;
+use crate::readiness::{ReadinessConfig, Verdict};
 use crate::recording::{Entry, Recorder};
 use crate::units;
 
@@ -109,7 +109,7 @@ impl Session {
             source,
         };
         if let Some(Err(e)) = poll.source.as_ref().map(|s| &s.result) {
-            eprintln!("{} source probe: {e}", stamp(at));
+            say(format_args!("{} source probe: {e}", stamp(at)));
         }
         self.record_poll(&poll);
         let seen = match &poll.result {
@@ -173,7 +173,7 @@ impl Session {
         if let Some(rec) = self.recorder.as_mut()
             && let Err(e) = rec.append_entry(entry)
         {
-            eprintln!("migtop: {e}; going on without recording");
+            say(format_args!("migtop: {e}; going on without recording"));
             self.recorder = None;
         }
     }
@@ -182,7 +182,7 @@ impl Session {
         if let Some(rec) = self.recorder.as_mut()
             && let Err(e) = rec.append(poll)
         {
-            eprintln!("migtop: {e}; going on without recording");
+            say(format_args!("migtop: {e}; going on without recording"));
             self.recorder = None;
         }
     }
@@ -200,9 +200,12 @@ impl Session {
             Seen::Task => {
                 let e = self.key.as_deref().and_then(|k| self.judge.task(k))?;
                 let text = |v: Option<String>| v.unwrap_or_else(|| "unknown".into());
-                let verdict = match e.verdict.reasons().first() {
-                    Some(r) => format!("{}: {r}", e.verdict.label()),
-                    None => e.verdict.label().to_string(),
+                let verdict = match (&e.verdict, e.verdict.reasons().first()) {
+                    (_, Some(r)) => format!("{}: {r}", e.verdict.label()),
+                    (Verdict::InSync { not_drained, .. }, None) => {
+                        format!("IN SYNC: not DRAINED: {not_drained}")
+                    }
+                    _ => e.verdict.label().to_string(),
                 };
                 format!(
                     "{now} task {} stage {} state {} lag {} {verdict}",

@@ -15,7 +15,7 @@ use super::{api, cutover, record};
 use crate::aliyun::{ApiError, InstanceSnapshot};
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::commands::dashboard_config::WATCH_INTERVAL;
-use crate::error::{EXIT_API, EXIT_OK};
+use crate::error::{EXIT_API, EXIT_OK, say};
 use crate::judge::{self, Judge};
 use crate::output::json::Blockers;
 use crate::output::{json, table};
@@ -64,7 +64,8 @@ pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
         OutputFormat::Json => {
             let doc = json::StatusJson::build(&results, report.as_ref())
                 .with_blockers(&results, &blockers);
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            let text = serde_json::to_string_pretty(&doc)?;
+            println!("{}", crate::text::escape_json_controls(&text));
         }
         OutputFormat::Table => print!("{}", table::render(&results, report.as_ref(), &blockers)),
     }
@@ -73,7 +74,9 @@ pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
         match result {
             Ok(snap) => {
                 for e in &snap.item_errors {
-                    eprintln!("migtop: {instance}: skipped an unreadable task ({e})");
+                    say(format_args!(
+                        "migtop: {instance}: skipped an unreadable task ({e})"
+                    ));
                 }
                 for w in snap.warnings() {
                     eprintln!("migtop: {instance}: warning: {w}");
@@ -84,7 +87,7 @@ pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
                 }
             }
             Err(e) => {
-                eprintln!("migtop: {instance}: {e}");
+                say(format_args!("migtop: {instance}: {e}"));
                 code = EXIT_API;
             }
         }
@@ -92,21 +95,21 @@ pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
     if let Some(report) = &report {
         let api_ok = results.iter().any(|(_, r)| r.is_ok());
         match &report.result {
-            Err(e) if api_ok => eprintln!(
+            Err(e) if api_ok => say(format_args!(
                 "migtop: source probe: {e}; the API read succeeded, only the true lag is unknown"
-            ),
-            Err(e) => eprintln!("migtop: source probe: {e}"),
+            )),
+            Err(e) => say(format_args!("migtop: source probe: {e}")),
             Ok(sample) => {
                 for (instance, result) in &results {
                     let Ok(snap) = result else { continue };
                     for t in &snap.tasks {
                         let c = SourceComparison::new(sample, t.replication.as_ref());
                         if c.mismatch {
-                            eprintln!(
+                            say(format_args!(
                                 "migtop: {instance}: task {} has replayed past the source's position {}: --source-dsn does not look like this task's source",
                                 t.display_name(),
                                 sample.lsn
-                            );
+                            ));
                         }
                     }
                 }

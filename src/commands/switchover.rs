@@ -14,9 +14,9 @@ use tokio::time::Instant;
 use super::script::{Seen, Session, stamp};
 use crate::app::TaskEntry;
 use crate::cli::{Require, SwitchoverArgs};
-use crate::error::{EXIT_API, EXIT_OK, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_USAGE, UsageError};
+use crate::error::{EXIT_API, EXIT_OK, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_USAGE, UsageError, say};
 use crate::model::Stage;
-use crate::readiness::VerdictKind;
+use crate::readiness::{Verdict, VerdictKind};
 use crate::recording::{Entry, SwitchoverRecord};
 
 /// Whether the verdict meets the requirement.
@@ -38,8 +38,12 @@ fn required_label(require: Require) -> &'static str {
 pub fn refusal(require: Require, e: &TaskEntry) -> Vec<String> {
     let reasons: Vec<String> = e.verdict.reasons().iter().map(|r| r.to_string()).collect();
     if reasons.is_empty() {
+        let why = match &e.verdict {
+            Verdict::InSync { not_drained, .. } => format!(": {not_drained}"),
+            _ => String::new(),
+        };
         vec![format!(
-            "the verdict is {}, not {}",
+            "the verdict is {}, not {}{why}",
             e.verdict.label(),
             required_label(require)
         )]
@@ -53,15 +57,20 @@ fn settle(s: &Session, seen: &Seen, max_errors: u32) -> Option<i32> {
     match seen {
         Seen::Task => None,
         Seen::NoMatch(m) => {
-            eprintln!("migtop: {m}");
+            say(format_args!("migtop: {m}"));
             Some(EXIT_USAGE)
         }
         Seen::Gone => {
-            eprintln!("migtop: the task is no longer listed by {}", s.instance);
+            say(format_args!(
+                "migtop: the task is no longer listed by {}",
+                s.instance
+            ));
             Some(EXIT_REFUSED)
         }
         Seen::Error(e) if s.errors >= max_errors => {
-            eprintln!("migtop: {max_errors} failed polls in a row, giving up; the last: {e}");
+            say(format_args!(
+                "migtop: {max_errors} failed polls in a row, giving up; the last: {e}"
+            ));
             Some(EXIT_API)
         }
         Seen::Error(_) => None,
@@ -97,13 +106,13 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
     let interval = args.script.interval;
     let window =
         chrono::Duration::from_std(args.script.stable_for).unwrap_or(chrono::Duration::MAX);
-    eprintln!(
+    say(format_args!(
         "{} judging {} over {} before a switchover (requires {})",
         stamp(Utc::now()),
         s.instance,
         crate::units::duration(args.script.stable_for),
         required_label(require)
-    );
+    ));
     // The stable window: poll until the task's samples span --stable-for, or the
     // requirement already holds.
     let mut first: Option<chrono::DateTime<Utc>> = None;
@@ -111,7 +120,7 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
         let next = Instant::now() + interval;
         let seen = s.poll().await;
         if let Some(line) = s.line(&seen, max_errors) {
-            eprintln!("{line}");
+            say(format_args!("{line}"));
         }
         if let Some(code) = settle(&s, &seen, max_errors) {
             return Ok(code);
@@ -136,13 +145,13 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
     let name = e.task.display_name();
     let task_id = e.task.task_id;
     if !meets(require, e) {
-        eprintln!(
+        say(format_args!(
             "migtop: refused: task {name} is {}, not {}:",
             e.verdict.label(),
             required_label(require)
-        );
+        ));
         for r in refusal(require, e) {
-            eprintln!("  - {r}");
+            say(format_args!("  - {r}"));
         }
         return Ok(EXIT_REFUSED);
     }
@@ -161,16 +170,16 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
         })
         .await??;
         if typed.trim() != s.instance {
-            eprintln!(
+            say(format_args!(
                 "migtop: not confirmed (type {} exactly); nothing sent",
                 s.instance
-            );
+            ));
             return Ok(EXIT_REFUSED);
         }
         // Typing took time: judge once more on fresh data before sending.
         let seen = s.poll().await;
         if let Some(line) = s.line(&seen, max_errors) {
-            eprintln!("{line}");
+            say(format_args!("{line}"));
         }
         if let Some(code) = settle(&s, &seen, max_errors) {
             return Ok(code);
@@ -179,13 +188,13 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
         match entry(&s) {
             Some(e) if fresh && meets(require, e) => {}
             Some(e) => {
-                eprintln!(
+                say(format_args!(
                     "migtop: refused: task {} is no longer {}; nothing sent:",
                     e.task.display_name(),
                     required_label(require)
-                );
+                ));
                 for r in refusal(require, e) {
-                    eprintln!("  - {r}");
+                    say(format_args!("  - {r}"));
                 }
                 return Ok(EXIT_REFUSED);
             }
@@ -193,11 +202,11 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
         }
     }
     let requested = Utc::now();
-    eprintln!(
+    say(format_args!(
         "{} calling ActivateMigrationTargetInstance on {}",
         stamp(requested),
         s.instance
-    );
+    ));
     let answer = s.client.activate_migration_target(&s.instance).await;
     let message = match &answer {
         Ok(v) => match crate::model::value::text(v.get("RequestId")) {
@@ -216,31 +225,36 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
         origin: "switchover".into(),
     }));
     if answer.is_err() {
-        eprintln!("migtop: switchover refused by the API: {message}");
+        say(format_args!(
+            "migtop: switchover refused by the API: {message}"
+        ));
         return Ok(EXIT_API);
     }
-    eprintln!("{} {message}", stamp(Utc::now()));
+    say(format_args!("{} {message}", stamp(Utc::now())));
     let deadline = Instant::now() + args.timeout;
     loop {
         let next = Instant::now() + interval;
         let seen = s.poll().await;
         if let Some(line) = s.line(&seen, max_errors) {
-            eprintln!("{line}");
+            say(format_args!("{line}"));
         }
         match &seen {
             Seen::Task => {
                 if let Some(e) = entry(&s)
                     && e.task.stage == Some(Stage::Success)
                 {
-                    eprintln!("migtop: task {} reached success", e.task.display_name());
+                    say(format_args!(
+                        "migtop: task {} reached success",
+                        e.task.display_name()
+                    ));
                     return Ok(EXIT_OK);
                 }
             }
             Seen::Gone => {
-                eprintln!(
+                say(format_args!(
                     "migtop: the task is no longer listed by {}; whether the switchover succeeded is unknown",
                     s.instance
-                );
+                ));
                 return Ok(EXIT_API);
             }
             _ => {
@@ -250,10 +264,10 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
             }
         }
         if Instant::now() >= deadline {
-            eprintln!(
+            say(format_args!(
                 "migtop: the switchover was accepted, but the task did not reach success within {}",
                 crate::units::duration(args.timeout)
-            );
+            ));
             return Ok(EXIT_TIMEOUT);
         }
         tokio::time::sleep_until(next.min(deadline)).await;

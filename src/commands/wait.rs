@@ -13,7 +13,9 @@ use tokio::time::Instant;
 use super::script::{Seen, Session, stamp};
 use crate::app::TaskEntry;
 use crate::cli::{UntilArgs, WaitArgs};
-use crate::error::{EXIT_API, EXIT_OK, EXIT_TIMEOUT, EXIT_UNREACHABLE, EXIT_USAGE, UsageError};
+use crate::error::{
+    EXIT_API, EXIT_OK, EXIT_TIMEOUT, EXIT_UNREACHABLE, EXIT_USAGE, UsageError, say,
+};
 use crate::model::Stage;
 use crate::readiness::VerdictKind;
 
@@ -120,34 +122,36 @@ pub async fn run(mut args: WaitArgs) -> anyhow::Result<i32> {
 async fn wait(args: &WaitArgs, until: Until, s: &mut Session) -> anyhow::Result<i32> {
     let deadline = args.timeout.map(|t| Instant::now() + t);
     let max_errors = args.script.max_errors;
-    eprintln!(
+    say(format_args!(
         "{} waiting for {until} on {}{}",
         stamp(chrono::Utc::now()),
         s.instance,
         args.timeout
             .map(|t| format!(" (at most {})", crate::units::duration(t)))
             .unwrap_or_default()
-    );
+    ));
     loop {
         let next = Instant::now() + args.script.interval;
         let seen = s.poll().await;
         if let Some(line) = s.line(&seen, max_errors) {
-            eprintln!("{line}");
+            say(format_args!("{line}"));
         }
         match seen {
             Seen::NoMatch(m) => {
-                eprintln!("migtop: {m}");
+                say(format_args!("migtop: {m}"));
                 return Ok(EXIT_USAGE);
             }
             Seen::Gone => {
-                eprintln!(
+                say(format_args!(
                     "migtop: the task is no longer listed by {}: it can no longer reach {until}",
                     s.instance
-                );
+                ));
                 return Ok(EXIT_UNREACHABLE);
             }
             Seen::Error(e) if s.errors >= max_errors => {
-                eprintln!("migtop: {max_errors} failed polls in a row, giving up; the last: {e}");
+                say(format_args!(
+                    "migtop: {max_errors} failed polls in a row, giving up; the last: {e}"
+                ));
                 return Ok(EXIT_API);
             }
             Seen::Error(_) => {}
@@ -158,11 +162,14 @@ async fn wait(args: &WaitArgs, until: Until, s: &mut Session) -> anyhow::Result<
                     .and_then(|k| s.judge.task(k))
                     .expect("a task seen is judged");
                 if met(&until, e) {
-                    eprintln!("migtop: task {} is {until}", e.task.display_name());
+                    say(format_args!(
+                        "migtop: task {} is {until}",
+                        e.task.display_name()
+                    ));
                     return Ok(EXIT_OK);
                 }
                 if let Some(why) = unreachable(&until, e) {
-                    eprintln!("migtop: {why}");
+                    say(format_args!("migtop: {why}"));
                     return Ok(EXIT_UNREACHABLE);
                 }
             }
@@ -170,10 +177,10 @@ async fn wait(args: &WaitArgs, until: Until, s: &mut Session) -> anyhow::Result<
         // The last poll is at the deadline itself.
         let wake = match deadline {
             Some(d) if Instant::now() >= d => {
-                eprintln!(
+                say(format_args!(
                     "migtop: timed out after {} waiting for {until}",
                     crate::units::duration(args.timeout.unwrap_or(Duration::ZERO))
-                );
+                ));
                 return Ok(EXIT_TIMEOUT);
             }
             Some(d) => next.min(d),

@@ -6,13 +6,14 @@ use super::dashboard_config::{WATCH_INTERVAL, app_config};
 use super::{api, cutover, metrics_endpoint, record};
 use crate::cli::WatchArgs;
 use crate::poller::ApiSource;
+use crate::probe::Probe;
 use crate::{dashboard, logging};
 
 /// `migtop watch` (and `migtop -i ID`).
 pub async fn run(mut args: WatchArgs) -> anyhow::Result<i32> {
     cutover::apply(&mut args.api, Some(&mut args.ui))?;
     let client = api::client(&args.api)?;
-    let probe = api::source_probe(&args.api)?;
+    let probe = api::source_probe(&args.api)?.map(|p| Box::new(p) as Box<dyn Probe>);
     dashboard::require_terminal()?;
     logging::to_file(args.ui.log_file.as_deref())?;
     let recorder = record::open(args.ui.record.as_deref())?;
@@ -26,7 +27,7 @@ pub async fn run(mut args: WatchArgs) -> anyhow::Result<i32> {
         WATCH_INTERVAL,
         args.api.instances.clone(),
         None,
-        probe.as_ref(),
+        probe.as_deref(),
     );
     // The metrics server, when asked for, lives exactly as long as the dashboard.
     let (metrics, server) = match args.metrics_listen {
@@ -36,7 +37,11 @@ pub async fn run(mut args: WatchArgs) -> anyhow::Result<i32> {
         }
         None => (None, None),
     };
-    let outputs = dashboard::Outputs { recorder, metrics };
+    let outputs = dashboard::Extras {
+        recorder,
+        metrics,
+        lab: None,
+    };
     let code = dashboard::run(source, Some(client), probe, config, outputs).await;
     if let Some(server) = server {
         server.shutdown().await;

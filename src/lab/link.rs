@@ -8,6 +8,10 @@
 //! - **stall**: connections stay open but nothing moves, as a silent network drop: the
 //!   receiver still says `streaming` until `wal_receiver_timeout`, LatestEndLsn freezes while
 //!   the source writes on; only the source probe sees the true lag.
+//! - **freeze**: the primary's walsender stops sending (as under `kill -STOP`): nothing goes
+//!   from the primary to the standby, the standby's replies still get through and both
+//!   connections stay open, so the receiver says `streaming` until `wal_receiver_timeout`
+//!   while LatestEndLsn and LastMsgReceiptTime stand still.
 //! - **rate**: primary-to-standby bytes are paced to a bandwidth, so bursts of writes show as
 //!   real transport lag (LatestEndLsn ahead of ReceivedLsn) that drains afterwards.
 
@@ -32,6 +36,9 @@ pub enum LinkMode {
     Up,
     /// Connections stay open, nothing flows.
     Stalled,
+    /// Connections stay open, nothing flows from the primary to the standby (the standby's
+    /// replies still do).
+    Frozen,
     /// Connections are closed and refused.
     Cut,
 }
@@ -242,14 +249,16 @@ where
     }
 }
 
-/// Waits while the link is stalled; false once it is cut (or the lab is gone).
-async fn wait_up(ctl: &mut watch::Receiver<LinkState>) -> bool {
+/// Waits while this direction is held (stalled, or frozen toward the standby); false once
+/// the link is cut (or the lab is gone).
+async fn wait_up(ctl: &mut watch::Receiver<LinkState>, to_standby: bool) -> bool {
     loop {
         let mode = ctl.borrow_and_update().mode;
         match mode {
             LinkMode::Up => return true,
+            LinkMode::Frozen if !to_standby => return true,
             LinkMode::Cut => return false,
-            LinkMode::Stalled => {
+            LinkMode::Stalled | LinkMode::Frozen => {
                 if ctl.changed().await.is_err() {
                     return false;
                 }
@@ -262,16 +271,16 @@ async fn pump(
     mut from: impl AsyncRead + Unpin,
     mut to: impl AsyncWrite + Unpin,
     mut ctl: watch::Receiver<LinkState>,
-    paced: bool,
+    to_standby: bool,
     counter: &AtomicU64,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     let mut next_send = Instant::now();
     loop {
-        if !wait_up(&mut ctl).await {
+        if !wait_up(&mut ctl, to_standby).await {
             return;
         }
-        let rate = if paced { ctl.borrow().rate } else { None };
+        let rate = if to_standby { ctl.borrow().rate } else { None };
         // Small chunks under a cap keep the pacing smooth (about 20 sends a second).
         let chunk = rate.map_or(buf.len(), |r| {
             (r / 20).clamp(512, buf.len() as u64) as usize
@@ -288,8 +297,8 @@ async fn pump(
                 continue;
             }
         };
-        // Stalled or cut while the bytes were in hand: hold them, or drop the connection.
-        if !wait_up(&mut ctl).await {
+        // Held or cut while the bytes were in hand: hold them, or drop the connection.
+        if !wait_up(&mut ctl, to_standby).await {
             return;
         }
         if let Some(rate) = rate {
@@ -384,6 +393,51 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(&got, b"held");
+    }
+
+    #[tokio::test]
+    async fn freeze_holds_only_what_goes_to_the_standby() {
+        // Upstream counts what reaches it and answers each chunk with one byte.
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut b = [0u8; 64];
+            while let Ok(n @ 1..) = s.read(&mut b).await {
+                let _ = seen_tx.send(n);
+                if s.write_all(b"!").await.is_err() {
+                    return;
+                }
+            }
+        });
+        let link = Link::start(Upstream::Tcp(addr)).await.unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", link.port()))
+            .await
+            .unwrap();
+        assert_eq!(roundtrip(&mut s, b"a").await.unwrap(), b"!");
+        let _ = seen.recv().await;
+        link.set_mode(LinkMode::Frozen);
+        // The standby's bytes still reach the primary...
+        s.write_all(b"reply").await.unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(2), seen.recv())
+            .await
+            .unwrap();
+        assert_eq!(n, Some(5));
+        // ...but nothing comes back while frozen, and the connection stays open.
+        let mut got = [0u8; 1];
+        let r = tokio::time::timeout(Duration::from_millis(300), s.read_exact(&mut got)).await;
+        assert!(
+            r.is_err(),
+            "bytes reached the standby through a frozen link"
+        );
+        link.set_mode(LinkMode::Up);
+        tokio::time::timeout(Duration::from_secs(2), s.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&got, b"!");
+        assert_eq!(link.stats().connections_accepted, 1);
     }
 
     #[tokio::test]

@@ -1,10 +1,10 @@
 //! The PostgreSQL lab: a real primary (the "self-managed source") and a physical streaming
 //! standby made with `pg_basebackup -R` (the "RDS instance"), on free loopback ports in a
 //! temporary directory, with controls a migration can suffer: replay paused, link cut,
-//! stalled or slowed, write bursts, promotion.
+//! frozen, stalled or slowed, write bursts, promotion.
 //!
 //! ```text
-//!   pgbench ──► primary :P ◄── link :L (relay: cut / stall / rate) ◄── standby :S (walreceiver)
+//!   pgbench ──► primary :P ◄── link :L (relay: cut / freeze / stall / rate) ◄── standby :S (walreceiver)
 //! ```
 //!
 //! [`Lab::task_state`] reads the standby and returns what the RDS API would report for the
@@ -427,6 +427,13 @@ impl Lab {
     /// Stalls the link: connections stay open but nothing flows (a silent network drop).
     pub fn stall_link(&self) {
         self.link.set_mode(LinkMode::Stalled);
+    }
+
+    /// Freezes the link: the primary's walsender stops sending (nothing reaches the standby)
+    /// while both connections stay open; the standby says `streaming` until
+    /// `wal_receiver_timeout` (30 s in the lab).
+    pub fn freeze_link(&self) {
+        self.link.set_mode(LinkMode::Frozen);
     }
 
     /// Restores the link; the standby reconnects within `wal_retrieve_retry_interval` (1 s).

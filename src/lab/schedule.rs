@@ -1,6 +1,8 @@
 //! What `migtop lab` does to the replication over time, besides the write load: a replay
-//! pause (apply lag grows while WAL still arrives) and a link cut (the standby disconnects,
-//! the reported lag freezes while the source keeps writing; only the true lag shows it).
+//! pause (apply lag grows while WAL still arrives), a link cut (the standby disconnects,
+//! the reported lag freezes while the source keeps writing; only the true lag shows it) and
+//! a link freeze (the walsender stops sending but the connection stays up: the standby
+//! still says `streaming` with lag 0; only the source probe sees the writes).
 //!
 //! Offsets count from the moment the load starts and are scaled with `--speed` like the
 //! load plan, so faults land in the same phase of the plan at any speed.
@@ -21,6 +23,10 @@ pub enum LabEvent {
     CutLink,
     /// The link lets the standby reconnect.
     RestoreLink,
+    /// Nothing goes from the primary to the standby; both connections stay open.
+    FreezeLink,
+    /// The frozen link flows again.
+    ThawLink,
 }
 
 impl LabEvent {
@@ -31,6 +37,8 @@ impl LabEvent {
             LabEvent::ResumeReplay => "replay resumed on the standby",
             LabEvent::CutLink => "replication link cut",
             LabEvent::RestoreLink => "replication link restored",
+            LabEvent::FreezeLink => "replication link frozen",
+            LabEvent::ThawLink => "replication link thawed",
         }
     }
 
@@ -43,8 +51,12 @@ impl LabEvent {
                 lab.cut_link();
                 Ok(())
             }
-            LabEvent::RestoreLink => {
+            LabEvent::RestoreLink | LabEvent::ThawLink => {
                 lab.restore_link();
+                Ok(())
+            }
+            LabEvent::FreezeLink => {
+                lab.freeze_link();
                 Ok(())
             }
         }
@@ -62,7 +74,8 @@ impl Schedule {
     /// (`LoadPlan::demo().scaled(2.0)`: warm-up 0–5 s, burst 5–12.5 s, quiet 12.5–20 s,
     /// burst 20–30 s, steady 30–45 s, trickle 45–55 s, then no writes): replay paused from
     /// 22 s to 28 s (during the second burst), the link cut from 36 s to 44 s (during the
-    /// steady phase).
+    /// steady phase), the link frozen from 47 s to 55 s (during the trickle, shorter than the
+    /// lab's 30 s `wal_receiver_timeout`, so the standby says `streaming` throughout).
     pub fn demo() -> Schedule {
         let s = Duration::from_secs;
         Schedule {
@@ -71,6 +84,8 @@ impl Schedule {
                 (s(28), LabEvent::ResumeReplay),
                 (s(36), LabEvent::CutLink),
                 (s(44), LabEvent::RestoreLink),
+                (s(47), LabEvent::FreezeLink),
+                (s(55), LabEvent::ThawLink),
             ],
         }
     }
@@ -90,7 +105,8 @@ impl Schedule {
         self
     }
 
-    /// `replay paused 22–28 s, link cut 36–44 s` (pairs of events as spans).
+    /// `replay paused 22–28 s, link cut 36–44 s, link frozen 47–55 s` (pairs of events as
+    /// spans).
     pub fn describe(&self) -> String {
         let secs = |d: Duration| {
             let s = d.as_secs_f64();
@@ -106,6 +122,7 @@ impl Schedule {
             let closes = match ev {
                 LabEvent::ResumeReplay => Some(LabEvent::PauseReplay),
                 LabEvent::RestoreLink => Some(LabEvent::CutLink),
+                LabEvent::ThawLink => Some(LabEvent::FreezeLink),
                 _ => None,
             };
             match closes.and_then(|c| open.iter().position(|(e, _)| *e == c)) {
@@ -113,12 +130,15 @@ impl Schedule {
                     let (e, from) = open.remove(i);
                     let what = match e {
                         LabEvent::PauseReplay => "replay paused",
+                        LabEvent::FreezeLink => "link frozen",
                         _ => "link cut",
                     };
                     parts.push(format!("{what} {}–{} s", secs(from), secs(*at)));
                 }
                 None => match ev {
-                    LabEvent::PauseReplay | LabEvent::CutLink => open.push((*ev, *at)),
+                    LabEvent::PauseReplay | LabEvent::CutLink | LabEvent::FreezeLink => {
+                        open.push((*ev, *at))
+                    }
                     other => parts.push(format!("{} at {} s", other.describe(), secs(*at))),
                 },
             }
@@ -127,7 +147,7 @@ impl Schedule {
             parts.push(format!("{} from {} s", e.describe(), secs(from)));
         }
         if parts.is_empty() {
-            "no replay pause or link cut".to_string()
+            "no replay pause, link cut or freeze".to_string()
         } else {
             parts.join(", ")
         }
@@ -154,11 +174,20 @@ mod tests {
     #[test]
     fn demo_schedule_scales_and_reads_well() {
         let d = Schedule::demo();
-        assert_eq!(d.describe(), "replay paused 22–28 s, link cut 36–44 s");
+        assert_eq!(
+            d.describe(),
+            "replay paused 22–28 s, link cut 36–44 s, link frozen 47–55 s"
+        );
         let fast = d.clone().scaled(4.0);
         assert_eq!(fast.events[0].0, Duration::from_millis(5500));
-        assert_eq!(fast.describe(), "replay paused 5.5–7 s, link cut 9–11 s");
-        assert_eq!(Schedule::none().describe(), "no replay pause or link cut");
+        assert_eq!(
+            fast.describe(),
+            "replay paused 5.5–7 s, link cut 9–11 s, link frozen 11.8–13.8 s"
+        );
+        assert_eq!(
+            Schedule::none().describe(),
+            "no replay pause, link cut or freeze"
+        );
         let open = Schedule {
             events: vec![(Duration::from_secs(3), LabEvent::CutLink)],
         };

@@ -1,6 +1,6 @@
 //! A whole lab session, as `migtop lab` runs it: the lab, the lab's task source, the simulator
-//! API serving it, and the timeline (the write load, a replay pause and a link cut on a
-//! schedule).
+//! API serving it, and the timeline (the write load, a replay pause, a link cut and a
+//! link freeze on a schedule).
 //!
 //! Cleanup: [`LabSession::stop`] stops the schedule, the API server, then both PostgreSQL
 //! servers, and removes the lab's directory. A panic unwinds through the same drops;
@@ -36,7 +36,7 @@ pub struct SessionConfig {
     pub listen: SocketAddr,
     /// Bandwidth of the replication link in bytes per second; 0 for unlimited.
     pub link_rate: u64,
-    /// The scheduled replay pause and link cut (the write load runs either way).
+    /// The scheduled replay pause, link cut and freeze (the write load runs either way).
     pub faults: bool,
     /// The instance id the API serves.
     pub instance: String,

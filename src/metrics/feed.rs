@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::app::{Action, App, AppConfig};
 use crate::poller::{PollEvent, Poller, SnapshotSource};
-use crate::probe::SourceProbe;
+use crate::probe::Probe;
 use crate::recording::Recorder;
 
 use super::Metrics;
@@ -30,7 +30,7 @@ impl Metrics {
 /// since the source's last message are refreshed every second between polls.
 pub async fn run(
     source: Arc<dyn SnapshotSource>,
-    probe: Option<SourceProbe>,
+    probe: Option<Box<dyn Probe>>,
     config: AppConfig,
     metrics: Arc<Metrics>,
     mut recorder: Option<Recorder>,

@@ -61,6 +61,7 @@ fn a_task_reading_is_exposed_with_its_labels() {
         &Verdict::InSync {
             lag: 0,
             stable: Default::default(),
+            not_drained: crate::readiness::NotDrained::NoProbe,
         },
         now,
     );

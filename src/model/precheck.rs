@@ -121,6 +121,18 @@ impl Precheck {
         found
     }
 
+    /// The name of the first check that failed, if any.
+    pub fn first_failure(&self) -> Option<&str> {
+        self.lines.iter().find_map(|l| match l {
+            DetailLine::Check {
+                name,
+                severity: Severity::Fail,
+                ..
+            } => Some(name.as_str()),
+            _ => None,
+        })
+    }
+
     /// The last progress line, if any (what the task is doing now).
     pub fn last_progress(&self) -> Option<&DetailLine> {
         self.lines

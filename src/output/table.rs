@@ -5,7 +5,12 @@ use crate::history::SampleData;
 use crate::output::json::Blockers;
 use crate::probe::{ProbeReport, SourceComparison};
 
+use crate::text;
 use crate::units;
+
+/// Columns a cell takes at most; longer server text is cut with `…` (a 65,536-column pad
+/// would also overflow `format!`'s width).
+pub const MAX_CELL: usize = 60;
 
 /// Renders every instance's tasks as aligned columns; errored instances get one line each.
 /// LAG is the judged lag ([`SampleData::judged_lag`]): with a source probe, the larger of the
@@ -91,18 +96,30 @@ pub fn render(
             Err(_) => notes.push(format!("{instance}: not read (the error is on stderr)")),
         }
     }
+    // Server text reaches the terminal only through here: control characters stripped, cut.
+    for r in &mut rows {
+        for cell in r.iter_mut() {
+            *cell = text::truncate(&text::printable(cell), MAX_CELL).into_owned();
+        }
+    }
     let mut out = String::new();
     if rows.len() > 1 {
         let widths: Vec<usize> = (0..header.len())
-            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .map(|c| rows.iter().map(|r| text::width(&r[c])).max().unwrap_or(0))
             .collect();
         for r in &rows {
-            let line: Vec<String> = r
-                .iter()
-                .zip(&widths)
-                .map(|(cell, w)| format!("{cell:<w$}"))
-                .collect();
-            out.push_str(line.join("  ").trim_end());
+            let mut line = String::new();
+            for (i, (cell, w)) in r.iter().zip(&widths).enumerate() {
+                if i > 0 {
+                    line.push_str("  ");
+                }
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(
+                    ' ',
+                    w.saturating_sub(text::width(cell)),
+                ));
+            }
+            out.push_str(line.trim_end());
             out.push('\n');
         }
     }
@@ -132,7 +149,7 @@ pub fn render(
         );
     }
     for n in notes {
-        out.push_str(&n);
+        out.push_str(&text::printable(&n));
         out.push('\n');
     }
     out
@@ -161,6 +178,53 @@ mod tests {
                 ..Default::default()
             }),
         )]
+    }
+
+    fn one_task(item: serde_json::Value) -> Vec<(String, Result<InstanceSnapshot, ApiError>)> {
+        vec![(
+            "pgm-1".to_string(),
+            Ok(InstanceSnapshot {
+                instance: "pgm-1".into(),
+                request_id: None,
+                tasks: vec![Task::from_value("pgm-1", &item).unwrap()],
+                item_errors: vec![],
+                ..Default::default()
+            }),
+        )]
+    }
+
+    #[test]
+    fn a_huge_task_name_is_cut_not_a_panic() {
+        let name = "n".repeat(70_000);
+        let out = render(
+            &one_task(serde_json::json!({"TaskId": 7, "TaskName": name})),
+            None,
+            &Blockers::new(),
+        );
+        let row = out.lines().nth(1).unwrap();
+        assert!(
+            row.contains(&format!("7 {}…", "n".repeat(MAX_CELL - 3))),
+            "{row}"
+        );
+        assert!(out.len() < 1000, "{}", out.len());
+    }
+
+    #[test]
+    fn escapes_in_task_fields_are_stripped() {
+        let out = render(
+            &one_task(serde_json::json!({
+                "TaskId": 7,
+                "TaskName": "a\x1b]52;c;aGVsbG8=\x07b\x1b[2J\x1b[?1049l\x07",
+                "MigrateStage": "\x1b[31mweird\u{9b}2J",
+                "ReplicationState": "x\x7fy",
+            })),
+            None,
+            &Blockers::new(),
+        );
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert!(out.contains("7 ab"), "{out}");
+        assert!(out.contains("weird"), "{out}");
+        assert!(out.contains("xy"), "{out}");
     }
 
     #[test]
@@ -208,6 +272,10 @@ mod tests {
                 timeline: Some(2),
                 server_version: None,
                 round_trip_ms: 1,
+                next_xid: None,
+                xid_in_progress: None,
+                wal_sender_timeout: None,
+                simulated: false,
             }),
         };
         let out = render(&results(), Some(&report), &Blockers::new());
@@ -253,6 +321,10 @@ mod tests {
                 timeline: None,
                 server_version: None,
                 round_trip_ms: 1,
+                next_xid: None,
+                xid_in_progress: None,
+                wal_sender_timeout: None,
+                simulated: false,
             }),
         };
         let out = render(&r, Some(&report), &Blockers::new());

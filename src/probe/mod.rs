@@ -1,7 +1,12 @@
-//! The source probe: the source's own WAL position, read with `pg_current_wal_lsn()`.
+//! The source probe: the source's own WAL position, read with `pg_current_wal_lsn()`, and
+//! whether any transaction wrote (its next transaction id).
 //!
 //! Only the source knows how far it has written; the RDS API only reports what the standby
-//! received, so `source − ReplayLsn` is the true lag. A probe failure is a value, never fatal.
+//! received, so `source − ReplayLsn` is the true lag. WAL alone cannot say whether the
+//! source is idle (checkpoints and running-transactions records keep writing some), but
+//! only a transaction that writes is given a transaction id: the next xid standing still
+//! while none is in progress is the evidence that nothing was written. Nothing here assigns
+//! an xid or needs a privilege beyond login. A probe failure is a value, never fatal.
 
 pub mod conninfo;
 pub mod dsn;
@@ -10,6 +15,7 @@ pub mod tls;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
@@ -33,6 +39,16 @@ pub struct SourceSample {
     pub server_version: Option<u32>,
     /// Round trip of the query in milliseconds.
     pub round_trip_ms: u64,
+    /// The next transaction id the source will assign (epoch included): it moves only when a
+    /// transaction writes, never for housekeeping WAL. `None` when the server cannot say.
+    pub next_xid: Option<u64>,
+    /// A transaction holding an xid (one that wrote, or a prepared one) is in progress.
+    pub xid_in_progress: Option<bool>,
+    /// The source's `wal_sender_timeout` (read once per session); zero when disabled.
+    #[serde(skip)]
+    pub wal_sender_timeout: Option<Duration>,
+    /// The reading comes from a simulator, not from a real server.
+    pub simulated: bool,
 }
 
 /// Why a sample could not be taken. The text names the source by its redacted DSN only.
@@ -71,18 +87,90 @@ impl ProbeReport {
     }
 }
 
-/// One query, one round trip: position, recovery state, timeline, version.
-const SAMPLE_SQL: &str = "SELECT r, \
+/// Read once per session: the version (which query to use) and `wal_sender_timeout` (ms).
+const SESSION_SQL: &str = "SELECT current_setting('server_version_num')::int, \
+       (SELECT setting FROM pg_settings WHERE name = 'wal_sender_timeout')";
+
+/// Anything that reads a migration's source: the real [`SourceProbe`], or a simulator lending
+/// its own sources (whose samples say `simulated`).
+pub trait Probe: Send + std::fmt::Debug {
+    /// Reads the source of `instance`'s tasks once (a real probe has one source for all).
+    fn report<'a>(&'a mut self, instance: &'a str) -> BoxFuture<'a, ProbeReport>;
+    /// What is read, redacted (the DSN, or a simulator's name).
+    fn target(&self) -> &str;
+}
+
+impl Probe for SourceProbe {
+    fn report<'a>(&'a mut self, _instance: &'a str) -> BoxFuture<'a, ProbeReport> {
+        Box::pin(SourceProbe::report(self))
+    }
+
+    fn target(&self) -> &str {
+        SourceProbe::target(self)
+    }
+}
+
+/// One query, one round trip: recovery state, position, timeline, and the transaction ids
+/// (`$snapshot`: xmax, xmin, `age(xmax)` and the `FROM` items).
+///
+/// The snapshot's xmax is *latest completed* xid + 1: a transaction that wrote and is still
+/// open with the newest xid is neither below it nor in the snapshot's list. `age(xid)` counts
+/// from the true next xid (`ReadNextTransactionId`, which assigns none), so next xid =
+/// xmax + age(xmax), and some xid is in progress when xmin < next xid.
+macro_rules! sample_sql {
+    ($snapshot:literal) => {
+        concat!(
+            "SELECT r, \
        (CASE WHEN r THEN greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) \
              ELSE pg_current_wal_lsn() END)::text, \
        (CASE WHEN r THEN (SELECT received_tli::bigint FROM pg_stat_wal_receiver) \
-             ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint END), \
-       current_setting('server_version_num')::int \
-  FROM pg_is_in_recovery() AS r";
+             ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint END), ",
+            $snapshot
+        )
+    };
+}
+
+/// The sample query on PostgreSQL 13 and newer.
+pub const SAMPLE_SQL: &str = sample_sql!(
+    "pg_snapshot_xmax(s)::text, pg_snapshot_xmin(s)::text, age(pg_snapshot_xmax(s)::xid) \
+  FROM pg_is_in_recovery() AS r, pg_current_snapshot() AS s"
+);
+
+/// The sample query before 13: no `pg_current_snapshot`, and no `xid8` to cast to `xid`
+/// (the same numbers from the `txid_*` functions, epoch included).
+pub const SAMPLE_SQL_LEGACY: &str = sample_sql!(
+    "txid_snapshot_xmax(s)::text, txid_snapshot_xmin(s)::text, \
+       age((txid_snapshot_xmax(s) % 4294967296)::text::xid) \
+  FROM pg_is_in_recovery() AS r, txid_current_snapshot() AS s"
+);
+
+/// The sample query for a server of `version` (`server_version_num`).
+pub fn sample_sql(version: u32) -> &'static str {
+    if version >= 130000 {
+        SAMPLE_SQL
+    } else {
+        SAMPLE_SQL_LEGACY
+    }
+}
+
+/// The next xid and whether one is in progress, from the snapshot's xmax and xmin and
+/// `age(xmax)`; `None`s when the numbers do not fit together (e.g. a permanent xid, whose
+/// age is `i32::MAX`).
+pub fn xid_state(xmax: u64, xmin: u64, age_of_xmax: i32) -> (Option<u64>, Option<bool>) {
+    if !(0..i32::MAX).contains(&age_of_xmax) || xmin > xmax {
+        return (None, None);
+    }
+    let next = xmax + age_of_xmax as u64;
+    (Some(next), Some(xmin < next))
+}
 
 struct Session {
     client: tokio_postgres::Client,
     conn: JoinHandle<()>,
+    /// `server_version_num`, read when the session opened.
+    version: u32,
+    /// `wal_sender_timeout`, read when the session opened.
+    wal_sender_timeout: Option<Duration>,
 }
 
 impl Drop for Session {
@@ -163,7 +251,7 @@ impl SourceProbe {
 
     async fn sample_inner(&mut self) -> ProbeResult {
         if let Some(s) = &self.session {
-            match query(&s.client).await {
+            match query(s).await {
                 Ok(sample) => return Ok(sample),
                 // The server answered with an error: the session is fine, the query is not.
                 Err(reason) if !s.client.is_closed() => return Err(self.query_error(reason)),
@@ -172,7 +260,7 @@ impl SourceProbe {
             }
         }
         let session = self.connect().await?;
-        let result = query(&session.client).await;
+        let result = query(&session).await;
         self.session = Some(session);
         result.map_err(|reason| self.query_error(reason))
     }
@@ -201,7 +289,22 @@ impl SourceProbe {
                 tracing::debug!("source probe session ended: {e}");
             }
         });
-        Ok(Session { client, conn })
+        let row = client
+            .query_one(SESSION_SQL, &[])
+            .await
+            .map_err(|e| self.query_error(self.describe(&e)))?;
+        let version: i32 = row
+            .try_get(0)
+            .map_err(|e| self.query_error(error_text(&e)))?;
+        let timeout: Option<String> = row.try_get(1).unwrap_or(None);
+        Ok(Session {
+            client,
+            conn,
+            version: u32::try_from(version).unwrap_or(0),
+            wal_sender_timeout: timeout
+                .and_then(|ms| ms.parse::<u64>().ok())
+                .map(Duration::from_millis),
+        })
     }
 
     /// An error's text without the password, with the server's message when there is one.
@@ -211,16 +314,25 @@ impl SourceProbe {
     }
 }
 
-async fn query(client: &tokio_postgres::Client) -> Result<SourceSample, String> {
+async fn query(session: &Session) -> Result<SourceSample, String> {
     let started = std::time::Instant::now();
-    let row = client
-        .query_one(SAMPLE_SQL, &[])
+    let row = session
+        .client
+        .query_one(sample_sql(session.version), &[])
         .await
         .map_err(|e| error_text(&e))?;
+    let col =
+        |i: usize| -> Result<Option<String>, String> { row.try_get(i).map_err(|e| error_text(&e)) };
     let in_recovery: bool = row.try_get(0).map_err(|e| error_text(&e))?;
-    let lsn: Option<String> = row.try_get(1).map_err(|e| error_text(&e))?;
+    let lsn = col(1)?;
     let timeline: Option<i64> = row.try_get(2).map_err(|e| error_text(&e))?;
-    let version: Option<i32> = row.try_get(3).map_err(|e| error_text(&e))?;
+    let xmax = col(3)?.and_then(|x| x.parse::<u64>().ok());
+    let xmin = col(4)?.and_then(|x| x.parse::<u64>().ok());
+    let age: Option<i32> = row.try_get(5).map_err(|e| error_text(&e))?;
+    let (next_xid, xid_in_progress) = match (xmax, xmin, age) {
+        (Some(xmax), Some(xmin), Some(age)) => xid_state(xmax, xmin, age),
+        _ => (None, None),
+    };
     let lsn = lsn
         .ok_or_else(|| {
             "the source reported no WAL position (a standby that has received nothing yet)"
@@ -233,8 +345,12 @@ async fn query(client: &tokio_postgres::Client) -> Result<SourceSample, String> 
         lsn,
         in_recovery,
         timeline: timeline.and_then(|t| u32::try_from(t).ok()),
-        server_version: version.and_then(|v| u32::try_from(v).ok()),
+        server_version: (session.version > 0).then_some(session.version),
         round_trip_ms: started.elapsed().as_millis() as u64,
+        next_xid,
+        xid_in_progress,
+        wal_sender_timeout: session.wal_sender_timeout,
+        simulated: false,
     })
 }
 
@@ -313,6 +429,36 @@ mod tests {
             timeline: Some(1),
             server_version: Some(150000),
             round_trip_ms: 1,
+            next_xid: Some(750),
+            xid_in_progress: Some(false),
+            wal_sender_timeout: Some(Duration::from_secs(60)),
+            simulated: false,
+        }
+    }
+
+    #[test]
+    fn next_xid_counts_the_open_writer_the_snapshot_hides() {
+        // Idle: xmax = xmin = next.
+        assert_eq!(xid_state(725, 725, 0), (Some(725), Some(false)));
+        // A writer holds xid 725, the newest: xmax (latest completed + 1) stays 725.
+        assert_eq!(xid_state(725, 725, 1), (Some(726), Some(true)));
+        // An older writer still open below xmax.
+        assert_eq!(xid_state(900, 890, 0), (Some(900), Some(true)));
+        // Permanent xids are "infinitely old"; nonsense is unknown, not idle.
+        assert_eq!(xid_state(2, 2, i32::MAX), (None, None));
+        assert_eq!(xid_state(5, 6, 0), (None, None));
+        assert_eq!(xid_state(5, 5, -1), (None, None));
+        // Epochs carry through: the next xid is a 64-bit number.
+        let e = 3u64 << 32;
+        assert_eq!(xid_state(e + 10, e + 10, 4), (Some(e + 14), Some(true)));
+    }
+
+    #[test]
+    fn the_query_fits_the_server_and_assigns_no_xid() {
+        assert!(sample_sql(150004).contains("pg_current_snapshot()"));
+        assert!(sample_sql(120010).contains("txid_current_snapshot()"));
+        for sql in [SAMPLE_SQL, SAMPLE_SQL_LEGACY] {
+            assert!(!sql.contains("txid_current()") && !sql.contains("pg_current_xact_id()"));
         }
     }
 

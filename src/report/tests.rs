@@ -60,6 +60,11 @@ fn poll(s: i64, stage: &str, state: &str, end: u64, lag: u64, probe: bool) -> En
                 timeline: Some(1),
                 server_version: Some(150004),
                 round_trip_ms: 1,
+                // The source's transactions move with its WAL in this story: still when idle.
+                next_xid: Some(1000 + end / MIB),
+                xid_in_progress: Some(false),
+                wal_sender_timeout: None,
+                simulated: false,
             }),
         }),
     }))

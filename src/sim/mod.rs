@@ -16,6 +16,7 @@ pub mod error;
 pub mod faults;
 pub mod metadata;
 pub mod position;
+pub mod probe;
 pub mod quantity;
 pub mod render;
 pub mod scenario;
@@ -36,6 +37,7 @@ pub use clock::{Clock, ManualClock, RealClock};
 pub use engine::ScenarioSource;
 pub use error::SimError;
 pub use faults::{FaultKind, FaultSpec};
+pub use probe::SimulatedProbe;
 pub use render::Shape;
 pub use scenario::Scenario;
 pub use server::ServerConfig;
@@ -62,6 +64,9 @@ pub struct SimHandle {
     pub addr: SocketAddr,
     pub instances: Vec<String>,
     pub credentials: Credentials,
+    /// The scenario engine behind the server, when it serves a scenario (for the simulated
+    /// source probe).
+    pub scenario: Option<Arc<ScenarioSource>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -169,7 +174,7 @@ pub async fn start_scenario(
     let source = Arc::new(ScenarioSource::new(scenario, opts.seed, clock.clone()));
     let mut faults = scenario.faults.clone();
     faults.extend(opts.extra_faults);
-    start_with_sts(
+    let mut handle = start_with_sts(
         ServerConfig {
             listen: opts.listen,
             credentials: opts.credentials,
@@ -179,9 +184,11 @@ pub async fn start_scenario(
             clock,
         },
         opts.sts,
-        source,
+        source.clone(),
     )
-    .await
+    .await?;
+    handle.scenario = Some(source);
+    Ok(handle)
 }
 
 /// Serves `source` on `listen`, accepting `credentials`, with the sample response shape, no
@@ -227,6 +234,7 @@ pub async fn start_with_sts(
         .await
         .map_err(|e| UsageError(format!("cannot listen on {listen}: {e}")))?;
     Ok(SimHandle {
+        scenario: None,
         addr: running.addr,
         instances,
         credentials,

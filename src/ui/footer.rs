@@ -69,6 +69,9 @@ pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
     v.push(("r", "poll"));
     v.push(("p", if app.paused { "resume" } else { "pause" }));
     v.push(("+/-", "interval"));
+    if app.config.lab_keys {
+        v.extend([("F", "freeze"), ("C", "cut"), ("P", "replay")]);
+    }
     if app.focus == Focus::Tasks {
         v.push(("PgUp/Dn", "scroll log"));
     }

@@ -20,6 +20,8 @@ use crate::view::alert::{Alert, Tone};
 pub struct HeaderView {
     /// `--label`.
     pub label: Option<String>,
+    /// The lab's note beside the label (e.g. `link frozen`).
+    pub lab_note: Option<String>,
     /// The instance ids, in order.
     pub instances: Vec<String>,
     pub paused: bool,
@@ -42,6 +44,7 @@ impl HeaderView {
     pub fn of(app: &App) -> HeaderView {
         HeaderView {
             label: app.config.label.clone(),
+            lab_note: app.lab_note.clone(),
             instances: app.instances.iter().map(|i| i.name.clone()).collect(),
             paused: app.paused,
             stale_age: app.instances.iter().filter_map(|i| app.stale_age(i)).max(),
@@ -85,6 +88,9 @@ impl Widget for Header {
         let mut left: Vec<Span<'static>> = vec![Span::styled(" migtop", theme.accent())];
         if let Some(label) = &v.label {
             left.push(Span::styled(format!(" {label}"), theme.accent()));
+            if let Some(note) = &v.lab_note {
+                left.push(Span::styled(format!(" · {note}"), theme.warn()));
+            }
         }
         left.push(sep());
         let names = v.instances.join(" ");
@@ -188,6 +194,7 @@ mod tests {
     fn view() -> HeaderView {
         HeaderView {
             label: None,
+            lab_note: None,
             instances: vec!["pgm-a".into()],
             paused: false,
             stale_age: None,

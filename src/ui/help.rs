@@ -34,9 +34,18 @@ pub const KEYS: &[(&str, &str)] = &[
     ("q F10 Ctrl-C", "quit"),
 ];
 
+/// The keys `migtop lab` adds.
+pub const LAB_KEYS: &[(&str, &str)] = &[
+    ("F", "lab: freeze / thaw the link (no WAL sent, still up)"),
+    ("C", "lab: cut / restore the link"),
+    ("P", "lab: pause / resume replay on the standby"),
+];
+
 /// The help overlay as data: the readiness thresholds it explains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HelpView {
+    /// The lab's keys are on (`migtop lab`).
+    pub lab_keys: bool,
     /// `--max-lag`.
     pub max_lag: u64,
     /// How long IN SYNC must hold.
@@ -49,6 +58,7 @@ impl HelpView {
     /// The help for the configuration of `app`.
     pub fn of(app: &App) -> HelpView {
         HelpView {
+            lab_keys: app.config.lab_keys,
             max_lag: app.config.readiness.max_lag,
             stable_for: app.config.readiness.stable_for,
             scroll: app.help_scroll,
@@ -66,8 +76,10 @@ pub struct HelpOverlay {
 impl Widget for HelpOverlay {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let theme = &self.theme;
+        let lab: &[(&str, &str)] = if self.view.lab_keys { LAB_KEYS } else { &[] };
         let mut lines: Vec<Line> = KEYS
             .iter()
+            .chain(lab)
             .map(|(k, d)| {
                 Line::from(vec![
                     Span::styled(format!(" {k:<14}"), theme.strong()),
@@ -127,6 +139,7 @@ mod tests {
         let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
         HelpOverlay {
             view: HelpView {
+                lab_keys: false,
                 max_lag: 16 * MIB,
                 stable_for: Duration::from_secs(30),
                 scroll: 0,
@@ -145,14 +158,14 @@ mod tests {
     }
 
     #[test]
-    fn a_short_pane_clips_the_keys() {
+    fn a_short_pane_wraps_and_says_how_much_more() {
         let want = Buffer::with_lines([
             " ┌ Help Esc closes ───────────────────┐ ",
             " │ ↑/↓  j/k      select a task (scroll│ ",
-            " │ g/G           first / last task (to│ ",
-            " │ Tab           switch focus between │ ",
-            " │ PgUp/PgDn     scroll the log a page│ ",
-            " └────────────────────────────────────┘ ",
+            " │the log when it has focus)          │ ",
+            " │ g/G           first / last task    │ ",
+            " │(top / bottom of the log)           │ ",
+            " └──────────────── ▼ 28 more (↓ PgDn) ┘ ",
         ]);
         assert_eq!(text(&render(40, 6)), text(&want));
     }

@@ -1,6 +1,8 @@
 //! The precheck log panel: the selected task's `Detail`, wrapped to the panel, scrolled and
 //! with search matches highlighted (the text itself comes from [`crate::view::log_text`]).
 
+use std::sync::Arc;
+
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Margin, Rect};
 use ratatui::style::{Modifier, Style};
@@ -35,8 +37,8 @@ pub struct LogPanelView<'a> {
 pub struct TaskLog {
     /// Check counts for the title.
     pub counts: SeverityCounts,
-    /// The `Detail` wrapped to the panel's inner width.
-    pub rows: Vec<LogRow>,
+    /// The `Detail` wrapped to the panel's inner width (shared with the app's wrap cache).
+    pub rows: Arc<Vec<LogRow>>,
     /// The first row in view.
     pub top: usize,
 }
@@ -47,7 +49,10 @@ impl<'a> LogPanelView<'a> {
     pub fn of(app: &'a App, area: Rect) -> LogPanelView<'a> {
         let inner = Block::bordered().inner(area);
         let log = app.selected_task().map(|e| {
-            let rows = wrap(&e.task.precheck, inner.width as usize);
+            let width = inner.width as usize;
+            let rows = app
+                .wrapped_log(width)
+                .unwrap_or_else(|| Arc::new(wrap(&e.task.precheck, width)));
             let top = app.log_scroll(&rows, inner.height as usize);
             TaskLog {
                 counts: e.task.precheck.counts,
@@ -183,7 +188,8 @@ impl Widget for PrecheckLog<'_> {
             .skip(top)
             .take(h)
             .map(|r| {
-                let is_match = matched.contains(&r.line);
+                // Matches are in line order: a binary search, not a scan per row.
+                let is_match = matched.binary_search(&r.line).is_ok();
                 let hl = if Some(r.line) == current_line {
                     theme
                         .matched()

@@ -9,7 +9,7 @@ use super::theme::Theme;
 use super::{centered, panel_block, verdict};
 use crate::app::{App, SwitchDialog, SwitchPhase};
 use crate::model::{ReplicationState, Stage};
-use crate::readiness::{Verdict, VerdictKind};
+use crate::readiness::{NotDrained, Verdict, VerdictKind};
 use crate::units;
 
 /// The dialog as data: the dialog's state and the task it acts on.
@@ -142,9 +142,21 @@ fn verdict_lines(lines: &mut Vec<Line<'static>>, entry: Option<&SwitchTask>, the
         None => lines.push(Line::styled("The task is no longer listed.", theme.bad())),
     }
     match v {
-        Some(Verdict::Drained { .. }) => lines.push(Line::styled(
-            "DRAINED: the source has stopped writing; a switchover now loses nothing.",
+        Some(Verdict::Drained { simulated, .. }) => lines.push(Line::styled(
+            if *simulated {
+                "DRAINED (simulated probe): the source has stopped writing; a switchover now loses nothing."
+            } else {
+                "DRAINED: the source has stopped writing; a switchover now loses nothing."
+            },
             theme.good(),
+        )),
+        Some(Verdict::InSync {
+            not_drained: NotDrained::NoProbe,
+            ..
+        }) => lines.push(Line::styled(
+            "Not DRAINED (IN SYNC): the source's position is unknown to RDS; it may still be \
+             writing, and changes not yet replayed are lost. --source-dsn confirms DRAINED.",
+            theme.bad(),
         )),
         Some(v @ Verdict::InSync { .. }) => lines.push(Line::styled(
             format!(

@@ -10,7 +10,7 @@ use super::panel_block;
 use super::theme::Theme;
 use crate::app::App;
 use crate::model::Stage;
-use crate::readiness::{Reason, Verdict};
+use crate::readiness::{NotDrained, Reason, Verdict};
 use crate::units;
 
 /// The verdict badge.
@@ -47,18 +47,43 @@ pub fn explain(v: &Verdict, max_lag: u64, width: usize, theme: &Theme) -> Vec<Li
                 })
                 .collect()
         }
-        Verdict::InSync { lag, stable } => vec![
-            Line::from(format!(
-                "lag {} ≤ {}",
-                units::bytes(*lag),
-                units::bytes(max_lag)
-            )),
-            Line::from(format!("held for {}", units::duration(*stable))),
-            Line::styled("source still writing", theme.dim()),
-        ],
-        Verdict::Drained { stable } => vec![
-            Line::from(format!("lag 0, source idle {}", units::duration(*stable))),
-            Line::styled("switchover loses nothing", theme.good()),
+        Verdict::InSync {
+            lag,
+            stable,
+            not_drained,
+        } => {
+            let mut lines = vec![
+                Line::from(format!(
+                    "lag {} ≤ {}",
+                    units::bytes(*lag),
+                    units::bytes(max_lag)
+                )),
+                Line::from(format!("held for {}", units::duration(*stable))),
+            ];
+            match not_drained {
+                // RDS cannot know the source's position: say so, and what would.
+                NotDrained::NoProbe => {
+                    lines.push(Line::styled("source position unknown:", theme.warn()));
+                    lines.push(Line::styled("DRAINED needs --source-dsn", theme.warn()));
+                }
+                NotDrained::Unconfirmed => {
+                    lines.push(Line::styled("true lag unknown:", theme.warn()));
+                    lines.push(Line::styled("DRAINED unconfirmed", theme.warn()));
+                }
+                other => lines.push(Line::styled(other.to_string(), theme.dim())),
+            }
+            lines
+        }
+        Verdict::Drained { stable, simulated } => vec![
+            Line::from(format!("source idle {}", units::duration(*stable))),
+            Line::styled(
+                if *simulated {
+                    "loses nothing (simulated)"
+                } else {
+                    "switchover loses nothing"
+                },
+                theme.good(),
+            ),
         ],
     }
 }
@@ -71,8 +96,6 @@ pub enum VerdictView {
         verdict: Verdict,
         /// `S switch over` is offered (allowed, and the task is in stage increment).
         can_switch: bool,
-        /// With a probe, the source could not confirm the true lag: DRAINED is unconfirmed.
-        unconfirmed: bool,
         /// `--max-lag`.
         max_lag: u64,
     },
@@ -91,10 +114,6 @@ impl VerdictView {
         VerdictView::Task {
             verdict: entry.verdict.clone(),
             can_switch: app.config.allow_switchover && entry.task.stage == Some(Stage::Increment),
-            unconfirmed: entry
-                .history
-                .latest()
-                .is_some_and(|(_, d)| d.probed && d.true_lag().is_none()),
             max_lag: app.config.readiness.max_lag,
         }
     }
@@ -113,7 +132,6 @@ impl Widget for VerdictPanel {
         let VerdictView::Task {
             verdict,
             can_switch,
-            unconfirmed,
             max_lag,
         } = &self.view
         else {
@@ -136,13 +154,7 @@ impl Widget for VerdictPanel {
         }
         let block = panel_block(Line::from(title), theme, false);
         let inner = block.inner(area);
-        let mut lines = explain(verdict, *max_lag, inner.width as usize, theme);
-        // With a probe, DRAINED needs the source to confirm it: say so when it cannot.
-        if *unconfirmed && matches!(verdict, Verdict::InSync { .. }) {
-            lines.pop();
-            lines.push(Line::styled("true lag unknown:", theme.warn()));
-            lines.push(Line::styled("DRAINED unconfirmed", theme.warn()));
-        }
+        let lines = explain(verdict, *max_lag, inner.width as usize, theme);
         Paragraph::new(lines)
             .block(block)
             .wrap(Wrap { trim: false })
@@ -181,9 +193,9 @@ mod tests {
             verdict: Verdict::InSync {
                 lag: 2 * MIB,
                 stable: Duration::from_secs(45),
+                not_drained: NotDrained::SourceWriting,
             },
             can_switch: true,
-            unconfirmed: false,
             max_lag: 16 * MIB,
         };
         let want = Buffer::with_lines([
@@ -202,9 +214,9 @@ mod tests {
             verdict: Verdict::InSync {
                 lag: 0,
                 stable: Duration::from_secs(30),
+                not_drained: NotDrained::Unconfirmed,
             },
             can_switch: false,
-            unconfirmed: true,
             max_lag: 16 * MIB,
         };
         let want = Buffer::with_lines([
@@ -229,7 +241,6 @@ mod tests {
                 },
             ]),
             can_switch: false,
-            unconfirmed: false,
             max_lag: 16 * MIB,
         };
         let want = Buffer::with_lines([

@@ -3,21 +3,48 @@
 
 use std::time::Duration;
 
-/// Parses `5s`, `1m30s`, `500ms`, or a bare number of seconds (above zero).
+/// The longest duration any flag takes: 10 years (of 365.25 days, as humantime counts them). Far beyond any migration window,
+/// and far inside what `chrono` date arithmetic and `Instant` deadlines can hold, so nothing
+/// downstream (history windows, deadlines, `2 × --stable-for`) can overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 31_557_600);
+
+/// The largest size any flag takes: 1 PiB, far beyond any WAL lag or link rate, and exact in
+/// an `f64` (rates and gauge positions are computed in floating point).
+pub const MAX_BYTES: u64 = 1 << 50;
+
+/// Parses `5s`, `1m30s`, `500ms`, or a bare number of seconds (above zero, at most
+/// [`MAX_DURATION`]).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs.is_finite() && secs > 0.0 && secs < 1e9 {
-            return Ok(Duration::from_secs_f64(secs));
+    let d = if let Ok(secs) = s.parse::<f64>() {
+        if !(secs.is_finite() && secs > 0.0) {
+            return Err(format!("{s:?} is not a positive duration"));
         }
-        return Err(format!("{s:?} is not a positive duration"));
-    }
-    let d = humantime::parse_duration(s)
-        .map_err(|e| format!("{s:?} is not a duration like 5s, 500ms or 1m ({e})"))?;
+        // Compared before converting: from_secs_f64 panics on values beyond u64 seconds.
+        if secs > MAX_DURATION.as_secs_f64() {
+            return Err(too_long(s));
+        }
+        Duration::from_secs_f64(secs)
+    } else {
+        humantime::parse_duration(s).map_err(|e| {
+            if matches!(e, humantime::DurationError::NumberOverflow) {
+                too_long(s)
+            } else {
+                format!("{s:?} is not a duration like 5s, 500ms or 1m ({e})")
+            }
+        })?
+    };
     if d.is_zero() {
         return Err("the duration must be above zero".into());
     }
+    if d > MAX_DURATION {
+        return Err(too_long(s));
+    }
     Ok(d)
+}
+
+fn too_long(s: &str) -> String {
+    format!("{s:?} is longer than the longest duration migtop takes (10 years)")
 }
 
 /// A poll interval: at least 1 s, at most 1 h.
@@ -30,11 +57,19 @@ pub fn parse_interval(s: &str) -> Result<Duration, String> {
 }
 
 /// Parses byte sizes: `16MiB`, `1 GiB`, `500KB`, `1048576`.
+/// At most [`MAX_BYTES`].
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    s.trim()
+    let b = s
+        .trim()
         .parse::<bytesize::ByteSize>()
         .map(|b| b.as_u64())
-        .map_err(|e| format!("{s:?} is not a size like 16MiB, 1GiB or 500KB ({e})"))
+        .map_err(|e| format!("{s:?} is not a size like 16MiB, 1GiB or 500KB ({e})"))?;
+    if b > MAX_BYTES {
+        return Err(format!(
+            "{s:?} is larger than the largest size migtop takes (1 PiB)"
+        ));
+    }
+    Ok(b)
 }
 
 /// A listen address such as `127.0.0.1:9847` or `[::1]:9847`.
@@ -114,6 +149,32 @@ mod tests {
         assert!(parse_duration("-1").is_err());
         assert!(parse_interval("100ms").is_err());
         assert!(parse_speed("0").is_err());
+    }
+
+    #[test]
+    fn absurd_durations_and_sizes_are_errors_not_panics() {
+        for s in [
+            "300000years",
+            "11years",
+            "1e300",
+            "1e19",
+            "400000000",
+            "99999999999999999999999s",
+            "18446744073709551615s",
+        ] {
+            let e = parse_duration(s).unwrap_err();
+            assert!(e.contains("10 years") || e.contains("not a"), "{s}: {e}");
+        }
+        assert_eq!(parse_duration("10years").unwrap(), MAX_DURATION);
+        assert!(parse_duration("3650days").is_ok());
+        for s in ["NaN", "inf", "-inf", "-0"] {
+            assert!(parse_duration(s).is_err(), "{s}");
+            assert!(parse_speed(s).is_err(), "{s}");
+        }
+        for s in ["2PiB", "16EiB", "18446744073709551615", "1e30"] {
+            assert!(parse_bytes(s).is_err(), "{s}");
+        }
+        assert_eq!(parse_bytes("1PiB").unwrap(), MAX_BYTES);
     }
 
     #[test]

@@ -38,8 +38,19 @@ fn in_sync_app() -> migtop::app::App {
     a
 }
 
-/// Task 401 caught up and the source idle for 40 s: DRAINED.
+/// Task 401 caught up and the source idle for 40 s, as the source probe confirms: DRAINED.
 fn drained_app() -> migtop::app::App {
+    let mut a = migtop::app::App::new(probed_config(), t0());
+    run_probed(&mut a, 60, |s| {
+        let end = 0x5_0000_0000 + s.min(15) as u64 * 2 * MIB;
+        (pos(end, if s < 15 { MIB } else { 0 }), Some(end))
+    });
+    select_task(&mut a, 401);
+    a
+}
+
+/// The same idle source without a probe: RDS cannot know it is idle, so IN SYNC at best.
+fn idle_unprobed_app() -> migtop::app::App {
     let mut a = app();
     run(&mut a, 60, |s| {
         let end = 0x5_0000_0000 + s.min(15) as u64 * 2 * MIB;
@@ -47,6 +58,32 @@ fn drained_app() -> migtop::app::App {
     });
     select_task(&mut a, 401);
     a
+}
+
+#[test]
+fn idle_without_a_probe_80x24_and_120x40() {
+    let mut a = idle_unprobed_app();
+    let v = a.selected_task().unwrap().verdict.clone();
+    assert!(
+        matches!(
+            v,
+            migtop::readiness::Verdict::InSync {
+                not_drained: migtop::readiness::NotDrained::NoProbe,
+                ..
+            }
+        ),
+        "{v:?}"
+    );
+    let t = render(&mut a, 80, 24);
+    let s = screen(&t);
+    assert!(s.contains("source position unknown"), "{s}");
+    assert!(s.contains("DRAINED needs --source-dsn"), "{s}");
+    assert!(!s.contains("loses nothing"), "{s}");
+    assert_snapshot!("idle_without_a_probe_80x24", t.backend());
+    assert_snapshot!(
+        "idle_without_a_probe_120x40",
+        render(&mut a, 120, 40).backend()
+    );
 }
 
 #[test]
@@ -379,7 +416,8 @@ fn true_lag_80x24_and_120x40() {
         *v,
         migtop::readiness::Verdict::InSync {
             lag: 5 * MIB,
-            stable: Duration::from_secs(40)
+            stable: Duration::from_secs(40),
+            not_drained: migtop::readiness::NotDrained::SourceWriting,
         }
     );
 }
@@ -410,16 +448,21 @@ fn probe_failure_80x24() {
 #[test]
 fn drained_with_a_probe_needs_the_source_to_agree() {
     // The API says 0 lag and a still LatestEndLsn for a minute, but the source keeps
-    // writing past it (e.g. the walsender stalled): not DRAINED.
+    // writing past it (e.g. the walsender stalled): not DRAINED, and once the standby has
+    // received nothing of it for seconds, not ready at all.
     let mut a = migtop::app::App::new(probed_config(), t0());
     run_probed(&mut a, 60, |s| {
         let end = 0x5_0000_0000;
         (pos(end, 0), Some(end + s as u64 * 1000))
     });
     select_task(&mut a, 401);
-    assert_eq!(
-        a.selected_task().unwrap().verdict.kind(),
-        VerdictKind::InSync
+    let v = &a.selected_task().unwrap().verdict;
+    assert!(
+        matches!(
+            v.reasons(),
+            [migtop::readiness::Reason::NotReceiving { .. }]
+        ),
+        "{v:?}"
     );
     // When the source agrees (its position is ReplayLsn), it is.
     let mut a = migtop::app::App::new(probed_config(), t0());

@@ -12,7 +12,7 @@ pub mod timeline;
 pub mod view;
 pub mod world;
 
-pub use task::{TICK, TaskSim};
+pub use task::{SourceReading, TICK, TaskSim};
 pub use view::conninfo;
 pub use world::{MAX_TASKS_PER_INSTANCE, ScenarioSource, World};
 

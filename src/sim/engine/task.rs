@@ -19,8 +19,22 @@ pub const TICK: f64 = 0.5;
 const MAX_STEPS: u64 = 200_000;
 /// How often an idle sender still sends a message (keepalive), in seconds.
 const KEEPALIVE: f64 = 10.0;
+/// How often an idle source still writes a little WAL (checkpoint and running-transactions
+/// records), in seconds, and how much: housekeeping, no transaction, no xid.
+const HOUSEKEEPING_EVERY: f64 = 15.0;
+const HOUSEKEEPING_BYTES: f64 = 114.0;
+/// WAL per write transaction, to count the xids the writes were given.
+const TXN_BYTES: f64 = 16.0 * 1024.0;
 /// Stage order as indices.
 const ORDER: [Stage; 6] = Stage::ALL;
+
+/// A task's source as its own server would report it (for the simulated probe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceReading {
+    pub lsn: crate::model::Lsn,
+    pub next_xid: u64,
+    pub xid_in_progress: bool,
+}
 
 /// One simulated task.
 pub struct TaskSim {
@@ -55,6 +69,12 @@ pub struct TaskSim {
     pub(super) promoted: bool,
     /// The source's writes, to date replayed positions.
     pub(super) history: WriteHistory,
+    /// The source's next transaction id: moves with writes, not with housekeeping WAL.
+    pub(super) next_xid: u64,
+    /// The source wrote transactions in the last step.
+    pub(super) writing: bool,
+    /// When the source last wrote housekeeping WAL.
+    pub(super) housekeeping_at: f64,
     pub(super) detail: DetailLog,
     pub(super) tick: u64,
     /// Time of the last step.
@@ -115,6 +135,9 @@ impl TaskSim {
             caught_up: false,
             promoted: false,
             history: WriteHistory::default(),
+            next_xid: 100_000 + (spec.id.unsigned_abs() % 100_000) * 10,
+            writing: false,
+            housekeeping_at: origin,
             detail: DetailLog::default(),
             tick: 0,
             t: origin,
@@ -264,12 +287,29 @@ impl TaskSim {
         // The stage moves first: WAL written during this step is shipped and replayed in
         // the next one, so a busy source always shows some lag, as a real one does.
         self.stage_step(t, dt);
-        if write > 0.0 && !self.promoted {
+        self.writing = write > 0.0 && !self.promoted;
+        if self.writing {
             self.source = (self.source + write).min(MAX_LSN);
+            self.next_xid += ((write / TXN_BYTES).ceil() as u64).max(1);
             let recent = self.history.last_time().is_some_and(|ht| t - ht < 1.0);
             if !recent {
                 self.history.push(self.source, t);
             }
+        } else if !self.promoted && t - self.housekeeping_at >= HOUSEKEEPING_EVERY {
+            // Not a transaction: no xid, and not in the write history (whose times are
+            // commit times).
+            self.source = (self.source + HOUSEKEEPING_BYTES).min(MAX_LSN);
+            self.housekeeping_at = t;
+        }
+    }
+
+    /// The source as its own server would report it: WAL position, next xid, and whether a
+    /// writing transaction is in progress (while it writes, one always is).
+    pub fn source_reading(&self) -> SourceReading {
+        SourceReading {
+            lsn: lsn(self.source),
+            next_xid: self.next_xid,
+            xid_in_progress: self.writing,
         }
     }
 

@@ -96,23 +96,28 @@ fn default_scenario_starts_with_every_case() {
     assert!(bi.replication.is_none());
 }
 
-/// The demo's promise: crm goes IN SYNC (lag ≤ 16 MiB for 30 s) and then DRAINED (lag 0,
-/// LatestEndLsn unchanged for 30 s) within about a minute.
+/// The demo's promise: crm goes IN SYNC (lag ≤ 16 MiB for 30 s) and then DRAINED within
+/// about a minute, on the evidence of its (simulated) source: the next xid unchanged for
+/// 30 s with no writing transaction at the window's start, and everything the source had
+/// written at the window's start replayed. The idle source still writes housekeeping WAL.
 #[test]
 fn crm_goes_in_sync_then_drained_within_a_minute() {
+    const CRM: &str = "pgm-bp1demo00crm02";
     let mut w = world(1);
     let start = task(&w, "crm-migrate", 0.0);
     assert!(start.lag_bytes().unwrap() > 16 * MIB, "starts NOT READY");
     let (mut ok_since, mut in_sync_at) = (None::<f64>, None::<f64>);
-    let (mut idle_since, mut drained_at, mut last_end) = (None::<f64>, None::<f64>, None);
+    let mut drained_at = None::<f64>;
     let mut lags = vec![];
-    for k in 0..=140 {
-        let t = f64::from(k) * 0.5;
+    let mut sources = vec![];
+    for k in 0..=180usize {
+        let t = k as f64 * 0.5;
         w.advance(t);
         let v = task(&w, "crm-migrate", t);
         let lag = v.lag_bytes().unwrap();
         lags.push(lag);
-        let end = rep(&v).latest_end_lsn;
+        let src = w.source_reading(CRM).unwrap();
+        sources.push(src);
         if lag <= 16 * MIB {
             let s = *ok_since.get_or_insert(t);
             if t - s >= 30.0 && in_sync_at.is_none() {
@@ -121,15 +126,18 @@ fn crm_goes_in_sync_then_drained_within_a_minute() {
         } else {
             ok_since = None;
         }
-        if lag == 0 && end == last_end {
-            let s = *idle_since.get_or_insert(t);
-            if t - s >= 30.0 && drained_at.is_none() {
+        if k >= 60 {
+            let window = &sources[k - 60..=k];
+            let drained = window.iter().all(|s| s.next_xid == window[0].next_xid)
+                && !window[0].xid_in_progress
+                && rep(&v).replay_lsn.is_some_and(|r| r >= window[0].lsn);
+            if drained && drained_at.is_none() {
                 drained_at = Some(t);
             }
-        } else {
-            idle_since = None;
+            if drained_at.is_some() {
+                assert!(drained, "DRAINED flapped at {t} s");
+            }
         }
-        last_end = end;
     }
     let in_sync_at = in_sync_at.expect("IN SYNC");
     let drained_at = drained_at.expect("DRAINED");
@@ -140,10 +148,21 @@ fn crm_goes_in_sync_then_drained_within_a_minute() {
     // Lag moved while the source wrote.
     let moving = lags[2..40].windows(2).filter(|p| p[0] != p[1]).count();
     assert!(moving > 10, "{lags:?}");
-    let end = task(&w, "crm-migrate", 70.0);
-    assert_eq!(rep(&end).replay_lag_seconds, Some(0.0));
-    assert_eq!(end.replication_state, ReplicationState::Streaming);
-    assert!(rep(&end).synced);
+    // Idle from 20 s: the xid stands still while housekeeping WAL still moves the position.
+    let (idle, end) = (sources[60], sources[180]);
+    assert_eq!(idle.next_xid, end.next_xid);
+    assert!(
+        end.lsn > idle.lsn,
+        "no housekeeping WAL: {} → {}",
+        idle.lsn,
+        end.lsn
+    );
+    assert!(end.lsn.bytes_since(idle.lsn) < 4096);
+    assert!(sources[10].xid_in_progress && sources[10].next_xid < idle.next_xid);
+    let last = task(&w, "crm-migrate", 90.0);
+    assert_eq!(rep(&last).replay_lag_seconds, Some(0.0));
+    assert_eq!(last.replication_state, ReplicationState::Streaming);
+    assert!(rep(&last).synced);
 }
 
 #[test]

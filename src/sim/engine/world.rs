@@ -8,7 +8,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::task::TaskSim;
+use super::task::{SourceReading, TaskSim};
 use crate::model::Lsn;
 use crate::sim::clock::Clock;
 use crate::sim::error::SimError;
@@ -89,6 +89,17 @@ impl World {
             .map(|(_, tasks)| tasks.iter().map(|t| t.view(now)).collect())
     }
 
+    /// The source of `instance`'s migration (its last task that is more than a precheck).
+    pub fn source_reading(&self, instance: &str) -> Option<SourceReading> {
+        let (_, tasks) = self.instances.iter().find(|(id, _)| id == instance)?;
+        tasks
+            .iter()
+            .rev()
+            .find(|t| !t.spec.precheck_only)
+            .or(tasks.last())
+            .map(|t| t.source_reading())
+    }
+
     /// Starts the switchover of a task.
     pub fn activate(&mut self, instance: &str, task_id: i64) -> Result<(), SimError> {
         self.tasks_mut(instance)
@@ -164,6 +175,13 @@ impl ScenarioSource {
         let now = self.clock.now();
         w.advance(now);
         f(&mut w, now)
+    }
+}
+
+impl ScenarioSource {
+    /// The source of `instance`'s migration as of now; `None` for an unknown instance.
+    pub fn source_reading(&self, instance: &str) -> Option<SourceReading> {
+        self.with_world(|w, _| w.source_reading(instance))
     }
 }
 

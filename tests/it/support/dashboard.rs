@@ -66,7 +66,7 @@ pub fn item(id: i64, name: &str, stage: &str, state: &str, p: Option<Pos>, detai
             "LatestEndLsn": lsn(p.end), "LatestEndTime": "2026-03-01 14:39:59.3344+08",
             "ReplayLsn": lsn(p.replay), "ReplayLag": "0.5",
             "ReplayTimestamp": "2026-03-01 14:39:58.1+08",
-            "LastMsgSendTime": "2026-03-01 14:39:59.96+08", "LastMsgReceiptTime": "2026-03-01 14:39:59.97+08",
+            "LastMsgSendTime": "2026-03-01 14:39:59.96+08", "LastMsgReceiptTime": RECEIPT,
             "Synced": if state == "streaming" { "true" } else { "false" }, "IsSlave": "true",
             "Conninfo": "user=migrator password=******** host=10.1.2.3 port=5432"
         })
@@ -102,8 +102,30 @@ pub fn config() -> AppConfig {
     c
 }
 
+/// The `LastMsgReceiptTime` every [`item`] carries.
+pub const RECEIPT: &str = "2026-03-01 14:39:59.97+08";
+
+/// `items` as a healthy link reports them at `at_s` seconds: the standby heard from the
+/// source 30 ms before the poll.
+pub fn live(items: Vec<Value>, at_s: i64) -> Vec<Value> {
+    let t = (at(at_s) - chrono::Duration::milliseconds(30))
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .format("%Y-%m-%d %H:%M:%S%.f+08")
+        .to_string();
+    items
+        .into_iter()
+        .map(|v| serde_json::from_str(&v.to_string().replace(RECEIPT, &t)).unwrap())
+        .collect()
+}
+
 /// Feeds a successful poll of `instance` at `at_s` seconds, then schedules the next one.
+/// The link is live (see [`live`]); [`ok_as_is`] keeps the items' receipt time.
 pub fn ok(app: &mut App, instance: &str, at_s: i64, items: Vec<Value>) -> Vec<Effect> {
+    ok_as_is(app, instance, at_s, live(items, at_s))
+}
+
+/// As [`ok`], with the items exactly as given.
+pub fn ok_as_is(app: &mut App, instance: &str, at_s: i64, items: Vec<Value>) -> Vec<Effect> {
     let mut out = app.update(Action::Poll(PollEvent::Finished(PollResult {
         instance: instance.into(),
         started: at(at_s),
@@ -231,7 +253,8 @@ pub fn probed_config() -> AppConfig {
     c
 }
 
-/// A successful reading of the source at `at_s` seconds.
+/// A successful reading of the source at `at_s` seconds. The tests' source writes one
+/// transaction per KiB of WAL and has none open between readings: its next xid is `lsn / 1024`.
 pub fn source_at(at_s: i64, lsn: u64) -> ProbeReport {
     ProbeReport {
         target: SOURCE.into(),
@@ -242,6 +265,10 @@ pub fn source_at(at_s: i64, lsn: u64) -> ProbeReport {
             timeline: Some(1),
             server_version: Some(150004),
             round_trip_ms: 1,
+            next_xid: Some(lsn / 1024),
+            xid_in_progress: Some(false),
+            wal_sender_timeout: None,
+            simulated: false,
         }),
     }
 }
@@ -269,7 +296,7 @@ pub fn ok_probed(
         instance: instance.into(),
         started: at(at_s),
         at: at(at_s),
-        result: Ok(snapshot(instance, items)),
+        result: Ok(snapshot(instance, live(items, at_s))),
         source: Some(source),
     })));
     out.extend(app.update(Action::Poll(PollEvent::Scheduled {

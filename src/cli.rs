@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::lab::source::LAB_INSTANCE;
+use crate::model::Stage;
 use crate::probe::SourceDsn;
 use crate::sim::FaultSpec;
 use crate::units::{parse_bytes, parse_duration, parse_interval, parse_listen, parse_speed};
@@ -35,6 +36,12 @@ pub enum Command {
     Status(StatusArgs),
     /// The live dashboard.
     Watch(WatchArgs),
+    /// Poll one task until it reaches a stage, IN SYNC or DRAINED (for scripts and CI;
+    /// exit 0 met, 3 timeout, 4 can no longer get there, 1 API errors, 2 usage).
+    Wait(WaitArgs),
+    /// Switch over one task from a script: judge a full stable window, confirm, call
+    /// ActivateMigrationTargetInstance and wait for success (exit 5 when not ready).
+    Switchover(SwitchoverArgs),
     /// The dashboard against the built-in simulator (no cloud account needed).
     Demo(DemoArgs),
     /// The dashboard on a recording made with --record, on the recording's clock.
@@ -143,6 +150,9 @@ pub struct StatusArgs {
     /// Also append this poll to a recording (JSON lines; see `migtop replay` and `report`).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Lag above which a task is blocked (the READY column and `blockers`).
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_bytes)]
+    pub max_lag: u64,
 }
 
 /// Output formats of `status`.
@@ -219,6 +229,90 @@ pub struct ExporterArgs {
     /// Also append every poll to this recording (JSON lines; see `migtop replay`, `report`).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+}
+
+/// What `wait` waits for: exactly one of these.
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct UntilArgs {
+    /// Until the task is in this stage (precheck, basebackup, startup, increment, switch,
+    /// success).
+    #[arg(long, value_name = "STAGE", value_parser = Stage::parse_known)]
+    pub stage: Option<Stage>,
+    /// Until the verdict is IN SYNC (or DRAINED), as the dashboard judges it.
+    #[arg(long)]
+    pub in_sync: bool,
+    /// Until the verdict is DRAINED (needs --source-dsn: only the source can confirm it).
+    #[arg(long)]
+    pub drained: bool,
+}
+
+/// How the scripted commands (`wait`, `switchover`) poll and judge.
+#[derive(Debug, Clone, Args)]
+pub struct ScriptArgs {
+    /// Poll interval.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_interval)]
+    pub interval: Duration,
+    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB).
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_bytes)]
+    pub max_lag: u64,
+    /// How long lag must stay within --max-lag before IN SYNC.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub stable_for: Duration,
+    /// Give up after this many failed polls in a row (exit 1).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_errors: u32,
+    /// Also append every poll to a recording (JSON lines; see `migtop replay` and `report`).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+/// `migtop wait`. Its `--timeout` bounds the whole wait; one poll's deadline is
+/// `--poll-timeout`.
+#[derive(Debug, Clone, Args)]
+#[command(mut_arg("timeout", |a| a.long("poll-timeout")))]
+pub struct WaitArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub until: UntilArgs,
+    #[command(flatten)]
+    pub script: ScriptArgs,
+    /// Give up after this long (exit 3) [default: wait as long as it takes].
+    #[arg(id = "wait_timeout", long = "timeout", value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Also serve Prometheus metrics at http://ADDR/metrics while waiting.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// What `switchover` requires of the verdict before it switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Require {
+    /// DRAINED: the source confirmed the standby has everything (needs --source-dsn).
+    Drained,
+    /// IN SYNC or DRAINED: the lag stayed within --max-lag for --stable-for.
+    InSync,
+}
+
+/// `migtop switchover`. Its `--timeout` bounds the wait for `success` after the call; one
+/// poll's deadline is `--poll-timeout`.
+#[derive(Debug, Clone, Args)]
+#[command(mut_arg("timeout", |a| a.long("poll-timeout")))]
+pub struct SwitchoverArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The verdict required, held over a full --stable-for window.
+    #[arg(long, value_enum)]
+    pub require: Require,
+    /// Do not ask for the instance id to be typed (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub script: ScriptArgs,
+    /// How long to wait for the task to reach success after the call (exit 3 past it).
+    #[arg(id = "switch_timeout", long = "timeout", value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 /// `migtop demo`.

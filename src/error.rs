@@ -4,8 +4,16 @@
 pub const EXIT_OK: i32 = 0;
 /// Exit code: an API or network error occurred (what was read is still printed).
 pub const EXIT_API: i32 = 1;
-/// Exit code: usage or configuration error.
+/// Exit code: usage or configuration error (for `wait` and `switchover` also a task filter
+/// matching no task or several).
 pub const EXIT_USAGE: i32 = 2;
+/// Exit code of `wait` and `switchover`: the time given with `--timeout` ran out.
+pub const EXIT_TIMEOUT: i32 = 3;
+/// Exit code of `wait`: the task can no longer get there (precheck failed, stage past the
+/// target, task gone).
+pub const EXIT_UNREACHABLE: i32 = 4;
+/// Exit code of `switchover`: refused, the requirement does not hold (or was not confirmed).
+pub const EXIT_REFUSED: i32 = 5;
 
 /// A configuration problem: printed as one sentence, exit code 2.
 #[derive(Debug, thiserror::Error)]

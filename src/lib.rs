@@ -8,6 +8,7 @@ pub mod config_file;
 pub mod dashboard;
 pub mod error;
 pub mod history;
+pub mod judge;
 pub mod lab;
 pub mod logging;
 pub mod metrics;

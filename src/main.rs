@@ -27,6 +27,8 @@ fn run(cli: Cli) -> i32 {
             Some(Command::Status(args)) => commands::status::run(args).await,
             Some(Command::Watch(args)) => commands::watch::run(args).await,
             None => commands::watch::run(cli.watch).await,
+            Some(Command::Wait(args)) => commands::wait::run(args).await,
+            Some(Command::Switchover(args)) => commands::switchover::run(args).await,
             Some(Command::Demo(args)) => commands::demo::run(args).await,
             Some(Command::Replay(args)) => commands::replay::run(args).await,
             Some(Command::Report(args)) => commands::report::run(args).await,

@@ -14,10 +14,14 @@ use chrono::{DateTime, Utc};
 use super::{api, cutover, record};
 use crate::aliyun::{ApiError, InstanceSnapshot};
 use crate::cli::{OutputFormat, StatusArgs};
+use crate::commands::dashboard_config::WATCH_INTERVAL;
 use crate::error::{EXIT_API, EXIT_OK, say};
+use crate::judge::{self, Judge};
+use crate::output::json::Blockers;
 use crate::output::{json, table};
 use crate::poller::PollResult;
 use crate::probe::SourceComparison;
+use crate::readiness::ReadinessConfig;
 
 /// Polls every instance once, concurrently, prints what was read and returns the exit code.
 pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
@@ -43,13 +47,27 @@ pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
         Some(p) => Some(p.report().await),
         None => None,
     };
+    let polls: Vec<PollResult> = results
+        .iter()
+        .zip(&answer_times)
+        .map(|((instance, result), at)| PollResult {
+            instance: instance.clone(),
+            started,
+            at: *at,
+            result: result.clone(),
+            // As the dashboard's pollers: the source is read after a successful poll.
+            source: report.clone().filter(|_| result.is_ok()),
+        })
+        .collect();
+    let blockers = blockers(&args, &polls, report.as_ref().map(|r| r.target.clone()));
     match args.output {
         OutputFormat::Json => {
-            let doc = json::StatusJson::build(&results, report.as_ref());
+            let doc = json::StatusJson::build(&results, report.as_ref())
+                .with_blockers(&results, &blockers);
             let text = serde_json::to_string_pretty(&doc)?;
             println!("{}", crate::text::escape_json_controls(&text));
         }
-        OutputFormat::Table => print!("{}", table::render(&results, report.as_ref())),
+        OutputFormat::Table => print!("{}", table::render(&results, report.as_ref(), &blockers)),
     }
     let mut code = EXIT_OK;
     for (instance, result) in &results {
@@ -104,16 +122,43 @@ pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
         let mut order: Vec<usize> = (0..results.len()).collect();
         order.sort_by_key(|i| answer_times[*i]);
         for i in order {
-            let ((instance, result), at) = (&results[i], answer_times[i]);
-            rec.append(&PollResult {
-                instance: instance.clone(),
-                started,
-                at,
-                result: result.clone(),
-                // As the dashboard's pollers: the source is read after a successful poll.
-                source: report.clone().filter(|_| result.is_ok()),
-            })?;
+            rec.append(&polls[i])?;
         }
     }
     Ok(code)
+}
+
+/// What this one poll already says against a switchover, per task: the dashboard's verdict
+/// over it (a headless [`Judge`]), minus the stable window it cannot have seen.
+fn blockers(args: &StatusArgs, polls: &[PollResult], probe_target: Option<String>) -> Blockers {
+    let readiness = ReadinessConfig {
+        max_lag: args.max_lag,
+        ..ReadinessConfig::default()
+    };
+    let first = polls.iter().map(|p| p.at).min().unwrap_or_else(Utc::now);
+    let mut judge = Judge::new(
+        args.api.instances.clone(),
+        WATCH_INTERVAL,
+        readiness,
+        probe_target,
+        first,
+    );
+    let mut by_time: Vec<&PollResult> = polls.iter().collect();
+    by_time.sort_by_key(|p| p.at);
+    for p in by_time {
+        judge.feed(p.clone());
+    }
+    let mut out = Blockers::new();
+    for p in polls {
+        let Ok(snap) = &p.result else { continue };
+        for t in &snap.tasks {
+            if let Some(e) = judge.task(&t.key()) {
+                out.insert(
+                    t.key(),
+                    judge::blockers(&e.verdict).into_iter().cloned().collect(),
+                );
+            }
+        }
+    }
+    out
 }

@@ -39,6 +39,16 @@ impl Stage {
         }
     }
 
+    /// One of the six known stages by name (a flag's value); anything else is refused.
+    pub fn parse_known(s: &str) -> Result<Stage, String> {
+        match Stage::parse(s) {
+            Stage::Unknown(_) => Err(format!(
+                "{s:?} is not a stage: one of precheck, basebackup, startup, increment, switch, success"
+            )),
+            known => Ok(known),
+        }
+    }
+
     /// The API's name of the stage.
     pub fn as_str(&self) -> &str {
         match self {

@@ -8,6 +8,7 @@ use crate::aliyun::error::{ApiError, ErrorJson};
 use crate::history::SampleData;
 use crate::model::{Lsn, SeverityCounts, Task};
 use crate::probe::{ProbeReport, SourceComparison};
+use crate::readiness::Reason;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -60,7 +61,30 @@ impl StatusJson {
             source_probe: probe.map(SourceProbeJson::from),
         }
     }
+
+    /// Fills each task's `blockers` from `blockers`, keyed by [`Task::key`] (the reasons in the
+    /// dashboard's words; a task without an entry has none).
+    pub fn with_blockers(
+        mut self,
+        results: &[(String, Result<InstanceSnapshot, ApiError>)],
+        blockers: &Blockers,
+    ) -> StatusJson {
+        for (inst, (_, r)) in self.instances.iter_mut().zip(results) {
+            let Ok(snap) = r else { continue };
+            for (tj, t) in inst.tasks.iter_mut().zip(&snap.tasks) {
+                tj.blockers = blockers
+                    .get(&t.key())
+                    .map(|rs| rs.iter().map(|r| r.to_string()).collect())
+                    .unwrap_or_default();
+            }
+        }
+        self
+    }
 }
+
+/// The reasons that already rule a switchover out, per task key
+/// ([`crate::judge::blockers`] of the verdict over this one poll).
+pub type Blockers = std::collections::HashMap<String, Vec<Reason>>;
 
 impl From<&ProbeReport> for SourceProbeJson {
     fn from(p: &ProbeReport) -> SourceProbeJson {
@@ -148,6 +172,10 @@ pub struct TaskJson {
     pub judged_lag_bytes: Option<u64>,
     pub replay_lag_seconds: Option<f64>,
     pub synced: Option<bool>,
+    /// The reasons, from this one poll, that already rule out a switchover (the dashboard's
+    /// words, one string each); empty when none. No blocker is not IN SYNC: that needs
+    /// `--stable-for` of polls (`migtop wait --in-sync`).
+    pub blockers: Vec<String>,
     pub precheck: PrecheckJson,
     pub source: SourceJson,
     pub created: Option<String>,
@@ -189,6 +217,7 @@ impl From<&Task> for TaskJson {
             judged_lag_bytes: SampleData::of(t).judged_lag(),
             replay_lag_seconds: r.and_then(|r| r.replay_lag_seconds),
             synced: r.and_then(|r| r.synced),
+            blockers: Vec::new(),
             precheck: PrecheckJson {
                 success,
                 warning,

@@ -2,6 +2,7 @@
 
 use crate::aliyun::{ApiError, InstanceSnapshot};
 use crate::history::SampleData;
+use crate::output::json::Blockers;
 use crate::probe::{ProbeReport, SourceComparison};
 
 use crate::text;
@@ -14,15 +15,19 @@ pub const MAX_CELL: usize = 60;
 /// Renders every instance's tasks as aligned columns; errored instances get one line each.
 /// LAG is the judged lag ([`SampleData::judged_lag`]): with a source probe, the larger of the
 /// reported and the true lag, and a TRUE LAG column (source position − ReplayLsn) follows it.
+/// READY, last, is `yes` when nothing in this poll rules a switchover out (see the note it
+/// adds), else the first blocker in short form and how many more there are.
 pub fn render(
     results: &[(String, Result<InstanceSnapshot, ApiError>)],
     probe: Option<&ProbeReport>,
+    blockers: &Blockers,
 ) -> String {
     let mut header = vec!["INSTANCE", "TASK", "STAGE", "STATE", "LAG"];
     if probe.is_some() {
         header.push("TRUE LAG");
     }
-    header.extend(["SYNCED", "PRECHECK"]);
+    header.extend(["SYNCED", "PRECHECK", "READY"]);
+    let mut any_yes = false;
     let sample = probe.and_then(|p| p.sample());
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     let mut notes = Vec::new();
@@ -76,6 +81,14 @@ pub fn render(
                             .map(|b| if b { "yes" } else { "no" }.to_string())
                             .unwrap_or_else(|| "-".into()),
                         format!("{} ok, {} warn, {} fail", c.success, c.warning, c.fail),
+                        match blockers.get(&t.key()).map(Vec::as_slice).unwrap_or(&[]) {
+                            [] => {
+                                any_yes = true;
+                                "yes".to_string()
+                            }
+                            [one] => one.short(),
+                            [first, more @ ..] => format!("{} (+{})", first.short(), more.len()),
+                        },
                     ]);
                     rows.push(row);
                 }
@@ -128,6 +141,13 @@ pub fn render(
             None => format!("source {}: not read (the error is on stderr)", p.target),
         });
     }
+    if any_yes {
+        notes.push(
+            "READY yes: nothing in this one poll rules a switchover out; IN SYNC needs the lag \
+             to hold for --stable-for (migtop wait --in-sync)"
+                .to_string(),
+        );
+    }
     for n in notes {
         out.push_str(&text::printable(&n));
         out.push('\n');
@@ -179,6 +199,7 @@ mod tests {
         let out = render(
             &one_task(serde_json::json!({"TaskId": 7, "TaskName": name})),
             None,
+            &Blockers::new(),
         );
         let row = out.lines().nth(1).unwrap();
         assert!(
@@ -198,6 +219,7 @@ mod tests {
                 "ReplicationState": "x\x7fy",
             })),
             None,
+            &Blockers::new(),
         );
         assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
         assert!(out.contains("7 ab"), "{out}");
@@ -206,8 +228,35 @@ mod tests {
     }
 
     #[test]
+    fn ready_shows_the_first_blocker_in_short_form() {
+        let none = render(&results(), None, &Blockers::new());
+        assert!(none.lines().nth(1).unwrap().ends_with("  yes"), "{none}");
+        assert!(
+            none.contains("READY yes: nothing in this one poll"),
+            "{none}"
+        );
+        let mut b = Blockers::new();
+        b.insert(
+            "pgm-1/7".into(),
+            vec![
+                crate::readiness::Reason::State(Some(crate::model::ReplicationState::Catchup)),
+                crate::readiness::Reason::NotSynced(Some(false)),
+            ],
+        );
+        let out = render(&results(), None, &b);
+        assert!(
+            out.lines()
+                .nth(1)
+                .unwrap()
+                .ends_with("  state catchup (+1)"),
+            "{out}"
+        );
+        assert!(!out.contains("READY yes"), "{out}");
+    }
+
+    #[test]
     fn no_true_lag_column_without_a_probe() {
-        let out = render(&results(), None);
+        let out = render(&results(), None, &Blockers::new());
         assert!(!out.contains("TRUE LAG"), "{out}");
         assert!(!out.contains("source"), "{out}");
     }
@@ -229,7 +278,7 @@ mod tests {
                 simulated: false,
             }),
         };
-        let out = render(&results(), Some(&report));
+        let out = render(&results(), Some(&report), &Blockers::new());
         let lines: Vec<&str> = out.lines().collect();
         let header: Vec<&str> = lines[0].split_whitespace().collect();
         assert!(
@@ -278,7 +327,7 @@ mod tests {
                 simulated: false,
             }),
         };
-        let out = render(&r, Some(&report));
+        let out = render(&r, Some(&report), &Blockers::new());
         let lines: Vec<&str> = out.lines().collect();
         assert!(lines[1].contains("2.00 MiB  1.00 MiB  no"), "{out}");
     }
@@ -292,7 +341,7 @@ mod tests {
                 secs: 10,
             }),
         };
-        let out = render(&results(), Some(&report));
+        let out = render(&results(), Some(&report), &Blockers::new());
         let lines: Vec<&str> = out.lines().collect();
         assert!(lines[1].contains("0 B  unknown   yes"), "{out}");
         assert!(lines[2].contains("not read"), "{out}");

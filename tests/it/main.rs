@@ -31,3 +31,5 @@ mod sim_client;
 mod sim_faults;
 mod sim_source;
 mod status_cli;
+mod switchover_cli;
+mod wait_cli;

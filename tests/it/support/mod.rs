@@ -6,4 +6,5 @@ pub mod keys;
 pub mod machine;
 pub mod pg;
 pub mod rpc;
+pub mod script;
 pub mod sim;

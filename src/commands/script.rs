@@ -1,0 +1,225 @@
+//! What the scripted commands (`wait`, `switchover`) share: one instance, one task, polled
+//! on an interval, judged by the dashboard's own state ([`Judge`]), recorded with
+//! `--record`, and told on stderr one line per poll (for CI logs).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::{api, record};
+use crate::aliyun::{RdsClient, TaskFilter};
+use crate::cli::{ApiArgs, ScriptArgs};
+use crate::error::{UsageError, say};
+use crate::judge::Judge;
+use crate::metrics::Metrics;
+use crate::poller::PollResult;
+use crate::probe::SourceProbe;
+use crate::readiness::{ReadinessConfig, Verdict};
+use crate::recording::{Entry, Recorder};
+use crate::units;
+
+/// The one task a scripted command follows, polled and judged.
+pub struct Session {
+    pub client: RdsClient,
+    pub instance: String,
+    filter: TaskFilter,
+    probe: Option<SourceProbe>,
+    recorder: Option<Recorder>,
+    pub judge: Judge,
+    /// The task's key, once the first successful poll has picked it.
+    pub key: Option<String>,
+    /// Failed polls in a row.
+    pub errors: u32,
+    /// Where every poll and the judged tasks are exposed (`--metrics-listen`).
+    pub metrics: Option<Arc<Metrics>>,
+}
+
+/// What one poll said about the task.
+pub enum Seen {
+    /// The task was read; the judge has taken it in.
+    Task,
+    /// The poll failed (or could not be trusted to list every task): one more error.
+    Error(String),
+    /// The filter matched no task, or several, on the first successful poll.
+    NoMatch(String),
+    /// The task followed so far is no longer listed.
+    Gone,
+}
+
+impl Session {
+    /// Builds the client, probe and recorder from the flags; exactly one instance.
+    pub fn open(api_args: &ApiArgs, script: &ScriptArgs) -> Result<Session, UsageError> {
+        let instance = match api_args.instances.as_slice() {
+            [one] => one.clone(),
+            [] => return Err(UsageError("name the instance with -i ID".into())),
+            _ => {
+                return Err(UsageError(
+                    "this command follows one task: name exactly one instance with -i ID".into(),
+                ));
+            }
+        };
+        let client = api::client(api_args)?;
+        let probe = api::source_probe(api_args)?;
+        let recorder = record::open(script.record.as_deref())?;
+        let judge = Judge::new(
+            vec![instance.clone()],
+            script.interval,
+            ReadinessConfig {
+                max_lag: script.max_lag,
+                stable_for: script.stable_for,
+            },
+            probe.as_ref().map(|p| p.target().to_string()),
+            Utc::now(),
+        );
+        Ok(Session {
+            client,
+            instance,
+            filter: api::filter(api_args),
+            probe,
+            recorder,
+            judge,
+            key: None,
+            errors: 0,
+            metrics: None,
+        })
+    }
+
+    /// Whether the source is read after every poll (`--source-dsn`).
+    pub fn probed(&self) -> bool {
+        self.probe.is_some()
+    }
+
+    /// Polls once (then reads the source after a success), records it and feeds the judge.
+    pub async fn poll(&mut self) -> Seen {
+        let started = Utc::now();
+        let result = self
+            .client
+            .describe_tasks(&self.instance, &self.filter)
+            .await;
+        let at = Utc::now();
+        let source = match (&result, self.probe.as_mut()) {
+            (Ok(_), Some(p)) => Some(p.report().await),
+            _ => None,
+        };
+        let poll = PollResult {
+            instance: self.instance.clone(),
+            started,
+            at,
+            result,
+            source,
+        };
+        if let Some(Err(e)) = poll.source.as_ref().map(|s| &s.result) {
+            say(format_args!("{} source probe: {e}", stamp(at)));
+        }
+        self.record_poll(&poll);
+        let seen = match &poll.result {
+            Err(e) => Seen::Error(e.to_string()),
+            Ok(snap) => {
+                let listed = |k: &str| snap.tasks.iter().any(|t| t.key() == k);
+                // A read that may have missed tasks cannot say one is gone.
+                let partial = snap.incomplete() || !snap.item_errors.is_empty();
+                match &self.key {
+                    Some(k) if listed(k) => Seen::Task,
+                    Some(_) if partial => Seen::Error(
+                        "the task is missing from an incomplete read (pages did not add up or an item was unreadable)".into(),
+                    ),
+                    Some(_) => Seen::Gone,
+                    None if partial => Seen::Error(
+                        "an incomplete read (pages did not add up or an item was unreadable) cannot pick the task".into(),
+                    ),
+                    None => match snap.tasks.as_slice() {
+                        [one] => {
+                            self.key = Some(one.key());
+                            Seen::Task
+                        }
+                        [] => Seen::NoMatch(format!(
+                            "no migration task of {} matches the filters",
+                            self.instance
+                        )),
+                        several => Seen::NoMatch(format!(
+                            "{} tasks of {} match ({}): pick one with --task-id or --task-name",
+                            several.len(),
+                            self.instance,
+                            several
+                                .iter()
+                                .map(|t| match t.task_id {
+                                    Some(id) => format!("{id} {}", t.display_name()),
+                                    None => t.display_name(),
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
+                    },
+                }
+            }
+        };
+        self.errors = match seen {
+            Seen::Error(_) => self.errors + 1,
+            _ => 0,
+        };
+        if let Some(m) = &self.metrics {
+            m.record_poll(&poll);
+        }
+        self.judge.feed(poll);
+        self.judge.tick(Utc::now());
+        if let Some(m) = &self.metrics {
+            m.observe_app(self.judge.app());
+        }
+        seen
+    }
+
+    /// Appends an entry to the recording; a failure stops recording, with one line.
+    pub fn record(&mut self, entry: &Entry) {
+        if let Some(rec) = self.recorder.as_mut()
+            && let Err(e) = rec.append_entry(entry)
+        {
+            say(format_args!("migtop: {e}; going on without recording"));
+            self.recorder = None;
+        }
+    }
+
+    fn record_poll(&mut self, poll: &PollResult) {
+        if let Some(rec) = self.recorder.as_mut()
+            && let Err(e) = rec.append(poll)
+        {
+            say(format_args!("migtop: {e}; going on without recording"));
+            self.recorder = None;
+        }
+    }
+
+    /// The CI log line of the last poll: time, stage, state, lag, verdict and its first reason
+    /// (a failed poll: the error); none when the poll ends the command (it says why itself).
+    pub fn line(&self, seen: &Seen, max_errors: u32) -> Option<String> {
+        let now = stamp(Utc::now());
+        Some(match seen {
+            Seen::Error(e) => format!(
+                "{now} poll failed ({}/{max_errors} in a row): {e}",
+                self.errors
+            ),
+            Seen::NoMatch(_) | Seen::Gone => return None,
+            Seen::Task => {
+                let e = self.key.as_deref().and_then(|k| self.judge.task(k))?;
+                let text = |v: Option<String>| v.unwrap_or_else(|| "unknown".into());
+                let verdict = match (&e.verdict, e.verdict.reasons().first()) {
+                    (_, Some(r)) => format!("{}: {r}", e.verdict.label()),
+                    (Verdict::InSync { not_drained, .. }, None) => {
+                        format!("IN SYNC: not DRAINED: {not_drained}")
+                    }
+                    _ => e.verdict.label().to_string(),
+                };
+                format!(
+                    "{now} task {} stage {} state {} lag {} {verdict}",
+                    e.task.display_name(),
+                    text(e.task.stage.as_ref().map(|s| s.to_string())),
+                    text(e.task.replication_state.as_ref().map(|s| s.to_string())),
+                    text(e.judged_lag().map(units::bytes)),
+                )
+            }
+        })
+    }
+}
+
+/// A time for the log lines: UTC, to the second.
+pub fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}

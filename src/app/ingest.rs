@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::{App, Effect, TaskEntry};
 use crate::aliyun::InstanceSnapshot;
-use crate::history::{History, Sample, SampleData};
+use crate::history::{History, Sample, SampleData, SourceHistory};
 use crate::model::ReplicationState;
 use crate::poller::{PollEvent, PollResult};
 use crate::readiness::{self, Verdict, VerdictKind};
@@ -67,8 +67,13 @@ impl App {
                 inst.item_errors = snap.item_errors.clone();
                 let sample = match (&mut self.source, r.source) {
                     (Some(src), Some(report)) => {
+                        let by_instance = self
+                            .source_by_instance
+                            .entry(r.instance.clone())
+                            .or_insert_with(|| SourceHistory::new(report.target.clone()));
+                        by_instance.push(r.at, report.clone(), keep);
                         src.push(r.at, report, keep);
-                        src.sample().cloned()
+                        by_instance.sample().cloned()
                     }
                     _ => None,
                 };

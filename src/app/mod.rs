@@ -238,6 +238,9 @@ pub struct App {
     pub instances: Vec<InstanceStatus>,
     /// The source probe's readings, when one is configured.
     pub source: Option<SourceHistory>,
+    /// The same readings by the instance whose poll they followed: a simulated probe lends
+    /// each instance its own source, and rates must not mix two sources' positions.
+    source_by_instance: HashMap<String, SourceHistory>,
     pub tasks: HashMap<String, TaskEntry>,
     pub rows: Vec<RowRef>,
     pub selected: usize,
@@ -260,6 +263,14 @@ pub struct App {
 }
 
 impl App {
+    /// The source readings that followed polls of `instance` (all of them when the probe has
+    /// not been read for it yet).
+    pub fn source_for(&self, instance: &str) -> Option<&SourceHistory> {
+        self.source
+            .as_ref()
+            .map(|all| self.source_by_instance.get(instance).unwrap_or(all))
+    }
+
     /// A fresh dashboard at time `now`, before any poll.
     pub fn new(config: AppConfig, now: DateTime<Utc>) -> App {
         let instances = config
@@ -279,6 +290,7 @@ impl App {
         let source = config.source_probe.clone().map(SourceHistory::new);
         let mut app = App {
             source,
+            source_by_instance: HashMap::new(),
             interval: config.interval,
             config,
             now,

@@ -407,7 +407,12 @@ impl<'a> LagView<'a> {
         };
         let max_lag = app.config.readiness.max_lag;
         LagView::Task {
-            figures: figures(entry, app.source.as_ref(), app.trend_window(), max_lag),
+            figures: figures(
+                entry,
+                app.source_for(&entry.task.instance),
+                app.trend_window(),
+                max_lag,
+            ),
             has_replication: entry.task.replication.is_some(),
             history: &entry.history,
             max_lag,

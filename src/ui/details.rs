@@ -157,6 +157,7 @@ impl Widget for DetailsPanel<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::test_text as text;
 
     fn render(view: DetailsView, w: u16, h: u16) -> Buffer {
         let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
@@ -166,13 +167,6 @@ mod tests {
         }
         .render(buf.area, &mut buf);
         buf
-    }
-
-    /// The buffer's text, styles aside.
-    fn text(buf: &Buffer) -> Vec<String> {
-        (0..buf.area.height)
-            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
-            .collect()
     }
 
     fn view(task: Option<&Task>, source: Option<SourceLsn>) -> DetailsView<'_> {

@@ -190,6 +190,7 @@ pub fn alert_spans(alert: &Alert, theme: &Theme) -> Vec<Span<'static>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::test_text as text;
 
     fn view() -> HeaderView {
         HeaderView {
@@ -215,13 +216,6 @@ mod tests {
         }
         .render(buf.area, &mut buf);
         buf
-    }
-
-    /// The buffer's text, styles aside.
-    fn text(buf: &Buffer) -> Vec<String> {
-        (0..buf.area.height)
-            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
-            .collect()
     }
 
     #[test]

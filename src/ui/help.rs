@@ -132,6 +132,7 @@ impl Widget for HelpOverlay {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::test_text as text;
 
     const MIB: u64 = 1024 * 1024;
 
@@ -148,13 +149,6 @@ mod tests {
         }
         .render(buf.area, &mut buf);
         buf
-    }
-
-    /// The buffer's text, styles aside.
-    fn text(buf: &Buffer) -> Vec<String> {
-        (0..buf.area.height)
-            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
-            .collect()
     }
 
     #[test]

@@ -517,6 +517,7 @@ impl Widget for LagGauge<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::test_text as text;
 
     #[test]
     fn log_scale_positions() {
@@ -526,13 +527,6 @@ mod tests {
         // The threshold sits at 14/18 of the bar (1 KiB .. 256 MiB).
         assert_eq!(position(max, max, 18), 14);
         assert_eq!(position(u64::MAX, max, 20), 20);
-    }
-
-    /// The buffer's text, styles aside.
-    fn text(buf: &Buffer) -> Vec<String> {
-        (0..buf.area.height)
-            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
-            .collect()
     }
 
     fn render(view: LagView, w: u16, h: u16) -> Buffer {

@@ -254,6 +254,14 @@ pub fn fit_spans(spans: Vec<Span<'static>>, max: usize) -> Vec<Span<'static>> {
     out
 }
 
+/// A buffer's text, styles aside, one string per row (for the panels' `Buffer::with_lines` tests).
+#[cfg(test)]
+pub(crate) fn test_text(buf: &ratatui::buffer::Buffer) -> Vec<String> {
+    (0..buf.area.height)
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

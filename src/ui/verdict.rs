@@ -167,6 +167,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::ui::test_text as text;
 
     const MIB: u64 = 1024 * 1024;
 
@@ -178,13 +179,6 @@ mod tests {
         }
         .render(buf.area, &mut buf);
         buf
-    }
-
-    /// The buffer's text, styles aside.
-    fn text(buf: &Buffer) -> Vec<String> {
-        (0..buf.area.height)
-            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
-            .collect()
     }
 
     #[test]

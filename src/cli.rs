@@ -150,9 +150,9 @@ pub struct StatusArgs {
     /// Also append this poll to a recording (JSON lines; see `migtop replay` and `report`).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// Lag above which a task is blocked (the READY column and `blockers`).
-    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_bytes)]
-    pub max_lag: u64,
+    /// Lag above which a task is blocked (the READY column and `blockers`) [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    pub max_lag: Option<u64>,
 }
 
 /// Output formats of `status`.
@@ -217,15 +217,15 @@ pub struct ExporterArgs {
     /// Serve the metrics at http://ADDR/metrics.
     #[arg(long, value_name = "ADDR", default_value = EXPORTER_LISTEN, value_parser = parse_listen)]
     pub listen: SocketAddr,
-    /// Poll interval of every instance.
-    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_interval)]
-    pub interval: Duration,
-    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB).
-    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_bytes)]
-    pub max_lag: u64,
-    /// How long lag must stay within --max-lag before IN SYNC.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub stable_for: Duration,
+    /// Poll interval of every instance [default: 15s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub interval: Option<Duration>,
+    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB) [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    pub max_lag: Option<u64>,
+    /// How long lag must stay within --max-lag before IN SYNC [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub stable_for: Option<Duration>,
     /// Also append every poll to this recording (JSON lines; see `migtop replay`, `report`).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -250,15 +250,15 @@ pub struct UntilArgs {
 /// How the scripted commands (`wait`, `switchover`) poll and judge.
 #[derive(Debug, Clone, Args)]
 pub struct ScriptArgs {
-    /// Poll interval.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_interval)]
-    pub interval: Duration,
-    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB).
-    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_bytes)]
-    pub max_lag: u64,
-    /// How long lag must stay within --max-lag before IN SYNC.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
-    pub stable_for: Duration,
+    /// Poll interval [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub interval: Option<Duration>,
+    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB) [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    pub max_lag: Option<u64>,
+    /// How long lag must stay within --max-lag before IN SYNC [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub stable_for: Option<Duration>,
     /// Give up after this many failed polls in a row (exit 1).
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_errors: u32,
@@ -457,7 +457,7 @@ mod tests {
         };
         assert_eq!(e.listen, EXPORTER_LISTEN.parse().unwrap());
         assert!(e.listen.ip().is_loopback());
-        assert_eq!(e.interval, Duration::from_secs(15));
+        assert_eq!(e.interval, None, "15s applies after the config file");
         assert_eq!(e.api.instances, vec!["a", "b"]);
         let cli = Cli::try_parse_from([
             "migtop",

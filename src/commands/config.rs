@@ -17,7 +17,12 @@ pub async fn run(args: ConfigArgs) -> anyhow::Result<i32> {
         ..Default::default()
     };
     let mut ui = UiArgs::default();
-    cutover::merge(&mut api, Some(&mut ui), file.as_ref(), path.as_deref())?;
+    cutover::merge(
+        &mut api,
+        cutover::Knobs::ui(&mut ui),
+        file.as_ref(),
+        path.as_deref(),
+    )?;
     let text = render(
         path.as_deref(),
         file.as_ref(),
@@ -138,7 +143,7 @@ mod tests {
             ..Default::default()
         };
         let mut ui = UiArgs::default();
-        cutover::merge(&mut api, Some(&mut ui), Some(&f), None).unwrap();
+        cutover::merge(&mut api, cutover::Knobs::ui(&mut ui), Some(&f), None).unwrap();
         let s = render(
             Some(Path::new("/c.toml")),
             Some(&f),

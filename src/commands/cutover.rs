@@ -3,9 +3,13 @@
 //! over `[defaults]`; a value from the file counts as if given on the command line, so it
 //! also wins over the environment (ALIBABA_CLOUD_REGION_ID, ALIBABA_CLOUD_PROFILE).
 //!
-//! Every command that reads the API calls [`apply`] once, first thing.
+//! Every command that reads the API calls [`apply`] once, first thing. The judging settings
+//! (`interval`, `max_lag`, `stable_for`) have no clap defaults, so "not given" stays visible;
+//! each command applies its built-in default after the merge.
 
-use crate::cli::{ApiArgs, UiArgs};
+use std::time::Duration;
+
+use crate::cli::{ApiArgs, ScriptArgs, UiArgs};
 use crate::config_file::{self, ConfigFile, Settings};
 use crate::error::UsageError;
 
@@ -22,11 +26,64 @@ pub fn load() -> Result<Option<ConfigFile>, UsageError> {
     }
 }
 
-/// Fills `api` (and `ui`, for the dashboard) from the config file, then insists on at least
-/// one instance, saying what to try when there is none.
-pub fn apply(api: &mut ApiArgs, ui: Option<&mut UiArgs>) -> Result<(), UsageError> {
+/// The judging settings a command takes, as places the config file may fill; `None` for a
+/// setting the command does not have.
+#[derive(Default)]
+pub struct Knobs<'a> {
+    /// `interval`.
+    pub interval: Option<&'a mut Option<Duration>>,
+    /// `max_lag`.
+    pub max_lag: Option<&'a mut Option<u64>>,
+    /// `stable_for`.
+    pub stable_for: Option<&'a mut Option<Duration>>,
+}
+
+impl<'a> Knobs<'a> {
+    /// The dashboard's (`watch`, `config`).
+    pub fn ui(ui: &'a mut UiArgs) -> Self {
+        Knobs {
+            interval: Some(&mut ui.interval),
+            max_lag: Some(&mut ui.max_lag),
+            stable_for: Some(&mut ui.stable_for),
+        }
+    }
+
+    /// The scripted commands' (`wait`, `switchover`).
+    pub fn script(s: &'a mut ScriptArgs) -> Self {
+        Knobs {
+            interval: Some(&mut s.interval),
+            max_lag: Some(&mut s.max_lag),
+            stable_for: Some(&mut s.stable_for),
+        }
+    }
+
+    /// `exporter`'s, beside its `api` (borrowed apart).
+    pub fn exporter(
+        interval: &'a mut Option<Duration>,
+        max_lag: &'a mut Option<u64>,
+        stable_for: &'a mut Option<Duration>,
+    ) -> Self {
+        Knobs {
+            interval: Some(interval),
+            max_lag: Some(max_lag),
+            stable_for: Some(stable_for),
+        }
+    }
+
+    /// `status`'s: one poll, so only the lag limit.
+    pub fn status(max_lag: &'a mut Option<u64>) -> Self {
+        Knobs {
+            max_lag: Some(max_lag),
+            ..Knobs::default()
+        }
+    }
+}
+
+/// Fills `api` and the command's `knobs` from the config file, then insists on at least one
+/// instance, saying what to try when there is none.
+pub fn apply(api: &mut ApiArgs, knobs: Knobs<'_>) -> Result<(), UsageError> {
     let file = load()?;
-    merge(api, ui, file.as_ref(), path().as_deref())?;
+    merge(api, knobs, file.as_ref(), path().as_deref())?;
     if api.instances.is_empty() {
         return Err(UsageError(first_run_hint(file.as_ref())));
     }
@@ -37,7 +94,7 @@ pub fn apply(api: &mut ApiArgs, ui: Option<&mut UiArgs>) -> Result<(), UsageErro
 /// file was looked for (named when `--cutover` finds none).
 pub fn merge(
     api: &mut ApiArgs,
-    ui: Option<&mut UiArgs>,
+    knobs: Knobs<'_>,
     file: Option<&ConfigFile>,
     path: Option<&std::path::Path>,
 ) -> Result<(), UsageError> {
@@ -82,10 +139,14 @@ pub fn merge(
     fill!(api.source_ip, source_ip);
     fill!(api.source_port, source_port);
     fill!(api.source_dsn, source_dsn);
-    if let Some(ui) = ui {
-        fill!(ui.max_lag, max_lag);
-        fill!(ui.stable_for, stable_for);
-        fill!(ui.interval, interval);
+    if let Some(t) = knobs.max_lag {
+        fill!(*t, max_lag);
+    }
+    if let Some(t) = knobs.stable_for {
+        fill!(*t, stable_for);
+    }
+    if let Some(t) = knobs.interval {
+        fill!(*t, interval);
     }
     Ok(())
 }
@@ -155,7 +216,7 @@ task_name = "move"
 
     fn merged(args: &[&str]) -> (ApiArgs, UiArgs) {
         let (mut api, mut ui) = watch(args);
-        merge(&mut api, Some(&mut ui), Some(&file()), None).unwrap();
+        merge(&mut api, Knobs::ui(&mut ui), Some(&file()), None).unwrap();
         (api, ui)
     }
 
@@ -203,19 +264,25 @@ task_name = "move"
     #[test]
     fn unset_everywhere_stays_unset() {
         let (mut api, mut ui) = watch(&["watch", "-i", "x"]);
-        merge(&mut api, Some(&mut ui), None, None).unwrap();
+        merge(&mut api, Knobs::ui(&mut ui), None, None).unwrap();
         assert_eq!((ui.max_lag, ui.stable_for, ui.interval), (None, None, None));
     }
 
     #[test]
     fn unknown_cutover_or_missing_file_is_an_error() {
         let (mut api, mut ui) = watch(&["watch", "--cutover", "nope"]);
-        let e = merge(&mut api, Some(&mut ui), Some(&file()), None).unwrap_err();
+        let e = merge(&mut api, Knobs::ui(&mut ui), Some(&file()), None).unwrap_err();
         assert!(
             e.0.contains("[cutover.nope]") && e.0.contains("prod"),
             "{e}"
         );
-        let e = merge(&mut api, None, None, Some(Path::new("/x/config.toml"))).unwrap_err();
+        let e = merge(
+            &mut api,
+            Knobs::default(),
+            None,
+            Some(Path::new("/x/config.toml")),
+        )
+        .unwrap_err();
         assert!(e.0.contains("/x/config.toml"), "{e}");
     }
 
@@ -225,8 +292,72 @@ task_name = "move"
         let Some(Command::Status(mut s)) = cli.command else {
             panic!()
         };
-        merge(&mut s.api, None, Some(&file()), None).unwrap();
+        merge(
+            &mut s.api,
+            Knobs::status(&mut s.max_lag),
+            Some(&file()),
+            None,
+        )
+        .unwrap();
         assert_eq!(s.api.instances, ["pgm-a", "pgm-b"]);
+        assert_eq!(s.max_lag, Some(2 * 1024 * 1024), "the cutover's max_lag");
+    }
+
+    #[test]
+    fn wait_switchover_and_exporter_take_the_cutover_s_thresholds() {
+        let cli =
+            Cli::try_parse_from(["migtop", "wait", "--cutover", "prod", "--in-sync"]).unwrap();
+        let Some(Command::Wait(mut w)) = cli.command else {
+            panic!()
+        };
+        merge(
+            &mut w.api,
+            Knobs::script(&mut w.script),
+            Some(&file()),
+            None,
+        )
+        .unwrap();
+        assert_eq!(w.script.max_lag, Some(2 * 1024 * 1024));
+        assert_eq!(w.script.stable_for, Some(Duration::from_secs(10)));
+        assert_eq!(w.script.interval, Some(Duration::from_secs(3)));
+
+        let cli = Cli::try_parse_from([
+            "migtop",
+            "switchover",
+            "--require",
+            "in-sync",
+            "--cutover",
+            "prod",
+            "--stable-for",
+            "1m",
+        ])
+        .unwrap();
+        let Some(Command::Switchover(mut s)) = cli.command else {
+            panic!()
+        };
+        merge(
+            &mut s.api,
+            Knobs::script(&mut s.script),
+            Some(&file()),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            s.script.stable_for,
+            Some(Duration::from_secs(60)),
+            "flag wins"
+        );
+        assert_eq!(s.script.max_lag, Some(2 * 1024 * 1024));
+
+        let cli = Cli::try_parse_from(["migtop", "exporter", "--cutover", "prod"]).unwrap();
+        let Some(Command::Exporter(mut e)) = cli.command else {
+            panic!()
+        };
+        let knobs = Knobs::exporter(&mut e.interval, &mut e.max_lag, &mut e.stable_for);
+        merge(&mut e.api, knobs, Some(&file()), None).unwrap();
+        assert_eq!(e.api.instances, ["pgm-a", "pgm-b"]);
+        assert_eq!(e.interval, Some(Duration::from_secs(3)));
+        assert_eq!(e.max_lag, Some(2 * 1024 * 1024));
     }
 
     #[test]

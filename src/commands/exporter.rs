@@ -2,9 +2,10 @@
 
 use std::io::Write;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::dashboard_config::headless_config;
-use super::{api, metrics_endpoint, record};
+use super::{api, cutover, metrics_endpoint, record};
 use crate::cli::ExporterArgs;
 use crate::error::EXIT_OK;
 use crate::logging;
@@ -14,8 +15,18 @@ use crate::probe::Probe;
 use crate::readiness::ReadinessConfig;
 use crate::signals::StopSignals;
 
+/// Default poll interval of `exporter` (a scrape every 15 s or more is the Prometheus norm).
+pub const EXPORTER_INTERVAL: Duration = Duration::from_secs(15);
+
 /// Serves the metrics until SIGTERM or Ctrl-C (exit 0: stopping is how a service ends).
-pub async fn run(args: ExporterArgs) -> anyhow::Result<i32> {
+pub async fn run(mut args: ExporterArgs) -> anyhow::Result<i32> {
+    // `--cutover NAME`: instances, endpoint, filters, source and thresholds from the config
+    // file.
+    let knobs =
+        cutover::Knobs::exporter(&mut args.interval, &mut args.max_lag, &mut args.stable_for);
+    cutover::apply(&mut args.api, knobs)?;
+    let interval = args.interval.unwrap_or(EXPORTER_INTERVAL);
+    let d = ReadinessConfig::default();
     logging::to_stderr("migtop=info");
     let client = api::client(&args.api)?;
     let probe = api::source_probe(&args.api)?.map(|p| Box::new(p) as Box<dyn Probe>);
@@ -24,10 +35,10 @@ pub async fn run(args: ExporterArgs) -> anyhow::Result<i32> {
     let recorder = record::open(args.record.as_deref())?;
     let config = headless_config(
         args.api.instances.clone(),
-        args.interval,
+        interval,
         ReadinessConfig {
-            max_lag: args.max_lag,
-            stable_for: args.stable_for,
+            max_lag: args.max_lag.unwrap_or(d.max_lag),
+            stable_for: args.stable_for.unwrap_or(d.stable_for),
         },
         probe.as_deref(),
     );
@@ -46,7 +57,7 @@ pub async fn run(args: ExporterArgs) -> anyhow::Result<i32> {
             out,
             "polling {} every {}; stop with Ctrl-C",
             args.api.instances.join(" "),
-            humantime::format_duration(args.interval)
+            humantime::format_duration(interval)
         )?;
         out.flush()?;
     }

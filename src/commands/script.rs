@@ -3,6 +3,7 @@
 //! `--record`, and told on stderr one line per poll (for CI logs).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -17,6 +18,31 @@ use crate::probe::SourceProbe;
 use crate::readiness::{ReadinessConfig, Verdict};
 use crate::recording::{Entry, Recorder};
 use crate::units;
+
+/// Default poll interval of `wait` and `switchover`.
+pub const SCRIPT_INTERVAL: Duration = Duration::from_secs(5);
+
+// The flags' built-in defaults, applied after the config file had its say.
+impl ScriptArgs {
+    /// The poll interval: the flag's or the config file's, else [`SCRIPT_INTERVAL`].
+    pub fn interval(&self) -> Duration {
+        self.interval.unwrap_or(SCRIPT_INTERVAL)
+    }
+
+    /// The stable window: the flag's or the config file's, else the readiness default.
+    pub fn stable_for(&self) -> Duration {
+        self.readiness().stable_for
+    }
+
+    /// The readiness rules' thresholds, defaults filled.
+    pub fn readiness(&self) -> ReadinessConfig {
+        let d = ReadinessConfig::default();
+        ReadinessConfig {
+            max_lag: self.max_lag.unwrap_or(d.max_lag),
+            stable_for: self.stable_for.unwrap_or(d.stable_for),
+        }
+    }
+}
 
 /// The one task a scripted command follows, polled and judged.
 pub struct Session {
@@ -63,11 +89,8 @@ impl Session {
         let recorder = record::open(script.record.as_deref())?;
         let judge = Judge::new(
             vec![instance.clone()],
-            script.interval,
-            ReadinessConfig {
-                max_lag: script.max_lag,
-                stable_for: script.stable_for,
-            },
+            script.interval(),
+            script.readiness(),
             probe.as_ref().map(|p| p.target().to_string()),
             Utc::now(),
         );

@@ -25,7 +25,7 @@ use crate::readiness::ReadinessConfig;
 
 /// Polls every instance once, concurrently, prints what was read and returns the exit code.
 pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
-    cutover::apply(&mut args.api, None)?;
+    cutover::apply(&mut args.api, cutover::Knobs::status(&mut args.max_lag))?;
     let client = api::client(&args.api)?;
     let mut probe = api::source_probe(&args.api)?;
     let mut recorder = record::open(args.record.as_deref())?;
@@ -132,7 +132,7 @@ pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
 /// over it (a headless [`Judge`]), minus the stable window it cannot have seen.
 fn blockers(args: &StatusArgs, polls: &[PollResult], probe_target: Option<String>) -> Blockers {
     let readiness = ReadinessConfig {
-        max_lag: args.max_lag,
+        max_lag: args.max_lag.unwrap_or(ReadinessConfig::default().max_lag),
         ..ReadinessConfig::default()
     };
     let first = polls.iter().map(|p| p.at).min().unwrap_or_else(Utc::now);

@@ -83,8 +83,12 @@ fn entry(s: &Session) -> Option<&TaskEntry> {
 
 /// `migtop switchover`.
 pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
-    // `--cutover NAME`: instance, endpoint, filters and source from the config file.
-    super::cutover::apply(&mut args.api, None)?;
+    // `--cutover NAME`: instance, endpoint, filters, source and thresholds from the config
+    // file.
+    super::cutover::apply(
+        &mut args.api,
+        super::cutover::Knobs::script(&mut args.script),
+    )?;
     let require = args.require;
     if require == Require::Drained && args.api.source_dsn.as_ref().is_none_or(|d| d.is_empty()) {
         return Err(UsageError(
@@ -103,14 +107,14 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
     }
     let mut s = Session::open(&args.api, &args.script)?;
     let max_errors = args.script.max_errors;
-    let interval = args.script.interval;
+    let interval = args.script.interval();
     let window =
-        chrono::Duration::from_std(args.script.stable_for).unwrap_or(chrono::Duration::MAX);
+        chrono::Duration::from_std(args.script.stable_for()).unwrap_or(chrono::Duration::MAX);
     say(format_args!(
         "{} judging {} over {} before a switchover (requires {})",
         stamp(Utc::now()),
         s.instance,
-        crate::units::duration(args.script.stable_for),
+        crate::units::duration(args.script.stable_for()),
         required_label(require)
     ));
     // The stable window: poll until the task's samples span --stable-for, or the

@@ -89,8 +89,12 @@ pub fn unreachable(until: &Until, e: &TaskEntry) -> Option<String> {
 
 /// `migtop wait`.
 pub async fn run(mut args: WaitArgs) -> anyhow::Result<i32> {
-    // `--cutover NAME`: instance, endpoint, filters and source from the config file.
-    super::cutover::apply(&mut args.api, None)?;
+    // `--cutover NAME`: instance, endpoint, filters, source and thresholds from the config
+    // file.
+    super::cutover::apply(
+        &mut args.api,
+        super::cutover::Knobs::script(&mut args.script),
+    )?;
     let until = Until::from_args(&args.until);
     if until == Until::Drained && args.api.source_dsn.as_ref().is_none_or(|d| d.is_empty()) {
         return Err(UsageError(
@@ -131,7 +135,7 @@ async fn wait(args: &WaitArgs, until: Until, s: &mut Session) -> anyhow::Result<
             .unwrap_or_default()
     ));
     loop {
-        let next = Instant::now() + args.script.interval;
+        let next = Instant::now() + args.script.interval();
         let seen = s.poll().await;
         if let Some(line) = s.line(&seen, max_errors) {
             say(format_args!("{line}"));

@@ -11,7 +11,7 @@ use crate::{dashboard, logging};
 
 /// `migtop watch` (and `migtop -i ID`).
 pub async fn run(mut args: WatchArgs) -> anyhow::Result<i32> {
-    cutover::apply(&mut args.api, Some(&mut args.ui))?;
+    cutover::apply(&mut args.api, cutover::Knobs::ui(&mut args.ui))?;
     let client = api::client(&args.api)?;
     let probe = api::source_probe(&args.api)?.map(|p| Box::new(p) as Box<dyn Probe>);
     dashboard::require_terminal()?;

@@ -74,6 +74,43 @@ async fn a_named_cutover_drives_status() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_exporter_takes_a_named_cutover_and_its_interval() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let (addr, _) = http::serve(Arc::new(|_, _| (200, http::sample()))).await;
+    let home = tempfile::tempdir().unwrap();
+    write_config(
+        home.path(),
+        &format!(
+            "[defaults]\nendpoint = \"http://{addr}\"\ninterval = \"3s\"\n\n[cutover.prod]\ninstances = [\"pgm-bp102g323jd4\"]\n"
+        ),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_migtop"))
+        .args(["exporter", "--cutover", "prod", "--listen", "127.0.0.1:0"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAI5tCFGTEST")
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "cfg-test-secret")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    for _ in 0..2 {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the exporter printed its banner")
+            .unwrap()
+            .unwrap_or_default();
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    assert!(seen.contains("polling pgm-bp102g323jd4 every 3s"), "{seen}");
+    child.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn config_errors_name_the_key_and_file_and_never_the_password() {
     let home = tempfile::tempdir().unwrap();
     write_config(

@@ -261,3 +261,75 @@ fn f1_f10_and_the_more_marker_in_tmux_80x24() {
         "left the alternate screen"
     );
 }
+
+/// `watch --cutover NAME` takes its instance, endpoint and thresholds from the config file:
+/// the dashboard shows the cutover's instance, its `max_lag` and its poll interval.
+#[test]
+fn a_named_cutover_drives_watch_in_tmux() {
+    use std::sync::Arc;
+
+    use crate::support::http;
+
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED a_named_cutover_drives_watch_in_tmux: tmux is not installed");
+        return;
+    }
+    let _machine = machine::quiet();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (addr, _) = rt.block_on(http::serve(Arc::new(|_, _| (200, http::sample()))));
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join(".config/migtop");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "[defaults]\nendpoint = \"http://{addr}\"\n\n[cutover.prod]\n\
+             instances = [\"pgm-bp102g323jd4\"]\nmax_lag = \"3MiB\"\ninterval = \"7s\"\n"
+        ),
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_migtop");
+    let t = Tmux {
+        socket: format!("migtop-e2e-cutover-{}", std::process::id()),
+        session: "cutover".into(),
+    };
+    let cmd = format!(
+        "env HOME={} ALIBABA_CLOUD_ACCESS_KEY_ID=LTAI5tCFGTEST \
+         ALIBABA_CLOUD_ACCESS_KEY_SECRET=cfg-test-secret \
+         {bin} watch --cutover prod --no-bell; echo MIGTOP-EXIT=$?; sleep 60",
+        home.path().display()
+    );
+    let out = t.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        &t.session,
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &cmd,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let screen = t.wait_for("the cutover's instance", Duration::from_secs(30), |s| {
+        s.contains("pgm-bp102g323jd4") && s.contains("Tasks (")
+    });
+    assert!(
+        screen.contains("every 7s"),
+        "the cutover's interval:\n{screen}"
+    );
+    assert!(
+        screen.contains("3.00 MiB") || screen.contains("3 MiB"),
+        "the cutover's max_lag:\n{screen}"
+    );
+    assert!(!screen.contains("cfg-test-secret"), "{screen}");
+    t.keys(&["q"]);
+    let after = t.wait_for("migtop to exit", Duration::from_secs(10), |s| {
+        s.contains("MIGTOP-EXIT=")
+    });
+    assert!(after.contains("MIGTOP-EXIT=0"), "{after}");
+}

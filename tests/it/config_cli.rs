@@ -205,6 +205,26 @@ async fn completion_scripts_load_where_the_shell_is_installed() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Where fish and zsh are installed, their scripts load and complete too.
+    let (_, script, _) = migtop(home.path(), &["completions", "fish"]).await;
+    let f = home.path().join("migtop.fish");
+    std::fs::write(&f, script).unwrap();
+    let load = format!("source {}; complete -C 'migtop --cut'", f.display());
+    if let Some(out) = run_tool("fish", &["-c", &load], b"") {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("--cutover"), "fish completes: {text}");
+    }
+    let (_, script, _) = migtop(home.path(), &["completions", "zsh"]).await;
+    let f = home.path().join("_migtop");
+    std::fs::write(&f, script).unwrap();
+    let load = format!(
+        "autoload -U compinit; compinit -u -D; source {}; print ${{+functions[_migtop]}}",
+        f.display()
+    );
+    if let Some(out) = run_tool("zsh", &["-f", "-c", &load], b"") {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text.trim(), "1", "zsh defines _migtop: {text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -46,6 +46,14 @@ pub const STALL_AFTER: Duration = Duration::from_secs(3);
 /// rounded up.
 pub const ASYNC_FLUSH: Duration = Duration::from_secs(1);
 
+/// How late past the keepalive period a message may come before the link counts as silent,
+/// as a fraction (numerator, denominator) of the period. An idle link's messages come *at*
+/// the period, not before it (measured on PostgreSQL 15, idle, default timeouts: a keepalive
+/// every 30.0–30.1 s), and the API's report adds its own delay, so judging at the period
+/// itself would flag a healthy idle link on every other ping. PostgreSQL gives up at twice
+/// the period (`wal_sender_timeout`); half a period of grace sits between the two.
+pub const KEEPALIVE_GRACE: (u32, u32) = (1, 2);
+
 /// Where the keepalive period the link is judged against comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeepaliveSource {
@@ -77,7 +85,8 @@ pub enum Reason {
     /// Checks of the precheck log failed.
     PrecheckFailed { count: usize, first: Option<String> },
     /// Nothing came from the source (not even a keepalive) for longer than its keepalive
-    /// period: the link is frozen even if the standby still says `streaming`.
+    /// period and [`KEEPALIVE_GRACE`]: the link is frozen even if the standby still says
+    /// `streaming`.
     NoMessage {
         silent: Duration,
         keepalive: Duration,
@@ -312,6 +321,7 @@ pub fn keepalive(samples: &[(&DateTime<Utc>, &SampleData)]) -> (Duration, Keepal
 /// frozen link for more than a poll; one behind it can only make the alarm early.
 fn link_reasons(samples: &[(&DateTime<Utc>, &SampleData)]) -> Vec<Vec<Reason>> {
     let (keepalive, from) = keepalive(samples);
+    let late = keepalive + keepalive * KEEPALIVE_GRACE.0 / KEEPALIVE_GRACE.1;
     let mut receipt: Option<(DateTime<Utc>, DateTime<Utc>)> = None; // (value, first seen)
     let mut received: Option<Lsn> = None;
     let mut behind_since: Option<DateTime<Utc>> = None;
@@ -334,7 +344,7 @@ fn link_reasons(samples: &[(&DateTime<Utc>, &SampleData)]) -> Vec<Vec<Reason>> {
             };
             receipt = Some((t, seen));
             let silent = span(&t, &at).max(span(&seen, &at));
-            if silent > keepalive {
+            if silent > late {
                 r.push(Reason::NoMessage {
                     silent,
                     keepalive,
@@ -891,24 +901,51 @@ mod tests {
             .map(|i| receipt(good(i * 5, 0, 5000), i * 5 - 1))
             .collect();
         assert_eq!(eval(&v, None).kind(), VerdictKind::InSync);
-        // Frozen at 30 s: the standby still says streaming and lag 0.
-        for i in 7..=11 {
+        // Frozen at 30 s: the standby still says streaming and lag 0. Silence up to the
+        // period and its half-period grace (45 s) is still an idle link's.
+        for i in 7..=14 {
             v.push(receipt(good(i * 5, 0, 5000), 29));
             assert_eq!(eval(&v, None).kind(), VerdictKind::InSync, "{i}");
         }
-        v.push(receipt(good(65, 0, 5000), 29));
+        v.push(receipt(good(75, 0, 5000), 29));
         assert_eq!(
             eval(&v, None),
             Verdict::NotReady(vec![Reason::NoMessage {
-                silent: Duration::from_secs(36),
+                silent: Duration::from_secs(46),
                 keepalive: Duration::from_secs(30),
                 from: KeepaliveSource::Assumed,
             }])
         );
         assert_eq!(
             eval(&v, None).reasons()[0].to_string(),
-            "no message from the source for 36s (keepalive 30s, default assumed)"
+            "no message from the source for 46s (keepalive 30s, default assumed)"
         );
+    }
+
+    #[test]
+    fn an_idle_link_s_punctual_keepalive_is_not_silence() {
+        // Idle source, default timeouts: a keepalive every 30.1 s (as PostgreSQL 15 sends
+        // them), polled every second, the API adding a second of its own: never NOT READY.
+        let v: Vec<Sample> = (0..=240)
+            .map(|i| {
+                let last_ping_ms = (i * 1000 - 1000).max(0) / 30_100 * 30_100;
+                let mut s = good(i, 0, 5000);
+                s.data.as_mut().unwrap().last_msg_receipt =
+                    Some(t(0) + chrono::Duration::milliseconds(last_ping_ms));
+                s
+            })
+            .collect();
+        for n in 1..=v.len() {
+            assert!(
+                !eval(&v[..n], None)
+                    .reasons()
+                    .iter()
+                    .any(|r| matches!(r, Reason::NoMessage { .. })),
+                "flagged at {} s: {:?}",
+                n - 1,
+                eval(&v[..n], None)
+            );
+        }
     }
 
     #[test]
@@ -919,13 +956,13 @@ mod tests {
             .map(|i| receipt(good(i * 5, 0, 5000), i * 5 + 100))
             .collect();
         assert_eq!(eval(&v, None).kind(), VerdictKind::InSync);
-        for i in 7..=13 {
+        for i in 7..=16 {
             v.push(receipt(good(i * 5, 0, 5000), 130));
         }
         assert_eq!(
             eval(&v, None).reasons(),
             &[Reason::NoMessage {
-                silent: Duration::from_secs(35),
+                silent: Duration::from_secs(50),
                 keepalive: Duration::from_secs(30),
                 from: KeepaliveSource::Assumed,
             }]
@@ -934,7 +971,7 @@ mod tests {
 
     #[test]
     fn the_keepalive_period_comes_from_the_source_when_read() {
-        let v: Vec<Sample> = (0..=3)
+        let v: Vec<Sample> = (0..=4)
             .map(|i| {
                 let mut s = receipt(at_pos(i * 5, 5000, 5000, 800, false), 0);
                 let r = s.data.as_mut().unwrap().reading.as_mut().unwrap();
@@ -945,7 +982,7 @@ mod tests {
         assert_eq!(
             eval(&v, None).reasons(),
             &[Reason::NoMessage {
-                silent: Duration::from_secs(15),
+                silent: Duration::from_secs(20),
                 keepalive: Duration::from_secs(10),
                 from: KeepaliveSource::Source,
             }]

@@ -10,68 +10,28 @@ use crate::support::machine;
 
 #[test]
 fn demo_recording_replays_in_tmux_and_reports() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED demo_recording_replays_in_tmux_and_reports: tmux is not installed");
-        return;
-    }
     let _machine = machine::quiet();
     let bin = env!("CARGO_BIN_EXE_migtop");
     let dir = tempfile::tempdir().unwrap();
     let rec = dir.path().join("rehearsal.jsonl");
     let rec = rec.to_str().unwrap();
-    let t = Tmux {
-        socket: format!("migtop-e2e-replay-{}", std::process::id()),
-        session: "replay".into(),
+    let cmd = format!("{bin} demo --speed 20 --interval 1s --no-bell --record {rec}");
+    let Some(t) = Tmux::start("e2e-replay", (120, 40), &cmd) else {
+        return;
     };
-    let cmd = format!(
-        "{bin} demo --speed 20 --interval 1s --no-bell --record {rec}; echo MIGTOP-EXIT=$?; sleep 60"
-    );
-    assert!(
-        t.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            &t.session,
-            "-x",
-            "120",
-            "-y",
-            "40",
-            &cmd
-        ])
-        .status
-        .success()
-    );
     t.wait_for("the demo's tasks", Duration::from_secs(30), |s| {
         s.contains("Tasks (7)")
     });
     // About ten seconds of polls (some 200 simulated seconds at ×20).
     sleep(Duration::from_secs(10));
     t.keys(&["q"]);
-    let after = t.wait_for("demo to exit", Duration::from_secs(10), |s| {
-        s.contains("MIGTOP-EXIT=")
-    });
-    assert!(after.contains("MIGTOP-EXIT=0"), "{after}");
+    let (code, after) = t.exit_code(Duration::from_secs(10));
+    assert_eq!(code, "0", "{after}");
     let lines = std::fs::read_to_string(rec).unwrap().lines().count();
     assert!(lines >= 5 * 5, "only {lines} polls recorded");
 
     // The replay: on the recording's clock, paused by Space, stepped by the arrows.
-    let cmd = format!("{bin} replay --speed 1 {rec}; echo REPLAY-EXIT=$?; sleep 60");
-    t.run(&["kill-session", "-t", &t.session]);
-    assert!(
-        t.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            &t.session,
-            "-x",
-            "120",
-            "-y",
-            "40",
-            &cmd
-        ])
-        .status
-        .success()
-    );
+    t.launch((120, 40), &format!("{bin} replay --speed 1 {rec}"));
     let s = t.wait_for("the replay", Duration::from_secs(20), |s| {
         s.contains("replay") && s.contains("Tasks (7)")
     });
@@ -94,10 +54,8 @@ fn demo_recording_replays_in_tmux_and_reports() {
         pos(s) == before + 1
     });
     t.keys(&["q"]);
-    let after = t.wait_for("replay to exit", Duration::from_secs(10), |s| {
-        s.contains("REPLAY-EXIT=")
-    });
-    assert!(after.contains("REPLAY-EXIT=0"), "{after}");
+    let (code, after) = t.exit_code(Duration::from_secs(10));
+    assert_eq!(code, "0", "replay: {after}");
 
     // The report of the same recording.
     let page = dir.path().join("rehearsal.html");

@@ -14,6 +14,58 @@ pub(crate) struct Tmux {
 }
 
 impl Tmux {
+    /// A private server (socket `migtop-<name>-<pid>`) running `cmd` in a detached `w`×`h`
+    /// session; `None`, after saying the test skipped, where tmux is not installed.
+    pub(crate) fn start(name: &str, (w, h): (u16, u16), cmd: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("SKIPPED {name}: tmux is not installed");
+            return None;
+        }
+        let t = Tmux {
+            socket: format!("migtop-{name}-{}", std::process::id()),
+            session: name.into(),
+        };
+        t.launch((w, h), cmd);
+        Some(t)
+    }
+
+    /// Runs `cmd` in a fresh session (ending the one before). A shell around it waits for it
+    /// and prints `MIGTOP-EXIT=<code>` when it ends (tmux itself is slow to reap a
+    /// multi-threaded child, so #{pane_dead_status} is unreliable), then keeps the pane.
+    pub(crate) fn launch(&self, (w, h): (u16, u16), cmd: &str) {
+        let _ = self.run(&["kill-session", "-t", &self.session]);
+        let (w, h) = (w.to_string(), h.to_string());
+        let cmd = format!("{cmd}; echo MIGTOP-EXIT=$?; sleep 60");
+        let out = self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            &self.session,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            &cmd,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Waits for the command to end; its exit code as the shell printed it, and the screen.
+    pub(crate) fn exit_code(&self, timeout: Duration) -> (String, String) {
+        let after = self.wait_for("migtop to exit", timeout, |s| s.contains("MIGTOP-EXIT="));
+        let code = after
+            .split("MIGTOP-EXIT=")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_default()
+            .to_string();
+        (code, after)
+    }
+
     pub(crate) fn run(&self, args: &[&str]) -> Output {
         Command::new("tmux")
             .args(["-L", &self.socket, "-f", "/dev/null"])
@@ -97,36 +149,13 @@ fn selected_row(escaped: &str) -> Option<String> {
 
 #[test]
 fn demo_in_tmux_80x24() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED demo_in_tmux_80x24: tmux is not installed");
-        return;
-    }
     // Keys are sent and the screen read at human pace: no lab or pip install meanwhile.
     let _machine = machine::quiet();
     let bin = env!("CARGO_BIN_EXE_migtop");
-    let t = Tmux {
-        socket: format!("migtop-e2e-{}", std::process::id()),
-        session: "e2e".into(),
+    let cmd = format!("{bin} demo --speed 20 --no-bell");
+    let Some(t) = Tmux::start("e2e", (80, 24), &cmd) else {
+        return;
     };
-    // A shell around migtop waits for it and prints its exit status after it ends (tmux
-    // itself is slow to reap a multi-threaded child, so #{pane_dead_status} is unreliable).
-    let cmd = format!("{bin} demo --speed 20 --no-bell; echo MIGTOP-EXIT=$?; sleep 60");
-    let out = t.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        &t.session,
-        "-x",
-        "80",
-        "-y",
-        "24",
-        &cmd,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 
     // Tasks at several stages (with the simulated probe's lag rows, 80x24 shows five tasks:
     // the last ones are seen from the end of the list).
@@ -189,10 +218,8 @@ fn demo_in_tmux_80x24() {
 
     // q quits: the process ends with 0 and the terminal is back on the main screen.
     t.keys(&["q"]);
-    let after = t.wait_for("migtop to exit", Duration::from_secs(10), |s| {
-        s.contains("MIGTOP-EXIT=")
-    });
-    assert!(after.contains("MIGTOP-EXIT=0"), "{after}");
+    let (code, after) = t.exit_code(Duration::from_secs(10));
+    assert_eq!(code, "0", "{after}");
     assert_eq!(
         t.format("#{alternate_on}"),
         "0",
@@ -208,33 +235,12 @@ fn demo_in_tmux_80x24() {
 /// quits with 0 and restores the terminal.
 #[test]
 fn f1_f10_and_the_more_marker_in_tmux_80x24() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED f1_f10_and_the_more_marker_in_tmux_80x24: tmux is not installed");
-        return;
-    }
     let _machine = machine::quiet();
     let bin = env!("CARGO_BIN_EXE_migtop");
-    let t = Tmux {
-        socket: format!("migtop-e2e-keys-{}", std::process::id()),
-        session: "keys".into(),
+    let cmd = format!("{bin} demo --speed 20 --no-bell");
+    let Some(t) = Tmux::start("e2e-keys", (80, 24), &cmd) else {
+        return;
     };
-    let cmd = format!("{bin} demo --speed 20 --no-bell; echo MIGTOP-EXIT=$?; sleep 60");
-    let out = t.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        &t.session,
-        "-x",
-        "80",
-        "-y",
-        "24",
-        &cmd,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     // The demo has more tasks than 80x24 shows: the list says so.
     let screen = t.wait_for("the more marker", Duration::from_secs(30), |s| {
         s.contains("Tasks (") && s.contains("more ─")
@@ -251,10 +257,8 @@ fn f1_f10_and_the_more_marker_in_tmux_80x24() {
     });
 
     t.keys(&["F10"]);
-    let after = t.wait_for("migtop to exit", Duration::from_secs(10), |s| {
-        s.contains("MIGTOP-EXIT=")
-    });
-    assert!(after.contains("MIGTOP-EXIT=0"), "{after}");
+    let (code, after) = t.exit_code(Duration::from_secs(10));
+    assert_eq!(code, "0", "{after}");
     assert_eq!(
         t.format("#{alternate_on}"),
         "0",
@@ -270,10 +274,6 @@ fn a_named_cutover_drives_watch_in_tmux() {
 
     use crate::support::http;
 
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED a_named_cutover_drives_watch_in_tmux: tmux is not installed");
-        return;
-    }
     let _machine = machine::quiet();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (addr, _) = rt.block_on(http::serve(Arc::new(|_, _| (200, http::sample()))));
@@ -289,32 +289,14 @@ fn a_named_cutover_drives_watch_in_tmux() {
     )
     .unwrap();
     let bin = env!("CARGO_BIN_EXE_migtop");
-    let t = Tmux {
-        socket: format!("migtop-e2e-cutover-{}", std::process::id()),
-        session: "cutover".into(),
-    };
     let cmd = format!(
         "env HOME={} ALIBABA_CLOUD_ACCESS_KEY_ID=LTAI5tCFGTEST \
-         ALIBABA_CLOUD_ACCESS_KEY_SECRET=cfg-test-secret \
-         {bin} watch --cutover prod --no-bell; echo MIGTOP-EXIT=$?; sleep 60",
+         ALIBABA_CLOUD_ACCESS_KEY_SECRET=cfg-test-secret {bin} watch --cutover prod --no-bell",
         home.path().display()
     );
-    let out = t.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        &t.session,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &cmd,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let Some(t) = Tmux::start("e2e-cutover", (120, 40), &cmd) else {
+        return;
+    };
     let screen = t.wait_for("the cutover's instance", Duration::from_secs(30), |s| {
         s.contains("pgm-bp102g323jd4") && s.contains("Tasks (")
     });
@@ -328,8 +310,6 @@ fn a_named_cutover_drives_watch_in_tmux() {
     );
     assert!(!screen.contains("cfg-test-secret"), "{screen}");
     t.keys(&["q"]);
-    let after = t.wait_for("migtop to exit", Duration::from_secs(10), |s| {
-        s.contains("MIGTOP-EXIT=")
-    });
-    assert!(after.contains("MIGTOP-EXIT=0"), "{after}");
+    let (code, after) = t.exit_code(Duration::from_secs(10));
+    assert_eq!(code, "0", "{after}");
 }

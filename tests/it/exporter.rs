@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::e2e_tmux::Tmux;
+
 const BIN: &str = env!("CARGO_BIN_EXE_migtop");
 const KEY_ID: &str = "LTAI5tExporterTestKey";
 const SECRET: &str = "exporter-test-secret-9d2e";
@@ -478,65 +480,24 @@ fn a_real_prometheus_scrapes_the_exporter() {
     );
 }
 
-/// A private tmux server (its own socket), killed when the test ends.
-struct Tmux(String);
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux")
-            .args(["-L", &self.0, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "w"]).stdout).into_owned()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
-
 #[test]
 fn watch_serves_the_dashboards_figures_as_metrics() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("SKIPPED: tmux is not installed");
-        return;
-    }
     let _machine = crate::support::machine::quiet();
     let home = tempfile::tempdir().unwrap();
     let (_sim, endpoint, instances) = simulator(home.path());
     let port = free_port();
-    let t = Tmux(format!("migtop-metrics-{}", std::process::id()));
     let cmd = format!(
         "env HOME={home} ALIBABA_CLOUD_ACCESS_KEY_ID={KEY_ID} ALIBABA_CLOUD_ACCESS_KEY_SECRET={SECRET} \
          {BIN} watch --endpoint {endpoint} -i {inst} --interval 1s --no-bell \
-         --metrics-listen 127.0.0.1:{port}; echo MIGTOP-EXIT=$?; sleep 60",
+         --metrics-listen 127.0.0.1:{port}",
         home = home.path().display(),
         inst = instances[0],
     );
-    let out = t.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "w",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &cmd,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let Some(t) = Tmux::start("metrics", (120, 40), &cmd) else {
+        return;
+    };
     let screen = wait_for("the dashboard with tasks", Duration::from_secs(30), || {
-        let s = t.screen();
+        let s = t.capture(false);
         s.contains("Tasks (").then_some(s)
     });
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -561,17 +522,14 @@ fn watch_serves_the_dashboards_figures_as_metrics() {
             .next()
             .unwrap();
         assert!(
-            screen.contains(name) || t.screen().contains(name),
+            screen.contains(name) || t.capture(false).contains(name),
             "{name} not on screen"
         );
     }
     // The dashboard still answers keys while scraped, and quits cleanly.
-    t.run(&["send-keys", "-t", "w", "q"]);
-    let after = wait_for("watch to exit", Duration::from_secs(10), || {
-        let s = t.screen();
-        s.contains("MIGTOP-EXIT=").then_some(s)
-    });
-    assert!(after.contains("MIGTOP-EXIT=0"), "{after}");
+    t.keys(&["q"]);
+    let (code, after) = t.exit_code(Duration::from_secs(10));
+    assert_eq!(code, "0", "{after}");
     assert!(
         get(addr, "/metrics").is_err(),
         "the metrics server stops with watch"

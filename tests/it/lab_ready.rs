@@ -472,10 +472,10 @@ async fn idle_source_holds_drained_through_housekeeping_wal() {
     let mut polls = 0;
     let mut checkpoints = Some(checkpoints);
     while since.elapsed() < Duration::from_secs(100) {
-        if since.elapsed() > Duration::from_secs(60) {
-            if let Some(c) = checkpoints.take() {
-                c.abort();
-            }
+        if since.elapsed() > Duration::from_secs(60)
+            && let Some(c) = checkpoints.take()
+        {
+            c.abort();
         }
         let s = w.poll().await;
         polls += 1;

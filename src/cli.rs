@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::lab::source::LAB_INSTANCE;
 use crate::model::Stage;
 use crate::probe::SourceDsn;
+use crate::readiness::ReadinessConfig;
 use crate::sim::FaultSpec;
 use crate::units::{parse_bytes, parse_duration, parse_interval, parse_listen, parse_speed};
 
@@ -162,20 +163,38 @@ pub enum OutputFormat {
     Json,
 }
 
-/// Options of the dashboard shared by `watch` and `demo`.
+/// The readiness thresholds of every command that judges (the dashboard, `exporter`, `wait`,
+/// `switchover`). No clap defaults: a config file fills what the command line leaves unset,
+/// so "not given" must stay visible; [`ThresholdArgs::readiness`] applies the defaults.
 #[derive(Debug, Clone, Args, Default)]
-pub struct UiArgs {
-    /// Poll interval [default: 5s; 2s for demo and lab].
-    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
-    pub interval: Option<Duration>,
-    // No clap default_value for these two: a config file fills what the command line leaves
-    // unset, so "not given" must stay visible (the defaults apply in `dashboard_config`).
+pub struct ThresholdArgs {
     /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB) [default: 16MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
     pub max_lag: Option<u64>,
     /// How long lag must stay within --max-lag before IN SYNC [default: 30s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub stable_for: Option<Duration>,
+}
+
+impl ThresholdArgs {
+    /// The thresholds given, the built-in defaults for the rest.
+    pub fn readiness(&self) -> ReadinessConfig {
+        let d = ReadinessConfig::default();
+        ReadinessConfig {
+            max_lag: self.max_lag.unwrap_or(d.max_lag),
+            stable_for: self.stable_for.unwrap_or(d.stable_for),
+        }
+    }
+}
+
+/// Options of the dashboard shared by `watch` and `demo`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct UiArgs {
+    /// Poll interval [default: 5s; 2s for demo and lab].
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub interval: Option<Duration>,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
     /// Enable `S` (ActivateMigrationTargetInstance) in the dashboard.
     #[arg(long)]
     pub allow_switchover: bool,
@@ -220,12 +239,8 @@ pub struct ExporterArgs {
     /// Poll interval of every instance [default: 15s].
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<Duration>,
-    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB) [default: 16MiB].
-    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
-    pub max_lag: Option<u64>,
-    /// How long lag must stay within --max-lag before IN SYNC [default: 30s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub stable_for: Option<Duration>,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
     /// Also append every poll to this recording (JSON lines; see `migtop replay`, `report`).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -253,12 +268,8 @@ pub struct ScriptArgs {
     /// Poll interval [default: 5s].
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<Duration>,
-    /// Lag above which a task is NOT READY (e.g. 16MiB, 1GiB, 500KB) [default: 16MiB].
-    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
-    pub max_lag: Option<u64>,
-    /// How long lag must stay within --max-lag before IN SYNC [default: 30s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub stable_for: Option<Duration>,
+    #[command(flatten)]
+    pub thresholds: ThresholdArgs,
     /// Give up after this many failed polls in a row (exit 1).
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_errors: u32,

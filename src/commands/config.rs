@@ -86,11 +86,11 @@ fn render(
         api.source_dsn.as_ref().map(|d| quote(d.redacted())),
     );
     let d = ReadinessConfig::default();
-    let (max_lag, note_lag) = match ui.max_lag {
+    let (max_lag, note_lag) = match ui.thresholds.max_lag {
         Some(v) => (v, ""),
         None => (d.max_lag, "  # built-in default"),
     };
-    let (stable, note_stable) = match ui.stable_for {
+    let (stable, note_stable) = match ui.thresholds.stable_for {
         Some(v) => (v, ""),
         None => (d.stable_for, "  # built-in default"),
     };

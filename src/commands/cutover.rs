@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use crate::cli::{ApiArgs, ScriptArgs, UiArgs};
+use crate::cli::{ApiArgs, ScriptArgs, ThresholdArgs, UiArgs};
 use crate::config_file::{self, ConfigFile, Settings};
 use crate::error::UsageError;
 
@@ -43,8 +43,8 @@ impl<'a> Knobs<'a> {
     pub fn ui(ui: &'a mut UiArgs) -> Self {
         Knobs {
             interval: Some(&mut ui.interval),
-            max_lag: Some(&mut ui.max_lag),
-            stable_for: Some(&mut ui.stable_for),
+            max_lag: Some(&mut ui.thresholds.max_lag),
+            stable_for: Some(&mut ui.thresholds.stable_for),
         }
     }
 
@@ -52,21 +52,17 @@ impl<'a> Knobs<'a> {
     pub fn script(s: &'a mut ScriptArgs) -> Self {
         Knobs {
             interval: Some(&mut s.interval),
-            max_lag: Some(&mut s.max_lag),
-            stable_for: Some(&mut s.stable_for),
+            max_lag: Some(&mut s.thresholds.max_lag),
+            stable_for: Some(&mut s.thresholds.stable_for),
         }
     }
 
     /// `exporter`'s, beside its `api` (borrowed apart).
-    pub fn exporter(
-        interval: &'a mut Option<Duration>,
-        max_lag: &'a mut Option<u64>,
-        stable_for: &'a mut Option<Duration>,
-    ) -> Self {
+    pub fn exporter(interval: &'a mut Option<Duration>, t: &'a mut ThresholdArgs) -> Self {
         Knobs {
             interval: Some(interval),
-            max_lag: Some(max_lag),
-            stable_for: Some(stable_for),
+            max_lag: Some(&mut t.max_lag),
+            stable_for: Some(&mut t.stable_for),
         }
     }
 
@@ -224,9 +220,13 @@ task_name = "move"
     fn flags_win_over_the_cutover_which_wins_over_defaults() {
         let (api, ui) = merged(&["watch", "--cutover", "prod"]);
         assert_eq!(api.instances, ["pgm-a", "pgm-b"]);
-        assert_eq!(ui.max_lag, Some(2 * 1024 * 1024), "cutover over defaults");
         assert_eq!(
-            ui.stable_for,
+            ui.thresholds.max_lag,
+            Some(2 * 1024 * 1024),
+            "cutover over defaults"
+        );
+        assert_eq!(
+            ui.thresholds.stable_for,
             Some(Duration::from_secs(10)),
             "defaults fill"
         );
@@ -248,7 +248,11 @@ task_name = "move"
             "7s",
         ]);
         assert_eq!(api.instances, ["pgm-flag"]);
-        assert_eq!(ui.max_lag, Some(16 * 1024 * 1024), "an explicit flag wins");
+        assert_eq!(
+            ui.thresholds.max_lag,
+            Some(16 * 1024 * 1024),
+            "an explicit flag wins"
+        );
         assert_eq!(api.region.as_deref(), Some("cn-beijing"));
         assert_eq!(ui.interval, Some(Duration::from_secs(7)));
     }
@@ -265,7 +269,10 @@ task_name = "move"
     fn unset_everywhere_stays_unset() {
         let (mut api, mut ui) = watch(&["watch", "-i", "x"]);
         merge(&mut api, Knobs::ui(&mut ui), None, None).unwrap();
-        assert_eq!((ui.max_lag, ui.stable_for, ui.interval), (None, None, None));
+        assert_eq!(
+            (ui.thresholds.max_lag, ui.thresholds.stable_for, ui.interval),
+            (None, None, None)
+        );
     }
 
     #[test]
@@ -317,8 +324,11 @@ task_name = "move"
             None,
         )
         .unwrap();
-        assert_eq!(w.script.max_lag, Some(2 * 1024 * 1024));
-        assert_eq!(w.script.stable_for, Some(Duration::from_secs(10)));
+        assert_eq!(w.script.thresholds.max_lag, Some(2 * 1024 * 1024));
+        assert_eq!(
+            w.script.thresholds.stable_for,
+            Some(Duration::from_secs(10))
+        );
         assert_eq!(w.script.interval, Some(Duration::from_secs(3)));
 
         let cli = Cli::try_parse_from([
@@ -343,21 +353,21 @@ task_name = "move"
         )
         .unwrap();
         assert_eq!(
-            s.script.stable_for,
+            s.script.thresholds.stable_for,
             Some(Duration::from_secs(60)),
             "flag wins"
         );
-        assert_eq!(s.script.max_lag, Some(2 * 1024 * 1024));
+        assert_eq!(s.script.thresholds.max_lag, Some(2 * 1024 * 1024));
 
         let cli = Cli::try_parse_from(["migtop", "exporter", "--cutover", "prod"]).unwrap();
         let Some(Command::Exporter(mut e)) = cli.command else {
             panic!()
         };
-        let knobs = Knobs::exporter(&mut e.interval, &mut e.max_lag, &mut e.stable_for);
+        let knobs = Knobs::exporter(&mut e.interval, &mut e.thresholds);
         merge(&mut e.api, knobs, Some(&file()), None).unwrap();
         assert_eq!(e.api.instances, ["pgm-a", "pgm-b"]);
         assert_eq!(e.interval, Some(Duration::from_secs(3)));
-        assert_eq!(e.max_lag, Some(2 * 1024 * 1024));
+        assert_eq!(e.thresholds.max_lag, Some(2 * 1024 * 1024));
     }
 
     #[test]

@@ -43,13 +43,7 @@ pub fn app_config(
     AppConfig {
         instances,
         interval: ui.interval.unwrap_or(default_interval),
-        readiness: {
-            let d = ReadinessConfig::default();
-            ReadinessConfig {
-                max_lag: ui.max_lag.unwrap_or(d.max_lag),
-                stable_for: ui.stable_for.unwrap_or(d.stable_for),
-            }
-        },
+        readiness: ui.thresholds.readiness(),
         allow_switchover: ui.allow_switchover,
         bell: !ui.no_bell,
         color: color_enabled(ui.no_color, no_color_env.as_deref()),

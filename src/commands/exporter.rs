@@ -12,7 +12,6 @@ use crate::logging;
 use crate::metrics;
 use crate::poller::ApiSource;
 use crate::probe::Probe;
-use crate::readiness::ReadinessConfig;
 use crate::signals::StopSignals;
 
 /// Default poll interval of `exporter` (a scrape every 15 s or more is the Prometheus norm).
@@ -22,11 +21,9 @@ pub const EXPORTER_INTERVAL: Duration = Duration::from_secs(15);
 pub async fn run(mut args: ExporterArgs) -> anyhow::Result<i32> {
     // `--cutover NAME`: instances, endpoint, filters, source and thresholds from the config
     // file.
-    let knobs =
-        cutover::Knobs::exporter(&mut args.interval, &mut args.max_lag, &mut args.stable_for);
+    let knobs = cutover::Knobs::exporter(&mut args.interval, &mut args.thresholds);
     cutover::apply(&mut args.api, knobs)?;
     let interval = args.interval.unwrap_or(EXPORTER_INTERVAL);
-    let d = ReadinessConfig::default();
     logging::to_stderr("migtop=info");
     let client = api::client(&args.api)?;
     let probe = api::source_probe(&args.api)?.map(|p| Box::new(p) as Box<dyn Probe>);
@@ -36,10 +33,7 @@ pub async fn run(mut args: ExporterArgs) -> anyhow::Result<i32> {
     let config = headless_config(
         args.api.instances.clone(),
         interval,
-        ReadinessConfig {
-            max_lag: args.max_lag.unwrap_or(d.max_lag),
-            stable_for: args.stable_for.unwrap_or(d.stable_for),
-        },
+        args.thresholds.readiness(),
         probe.as_deref(),
     );
     let source = Arc::new(ApiSource {

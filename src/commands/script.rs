@@ -36,11 +36,7 @@ impl ScriptArgs {
 
     /// The readiness rules' thresholds, defaults filled.
     pub fn readiness(&self) -> ReadinessConfig {
-        let d = ReadinessConfig::default();
-        ReadinessConfig {
-            max_lag: self.max_lag.unwrap_or(d.max_lag),
-            stable_for: self.stable_for.unwrap_or(d.stable_for),
-        }
+        self.thresholds.readiness()
     }
 }
 

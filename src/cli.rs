@@ -276,6 +276,9 @@ pub struct ScriptArgs {
     /// Also append every poll to a recording (JSON lines; see `migtop replay` and `report`).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Also serve Prometheus metrics at http://ADDR/metrics while the command runs.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// `migtop wait`. Its `--timeout` bounds the whole wait; one poll's deadline is
@@ -292,9 +295,6 @@ pub struct WaitArgs {
     /// Give up after this long (exit 3) [default: wait as long as it takes].
     #[arg(id = "wait_timeout", long = "timeout", value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
-    /// Also serve Prometheus metrics at http://ADDR/metrics while waiting.
-    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
-    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// What `switchover` requires of the verdict before it switches.

@@ -1,4 +1,5 @@
-//! The `/metrics` endpoint a command starts: `exporter`, `watch --metrics-listen` (and `wait`).
+//! The `/metrics` endpoint a command starts: `exporter`, and `--metrics-listen` of `watch`,
+//! `wait` and `switchover`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 //! on an interval, judged by the dashboard's own state ([`Judge`]), recorded with
 //! `--record`, and told on stderr one line per poll (for CI logs).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use crate::aliyun::{RdsClient, TaskFilter};
 use crate::cli::{ApiArgs, ScriptArgs};
 use crate::error::{UsageError, say};
 use crate::judge::Judge;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, MetricsServer};
 use crate::poller::PollResult;
 use crate::probe::SourceProbe;
 use crate::readiness::{ReadinessConfig, Verdict};
@@ -101,6 +102,20 @@ impl Session {
             errors: 0,
             metrics: None,
         })
+    }
+
+    /// Serves this session's polls as Prometheus metrics when `--metrics-listen` asks; the
+    /// caller keeps the server exactly as long as the command runs, then shuts it down.
+    pub async fn serve_metrics(
+        &mut self,
+        listen: Option<SocketAddr>,
+    ) -> Result<Option<MetricsServer>, UsageError> {
+        let Some(listen) = listen else {
+            return Ok(None);
+        };
+        let (registry, server) = super::metrics_endpoint::start(listen).await?;
+        self.metrics = Some(registry);
+        Ok(Some(server))
     }
 
     /// Whether the source is read after every poll (`--source-dsn`).

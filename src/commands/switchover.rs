@@ -106,6 +106,17 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
         .into());
     }
     let mut s = Session::open(&args.api, &args.script)?;
+    // The metrics server, when asked for, lives exactly as long as the command.
+    let server = s.serve_metrics(args.script.metrics_listen).await?;
+    let code = switch(&args, require, &mut s).await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    code
+}
+
+/// Judges over the stable window, asks, calls the switchover and follows it to success.
+async fn switch(args: &SwitchoverArgs, require: Require, s: &mut Session) -> anyhow::Result<i32> {
     let max_errors = args.script.max_errors;
     let interval = args.script.interval();
     let window =
@@ -126,10 +137,10 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
         if let Some(line) = s.line(&seen, max_errors) {
             say(format_args!("{line}"));
         }
-        if let Some(code) = settle(&s, &seen, max_errors) {
+        if let Some(code) = settle(s, &seen, max_errors) {
             return Ok(code);
         }
-        if let Some(e) = entry(&s) {
+        if let Some(e) = entry(s) {
             let last = e.history.latest().map(|(at, _)| *at);
             let first = *first.get_or_insert(last.unwrap_or_else(Utc::now));
             let spanned = last.is_some_and(|l| l - first >= window);
@@ -145,7 +156,7 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
         }
         tokio::time::sleep_until(next).await;
     }
-    let e = entry(&s).expect("the window ended on a task");
+    let e = entry(s).expect("the window ended on a task");
     let name = e.task.display_name();
     let task_id = e.task.task_id;
     if !meets(require, e) {
@@ -185,11 +196,11 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
         if let Some(line) = s.line(&seen, max_errors) {
             say(format_args!("{line}"));
         }
-        if let Some(code) = settle(&s, &seen, max_errors) {
+        if let Some(code) = settle(s, &seen, max_errors) {
             return Ok(code);
         }
         let fresh = matches!(seen, Seen::Task);
-        match entry(&s) {
+        match entry(s) {
             Some(e) if fresh && meets(require, e) => {}
             Some(e) => {
                 say(format_args!(
@@ -244,7 +255,7 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
         }
         match &seen {
             Seen::Task => {
-                if let Some(e) = entry(&s)
+                if let Some(e) = entry(s)
                     && e.task.stage == Some(Stage::Success)
                 {
                     say(format_args!(
@@ -262,7 +273,7 @@ pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
                 return Ok(EXIT_API);
             }
             _ => {
-                if let Some(code) = settle(&s, &seen, max_errors) {
+                if let Some(code) = settle(s, &seen, max_errors) {
                     return Ok(code);
                 }
             }

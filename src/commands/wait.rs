@@ -107,14 +107,7 @@ pub async fn run(mut args: WaitArgs) -> anyhow::Result<i32> {
     }
     let mut s = Session::open(&args.api, &args.script)?;
     // The metrics server, when asked for, lives exactly as long as the wait.
-    let server = match args.metrics_listen {
-        Some(listen) => {
-            let (registry, server) = super::metrics_endpoint::start(listen).await?;
-            s.metrics = Some(registry);
-            Some(server)
-        }
-        None => None,
-    };
+    let server = s.serve_metrics(args.script.metrics_listen).await?;
     let code = wait(&args, until, &mut s).await;
     if let Some(server) = server {
         server.shutdown().await;

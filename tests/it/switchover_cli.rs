@@ -336,3 +336,61 @@ async fn lab_drained_switchover_promotes_the_standby() {
         .expect("migtop lab exits after SIGTERM")
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_listen_exposes_the_task_while_judging() {
+    let s = sim(None, 1.0).await;
+    let home = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let ep = s.endpoint();
+    let dir = home.path().to_path_buf();
+    let judging = tokio::spawn(async move {
+        migtop(
+            &dir,
+            &[
+                "switchover",
+                "--endpoint",
+                &ep,
+                "-i",
+                ERP,
+                "--task-id",
+                ERP_MIGRATE,
+                "--require",
+                "in-sync",
+                "--yes",
+                "--interval",
+                "1s",
+                "--stable-for",
+                "4s",
+                "--metrics-listen",
+                &listen,
+            ],
+        )
+        .await
+    });
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let mut body = String::new();
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if let Ok(r) = reqwest::get(&url).await {
+            body = r.text().await.unwrap_or_default();
+            if body.contains("migtop_task_verdict") {
+                break;
+            }
+        }
+    }
+    assert!(
+        body.contains("migtop_task_stage_index{") && body.contains("task_name=\"erp-migrate\""),
+        "{body}"
+    );
+    let (code, _, err) = judging.await.unwrap();
+    assert_eq!(code, 5, "refused (far above --max-lag): {err}");
+    assert!(
+        reqwest::get(&url).await.is_err(),
+        "the metrics server stops with the command"
+    );
+}

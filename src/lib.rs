@@ -1,5 +1,6 @@
 //! migtop: a terminal dashboard for ApsaraDB RDS for PostgreSQL cloud migrations.
 
+pub mod accept;
 pub mod aliyun;
 pub mod app;
 pub mod cli;

@@ -12,7 +12,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use super::{CONTENT_TYPE, Metrics};
 
@@ -56,28 +56,13 @@ impl Drop for MetricsServer {
 pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<MetricsServer> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let (stop, mut stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let mut conns = JoinSet::new();
-        loop {
-            tokio::select! {
-                _ = &mut stopped => break,
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        conns.spawn(connection(stream, metrics.clone()));
-                    }
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "metrics: accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                },
-                Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            }
-        }
-        conns.abort_all();
-        while conns.join_next().await.is_some() {}
-    });
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(crate::accept::run(
+        listener,
+        stopped,
+        "metrics",
+        move |stream| connection(stream, metrics.clone()),
+    ));
     Ok(MetricsServer {
         addr,
         stop: Some(stop),

@@ -19,7 +19,6 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, oneshot};
-use tokio::task::JoinSet;
 
 use super::auth::{Incoming, Verified, Verifier};
 use super::clock::Clock;
@@ -81,29 +80,16 @@ pub(crate) async fn serve(
         faults: Faults::new(config.faults, config.seed),
         clock: config.clock,
     });
-    let (stop, mut stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let mut conns = JoinSet::new();
-        loop {
-            tokio::select! {
-                _ = &mut stopped => break,
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _peer)) => {
-                        let _ = stream.set_nodelay(true);
-                        conns.spawn(connection(stream, app.clone()));
-                    }
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                },
-                Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            }
-        }
-        conns.abort_all();
-        while conns.join_next().await.is_some() {}
-    });
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(crate::accept::run(
+        listener,
+        stopped,
+        "simulator",
+        move |stream| {
+            let _ = stream.set_nodelay(true);
+            connection(stream, app.clone())
+        },
+    ));
     Ok(Running { addr, stop, task })
 }
 

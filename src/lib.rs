@@ -2,6 +2,7 @@
 
 pub mod aliyun;
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod config_file;

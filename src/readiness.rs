@@ -530,6 +530,7 @@ mod tests {
                 last_msg_receipt: None,
                 precheck_failed: 0,
                 first_failed: None,
+                backup: Vec::new(),
             }),
         }
     }
@@ -580,6 +581,7 @@ mod tests {
                 last_msg_receipt: None,
                 precheck_failed: 0,
                 first_failed: None,
+                backup: Vec::new(),
             }),
         };
         let v = eval(&[s], Some(Duration::from_secs(16)));

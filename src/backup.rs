@@ -123,9 +123,9 @@ impl History {
                 (Some((d0, t0)), Some((d1, t1))) if t0 == t1 && d1 > d0 => {
                     BackupRate::BytesPerSec((d1 - d0) as f64 / secs)
                 }
-                _ => BackupRate::PercentPerSec(
-                    (newest.progress.percent - b.progress.percent) / secs,
-                ),
+                _ => {
+                    BackupRate::PercentPerSec((newest.progress.percent - b.progress.percent) / secs)
+                }
             };
             Some(rate)
         });
@@ -193,7 +193,10 @@ mod tests {
         poll(&mut h, 30, "basebackup", &[Q1, Q2]);
         let tr = h.backup_trend().unwrap();
         // 4.5 GiB in the 100 s between the two lines (not the 30 s between the polls).
-        assert_eq!(tr.rate, Some(BackupRate::BytesPerSec(4.5 * GIB as f64 / 100.0)));
+        assert_eq!(
+            tr.rate,
+            Some(BackupRate::BytesPerSec(4.5 * GIB as f64 / 100.0))
+        );
         assert_eq!(tr.seen, t(30));
         // 9 GiB left: 200 s from when 50% was seen.
         assert_eq!(tr.eta(t(30)), Some(BackupEta::In(Duration::from_secs(200))));
@@ -204,7 +207,10 @@ mod tests {
         poll(&mut fresh, 0, "basebackup", &[Q1, Q2, Q3]);
         let tr = fresh.backup_trend().unwrap();
         assert_eq!(tr.latest.percent, 75.0);
-        assert_eq!(tr.rate, Some(BackupRate::BytesPerSec(4.5 * GIB as f64 / 100.0)));
+        assert_eq!(
+            tr.rate,
+            Some(BackupRate::BytesPerSec(4.5 * GIB as f64 / 100.0))
+        );
     }
 
     #[test]
@@ -218,14 +224,24 @@ mod tests {
         assert_eq!(tr.eta(t(20)), Some(BackupEta::In(Duration::from_secs(160))));
         // Two untimed lines first seen in the same poll: no time between them, no rate.
         let mut same = History::default();
-        poll(&mut same, 0, "basebackup", &["Backup data: 10%", "Backup data: 20%"]);
+        poll(
+            &mut same,
+            0,
+            "basebackup",
+            &["Backup data: 10%", "Backup data: 20%"],
+        );
         assert_eq!(same.backup_trend().unwrap().rate, None);
     }
 
     #[test]
     fn out_of_basebackup_or_without_readings_there_is_nothing() {
         let mut h = History::default();
-        poll(&mut h, 0, "basebackup", &["Backup data finished", "Backup data: lots"]);
+        poll(
+            &mut h,
+            0,
+            "basebackup",
+            &["Backup data finished", "Backup data: lots"],
+        );
         assert_eq!(h.backup_progress(), None);
         assert_eq!(h.backup_trend(), None);
         poll(&mut h, 10, "basebackup", &[Q1]);
@@ -254,7 +270,10 @@ mod tests {
             &mut h,
             10,
             "basebackup",
-            &[Q3, "2022-02-25 17:06:00 --- Backup data: 25% (4.50 GiB of 18.0 GiB)"],
+            &[
+                Q3,
+                "2022-02-25 17:06:00 --- Backup data: 25% (4.50 GiB of 18.0 GiB)",
+            ],
         );
         let tr = h.backup_trend().unwrap();
         assert_eq!((tr.latest.percent, tr.rate), (25.0, None));

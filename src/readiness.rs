@@ -1009,7 +1009,10 @@ mod tests {
         d.precheck_failed = 1;
         d.stage = Some(Stage::Precheck);
         let v = eval(&[s], None);
-        assert!(matches!(v.reasons()[0], Reason::PrecheckFailed { count: 1, .. }));
+        assert!(matches!(
+            v.reasons()[0],
+            Reason::PrecheckFailed { count: 1, .. }
+        ));
         assert_eq!(v.reasons()[1], Reason::Stage(Some(Stage::Precheck)));
     }
 

@@ -18,6 +18,12 @@ const STAGE_W: u16 = 14;
 const STATE_W: u16 = 10;
 const LAG_W: u16 = 9;
 const READY_W: u16 = 9;
+/// TASK's room with CHECKS in full, with it terse (`erp-precheck-1`), and at the least.
+const FULL_TASK_W: u16 = 20;
+const TERSE_TASK_W: u16 = 14;
+const MIN_TASK_W: u16 = 8;
+/// INSTANCE gives up columns to a terse CHECKS down to this (`pgm-b…erp01`).
+const MIN_INSTANCE_W: u16 = 11;
 
 /// The task table as data: one row per line, the selection and the scroll offset.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,7 +143,7 @@ pub fn readiness_span(stage: Option<&Stage>, verdict: VerdictKind, theme: &Theme
 pub enum ChecksWidth {
     /// `✗ 2 failed`, `! 1 warned`, `ok 12`, `–`.
     Full,
-    /// `✗ 2`, `! 1`, `ok 12`, `–`: the colour and the symbol say which.
+    /// `✗ 2`, `!12`, `ok`, `–` under `CHK`: the colour and the symbol say which.
     Compact,
 }
 
@@ -146,8 +152,25 @@ impl ChecksWidth {
     pub fn columns(self) -> u16 {
         match self {
             ChecksWidth::Full => 11,
-            ChecksWidth::Compact => 6,
+            ChecksWidth::Compact => 3,
         }
+    }
+
+    /// The column's header.
+    pub fn header(self) -> &'static str {
+        match self {
+            ChecksWidth::Full => "CHECKS",
+            ChecksWidth::Compact => "CHK",
+        }
+    }
+}
+
+/// `✗ 2` or `✗12` in three columns (there are a dozen checks).
+fn terse(symbol: char, n: usize) -> String {
+    if n < 10 {
+        format!("{symbol} {n}")
+    } else {
+        format!("{symbol}{}", n.min(99))
     }
 }
 
@@ -159,18 +182,23 @@ pub fn checks_span(c: SeverityCounts, width: ChecksWidth, theme: &Theme) -> Span
         let text = if full {
             format!("✗ {} failed", c.fail)
         } else {
-            format!("✗ {}", c.fail)
+            terse('✗', c.fail)
         };
         Span::styled(text, theme.bad())
     } else if c.warning > 0 {
         let text = if full {
             format!("! {} warned", c.warning)
         } else {
-            format!("! {}", c.warning)
+            terse('!', c.warning)
         };
         Span::styled(text, theme.warn())
     } else if c.success > 0 {
-        Span::styled(format!("ok {}", c.success), theme.good())
+        let text = if full {
+            format!("ok {}", c.success)
+        } else {
+            "ok".to_string()
+        };
+        Span::styled(text, theme.good())
     } else {
         Span::styled("–", theme.dim())
     }
@@ -234,26 +262,39 @@ impl Widget for TaskList {
         let narrow = area.width < 70;
         // As wide as the longest instance id, within reason.
         let longest = v.longest_instance.unwrap_or(8);
-        let instance_w = longest.clamp(8, (area.width as usize / 6).max(8)) as u16;
-        // CHECKS only while TASK keeps room for a name: full at 100+ columns, terse at 80,
-        // none below (the verdict panel names a failed check first).
-        let fixed = if narrow {
-            STAGE_W + STATE_W + LAG_W + READY_W + 4
-        } else {
-            instance_w + STAGE_W + STATE_W + LAG_W + READY_W + 5
+        let mut instance_w = longest.clamp(8, (area.width as usize / 5).max(8)) as u16;
+        // TASK's room without CHECKS.
+        let room = |instance_w: u16| {
+            let fixed = if narrow {
+                STAGE_W + STATE_W + LAG_W + READY_W + 4
+            } else {
+                instance_w + STAGE_W + STATE_W + LAG_W + READY_W + 5
+            };
+            area.width.saturating_sub(2).saturating_sub(fixed)
         };
-        let task_room = area.width.saturating_sub(2).saturating_sub(fixed);
-        let checks_w = [(ChecksWidth::Full, 20), (ChecksWidth::Compact, 8)]
-            .into_iter()
-            .find(|(w, min_task)| !narrow && task_room >= w.columns() + 1 + min_task)
-            .map(|(w, _)| w);
+        // CHECKS while TASK keeps room for a name: in full where there is plenty (100+
+        // columns), terse at 80, where a long instance id gives up a few columns (ids differ at
+        // their ends, which stay), none below (the verdict panel names a failed check first).
+        let checks_w = if narrow {
+            None
+        } else if room(instance_w) >= ChecksWidth::Full.columns() + 1 + FULL_TASK_W {
+            Some(ChecksWidth::Full)
+        } else {
+            let need = ChecksWidth::Compact.columns() + 1 + TERSE_TASK_W;
+            let short = need.saturating_sub(room(instance_w));
+            instance_w = instance_w
+                .saturating_sub(short)
+                .max(MIN_INSTANCE_W.min(instance_w));
+            (room(instance_w) >= ChecksWidth::Compact.columns() + 1 + MIN_TASK_W)
+                .then_some(ChecksWidth::Compact)
+        };
         let mut header_cells = if narrow {
             vec!["TASK", "STAGE", "STATE", "LAG", "READY"]
         } else {
             vec!["INSTANCE", "TASK", "STAGE", "STATE", "LAG", "READY"]
         };
-        if checks_w.is_some() {
-            header_cells.insert(header_cells.len() - 1, "CHECKS");
+        if let Some(w) = checks_w {
+            header_cells.insert(header_cells.len() - 1, w.header());
         }
         let header = Row::new(header_cells).style(theme.strong());
         // Task ids only where there is room; the name is what DBAs recognise.
@@ -483,16 +524,23 @@ mod tests {
         assert_eq!(
             render(80)[1..6],
             [
-                "│INSTANCE      TASK        STAGE          STATE      LAG       CHECKS READY    │",
-                "│pgm-bp…0erp01 erp-prechec precheck 1/6   unstarted  unknown   ✗ 2    not ready│",
-                "│              erp-backup  basebackup 75% unstarted  unknown   ok 12  not ready│",
-                "│              erp-warned  basebackup 2/6 unstarted  unknown   ! 1    not ready│",
-                "│              erp-new     precheck 1/6   unstarted  unknown   –      not ready│",
+                "│INSTANCE      TASK           STAGE          STATE      LAG       CHK READY    │",
+                "│pgm-bp…0erp01 erp-precheck   precheck 1/6   unstarted  unknown   ✗ 2 not ready│",
+                "│              erp-backup     basebackup 75% unstarted  unknown   ok  not ready│",
+                "│              erp-warned     basebackup 2/6 unstarted  unknown   ! 1 not ready│",
+                "│              erp-new        precheck 1/6   unstarted  unknown   –   not ready│",
             ]
         );
-        for width in [60, 74] {
+        // A long instance id gives up columns for it (`pgm-b…erp01`), down to a point.
+        assert!(
+            render(74)[2].starts_with("│pgm-b…erp01 erp-preche "),
+            "{}",
+            render(74)[2]
+        );
+        assert!(render(74)[1].contains(" CHK "), "{}", render(74)[1]);
+        for width in [60, 70] {
             let rows = render(width);
-            assert!(!rows[1].contains("CHECKS"), "{width}: {}", rows[1]);
+            assert!(!rows[1].contains("CHK"), "{width}: {}", rows[1]);
             assert!(rows[3].contains("basebackup 75%"), "{width}: {}", rows[3]);
         }
     }
@@ -503,7 +551,9 @@ mod tests {
         let c = |s, w, f, width| checks_span(counts(s, w, f), width, &t).content.to_string();
         assert_eq!(c(10, 3, 12, ChecksWidth::Full), "✗ 12 failed");
         assert_eq!(c(10, 3, 0, ChecksWidth::Compact), "! 3");
-        assert_eq!(c(10, 0, 0, ChecksWidth::Compact), "ok 10");
+        assert_eq!(c(10, 3, 12, ChecksWidth::Compact), "✗12");
+        assert_eq!(c(10, 0, 0, ChecksWidth::Compact), "ok");
+        assert_eq!(c(10, 0, 0, ChecksWidth::Full), "ok 10");
         assert_eq!(c(0, 0, 0, ChecksWidth::Full), "–");
         let b = Some(&Stage::Basebackup);
         assert_eq!(stage_text(b, Some(0.0)), "basebackup 0%");

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{Lsn, ReplicationState, Stage, Task};
+use crate::model::{BackupReading, Lsn, ReplicationState, Stage, Task};
 use crate::probe::{ProbeError, ProbeReport, SourceComparison, SourceSample};
 
 /// What one successful poll said about a task (only the figures the dashboard trends).
@@ -36,6 +36,9 @@ pub struct SampleData {
     /// How many precheck checks failed, and the first of them (its name).
     pub precheck_failed: usize,
     pub first_failed: Option<String>,
+    /// In stage basebackup, the newest progress lines of `Detail` (at most
+    /// [`crate::backup::READINGS_KEPT`], oldest first).
+    pub backup: Vec<BackupReading>,
 }
 
 impl SampleData {
@@ -61,6 +64,12 @@ impl SampleData {
                 .map(|t| t.with_timezone(&Utc)),
             precheck_failed: task.precheck.counts.fail,
             first_failed: task.precheck.first_failure().map(str::to_string),
+            // Only where it is shown: a big Detail is not scanned on every poll for nothing.
+            backup: if task.stage == Some(Stage::Basebackup) {
+                task.precheck.backup_readings(crate::backup::READINGS_KEPT)
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -409,6 +418,7 @@ mod tests {
             last_msg_receipt: None,
             precheck_failed: 0,
             first_failed: None,
+            backup: Vec::new(),
         }
     }
 

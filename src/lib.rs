@@ -3,6 +3,7 @@
 pub mod accept;
 pub mod aliyun;
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod config_file;

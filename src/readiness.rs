@@ -270,6 +270,14 @@ fn sample_reasons(d: &SampleData, max_lag: u64) -> Vec<Reason> {
         return vec![Reason::Stage(d.stage.clone())];
     }
     let mut r = Vec::new();
+    // First: a failed check is why the others do not hold (the task stays in precheck),
+    // and the panel may have room for one line only.
+    if d.precheck_failed > 0 {
+        r.push(Reason::PrecheckFailed {
+            count: d.precheck_failed,
+            first: d.first_failed.clone(),
+        });
+    }
     if d.stage != Some(Stage::Increment) {
         r.push(Reason::Stage(d.stage.clone()));
     }
@@ -283,12 +291,6 @@ fn sample_reasons(d: &SampleData, max_lag: u64) -> Vec<Reason> {
         None => r.push(Reason::LagUnknown),
         Some(lag) if lag > max_lag => r.push(Reason::LagAbove { lag, max: max_lag }),
         Some(_) => {}
-    }
-    if d.precheck_failed > 0 {
-        r.push(Reason::PrecheckFailed {
-            count: d.precheck_failed,
-            first: d.first_failed.clone(),
-        });
     }
     r
 }
@@ -538,6 +540,7 @@ mod tests {
                 last_msg_receipt: None,
                 precheck_failed: 0,
                 first_failed: None,
+                backup: Vec::new(),
             }),
         }
     }
@@ -588,6 +591,7 @@ mod tests {
                 last_msg_receipt: None,
                 precheck_failed: 0,
                 first_failed: None,
+                backup: Vec::new(),
             }),
         };
         let v = eval(&[s], Some(Duration::from_secs(16)));
@@ -1036,6 +1040,17 @@ mod tests {
             "precheck failed: 2, first: Check disk size enough"
         );
         assert_eq!(v.reasons()[0].short(), "precheck failed: 2");
+        // It comes first, before what it causes (a task stuck in precheck).
+        let mut s = good(0, 0, 1000);
+        let d = s.data.as_mut().unwrap();
+        d.precheck_failed = 1;
+        d.stage = Some(Stage::Precheck);
+        let v = eval(&[s], None);
+        assert!(matches!(
+            v.reasons()[0],
+            Reason::PrecheckFailed { count: 1, .. }
+        ));
+        assert_eq!(v.reasons()[1], Reason::Stage(Some(Stage::Precheck)));
     }
 
     #[test]

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use super::{Action, App, Focus};
+use crate::model::{DetailZone, Task};
 use crate::view::layout;
-use crate::view::log_text::{self, LogRow};
+use crate::view::log_text::{self, LogClock, LogRow};
 
 /// Wrapped logs kept: the selected task's and the few selected just before, so moving the
 /// selection back and forth does not re-wrap a big log on every key.
@@ -17,10 +18,10 @@ pub(super) struct WrapCache {
     entries: Vec<Wrapped>,
 }
 
-/// One task's log wrapped to one width: (task key, log revision, width) and the rows.
+/// One task's log wrapped to one width: (task key, log revision, width, clock) and the rows.
 #[derive(Debug, Clone, Default)]
 struct Wrapped {
-    key: Option<(String, u64, usize)>,
+    key: Option<(String, u64, usize, LogClock)>,
     rows: Arc<Vec<LogRow>>,
     /// The row of the first warning or failure's section, found once per wrap.
     first_problem: Option<usize>,
@@ -50,11 +51,19 @@ pub struct LogView {
     pub search: Option<Search>,
     /// The search being typed after `/`.
     pub input: Option<String>,
-    /// What `search.matches` was computed for: (task key, log revision, query).
-    pub(super) searched: Option<(String, u64, String)>,
+    /// What `search.matches` was computed for: (task key, log revision, query, clock).
+    pub(super) searched: Option<(String, u64, String, LogClock)>,
 }
 
 impl App {
+    /// How `task`'s log times are shown: from the zone of its `Detail` to the local offset.
+    pub fn log_clock(&self, task: &Task) -> LogClock {
+        LogClock {
+            zone: DetailZone::of(task),
+            local: self.config.local_offset,
+        }
+    }
+
     /// Applies a log action (scrolling, search, follow); other actions are not the log's.
     pub(super) fn update_log(&mut self, action: Action) {
         match action {
@@ -142,7 +151,8 @@ impl App {
 
     fn with_wrapped<T>(&self, width: usize, f: impl FnOnce(&Wrapped) -> T) -> Option<T> {
         let (key, entry) = self.selected_entry()?;
-        let want = (key.to_string(), entry.log_rev, width);
+        let clock = self.log_clock(&entry.task);
+        let want = (key.to_string(), entry.log_rev, width, clock);
         let mut cache = self.wrapped.borrow_mut();
         let entries = &mut cache.entries;
         match entries.iter().position(|w| w.key.as_ref() == Some(&want)) {
@@ -153,7 +163,7 @@ impl App {
             }
             None => {
                 let p = &entry.task.precheck;
-                let rows = log_text::wrap(p, width);
+                let rows = log_text::wrap(p, width, &clock);
                 let mut first_row = vec![0; p.lines.len()];
                 for (i, r) in rows.iter().enumerate().rev() {
                     first_row[r.line] = i;
@@ -231,14 +241,21 @@ impl App {
         };
         // Searched again only when the query, the task or its Detail changed: not on every
         // poll or key.
-        let target = self
-            .selected_entry()
-            .map(|(k, e)| (k.to_string(), e.log_rev, search.query.clone()));
+        let target = self.selected_entry().map(|(k, e)| {
+            (
+                k.to_string(),
+                e.log_rev,
+                search.query.clone(),
+                self.log_clock(&e.task),
+            )
+        });
         if target.is_some() && target == self.log.searched {
             return;
         }
         let matches = match self.selected_task() {
-            Some(e) => log_text::matching_lines(&e.task.precheck, &search.query),
+            Some(e) => {
+                log_text::matching_lines(&e.task.precheck, &search.query, &self.log_clock(&e.task))
+            }
             None => Vec::new(),
         };
         self.log.searched = target;

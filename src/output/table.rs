@@ -2,6 +2,7 @@
 
 use crate::aliyun::{ApiError, InstanceSnapshot};
 use crate::history::SampleData;
+use crate::model::{Stage, Task};
 use crate::output::json::Blockers;
 use crate::probe::{ProbeReport, SourceComparison};
 
@@ -52,10 +53,11 @@ pub fn render(
                         t.stage
                             .as_ref()
                             .map(|s| {
-                                format!(
-                                    "{s} ({}/6)",
-                                    s.index().map_or("?".into(), |i| i.to_string())
-                                )
+                                let n = s.index().map_or("?".into(), |i| i.to_string());
+                                match backup_percent(t) {
+                                    Some(p) => format!("{s} {p}% ({n}/6)"),
+                                    None => format!("{s} ({n}/6)"),
+                                }
                             })
                             .unwrap_or_else(|| "-".into()),
                         t.replication_state
@@ -155,6 +157,16 @@ pub fn render(
     out
 }
 
+/// The base backup's percentage by the newest progress line of `Detail`, in stage
+/// basebackup (as the dashboard's STAGE cell shows it).
+fn backup_percent(t: &Task) -> Option<u8> {
+    if t.stage != Some(Stage::Basebackup) {
+        return None;
+    }
+    let p = t.precheck.backup_readings(1).pop()?.progress.percent;
+    (p < 100.0).then(|| p.floor() as u8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +219,28 @@ mod tests {
             "{row}"
         );
         assert!(out.len() < 1000, "{}", out.len());
+    }
+
+    #[test]
+    fn a_base_backup_shows_its_percentage() {
+        let row = |detail: &str| {
+            let out = render(
+                &one_task(serde_json::json!({
+                    "TaskId": 7, "MigrateStage": "basebackup", "Detail": detail,
+                })),
+                None,
+                &Blockers::new(),
+            );
+            out.lines().nth(1).unwrap().to_string()
+        };
+        let r = row(
+            "2022-02-25 17:01:00 --- Backup data: 25% (4.50 GiB of 18.0 GiB)\n2022-02-25 17:02:40 --- Backup data: 50.5% (9.09 GiB of 18.0 GiB)",
+        );
+        assert!(r.contains("basebackup 50% (2/6)"), "{r}");
+        for plain in ["", "Backup data: 100%", "Backup data: soon"] {
+            let r = row(plain);
+            assert!(r.contains("basebackup (2/6)"), "{plain:?}: {r}");
+        }
     }
 
     #[test]

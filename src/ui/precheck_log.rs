@@ -15,7 +15,7 @@ use super::theme::Theme;
 use super::{is_focused, panel_block};
 use crate::app::{App, Focus, Search};
 use crate::model::SeverityCounts;
-use crate::view::log_text::{Kind, LogRow, find_all, wrap};
+use crate::view::log_text::{Kind, LogClock, LogRow, find_all, wrap};
 
 /// The log panel as data: the selected task's rows wrapped to the panel, where they scroll to,
 /// and the search.
@@ -41,6 +41,8 @@ pub struct TaskLog {
     pub rows: Arc<Vec<LogRow>>,
     /// The first row in view.
     pub top: usize,
+    /// How its times were converted (said in the title).
+    pub clock: LogClock,
 }
 
 impl<'a> LogPanelView<'a> {
@@ -50,14 +52,16 @@ impl<'a> LogPanelView<'a> {
         let inner = Block::bordered().inner(area);
         let log = app.selected_task().map(|e| {
             let width = inner.width as usize;
+            let clock = app.log_clock(&e.task);
             let rows = app
                 .wrapped_log(width)
-                .unwrap_or_else(|| Arc::new(wrap(&e.task.precheck, width)));
+                .unwrap_or_else(|| Arc::new(wrap(&e.task.precheck, width, &clock)));
             let top = app.log_scroll(&rows, inner.height as usize);
             TaskLog {
                 counts: e.task.precheck.counts,
                 rows,
                 top,
+                clock,
             }
         });
         LogPanelView {
@@ -145,7 +149,21 @@ impl Widget for PrecheckLog<'_> {
             title.push(Span::styled("FOLLOW", theme.accent()));
             title.push(Span::raw(" "));
         }
+        // Where the log's times were converted, said once at the right of the title when it fits.
+        let used: usize = title.iter().map(|s| s.width()).sum::<usize>() + 3;
+        let note = entry.and_then(|e| {
+            [true, false]
+                .into_iter()
+                .filter_map(|long| e.clock.note(long))
+                .map(|n| format!(" {n} "))
+                .find(|n| {
+                    used + unicode_width::UnicodeWidthStr::width(n.as_str()) <= area.width as usize
+                })
+        });
         let mut block = panel_block(Line::from(title), theme, focused);
+        if let Some(n) = note {
+            block = block.title(Line::styled(n, theme.dim()).right_aligned());
+        }
         let query = v.search.map(|s| s.query.clone());
         if let Some(input) = v.input {
             block = block.title_bottom(Line::from(vec![
@@ -229,6 +247,67 @@ impl Widget for PrecheckLog<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{DetailZone, Precheck};
+    use crate::ui::test_text;
+    use chrono::FixedOffset;
+
+    fn render(width: u16, assumed: bool, local_hours: i32) -> Vec<String> {
+        let p = Precheck::parse(
+            "[Start RDS instance]\n2022-02-25 17:00:29 --- Start RDS instance as slave\n",
+        );
+        let clock = LogClock {
+            zone: DetailZone {
+                offset: FixedOffset::east_opt(8 * 3600).unwrap(),
+                assumed,
+            },
+            local: FixedOffset::east_opt(local_hours * 3600).unwrap(),
+        };
+        let view = LogPanelView {
+            log: Some(TaskLog {
+                counts: p.counts,
+                rows: Arc::new(wrap(&p, width as usize - 2, &clock)),
+                top: 0,
+                clock,
+            }),
+            focused: false,
+            follow: false,
+            input: None,
+            search: None,
+        };
+        let mut buf = Buffer::empty(Rect::new(0, 0, width, 4));
+        PrecheckLog {
+            view,
+            theme: Theme { color: false },
+        }
+        .render(buf.area, &mut buf);
+        test_text(&buf)
+    }
+
+    #[test]
+    fn times_are_local_and_the_title_says_from_which_zone() {
+        assert_eq!(
+            render(74, true, 0),
+            [
+                "┌ Precheck log 0 warn · 0 fail ───────────── times +08 (assumed) → local ┐",
+                "│[Start RDS instance]                                                    │",
+                "│  02-25 09:00:29 Start RDS instance as slave                            │",
+                "└────────────────────────────────────────────────────────────────────────┘",
+            ]
+        );
+        // Narrower: the short note; narrower still: none rather than a garbled title.
+        assert_eq!(
+            render(48, false, 0)[0],
+            "┌ Precheck log 0 warn · 0 fail ─── +08 → local ┐"
+        );
+        assert_eq!(
+            render(40, false, 0)[0],
+            "┌ Precheck log 0 warn · 0 fail ────────┐"
+        );
+        // Local time is the log's zone: nothing converted, nothing to say.
+        let same = render(48, true, 8);
+        assert_eq!(same[0], "┌ Precheck log 0 warn · 0 fail ────────────────┐");
+        assert!(same[2].contains("02-25 17:00:29"), "{}", same[2]);
+    }
 
     #[test]
     fn highlight_is_case_insensitive() {

@@ -1,4 +1,5 @@
-//! The stage progress bar: precheck → basebackup → startup → increment → switch → success.
+//! The stage progress bar: precheck → basebackup → startup → increment → switch → success,
+//! with the base backup's percentage, rate and ETA while a progress line gives them.
 
 use std::time::Duration;
 
@@ -10,8 +11,18 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::fit_spans;
 use super::theme::Theme;
 use crate::app::App;
+use crate::backup::{BackupEta, BackupRate};
 use crate::model::Stage;
 use crate::units;
+
+/// The base backup's progress as the bar shows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BackupView {
+    pub percent: f64,
+    /// Between the two latest readings; `None` with one reading or stale data.
+    pub rate: Option<BackupRate>,
+    pub eta: Option<BackupEta>,
+}
 
 /// The stage bar as data.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +34,8 @@ pub enum StageBar {
         since: Duration,
         /// Whether migtop saw the stage begin (else `since` is a lower bound).
         exact: bool,
+        /// In basebackup, what its progress lines say.
+        backup: Option<BackupView>,
     },
     /// An instance row is selected: its name, if any.
     NoTask(Option<String>),
@@ -36,6 +49,15 @@ impl StageBar {
                 stage: e.task.stage.clone(),
                 since: (app.now - e.stage_since).to_std().unwrap_or_default(),
                 exact: e.stage_since_exact,
+                backup: e.history.backup_trend().map(|tr| {
+                    // Stale data keeps its percentage but makes no claim about the rate.
+                    let fresh = app.task_stale_age(&e.task).is_none();
+                    BackupView {
+                        percent: tr.latest.percent,
+                        rate: tr.rate.filter(|_| fresh),
+                        eta: tr.eta(app.now).filter(|_| fresh),
+                    }
+                }),
             },
             None => StageBar::NoTask(app.selected_instance().map(|i| i.name.clone())),
         }
@@ -61,11 +83,50 @@ fn short(stage: &Stage) -> &str {
     }
 }
 
+/// `75% · 120 MiB/s · ETA 2m05s`, after the current stage's name.
+fn backup_spans(b: &BackupView, theme: &Theme) -> Vec<Span<'static>> {
+    let mut v = vec![Span::styled(
+        format!(" {}%", b.percent.floor() as u8),
+        theme.accent(),
+    )];
+    if let Some(rate) = b.rate {
+        let text = match rate {
+            BackupRate::BytesPerSec(r) => units::rate(r),
+            BackupRate::PercentPerSec(r) => format!("{:.1}%/min", r * 60.0),
+        };
+        v.push(Span::styled(" · ", theme.dim()));
+        v.push(Span::raw(text));
+    }
+    match b.eta {
+        Some(BackupEta::In(d)) => {
+            v.push(Span::styled(" · ", theme.dim()));
+            v.push(Span::raw(format!("ETA {}", units::duration(d))));
+        }
+        Some(BackupEta::Overdue) => {
+            v.push(Span::styled(" · ", theme.dim()));
+            v.push(Span::styled("ETA overdue", theme.warn()));
+        }
+        None => {}
+    }
+    v
+}
+
+/// How much of the path a bar spells out.
+#[derive(Clone, Copy, PartialEq)]
+enum Detail {
+    Full,
+    /// Short names for the other stages.
+    Compact,
+    /// Short names, and no stages after the current one.
+    Current,
+}
+
 /// The bar's spans for a task in `stage` for `since`, in at most `width` columns.
 pub fn spans(
     stage: Option<&Stage>,
     since: Duration,
     exact: bool,
+    backup: Option<&BackupView>,
     theme: &Theme,
     width: usize,
 ) -> Vec<Span<'static>> {
@@ -87,14 +148,19 @@ pub fn spans(
     } else {
         format!("  for {since}")
     };
-    let build = |compact: bool| -> Vec<Span<'static>> {
+    // Progress only where it belongs: the current stage is basebackup.
+    let backup = backup.filter(|_| *current.expect("indexed") == Stage::Basebackup);
+    let build = |detail: Detail| -> Vec<Span<'static>> {
         let mut v = vec![Span::raw(" ")];
         for (i, s) in Stage::ALL.iter().enumerate() {
             let n = i as u8 + 1;
+            if n > idx && detail == Detail::Current {
+                break;
+            }
             if i > 0 {
                 v.push(Span::styled(" › ", theme.dim()));
             }
-            let label = if compact && n != idx {
+            let label = if detail != Detail::Full && n != idx {
                 short(s)
             } else {
                 s.as_str()
@@ -103,6 +169,9 @@ pub fn spans(
                 v.push(Span::styled(format!("✓ {label}"), theme.good()));
             } else if n == idx {
                 v.push(Span::styled(format!("▶ {label}"), theme.accent()));
+                if let Some(b) = backup {
+                    v.extend(backup_spans(b, theme));
+                }
             } else {
                 v.push(Span::styled(format!("· {label}"), theme.dim()));
             }
@@ -110,11 +179,17 @@ pub fn spans(
         v.push(Span::styled(tail.clone(), theme.dim()));
         v
     };
-    let full = build(false);
-    if full.iter().map(|s| s.width()).sum::<usize>() <= width {
+    let fits = |v: &[Span]| v.iter().map(|s| s.width()).sum::<usize>() <= width;
+    let full = build(Detail::Full);
+    if fits(&full) {
         return full;
     }
-    fit_spans(build(true), width)
+    let compact = build(Detail::Compact);
+    // Without progress the short path is as before: cut at the end when it must be.
+    if fits(&compact) || backup.is_none() {
+        return fit_spans(compact, width);
+    }
+    fit_spans(build(Detail::Current), width)
 }
 
 impl Widget for StageBarWidget {
@@ -126,10 +201,12 @@ impl Widget for StageBarWidget {
                 stage,
                 since,
                 exact,
+                backup,
             } => Line::from(spans(
                 stage.as_ref(),
                 *since,
                 *exact,
+                backup.as_ref(),
                 theme,
                 area.width as usize,
             )),
@@ -170,6 +247,7 @@ mod tests {
                 stage: Some(Stage::Increment),
                 since: Duration::from_secs(75),
                 exact,
+                backup: None,
             },
             width,
         )
@@ -191,6 +269,70 @@ mod tests {
         assert_eq!(text(&increment(want.area.width, false)), text(&want));
     }
 
+    fn basebackup(width: u16, backup: Option<BackupView>) -> String {
+        text(&render(
+            StageBar::Task {
+                stage: Some(Stage::Basebackup),
+                since: Duration::from_secs(200),
+                exact: true,
+                backup,
+            },
+            width,
+        ))
+    }
+
+    const TWO_READINGS: BackupView = BackupView {
+        percent: 75.0,
+        rate: Some(BackupRate::BytesPerSec(47185920.0)),
+        eta: Some(BackupEta::In(Duration::from_secs(100))),
+    };
+
+    #[test]
+    fn basebackup_progress_with_rate_and_eta() {
+        assert_eq!(
+            basebackup(120, Some(TWO_READINGS)).trim_end(),
+            " ✓ precheck › ▶ basebackup 75% · 45.0 MiB/s · ETA 1m40s › · startup › · increment › · switch › · success  for 3m20s"
+        );
+        // At 80 columns the stages still to come give way to the figures.
+        assert_eq!(
+            basebackup(80, Some(TWO_READINGS)).trim_end(),
+            " ✓ pre › ▶ basebackup 75% · 45.0 MiB/s · ETA 1m40s  for 3m20s"
+        );
+        let overdue = BackupView {
+            percent: 12.5,
+            rate: Some(BackupRate::PercentPerSec(0.01)),
+            eta: Some(BackupEta::Overdue),
+        };
+        assert_eq!(
+            basebackup(80, Some(overdue)).trim_end(),
+            " ✓ pre › ▶ basebackup 12% · 0.6%/min · ETA overdue  for 3m20s"
+        );
+    }
+
+    #[test]
+    fn one_reading_is_a_percentage_only_and_none_is_the_old_bar() {
+        let one = BackupView {
+            percent: 25.0,
+            rate: None,
+            eta: None,
+        };
+        assert_eq!(
+            basebackup(80, Some(one)).trim_end(),
+            " ✓ pre › ▶ basebackup 25% › · start › · incr › · switch › · done  for 3m20s"
+        );
+        assert_eq!(
+            basebackup(80, None).trim_end(),
+            " ✓ pre › ▶ basebackup › · start › · incr › · switch › · done  for 3m20s"
+        );
+        // Never wider than the bar, even very narrow.
+        for w in [10u16, 30, 45] {
+            assert_eq!(
+                basebackup(w, Some(TWO_READINGS)).chars().count(),
+                w as usize
+            );
+        }
+    }
+
     #[test]
     fn an_unknown_stage_and_an_instance_row() {
         let odd = render(
@@ -198,6 +340,7 @@ mod tests {
                 stage: Some(Stage::Unknown("migrating".into())),
                 since: Duration::from_secs(5),
                 exact: true,
+                backup: None,
             },
             50,
         );

@@ -9,9 +9,21 @@ use ratatui::widgets::{Cell, Row, StatefulWidget, Table, TableState, Widget};
 use super::theme::Theme;
 use super::{is_focused, mid_truncate, panel_block};
 use crate::app::{App, Focus, RowRef};
-use crate::model::{ReplicationState, Stage};
+use crate::model::{ReplicationState, SeverityCounts, Stage};
 use crate::readiness::VerdictKind;
 use crate::units;
+
+/// Column widths: `basebackup 2/6`, `disconnect`, `60.0 MiB`, `not ready`.
+const STAGE_W: u16 = 14;
+const STATE_W: u16 = 10;
+const LAG_W: u16 = 9;
+const READY_W: u16 = 9;
+/// TASK's room with CHECKS in full, with it terse (`erp-precheck-1`), and at the least.
+const FULL_TASK_W: u16 = 20;
+const TERSE_TASK_W: u16 = 14;
+const MIN_TASK_W: u16 = 8;
+/// INSTANCE gives up columns to a terse CHECKS down to this (`pgm-b…erp01`).
+const MIN_INSTANCE_W: u16 = 11;
 
 /// The task table as data: one row per line, the selection and the scroll offset.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +55,10 @@ pub enum TaskRow {
         /// The lag the verdict judges ([`crate::app::TaskEntry::judged_lag`]).
         lag: Option<u64>,
         verdict: VerdictKind,
+        /// The precheck log's check counts.
+        checks: SeverityCounts,
+        /// The base backup's percentage by the newest progress line, in stage basebackup.
+        backup_percent: Option<f64>,
         /// The task's instance has not answered for a while.
         stale: bool,
     },
@@ -79,6 +95,8 @@ impl TaskListView {
                         state: t.replication_state.clone(),
                         lag: e.judged_lag(),
                         verdict: e.verdict.kind(),
+                        checks: t.precheck.counts,
+                        backup_percent: e.history.backup_progress().map(|p| p.percent),
                         stale: app.task_stale_age(t).is_some(),
                     }
                 }
@@ -117,6 +135,87 @@ pub fn readiness_span(stage: Option<&Stage>, verdict: VerdictKind, theme: &Theme
             "DRAINED",
             theme.good().add_modifier(ratatui::style::Modifier::BOLD),
         ),
+    }
+}
+
+/// How much room the CHECKS column gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChecksWidth {
+    /// `✗ 2 failed`, `! 1 warned`, `ok 12`, `–`.
+    Full,
+    /// `✗ 2`, `!12`, `ok`, `–` under `CHK`: the colour and the symbol say which.
+    Compact,
+}
+
+impl ChecksWidth {
+    /// Columns the cell takes.
+    pub fn columns(self) -> u16 {
+        match self {
+            ChecksWidth::Full => 11,
+            ChecksWidth::Compact => 3,
+        }
+    }
+
+    /// The column's header.
+    pub fn header(self) -> &'static str {
+        match self {
+            ChecksWidth::Full => "CHECKS",
+            ChecksWidth::Compact => "CHK",
+        }
+    }
+}
+
+/// `✗ 2` or `✗12` in three columns (there are a dozen checks).
+fn terse(symbol: char, n: usize) -> String {
+    if n < 10 {
+        format!("{symbol} {n}")
+    } else {
+        format!("{symbol}{}", n.min(99))
+    }
+}
+
+/// The CHECKS cell: failures first (they stop the migration), then warnings, else how many
+/// passed; `–` before any check has run.
+pub fn checks_span(c: SeverityCounts, width: ChecksWidth, theme: &Theme) -> Span<'static> {
+    let full = width == ChecksWidth::Full;
+    if c.fail > 0 {
+        let text = if full {
+            format!("✗ {} failed", c.fail)
+        } else {
+            terse('✗', c.fail)
+        };
+        Span::styled(text, theme.bad())
+    } else if c.warning > 0 {
+        let text = if full {
+            format!("! {} warned", c.warning)
+        } else {
+            terse('!', c.warning)
+        };
+        Span::styled(text, theme.warn())
+    } else if c.success > 0 {
+        let text = if full {
+            format!("ok {}", c.success)
+        } else {
+            "ok".to_string()
+        };
+        Span::styled(text, theme.good())
+    } else {
+        Span::styled("–", theme.dim())
+    }
+}
+
+/// The STAGE cell: `basebackup 75%` while a progress line says so, else `basebackup 2/6`
+/// (also at 100%, which would not fit and says less than "finishing").
+pub fn stage_text(stage: Option<&Stage>, backup_percent: Option<f64>) -> String {
+    match (stage, backup_percent) {
+        (Some(Stage::Basebackup), Some(p)) if (0.0..100.0).contains(&p) => {
+            format!("basebackup {}%", p.floor() as u8)
+        }
+        (Some(s), _) => match s.index() {
+            Some(i) => format!("{s} {i}/6"),
+            None => format!("{s} ?"),
+        },
+        (None, _) => "-".into(),
     }
 }
 
@@ -161,15 +260,43 @@ impl Widget for TaskList {
         ]);
         let block = panel_block(title, theme, focused);
         let narrow = area.width < 70;
-        let header_cells = if narrow {
+        // As wide as the longest instance id, within reason.
+        let longest = v.longest_instance.unwrap_or(8);
+        let mut instance_w = longest.clamp(8, (area.width as usize / 5).max(8)) as u16;
+        // TASK's room without CHECKS.
+        let room = |instance_w: u16| {
+            let fixed = if narrow {
+                STAGE_W + STATE_W + LAG_W + READY_W + 4
+            } else {
+                instance_w + STAGE_W + STATE_W + LAG_W + READY_W + 5
+            };
+            area.width.saturating_sub(2).saturating_sub(fixed)
+        };
+        // CHECKS while TASK keeps room for a name: in full where there is plenty (100+
+        // columns), terse at 80, where a long instance id gives up a few columns (ids differ at
+        // their ends, which stay), none below (the verdict panel names a failed check first).
+        let checks_w = if narrow {
+            None
+        } else if room(instance_w) >= ChecksWidth::Full.columns() + 1 + FULL_TASK_W {
+            Some(ChecksWidth::Full)
+        } else {
+            let need = ChecksWidth::Compact.columns() + 1 + TERSE_TASK_W;
+            let short = need.saturating_sub(room(instance_w));
+            instance_w = instance_w
+                .saturating_sub(short)
+                .max(MIN_INSTANCE_W.min(instance_w));
+            (room(instance_w) >= ChecksWidth::Compact.columns() + 1 + MIN_TASK_W)
+                .then_some(ChecksWidth::Compact)
+        };
+        let mut header_cells = if narrow {
             vec!["TASK", "STAGE", "STATE", "LAG", "READY"]
         } else {
             vec!["INSTANCE", "TASK", "STAGE", "STATE", "LAG", "READY"]
         };
+        if let Some(w) = checks_w {
+            header_cells.insert(header_cells.len() - 1, w.header());
+        }
         let header = Row::new(header_cells).style(theme.strong());
-        // As wide as the longest instance id, within reason.
-        let longest = v.longest_instance.unwrap_or(8);
-        let instance_w = longest.clamp(8, (area.width as usize / 5).max(8)) as u16;
         // Task ids only where there is room; the name is what DBAs recognise.
         let show_ids = area.width >= 100;
         let max_lag = v.max_lag;
@@ -190,6 +317,8 @@ impl Widget for TaskList {
                     lag,
                     verdict,
                     stale,
+                    checks,
+                    backup_percent,
                 } => {
                     let name = match (task_id, task_name) {
                         (Some(id), Some(n)) if show_ids => format!("{id} {n}"),
@@ -204,13 +333,7 @@ impl Widget for TaskList {
                         mid_truncate(task_instance, instance_w as usize)
                     };
                     prev_instance = Some(task_instance.as_str());
-                    let stage_text = match stage {
-                        Some(s) => match s.index() {
-                            Some(i) => format!("{s} {i}/6"),
-                            None => format!("{s} ?"),
-                        },
-                        None => "-".into(),
-                    };
+                    let stage_text = stage_text(stage.as_ref(), *backup_percent);
                     // With a source probe the true lag is the better figure: the table shows the
                     // lag the verdict judges.
                     let lag = match lag {
@@ -226,12 +349,15 @@ impl Widget for TaskList {
                         Cell::from(stage_text),
                         Cell::from(state_span(state.as_ref(), theme)),
                         Cell::from(lag),
-                        Cell::from(if *stale {
-                            Span::styled("stale", theme.bad())
-                        } else {
-                            readiness_span(stage.as_ref(), *verdict, theme)
-                        }),
                     ]);
+                    if let Some(w) = checks_w {
+                        cells.push(Cell::from(checks_span(*checks, w, theme)));
+                    }
+                    cells.push(Cell::from(if *stale {
+                        Span::styled("stale", theme.bad())
+                    } else {
+                        readiness_span(stage.as_ref(), *verdict, theme)
+                    }));
                     Row::new(cells)
                 }
                 TaskRow::Instance {
@@ -258,29 +384,28 @@ impl Widget for TaskList {
                         cells.push(Cell::from(Span::styled(what, style)));
                     }
                     cells.extend([Cell::from(""), Cell::from(""), Cell::from("")]);
+                    if checks_w.is_some() {
+                        cells.push(Cell::from(""));
+                    }
                     cells.push(Cell::from(Span::styled(ready, style)));
                     Row::new(cells)
                 }
             })
             .collect();
-        let widths: Vec<Constraint> = if narrow {
-            vec![
-                Constraint::Fill(1),
-                Constraint::Length(14),
-                Constraint::Length(10),
-                Constraint::Length(9),
-                Constraint::Length(9),
-            ]
-        } else {
-            vec![
-                Constraint::Length(instance_w),
-                Constraint::Fill(1),
-                Constraint::Length(14),
-                Constraint::Length(10),
-                Constraint::Length(9),
-                Constraint::Length(9),
-            ]
-        };
+        let mut widths: Vec<Constraint> = Vec::new();
+        if !narrow {
+            widths.push(Constraint::Length(instance_w));
+        }
+        widths.extend([
+            Constraint::Fill(1),
+            Constraint::Length(STAGE_W),
+            Constraint::Length(STATE_W),
+            Constraint::Length(LAG_W),
+        ]);
+        if let Some(w) = checks_w {
+            widths.push(Constraint::Length(w.columns()));
+        }
+        widths.push(Constraint::Length(READY_W));
         let table = Table::new(rows, widths)
             .header(header)
             .block(block)
@@ -315,4 +440,131 @@ fn more_marker(buf: &mut Buffer, area: Rect, rows: usize, offset: usize, theme: 
     }
     let at = Rect::new(area.right() - w - 2, area.bottom() - 1, w, 1);
     Line::styled(text, theme.accent()).render(at, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::test_text;
+
+    fn counts(success: usize, warning: usize, fail: usize) -> SeverityCounts {
+        SeverityCounts {
+            success,
+            warning,
+            fail,
+            other: 0,
+        }
+    }
+
+    fn task(name: &str, stage: Stage, checks: SeverityCounts, pct: Option<f64>) -> TaskRow {
+        TaskRow::Task {
+            instance: "pgm-bp1demo00erp01".into(),
+            task_id: Some(440437101),
+            task_name: Some(name.into()),
+            display_name: name.into(),
+            stage: Some(stage),
+            state: Some(ReplicationState::Unstarted),
+            lag: None,
+            verdict: VerdictKind::NotReady,
+            stale: false,
+            checks,
+            backup_percent: pct,
+        }
+    }
+
+    fn render(width: u16) -> Vec<String> {
+        let view = TaskListView {
+            rows: vec![
+                task("erp-precheck", Stage::Precheck, counts(10, 1, 2), None),
+                task(
+                    "erp-backup",
+                    Stage::Basebackup,
+                    counts(12, 0, 0),
+                    Some(75.9),
+                ),
+                task(
+                    "erp-warned",
+                    Stage::Basebackup,
+                    counts(11, 1, 0),
+                    Some(100.0),
+                ),
+                task("erp-new", Stage::Precheck, counts(0, 0, 0), None),
+            ],
+            selected: 0,
+            offset: 0,
+            focused: false,
+            max_lag: 16 << 20,
+            longest_instance: Some(18),
+        };
+        let mut buf = Buffer::empty(Rect::new(0, 0, width, 7));
+        TaskList {
+            view,
+            theme: Theme { color: false },
+        }
+        .render(buf.area, &mut buf);
+        test_text(&buf)
+    }
+
+    #[test]
+    fn checks_and_backup_progress_at_120_columns() {
+        assert_eq!(
+            render(120)[1..6],
+            [
+                "│INSTANCE           TASK                                      STAGE          STATE      LAG       CHECKS      READY    │",
+                "│pgm-bp1demo00erp01 440437101 erp-precheck                    precheck 1/6   unstarted  unknown   ✗ 2 failed  not ready│",
+                "│                   440437101 erp-backup                      basebackup 75% unstarted  unknown   ok 12       not ready│",
+                "│                   440437101 erp-warned                      basebackup 2/6 unstarted  unknown   ! 1 warned  not ready│",
+                "│                   440437101 erp-new                         precheck 1/6   unstarted  unknown   –           not ready│",
+            ]
+        );
+    }
+
+    #[test]
+    fn terse_checks_at_80_columns_none_below() {
+        assert_eq!(
+            render(80)[1..6],
+            [
+                "│INSTANCE      TASK           STAGE          STATE      LAG       CHK READY    │",
+                "│pgm-bp…0erp01 erp-precheck   precheck 1/6   unstarted  unknown   ✗ 2 not ready│",
+                "│              erp-backup     basebackup 75% unstarted  unknown   ok  not ready│",
+                "│              erp-warned     basebackup 2/6 unstarted  unknown   ! 1 not ready│",
+                "│              erp-new        precheck 1/6   unstarted  unknown   –   not ready│",
+            ]
+        );
+        // A long instance id gives up columns for it (`pgm-b…erp01`), down to a point.
+        assert!(
+            render(74)[2].starts_with("│pgm-b…erp01 erp-preche "),
+            "{}",
+            render(74)[2]
+        );
+        assert!(render(74)[1].contains(" CHK "), "{}", render(74)[1]);
+        for width in [60, 70] {
+            let rows = render(width);
+            assert!(!rows[1].contains("CHK"), "{width}: {}", rows[1]);
+            assert!(rows[3].contains("basebackup 75%"), "{width}: {}", rows[3]);
+        }
+    }
+
+    #[test]
+    fn cells() {
+        let t = Theme { color: false };
+        let c = |s, w, f, width| checks_span(counts(s, w, f), width, &t).content.to_string();
+        assert_eq!(c(10, 3, 12, ChecksWidth::Full), "✗ 12 failed");
+        assert_eq!(c(10, 3, 0, ChecksWidth::Compact), "! 3");
+        assert_eq!(c(10, 3, 12, ChecksWidth::Compact), "✗12");
+        assert_eq!(c(10, 0, 0, ChecksWidth::Compact), "ok");
+        assert_eq!(c(10, 0, 0, ChecksWidth::Full), "ok 10");
+        assert_eq!(c(0, 0, 0, ChecksWidth::Full), "–");
+        let b = Some(&Stage::Basebackup);
+        assert_eq!(stage_text(b, Some(0.0)), "basebackup 0%");
+        assert_eq!(stage_text(b, Some(99.99)), "basebackup 99%");
+        assert_eq!(stage_text(b, Some(100.0)), "basebackup 2/6");
+        assert_eq!(stage_text(b, Some(f64::NAN)), "basebackup 2/6");
+        assert_eq!(stage_text(b, None), "basebackup 2/6");
+        assert_eq!(
+            stage_text(Some(&Stage::Increment), Some(50.0)),
+            "increment 4/6"
+        );
+        assert_eq!(stage_text(None, None), "-");
+    }
 }

@@ -4,9 +4,46 @@
 
 use std::ops::Range;
 
+use chrono::FixedOffset;
 use unicode_width::UnicodeWidthStr;
 
-use crate::model::{DetailLine, Precheck, Severity};
+use crate::model::{DetailLine, DetailZone, Precheck, Severity};
+
+/// How the log's times are shown: read in the zone `Detail` is written in, shown in the
+/// session's local offset like every other time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LogClock {
+    pub zone: DetailZone,
+    pub local: FixedOffset,
+}
+
+impl LogClock {
+    /// `2022-02-25 17:00:29` in the log's zone as `02-25 09:00:29` local (UTC here).
+    fn show(&self, t: chrono::NaiveDateTime) -> String {
+        match self.zone.instant(t) {
+            Some(i) => i
+                .with_timezone(&self.local)
+                .format("%m-%d %H:%M:%S")
+                .to_string(),
+            None => t.format("%m-%d %H:%M:%S").to_string(),
+        }
+    }
+
+    /// The note for the panel's title, when times are converted (`None` when the zones are
+    /// the same): `+08 → local`, with `assumed` when nothing in the task gave the zone.
+    pub fn note(&self, long: bool) -> Option<String> {
+        if self.zone.offset == self.local {
+            return None;
+        }
+        let z = self.zone.label();
+        Some(match (long, self.zone.assumed) {
+            (true, true) => format!("times {z} (assumed) → local"),
+            (true, false) => format!("times {z} → local"),
+            (false, true) => format!("{z}? → local"),
+            (false, false) => format!("{z} → local"),
+        })
+    }
+}
 
 /// What a piece of log text is, for its style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +81,8 @@ fn severity_kind(s: Severity) -> Kind {
     }
 }
 
-/// A log line as styled pieces (unwrapped).
-pub fn segments(l: &DetailLine) -> Vec<(String, Kind)> {
+/// A log line as styled pieces (unwrapped), its time shown by `clock`.
+pub fn segments(l: &DetailLine, clock: &LogClock) -> Vec<(String, Kind)> {
     match l {
         DetailLine::Section(s) => vec![(format!("[{s}]"), Kind::Section)],
         DetailLine::Check {
@@ -73,9 +110,7 @@ pub fn segments(l: &DetailLine) -> Vec<(String, Kind)> {
             v
         }
         DetailLine::Progress { time, text } => {
-            let stamp = time.map_or("---".to_string(), |t| {
-                t.format("%m-%d %H:%M:%S").to_string()
-            });
+            let stamp = time.map_or("---".to_string(), |t| clock.show(t));
             vec![
                 ("  ".into(), Kind::Text),
                 (stamp, Kind::Time),
@@ -87,8 +122,8 @@ pub fn segments(l: &DetailLine) -> Vec<(String, Kind)> {
 }
 
 /// The text of a log line as shown, for searching.
-pub fn line_text(l: &DetailLine) -> String {
-    segments(l).into_iter().map(|(s, _)| s).collect()
+pub fn line_text(l: &DetailLine, clock: &LogClock) -> String {
+    segments(l, clock).into_iter().map(|(s, _)| s).collect()
 }
 
 /// Splits pieces into words and single spaces, keeping each piece's kind.
@@ -139,12 +174,12 @@ fn finish(mut segs: Vec<(String, Kind)>) -> Vec<(String, Kind)> {
 }
 
 /// Wraps the log to `width` columns; continuation rows are indented.
-pub fn wrap(p: &Precheck, width: usize) -> Vec<LogRow> {
+pub fn wrap(p: &Precheck, width: usize, clock: &LogClock) -> Vec<LogRow> {
     let width = width.max(8);
     let indent = 4.min(width / 4);
     let mut rows = Vec::new();
     for (i, l) in p.lines.iter().enumerate() {
-        let segs = segments(l);
+        let segs = segments(l, clock);
         // Most lines fit: one row, without splitting into words (a 50 MB Detail wraps in a
         // fraction of the time).
         if segs.iter().map(|(s, _)| s.width()).sum::<usize>() <= width {
@@ -255,13 +290,13 @@ pub fn fold(s: &str) -> String {
     s.chars().flat_map(char::to_lowercase).collect()
 }
 
-/// The logical lines of `p` whose text contains `query`, ignoring case.
-pub fn matching_lines(p: &Precheck, query: &str) -> Vec<usize> {
+/// The logical lines of `p` whose text (as shown) contains `query`, ignoring case.
+pub fn matching_lines(p: &Precheck, query: &str, clock: &LogClock) -> Vec<usize> {
     let q = fold(query);
     p.lines
         .iter()
         .enumerate()
-        .filter(|(_, l)| fold(&line_text(l)).contains(&q))
+        .filter(|(_, l)| fold(&line_text(l, clock)).contains(&q))
         .map(|(i, _)| i)
         .collect()
 }
@@ -302,12 +337,54 @@ pub fn find_all(text: &str, query: &str) -> Vec<Range<usize>> {
 mod tests {
     use super::*;
 
+    /// The log's times at +08 as the assumed zone, shown in UTC.
+    const UTC: LogClock = LogClock {
+        zone: DetailZone {
+            offset: FixedOffset::east_opt(8 * 3600).unwrap(),
+            assumed: true,
+        },
+        local: FixedOffset::east_opt(0).unwrap(),
+    };
+
+    #[test]
+    fn times_are_shown_local_and_searched_as_shown() {
+        let p = Precheck::parse("2022-02-25 17:00:29 --- Start RDS instance\n--- no time\n");
+        assert_eq!(
+            line_text(&p.lines[0], &UTC),
+            "  02-25 09:00:29 Start RDS instance"
+        );
+        assert_eq!(line_text(&p.lines[1], &UTC), "  --- no time");
+        assert_eq!(matching_lines(&p, "09:00", &UTC), vec![0]);
+        assert!(matching_lines(&p, "17:00", &UTC).is_empty());
+        // Across midnight, the date follows.
+        let p = Precheck::parse("2022-03-01 07:59:59 --- early\n");
+        assert_eq!(line_text(&p.lines[0], &UTC), "  02-28 23:59:59 early");
+        let same = LogClock {
+            local: UTC.zone.offset,
+            ..UTC
+        };
+        assert_eq!(same.note(true), None);
+        assert_eq!(
+            UTC.note(true).as_deref(),
+            Some("times +08 (assumed) → local")
+        );
+        assert_eq!(UTC.note(false).as_deref(), Some("+08? → local"));
+        let told = LogClock {
+            zone: DetailZone {
+                assumed: false,
+                ..UTC.zone
+            },
+            ..UTC
+        };
+        assert_eq!(told.note(true).as_deref(), Some("times +08 → local"));
+    }
+
     #[test]
     fn wraps_long_lines_with_an_indent() {
         let p = Precheck::parse(
             "[Check source glibc version]\nCheck source glibc version compatible: warning(warning:source glibc version is not compatible with rds pg)\n",
         );
-        let rows = wrap(&p, 30);
+        let rows = wrap(&p, 30, &UTC);
         let texts: Vec<String> = rows.iter().map(|r| r.text()).collect();
         assert_eq!(
             texts,
@@ -329,10 +406,10 @@ mod tests {
             "[Check a]\nCheck  spaced   name : success\nCheck b: warning(warning:why )\n2022-02-25 17:00:29 --- Start   \nplain text \n中文 检查: fail(fail:原因)\n",
         );
         for width in [8, 20, 40, 200] {
-            let fast = wrap(&p, width);
+            let fast = wrap(&p, width, &UTC);
             let mut slow = Vec::new();
             for (i, l) in p.lines.iter().enumerate() {
-                wrap_line(i, segments(l), width, 4.min(width / 4), &mut slow);
+                wrap_line(i, segments(l, &UTC), width, 4.min(width / 4), &mut slow);
             }
             assert_eq!(fast, slow, "width {width}");
         }
@@ -341,7 +418,7 @@ mod tests {
     #[test]
     fn very_long_words_are_broken() {
         let p = Precheck::parse(&"x".repeat(50));
-        let rows = wrap(&p, 20);
+        let rows = wrap(&p, 20, &UTC);
         assert!(rows.iter().all(|r| r.text().width() <= 20));
         assert_eq!(
             rows.iter().map(|r| r.text().trim().len()).sum::<usize>(),
@@ -354,10 +431,10 @@ mod tests {
         let p = Precheck::parse(
             "[Check a]\nCheck a: success\n[Check b]\nCheck b: warning(warning:b is odd)\n",
         );
-        let rows = wrap(&p, 40);
+        let rows = wrap(&p, 40, &UTC);
         assert_eq!(first_problem_row(&p, &rows), Some(2));
         let fine = Precheck::parse("[Check a]\nCheck a: success\n");
-        assert_eq!(first_problem_row(&fine, &wrap(&fine, 40)), None);
+        assert_eq!(first_problem_row(&fine, &wrap(&fine, 40, &UTC)), None);
     }
 
     #[test]
@@ -374,12 +451,12 @@ mod tests {
     fn non_ascii_search_matches_and_finds_the_same_text() {
         // A line the search matches must be one the panel can highlight.
         let p = Precheck::parse("[Prüfung]\nCHECK ÜBERSICHT: success\nCheck other: success\n");
-        assert_eq!(matching_lines(&p, "übersicht"), vec![1]);
-        let text = line_text(&p.lines[1]);
+        assert_eq!(matching_lines(&p, "übersicht", &UTC), vec![1]);
+        let text = line_text(&p.lines[1], &UTC);
         let found = find_all(&text, "übersicht");
         assert_eq!(found.len(), 1);
         assert_eq!(&text[found[0].clone()], "ÜBERSICHT");
-        assert_eq!(matching_lines(&p, "PRÜF"), vec![0]);
+        assert_eq!(matching_lines(&p, "PRÜF", &UTC), vec![0]);
         assert_eq!(
             &"[Prüfung]"[find_all("[Prüfung]", "PRÜF")[0].clone()],
             "Prüf"

@@ -141,6 +141,57 @@ fn precheck_task_with_failure_80x24() {
     assert_snapshot!(render(&mut a, 80, 24).backend());
 }
 
+/// Task 402's base backup polled every 5 s for 40 s: 25% at first, 50% from 30 s on (the two
+/// lines 100 s apart in the log's own times, +08 and assumed: 402 has no ReplicationInfo).
+fn basebackup_app(until: i64) -> migtop::app::App {
+    let mut a = app();
+    let mut s = 0;
+    while s <= until {
+        let mut detail = format!(
+            r"{}[Backup data]\n2026-03-01 14:35:00 --- Start to backup data from source by pg_basebackup (18.0 GiB)\n2026-03-01 14:36:40 --- Backup data: 25% (4.50 GiB of 18.0 GiB)\n",
+            &DETAIL[..DETAIL.find("[Start RDS").unwrap()]
+        );
+        if s >= 30 {
+            detail.push_str(r"2026-03-01 14:38:20 --- Backup data: 50% (9.00 GiB of 18.0 GiB)\n");
+        }
+        let mut items = east_items(pos(0x5_0000_0000, 0));
+        items[1] = item(402, "billing", "basebackup", "unstarted", None, &detail);
+        ok(&mut a, "pgm-demo-east", s, items);
+        ok(&mut a, "pgm-demo-west", s, west_items());
+        s += 5;
+    }
+    a.update(Action::Tick(
+        at(until) + chrono::Duration::milliseconds(1500),
+    ));
+    select_task(&mut a, 402);
+    a
+}
+
+#[test]
+fn basebackup_progress_80x24_and_120x40() {
+    // One progress line: the percentage, no rate and no ETA.
+    let mut a = basebackup_app(20);
+    let s = screen(&render(&mut a, 120, 40));
+    assert!(s.contains("basebackup 25%"), "{s}");
+    assert!(s.contains("▶ basebackup 25% › · startup"), "{s}");
+    assert!(!s.contains("ETA 3m"), "{s}");
+    // Two: 4.5 GiB in 100 s, 9 GiB left, seen 11.5 s ago.
+    let mut a = basebackup_app(40);
+    let t = render(&mut a, 80, 24);
+    let s = screen(&t);
+    assert!(s.contains("basebackup 50%"), "{s}");
+    assert!(s.contains("46.1 MiB/s · ETA 3m08s"), "{s}");
+    assert_snapshot!("basebackup_progress_80x24", t.backend());
+    a.update(Action::Resize(120, 40));
+    a.on_key(key(KeyCode::PageDown));
+    let t = render(&mut a, 120, 40);
+    let s = screen(&t);
+    // The log's times in local time (UTC here), the zone said once and marked as assumed.
+    assert!(s.contains("times +08 (assumed) → local"), "{s}");
+    assert!(s.contains("03-01 06:38:20 Backup data: 50%"), "{s}");
+    assert_snapshot!("basebackup_progress_120x40", t.backend());
+}
+
 #[test]
 fn failing_poll_80x24_and_120x40() {
     let mut a = in_sync_app();

@@ -89,18 +89,25 @@ impl Widget for HelpOverlay {
             .collect();
         let r = &self.view;
         lines.push(Line::default());
-        lines.push(Line::styled(
+        let stable = units::duration(r.stable_for);
+        let readiness = [
             format!(
-                " IN SYNC: stage increment, streaming, Synced, lag ≤ {} for {}.",
+                " IN SYNC: increment, streaming, Synced, link alive, no failed precheck, \
+                 lag ≤ {} for {stable}.",
                 units::bytes(r.max_lag),
-                units::duration(r.stable_for)
             ),
-            theme.dim(),
-        ));
-        lines.push(Line::styled(
-            " DRAINED: also lag 0 and the source's WAL end unchanged.",
-            theme.dim(),
-        ));
+            format!(
+                " DRAINED (needs --source-dsn): for {stable} the source's next xid unchanged \
+                 and no writing transaction open; replayed up to the source's position. \
+                 Without --source-dsn the best is IN SYNC."
+            ),
+            " Lag ≥ X: a lower bound (not streaming, or the link silent); no ETA.".to_string(),
+        ];
+        lines.extend(
+            readiness
+                .into_iter()
+                .map(|text| Line::styled(text, theme.dim())),
+        );
         let w = 72.min(area.width.saturating_sub(2));
         let inner_w = w.saturating_sub(2).max(1);
         let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
@@ -159,7 +166,7 @@ mod tests {
             " │the log when it has focus)          │ ",
             " │ g/G           first / last task    │ ",
             " │(top / bottom of the log)           │ ",
-            " └──────────────── ▼ 28 more (↓ PgDn) ┘ ",
+            " └──────────────── ▼ 35 more (↓ PgDn) ┘ ",
         ]);
         assert_eq!(text(&render(40, 6)), text(&want));
     }
@@ -167,10 +174,16 @@ mod tests {
     #[test]
     fn a_tall_pane_explains_the_thresholds() {
         let got = text(&render(80, 24));
-        assert!(
-            got.iter().any(|l| l
-                .contains(" IN SYNC: stage increment, streaming, Synced, lag ≤ 16.0 MiB for 30s.")),
-            "{got:#?}"
-        );
+        // Everything fits at 80x24: nothing to scroll.
+        assert!(!got.concat().contains("more (↓ PgDn)"), "{got:#?}");
+        for want in [
+            " IN SYNC: increment, streaming, Synced, link alive, no failed",
+            "precheck, lag ≤ 16.0 MiB for 30s.",
+            " DRAINED (needs --source-dsn): for 30s the source's next xid unchanged",
+            "Without --source-dsn the best is IN SYNC.",
+            " Lag ≥ X: a lower bound (not streaming, or the link silent); no ETA.",
+        ] {
+            assert!(got.iter().any(|l| l.contains(want)), "{want}: {got:#?}");
+        }
     }
 }

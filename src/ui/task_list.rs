@@ -42,6 +42,8 @@ pub enum TaskRow {
         state: Option<ReplicationState>,
         /// The lag the verdict judges ([`crate::app::TaskEntry::judged_lag`]).
         lag: Option<u64>,
+        /// `lag` is only a lower bound ([`crate::app::TaskEntry::lag_is_lower_bound`]).
+        lag_lower_bound: bool,
         verdict: VerdictKind,
         /// The task's instance has not answered for a while.
         stale: bool,
@@ -78,6 +80,7 @@ impl TaskListView {
                         stage: t.stage.clone(),
                         state: t.replication_state.clone(),
                         lag: e.judged_lag(),
+                        lag_lower_bound: e.lag_is_lower_bound(),
                         verdict: e.verdict.kind(),
                         stale: app.task_stale_age(t).is_some(),
                     }
@@ -188,6 +191,7 @@ impl Widget for TaskList {
                     stage,
                     state,
                     lag,
+                    lag_lower_bound,
                     verdict,
                     stale,
                 } => {
@@ -212,9 +216,11 @@ impl Widget for TaskList {
                         None => "-".into(),
                     };
                     // With a source probe the true lag is the better figure: the table shows the
-                    // lag the verdict judges.
+                    // lag the verdict judges, `≥ X` when that is only a lower bound.
                     let lag = match lag {
-                        Some(l) => Span::styled(units::bytes(*l), theme.level(*l, max_lag)),
+                        Some(l) => {
+                            Span::styled(units::lag(*l, *lag_lower_bound), theme.level(*l, max_lag))
+                        }
                         None => Span::styled("unknown", theme.dim()),
                     };
                     let mut cells = Vec::new();
@@ -268,7 +274,7 @@ impl Widget for TaskList {
                 Constraint::Fill(1),
                 Constraint::Length(14),
                 Constraint::Length(10),
-                Constraint::Length(9),
+                Constraint::Length(10),
                 Constraint::Length(9),
             ]
         } else {
@@ -277,7 +283,7 @@ impl Widget for TaskList {
                 Constraint::Fill(1),
                 Constraint::Length(14),
                 Constraint::Length(10),
-                Constraint::Length(9),
+                Constraint::Length(10),
                 Constraint::Length(9),
             ]
         };

@@ -99,14 +99,29 @@ impl SampleData {
         }
     }
 
-    /// Whether the lag shown is only a lower bound: the receiver is not streaming, so
-    /// LatestEndLsn is as old as the link's last message and the source may be far ahead;
-    /// only the source's own position (a probe reading) makes it exact again. A finished
-    /// migration has no lag to bound.
-    pub fn lag_is_lower_bound(&self) -> bool {
+    /// Whether the lag RDS reports is only a lower bound, by this sample alone: the receiver
+    /// is not streaming, so LatestEndLsn is as old as the link's last message and the source
+    /// may be far ahead. An unknown lag or a finished migration has none to bound. (A link
+    /// that still says
+    /// `streaming` but has gone silent is judged over several samples: see
+    /// [`crate::readiness::reported_lag_is_lower_bound`].)
+    pub fn reported_lag_is_lower_bound(&self) -> bool {
+        self.lag_can_be_bounded() && self.state != Some(ReplicationState::Streaming)
+    }
+
+    /// Whether there is a reported lag that can be a lower bound at all: one is known, and
+    /// the migration is not past the switchover.
+    pub fn lag_can_be_bounded(&self) -> bool {
         let finished = matches!(self.stage, Some(Stage::Success | Stage::Switch))
             || self.state == Some(ReplicationState::Finish);
-        !finished && self.state != Some(ReplicationState::Streaming) && self.true_lag().is_none()
+        self.lag.is_some() && !finished
+    }
+
+    /// Whether the judged lag ([`Self::judged_lag`]) is only a lower bound, by this sample
+    /// alone: the reported lag is one and no probe reading makes it exact (the true lag, the
+    /// source's own position − ReplayLsn, is exact whatever the link does).
+    pub fn lag_is_lower_bound(&self) -> bool {
+        self.reported_lag_is_lower_bound() && self.true_lag().is_none()
     }
 
     /// The furthest WAL position known to exist on the source.

@@ -76,8 +76,13 @@ pub enum Reason {
     NotSynced(Option<bool>),
     /// The lag cannot be computed from what the API reported.
     LagUnknown,
-    /// The lag is above `--max-lag`.
-    LagAbove { lag: u64, max: u64 },
+    /// The lag is above `--max-lag`; `lower_bound`: the lag is only a lower bound (see
+    /// [`lag_is_lower_bound`]), the source may be further ahead.
+    LagAbove {
+        lag: u64,
+        max: u64,
+        lower_bound: bool,
+    },
     /// The last successful poll is too old to trust.
     Stale { age: Duration },
     /// Every condition holds, but not yet for `--stable-for`.
@@ -133,9 +138,16 @@ impl fmt::Display for Reason {
             Reason::NotSynced(Some(false)) => write!(f, "Synced is false"),
             Reason::NotSynced(_) => write!(f, "Synced unknown"),
             Reason::LagUnknown => write!(f, "lag unknown"),
-            Reason::LagAbove { lag, max } => {
-                write!(f, "lag {} > {}", units::bytes(*lag), units::bytes(*max))
-            }
+            Reason::LagAbove {
+                lag,
+                max,
+                lower_bound,
+            } => write!(
+                f,
+                "lag {} > {}",
+                units::lag(*lag, *lower_bound),
+                units::bytes(*max)
+            ),
             Reason::Stale { age } => write!(f, "data stale ({} old)", units::duration(*age)),
             Reason::Settling { stable, need } => write!(
                 f,
@@ -289,7 +301,11 @@ fn sample_reasons(d: &SampleData, max_lag: u64) -> Vec<Reason> {
     }
     match d.judged_lag() {
         None => r.push(Reason::LagUnknown),
-        Some(lag) if lag > max_lag => r.push(Reason::LagAbove { lag, max: max_lag }),
+        Some(lag) if lag > max_lag => r.push(Reason::LagAbove {
+            lag,
+            max: max_lag,
+            lower_bound: d.lag_is_lower_bound(),
+        }),
         Some(_) => {}
     }
     r
@@ -377,6 +393,31 @@ fn link_reasons(samples: &[(&DateTime<Utc>, &SampleData)]) -> Vec<Vec<Reason>> {
         out.push(r);
     }
     out
+}
+
+/// Whether the link is judged dead among a verdict's `reasons`: nothing came from the source
+/// for longer than its keepalive period, so what the standby reports is as old as the last
+/// message, whatever its state says.
+fn link_silent(reasons: &[Reason]) -> bool {
+    reasons
+        .iter()
+        .any(|r| matches!(r, Reason::NoMessage { .. }))
+}
+
+/// Whether the lag RDS reports for a task is only a lower bound, given its newest sample and
+/// its verdict's `reasons` ([`Verdict::reasons`]): the standby is not streaming, or the link
+/// is silent ([`Reason::NoMessage`]). Either way LatestEndLsn is as old as the link's last
+/// message, and the source may have written any amount since. Never for an unknown lag or a
+/// finished task.
+pub fn reported_lag_is_lower_bound(d: &SampleData, reasons: &[Reason]) -> bool {
+    d.reported_lag_is_lower_bound() || (d.lag_can_be_bounded() && link_silent(reasons))
+}
+
+/// Whether the lag readiness judges ([`SampleData::judged_lag`]) is only a lower bound: the
+/// reported one is ([`reported_lag_is_lower_bound`]) and no source probe reading makes it
+/// exact. With a reading the true lag (source position − ReplayLsn) is exact.
+pub fn lag_is_lower_bound(d: &SampleData, reasons: &[Reason]) -> bool {
+    reported_lag_is_lower_bound(d, reasons) && d.true_lag().is_none()
 }
 
 /// What the source's reading of one sample says for DRAINED: its next xid and whether
@@ -481,6 +522,13 @@ pub fn evaluate(samples: &[&Sample], stale: Option<Duration>, cfg: &ReadinessCon
         Some(Reason::Stage(Some(Stage::Switch | Stage::Success)))
     ) {
         reasons.extend(link[with_data.len() - 1].iter().cloned());
+    }
+    // A silent link makes the lag a lower bound too.
+    let bound = lag_is_lower_bound(last, &reasons);
+    for r in &mut reasons {
+        if let Reason::LagAbove { lower_bound, .. } = r {
+            *lower_bound = bound;
+        }
     }
     if let Some(age) = stale {
         reasons.push(Reason::Stale { age });
@@ -603,14 +651,16 @@ mod tests {
                 Reason::NotSynced(Some(false)),
                 Reason::LagAbove {
                     lag: 100 * MIB,
-                    max: 16 * MIB
+                    max: 16 * MIB,
+                    lower_bound: true,
                 },
                 Reason::Stale {
                     age: Duration::from_secs(16)
                 },
             ])
         );
-        assert_eq!(v.reasons()[3].to_string(), "lag 100 MiB > 16.0 MiB");
+        // Catching up, not streaming: the reported lag is only a lower bound.
+        assert_eq!(v.reasons()[3].to_string(), "lag ≥ 100 MiB > 16.0 MiB");
     }
 
     #[test]
@@ -1051,6 +1101,89 @@ mod tests {
             Reason::PrecheckFailed { count: 1, .. }
         ));
         assert_eq!(v.reasons()[1], Reason::Stage(Some(Stage::Precheck)));
+    }
+
+    #[test]
+    fn a_disconnected_standby_shows_its_lag_as_a_lower_bound() {
+        // The receiver gave up: RDS still says lag 0, the source may be 100 MB ahead.
+        let mut s = good(0, 0, 1000);
+        s.data.as_mut().unwrap().state = Some(ReplicationState::Disconnect);
+        let v = eval(std::slice::from_ref(&s), None);
+        assert_eq!(v.kind(), VerdictKind::NotReady);
+        let d = s.data.as_ref().unwrap();
+        assert!(lag_is_lower_bound(d, v.reasons()));
+        assert!(reported_lag_is_lower_bound(d, v.reasons()));
+        // Above the threshold, the reason says so too.
+        let mut s = good(0, 100 * MIB, 200 * MIB);
+        s.data.as_mut().unwrap().state = Some(ReplicationState::Disconnect);
+        assert_eq!(
+            eval(&[s], None).reasons()[1].to_string(),
+            "lag ≥ 100 MiB > 16.0 MiB"
+        );
+    }
+
+    #[test]
+    fn a_silent_link_makes_the_lag_a_lower_bound_while_streaming() {
+        // Frozen at 0 s: the standby says streaming and a lag of 20 MiB; nothing comes.
+        let v: Vec<Sample> = (0..=10)
+            .map(|i| receipt(good(i * 5, 20 * MIB, 100 * MIB), 0))
+            .collect();
+        let verdict = eval(&v, None);
+        let d = v.last().unwrap().data.as_ref().unwrap();
+        assert!(!d.lag_is_lower_bound(), "one sample alone cannot tell");
+        assert!(lag_is_lower_bound(d, verdict.reasons()));
+        assert!(
+            verdict.reasons().contains(&Reason::LagAbove {
+                lag: 20 * MIB,
+                max: 16 * MIB,
+                lower_bound: true
+            }),
+            "{verdict:?}"
+        );
+        // Before the keepalive period and its grace the link counts as alive: the lag is
+        // exact.
+        let early = eval(&v[..10], None);
+        let d = v[9].data.as_ref().unwrap();
+        assert!(!lag_is_lower_bound(d, early.reasons()), "{early:?}");
+    }
+
+    #[test]
+    fn a_finished_task_has_no_lower_bound() {
+        let mut s = good(0, 0, 1000);
+        let d = s.data.as_mut().unwrap();
+        d.stage = Some(Stage::Success);
+        d.state = Some(ReplicationState::Finish);
+        let silent = [Reason::NoMessage {
+            silent: Duration::from_secs(90),
+            keepalive: Duration::from_secs(30),
+            from: KeepaliveSource::Assumed,
+        }];
+        assert!(!reported_lag_is_lower_bound(d, &silent));
+        assert!(!lag_is_lower_bound(d, &[]));
+    }
+
+    #[test]
+    fn an_unknown_lag_is_no_lower_bound() {
+        // A precheck task: nothing to bound, the lag is unknown (never `≥ 0`).
+        let mut s = good(0, 0, 1000);
+        let d = s.data.as_mut().unwrap();
+        d.stage = Some(Stage::Precheck);
+        d.state = Some(ReplicationState::Unstarted);
+        d.lag = None;
+        assert!(!lag_is_lower_bound(d, &[]));
+    }
+
+    #[test]
+    fn the_source_position_makes_a_lower_bound_exact() {
+        let mut s = good(0, 0, 1000);
+        s.data.as_mut().unwrap().state = Some(ReplicationState::Disconnect);
+        let s = read(s, 9000, Some(1), false);
+        let d = s.data.as_ref().unwrap();
+        let v = eval(std::slice::from_ref(&s), None);
+        // The reported figure stays a lower bound; the judged one (the true lag) is exact.
+        assert!(reported_lag_is_lower_bound(d, v.reasons()));
+        assert!(!lag_is_lower_bound(d, v.reasons()));
+        assert_eq!(d.judged_lag(), Some(8000));
     }
 
     #[test]

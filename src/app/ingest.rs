@@ -212,6 +212,28 @@ mod tests {
     }
 
     #[test]
+    fn a_standby_that_is_not_streaming_has_a_lower_bound_lag() {
+        let mut a = app();
+        ok(
+            &mut a,
+            EAST,
+            0,
+            &[
+                item(1, "increment", "streaming", Some(MIB), ""),
+                item(2, "increment", "disconnect", Some(0), ""),
+                item(3, "success", "finish", Some(0), ""),
+            ],
+        );
+        let bound = |k: &str| a.tasks[k].lag_is_lower_bound();
+        assert!(!bound("pgm-east/1"));
+        assert!(
+            bound("pgm-east/2"),
+            "a disconnected standby's 0 B is no exact lag"
+        );
+        assert!(!bound("pgm-east/3"), "a finished task has no lag to bound");
+    }
+
+    #[test]
     fn a_stage_change_or_a_lost_link_rings_once() {
         let mut a = app();
         ok(

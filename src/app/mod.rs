@@ -25,10 +25,10 @@ use chrono::{DateTime, FixedOffset, Utc};
 use ratatui::layout::Rect;
 
 use crate::aliyun::ApiError;
-use crate::history::{History, SourceHistory};
+use crate::history::{History, SampleData, SourceHistory};
 use crate::model::Task;
 use crate::poller::{Control, PollEvent};
-use crate::readiness::{ReadinessConfig, Verdict};
+use crate::readiness::{self, ReadinessConfig, Verdict};
 use crate::view::layout::{self, AppLayout, LayoutInput};
 
 pub use log_view::{LogView, Search};
@@ -123,6 +123,26 @@ impl TaskEntry {
         match self.history.latest() {
             Some((_, d)) => d.judged_lag(),
             None => self.task.lag_bytes(),
+        }
+    }
+
+    /// Whether [`Self::judged_lag`] is only a lower bound ([`readiness::lag_is_lower_bound`]):
+    /// shown as `≥ X`, never "caught up", no ETA.
+    pub fn lag_is_lower_bound(&self) -> bool {
+        self.bound(readiness::lag_is_lower_bound)
+    }
+
+    /// Whether the lag RDS reports is only a lower bound
+    /// ([`readiness::reported_lag_is_lower_bound`]).
+    pub fn reported_lag_is_lower_bound(&self) -> bool {
+        self.bound(readiness::reported_lag_is_lower_bound)
+    }
+
+    fn bound(&self, rule: fn(&SampleData, &[readiness::Reason]) -> bool) -> bool {
+        let reasons = self.verdict.reasons();
+        match self.history.latest() {
+            Some((_, d)) => rule(d, reasons),
+            None => rule(&SampleData::of(&self.task), reasons),
         }
     }
 }

@@ -246,7 +246,10 @@ impl Session {
                     e.task.display_name(),
                     text(e.task.stage.as_ref().map(|s| s.to_string())),
                     text(e.task.replication_state.as_ref().map(|s| s.to_string())),
-                    text(e.judged_lag().map(units::bytes)),
+                    text(
+                        e.judged_lag()
+                            .map(|l| units::lag(l, e.lag_is_lower_bound()))
+                    ),
                 )
             }
         })

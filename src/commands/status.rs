@@ -62,8 +62,7 @@ pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
     let blockers = blockers(&args, &polls, report.as_ref().map(|r| r.target.clone()));
     match args.output {
         OutputFormat::Json => {
-            let doc = json::StatusJson::build(&results, report.as_ref())
-                .with_blockers(&results, &blockers);
+            let doc = json::StatusJson::build(&results, report.as_ref(), &blockers);
             let text = serde_json::to_string_pretty(&doc)?;
             println!("{}", crate::text::escape_json_controls(&text));
         }

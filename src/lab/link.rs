@@ -13,7 +13,7 @@
 //!   connections stay open, so the receiver says `streaming` until `wal_receiver_timeout`
 //!   while LatestEndLsn and LastMsgReceiptTime stand still.
 //! - **rate**: primary-to-standby bytes are paced to a bandwidth, so bursts of writes show as
-//!   real transport lag (LatestEndLsn ahead of ReceivedLsn) that drains afterwards.
+//!   real not-received lag (LatestEndLsn ahead of ReceivedLsn) that drains afterwards.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -387,7 +387,7 @@ impl Lab {
         Ok(text.parse()?)
     }
 
-    /// Pauses WAL replay on the standby (`pg_wal_replay_pause()`): apply lag grows.
+    /// Pauses WAL replay on the standby (`pg_wal_replay_pause()`): the not-replayed part grows.
     pub async fn pause_replay(&self) -> anyhow::Result<()> {
         self.standby
             .one("SELECT pg_wal_replay_pause()", &[])

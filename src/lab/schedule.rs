@@ -1,5 +1,5 @@
 //! What `migtop lab` does to the replication over time, besides the write load: a replay
-//! pause (apply lag grows while WAL still arrives), a link cut (the standby disconnects,
+//! pause (the not-replayed part grows while WAL still arrives), a link cut (the standby disconnects,
 //! the reported lag freezes while the source keeps writing; only the true lag shows it) and
 //! a link freeze (the walsender stops sending but the connection stays up: the standby
 //! still says `streaming` with lag 0; only the source probe sees the writes).

@@ -231,8 +231,8 @@ mod tests {
         );
         let info = ReplicationInfo::from_object(&obj);
         assert_eq!(info.received_lsn, Some(Lsn(0x5000148)));
-        assert_eq!(info.apply_bytes(), Some(0x148));
-        assert_eq!(info.transport_bytes(), Some(0x200 - 0x148));
+        assert_eq!(info.not_replayed_bytes(), Some(0x148));
+        assert_eq!(info.not_received_bytes(), Some(0x200 - 0x148));
         assert_eq!(info.lag_bytes(), Some(0x200));
         assert_eq!(
             info.latest_end_time.unwrap().offset().local_minus_utc(),

@@ -33,7 +33,7 @@ use crate::app::App;
 use crate::history::SampleData;
 use crate::model::{ReplicationState, SeverityCounts, Task};
 use crate::poller::PollResult;
-use crate::readiness::{Verdict, VerdictKind};
+use crate::readiness::{self, Verdict, VerdictKind};
 
 pub use server::{MetricsServer, serve};
 
@@ -137,10 +137,13 @@ pub struct TaskReading {
     pub lag_reported: Option<u64>,
     /// The source's own position − ReplayLsn (with `--source-dsn` only).
     pub lag_true: Option<u64>,
-    /// LatestEndLsn − ReceivedLsn.
-    pub transport: Option<u64>,
-    /// ReceivedLsn − ReplayLsn.
-    pub apply: Option<u64>,
+    /// `lag_reported` is only a lower bound
+    /// ([`crate::readiness::reported_lag_is_lower_bound`]).
+    pub lag_reported_lower_bound: bool,
+    /// Not received: LatestEndLsn − ReceivedLsn.
+    pub not_received: Option<u64>,
+    /// Not replayed: ReceivedLsn − ReplayLsn.
+    pub not_replayed: Option<u64>,
     /// Whether ReplicationState is `streaming`.
     pub streaming: Option<bool>,
     pub verdict: VerdictKind,
@@ -168,8 +171,14 @@ impl TaskReading {
             stage_index: task.stage.as_ref().and_then(|s| s.index()),
             lag_reported: task.lag_bytes(),
             lag_true: data.and_then(|d| d.true_lag()),
-            transport: r.and_then(|r| r.transport_bytes()),
-            apply: r.and_then(|r| r.apply_bytes()),
+            lag_reported_lower_bound: match data {
+                Some(d) => readiness::reported_lag_is_lower_bound(d, verdict.reasons()),
+                None => {
+                    readiness::reported_lag_is_lower_bound(&SampleData::of(task), verdict.reasons())
+                }
+            },
+            not_received: r.and_then(|r| r.not_received_bytes()),
+            not_replayed: r.and_then(|r| r.not_replayed_bytes()),
             streaming: task
                 .replication_state
                 .as_ref()
@@ -198,6 +207,7 @@ pub struct Metrics {
     exposed: Mutex<HashSet<TaskLabels>>,
     stage_index: Family<TaskLabels, U64Gauge>,
     lag_bytes: Family<LagLabels, U64Gauge>,
+    lag_lower_bound: Family<TaskLabels, U64Gauge>,
     transport_bytes: Family<TaskLabels, U64Gauge>,
     apply_bytes: Family<TaskLabels, U64Gauge>,
     streaming: Family<TaskLabels, U64Gauge>,
@@ -243,6 +253,7 @@ impl Metrics {
             exposed: Mutex::new(HashSet::new()),
             stage_index: Family::default(),
             lag_bytes: Family::default(),
+            lag_lower_bound: Family::default(),
             transport_bytes: Family::default(),
             apply_bytes: Family::default(),
             streaming: Family::default(),
@@ -263,6 +274,11 @@ impl Metrics {
             "migtop_task_lag_bytes",
             "Bytes the standby has not replayed: kind=reported from RDS (max(LatestEndLsn, ReceivedLsn) - ReplayLsn), kind=true from the source's own position (--source-dsn)",
             m.lag_bytes.clone(),
+        );
+        r.register(
+            "migtop_task_lag_lower_bound",
+            "1 when the reported lag is only a lower bound (the standby is not streaming, or has heard nothing from the source for longer than its keepalive period): the source may be further ahead",
+            m.lag_lower_bound.clone(),
         );
         r.register(
             "migtop_task_transport_bytes",
@@ -365,8 +381,15 @@ impl Metrics {
             };
             put(&self.lag_bytes, &labels, v);
         }
-        put(&self.transport_bytes, l, t.transport);
-        put(&self.apply_bytes, l, t.apply);
+        put(
+            &self.lag_lower_bound,
+            l,
+            // Only beside a reported lag.
+            t.lag_reported
+                .map(|_| u64::from(t.lag_reported_lower_bound)),
+        );
+        put(&self.transport_bytes, l, t.not_received);
+        put(&self.apply_bytes, l, t.not_replayed);
         put(&self.streaming, l, t.streaming.map(u64::from));
         for kind in VERDICTS {
             let labels = VerdictLabels {
@@ -402,6 +425,7 @@ impl Metrics {
                 kind,
             });
         }
+        self.lag_lower_bound.remove(l);
         self.transport_bytes.remove(l);
         self.apply_bytes.remove(l);
         self.streaming.remove(l);

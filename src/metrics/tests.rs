@@ -51,6 +51,26 @@ fn value(m: &Metrics, series: &str) -> Option<String> {
 const L: &str = r#"instance="pgm-1",task_id="7",task_name="orders""#;
 
 #[test]
+fn a_silent_or_disconnected_link_exposes_its_lag_as_a_lower_bound() {
+    let m = Metrics::new();
+    let tk = task("pgm-1", 7, "orders", "increment");
+    let silent = Verdict::NotReady(vec![Reason::NoMessage {
+        silent: std::time::Duration::from_secs(45),
+        keepalive: std::time::Duration::from_secs(30),
+        from: crate::readiness::KeepaliveSource::Assumed,
+    }]);
+    m.set_tasks(&[TaskReading::new(&tk, None, &silent, t(45))]);
+    assert_eq!(
+        value(&m, &format!("migtop_task_lag_lower_bound{{{L}}}")).as_deref(),
+        Some("1")
+    );
+    let mut cut = tk.clone();
+    cut.replication_state = Some(ReplicationState::Disconnect);
+    let r = TaskReading::new(&cut, None, &Verdict::NotReady(vec![]), t(1));
+    assert!(r.lag_reported_lower_bound);
+}
+
+#[test]
 fn a_task_reading_is_exposed_with_its_labels() {
     let m = Metrics::new();
     let tk = task("pgm-1", 7, "orders", "increment");
@@ -77,6 +97,10 @@ fn a_task_reading_is_exposed_with_its_labels() {
         )
         .as_deref(),
         Some(&*(0x1800000u64).to_string())
+    );
+    assert_eq!(
+        value(&m, &format!("migtop_task_lag_lower_bound{{{L}}}")).as_deref(),
+        Some("0")
     );
     assert_eq!(
         value(&m, &format!("migtop_task_transport_bytes{{{L}}}")).as_deref(),

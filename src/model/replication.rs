@@ -87,12 +87,12 @@ impl ReplicationInfo {
     }
 
     /// Bytes the source has but the standby has not yet received: LatestEndLsn − ReceivedLsn.
-    pub fn transport_bytes(&self) -> Option<u64> {
+    pub fn not_received_bytes(&self) -> Option<u64> {
         Some(self.latest_end_lsn?.bytes_since(self.received_lsn?))
     }
 
     /// Bytes received but not yet replayed: ReceivedLsn − ReplayLsn.
-    pub fn apply_bytes(&self) -> Option<u64> {
+    pub fn not_replayed_bytes(&self) -> Option<u64> {
         Some(self.received_lsn?.bytes_since(self.replay_lsn?))
     }
 
@@ -141,8 +141,8 @@ mod tests {
         assert_eq!(r.replay_timestamp, None);
         assert_eq!(r.replay_lag_seconds, Some(0.0));
         assert_eq!(r.lag_bytes(), Some(0));
-        assert_eq!(r.transport_bytes(), Some(0));
-        assert_eq!(r.apply_bytes(), Some(0));
+        assert_eq!(r.not_received_bytes(), Some(0));
+        assert_eq!(r.not_replayed_bytes(), Some(0));
     }
 
     #[test]
@@ -175,8 +175,8 @@ mod tests {
             replay_lsn: Some("0/3800000".parse().unwrap()),
             ..Default::default()
         };
-        assert_eq!(r.transport_bytes(), Some(0x1000000));
-        assert_eq!(r.apply_bytes(), Some(0x800000));
+        assert_eq!(r.not_received_bytes(), Some(0x1000000));
+        assert_eq!(r.not_replayed_bytes(), Some(0x800000));
         assert_eq!(r.lag_bytes(), Some(0x1800000));
         // After a receiver restart ReceivedLsn trails ReplayLsn: never negative.
         let restarted = ReplicationInfo {
@@ -184,7 +184,7 @@ mod tests {
             ..r.clone()
         };
         assert!(restarted.receiver_restarting());
-        assert_eq!(restarted.apply_bytes(), Some(0));
+        assert_eq!(restarted.not_replayed_bytes(), Some(0));
         assert_eq!(restarted.lag_bytes(), Some(0x1800000));
         // A missing input is unknown, never zero.
         let missing = ReplicationInfo {
@@ -192,8 +192,8 @@ mod tests {
             ..r
         };
         assert_eq!(missing.lag_bytes(), None);
-        assert_eq!(missing.apply_bytes(), None);
-        assert_eq!(missing.transport_bytes(), Some(0x1000000));
+        assert_eq!(missing.not_replayed_bytes(), None);
+        assert_eq!(missing.not_received_bytes(), Some(0x1000000));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::aliyun::error::{ApiError, ErrorJson};
 use crate::history::SampleData;
 use crate::model::{Lsn, SeverityCounts, Task};
 use crate::probe::{ProbeReport, SourceComparison};
-use crate::readiness::Reason;
+use crate::readiness::{self, Reason};
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -34,51 +34,38 @@ pub struct SourceProbeJson {
 }
 
 impl StatusJson {
-    /// The document for these reads, with the source probe's answer when one is configured.
+    /// The document for these reads, with the source probe's answer when one is configured
+    /// and each task's `blockers` from `blockers`, keyed by [`Task::key`] (the reasons in the
+    /// dashboard's words; a task without an entry has none).
     pub fn build(
         results: &[(String, Result<InstanceSnapshot, ApiError>)],
         probe: Option<&ProbeReport>,
+        blockers: &Blockers,
     ) -> StatusJson {
+        let sample = probe.and_then(|p| p.sample());
         StatusJson {
             instances: results
                 .iter()
                 .map(|(i, r)| {
                     let mut inst = InstanceJson::from_result(i, r);
-                    if let Some(sample) = probe.and_then(|p| p.sample())
-                        && let Ok(snap) = r
-                    {
-                        for (tj, t) in inst.tasks.iter_mut().zip(&snap.tasks) {
+                    let Ok(snap) = r else { return inst };
+                    for (tj, t) in inst.tasks.iter_mut().zip(&snap.tasks) {
+                        let data = SampleData::probed(t, probe.is_some(), sample);
+                        if let Some(sample) = sample {
                             let c = SourceComparison::new(sample, t.replication.as_ref());
                             tj.source_lsn = Some(sample.lsn);
                             tj.true_lag_bytes = c.true_lag_bytes;
-                            tj.judged_lag_bytes =
-                                SampleData::probed(t, true, Some(sample)).judged_lag();
+                            tj.judged_lag_bytes = data.judged_lag();
                         }
+                        let reasons = blockers.get(&t.key()).map(Vec::as_slice).unwrap_or(&[]);
+                        tj.lag_is_lower_bound = readiness::lag_is_lower_bound(&data, reasons);
+                        tj.blockers = reasons.iter().map(|r| r.to_string()).collect();
                     }
                     inst
                 })
                 .collect(),
             source_probe: probe.map(SourceProbeJson::from),
         }
-    }
-
-    /// Fills each task's `blockers` from `blockers`, keyed by [`Task::key`] (the reasons in the
-    /// dashboard's words; a task without an entry has none).
-    pub fn with_blockers(
-        mut self,
-        results: &[(String, Result<InstanceSnapshot, ApiError>)],
-        blockers: &Blockers,
-    ) -> StatusJson {
-        for (inst, (_, r)) in self.instances.iter_mut().zip(results) {
-            let Ok(snap) = r else { continue };
-            for (tj, t) in inst.tasks.iter_mut().zip(&snap.tasks) {
-                tj.blockers = blockers
-                    .get(&t.key())
-                    .map(|rs| rs.iter().map(|r| r.to_string()).collect())
-                    .unwrap_or_default();
-            }
-        }
-        self
     }
 }
 
@@ -170,6 +157,10 @@ pub struct TaskJson {
     /// The lag readiness judges ([`SampleData::judged_lag`]): the larger of `lag_bytes` and
     /// `true_lag_bytes`, whichever is known; the dashboard's LAG column.
     pub judged_lag_bytes: Option<u64>,
+    /// `judged_lag_bytes` is only a lower bound ([`readiness::lag_is_lower_bound`]): the
+    /// standby is not streaming, or has heard nothing from the source for longer than its
+    /// keepalive period, and the source was not read.
+    pub lag_is_lower_bound: bool,
     pub replay_lag_seconds: Option<f64>,
     pub synced: Option<bool>,
     /// The reasons, from this one poll, that already rule out a switchover (the dashboard's
@@ -210,11 +201,12 @@ impl From<&Task> for TaskJson {
                 replay: r.and_then(|r| r.replay_lsn),
             },
             lag_bytes: r.and_then(|r| r.lag_bytes()),
-            transport_bytes: r.and_then(|r| r.transport_bytes()),
-            apply_bytes: r.and_then(|r| r.apply_bytes()),
+            transport_bytes: r.and_then(|r| r.not_received_bytes()),
+            apply_bytes: r.and_then(|r| r.not_replayed_bytes()),
             source_lsn: None,
             true_lag_bytes: None,
             judged_lag_bytes: SampleData::of(t).judged_lag(),
+            lag_is_lower_bound: SampleData::of(t).lag_is_lower_bound(),
             replay_lag_seconds: r.and_then(|r| r.replay_lag_seconds),
             synced: r.and_then(|r| r.synced),
             blockers: Vec::new(),
@@ -305,7 +297,7 @@ mod tests {
 
     fn doc(probe: Option<&ProbeReport>) -> serde_json::Value {
         let results = vec![("pgm-1".to_string(), Ok(snapshot()))];
-        serde_json::to_value(StatusJson::build(&results, probe)).unwrap()
+        serde_json::to_value(StatusJson::build(&results, probe, &Blockers::new())).unwrap()
     }
 
     #[test]
@@ -317,6 +309,79 @@ mod tests {
         assert_eq!(t["lag_bytes"], 0x148);
         assert_eq!(t["judged_lag_bytes"], 0x148);
         assert!(d["instances"][0]["tasks"][1]["judged_lag_bytes"].is_null());
+    }
+
+    /// One task whose standby is in `state`, with a lag of 0x148 bytes.
+    fn one_task(state: &str) -> Vec<(String, Result<InstanceSnapshot, ApiError>)> {
+        let item = serde_json::json!({
+            "TaskId": 7,
+            "MigrateStage": "increment",
+            "ReplicationState": state,
+            "ReplicationInfo": "{\"ReceivedLsn\":\"0/3000148\",\"LatestEndLsn\":\"0/3000148\",\"ReplayLsn\":\"0/3000000\"}",
+        });
+        vec![(
+            "pgm-1".to_string(),
+            Ok(InstanceSnapshot {
+                instance: "pgm-1".into(),
+                tasks: vec![Task::from_value("pgm-1", &item).unwrap()],
+                ..Default::default()
+            }),
+        )]
+    }
+
+    #[test]
+    fn lag_is_lower_bound_when_not_streaming_or_silent_without_a_source_reading() {
+        let task = |results: Vec<(String, Result<InstanceSnapshot, ApiError>)>,
+                    probe: Option<&ProbeReport>,
+                    blockers: &Blockers| {
+            let d = serde_json::to_value(StatusJson::build(&results, probe, blockers)).unwrap();
+            d["instances"][0]["tasks"][0].clone()
+        };
+        let none = Blockers::new();
+        assert_eq!(
+            task(one_task("streaming"), None, &none)["lag_is_lower_bound"],
+            false
+        );
+        assert_eq!(
+            task(one_task("disconnect"), None, &none)["lag_is_lower_bound"],
+            true
+        );
+        // Streaming, but the link is silent: the verdict's reason says so.
+        let mut silent = Blockers::new();
+        silent.insert(
+            "pgm-1/7".into(),
+            vec![Reason::NoMessage {
+                silent: std::time::Duration::from_secs(45),
+                keepalive: std::time::Duration::from_secs(30),
+                from: readiness::KeepaliveSource::Assumed,
+            }],
+        );
+        let t = task(one_task("streaming"), None, &silent);
+        assert_eq!(t["lag_is_lower_bound"], true);
+        assert_eq!(
+            t["blockers"][0],
+            "no message from the source for 45s (keepalive 30s, default assumed)"
+        );
+        // The source's position makes it exact.
+        let report = ProbeReport {
+            target: "src".into(),
+            result: Ok(sample("0/3001000")),
+        };
+        let t = task(one_task("disconnect"), Some(&report), &none);
+        assert_eq!(t["lag_is_lower_bound"], false);
+        assert_eq!(t["judged_lag_bytes"], 0x1000);
+        // A failed reading does not.
+        let failed = ProbeReport {
+            target: "src".into(),
+            result: Err(ProbeError::Timeout {
+                target: "src".into(),
+                secs: 5,
+            }),
+        };
+        assert_eq!(
+            task(one_task("disconnect"), Some(&failed), &none)["lag_is_lower_bound"],
+            true
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::history::SampleData;
 use crate::model::{Stage, Task};
 use crate::output::json::Blockers;
 use crate::probe::{ProbeReport, SourceComparison};
+use crate::readiness;
 
 use crate::text;
 use crate::units;
@@ -14,8 +15,9 @@ use crate::units;
 pub const MAX_CELL: usize = 60;
 
 /// Renders every instance's tasks as aligned columns; errored instances get one line each.
-/// LAG is the judged lag ([`SampleData::judged_lag`]): with a source probe, the larger of the
-/// reported and the true lag, and a TRUE LAG column (source position − ReplayLsn) follows it.
+/// LAG is the judged lag ([`SampleData::judged_lag`]), `≥ X` when only a lower bound
+/// ([`readiness::lag_is_lower_bound`]): with a source probe, the larger of the reported and
+/// the true lag, and a TRUE LAG column (source position − ReplayLsn) follows it.
 /// READY, last, is `yes` when nothing in this poll rules a switchover out (see the note it
 /// adds), else the first blocker in short form and how many more there are.
 pub fn render(
@@ -41,6 +43,8 @@ pub fn render(
                 for t in &snap.tasks {
                     let r = t.replication.as_ref();
                     let c = t.precheck.counts;
+                    let data = SampleData::probed(t, probe.is_some(), sample);
+                    let reasons = blockers.get(&t.key()).map(Vec::as_slice).unwrap_or(&[]);
                     let name = match t.task_id {
                         Some(id) => format!("{id} {}", t.task_name.as_deref().unwrap_or(""))
                             .trim_end()
@@ -64,10 +68,10 @@ pub fn render(
                             .as_ref()
                             .map(|s| s.to_string())
                             .unwrap_or_else(|| "-".into()),
-                        // The lag readiness judges, as the dashboard's task table shows it.
-                        SampleData::probed(t, probe.is_some(), sample)
-                            .judged_lag()
-                            .map(units::bytes)
+                        // The lag readiness judges, as the dashboard's task table shows it:
+                        // `≥ X` when only a lower bound.
+                        data.judged_lag()
+                            .map(|l| units::lag(l, readiness::lag_is_lower_bound(&data, reasons)))
                             .unwrap_or_else(|| "unknown".into()),
                     ];
                     if probe.is_some() {
@@ -83,7 +87,7 @@ pub fn render(
                             .map(|b| if b { "yes" } else { "no" }.to_string())
                             .unwrap_or_else(|| "-".into()),
                         format!("{} ok, {} warn, {} fail", c.success, c.warning, c.fail),
-                        match blockers.get(&t.key()).map(Vec::as_slice).unwrap_or(&[]) {
+                        match reasons {
                             [] => {
                                 any_yes = true;
                                 "yes".to_string()
@@ -286,6 +290,22 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("READY yes"), "{out}");
+    }
+
+    #[test]
+    fn a_lower_bound_lag_reads_at_least() {
+        let out = render(
+            &one_task(serde_json::json!({
+                "TaskId": 7,
+                "MigrateStage": "increment",
+                "ReplicationState": "disconnect",
+                "ReplicationInfo": "{\"ReceivedLsn\":\"0/3000000\",\"LatestEndLsn\":\"0/3000000\",\"ReplayLsn\":\"0/3000000\"}",
+            })),
+            None,
+            &Blockers::new(),
+        );
+        let row = out.lines().nth(1).unwrap();
+        assert!(row.contains("disconnect  ≥ 0 B  "), "{out}");
     }
 
     #[test]

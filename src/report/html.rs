@@ -235,10 +235,11 @@ fn task_section(h: &mut String, report: &Report, t: &TaskReport) {
             dur(*d)
         );
     }
-    let lag = |v: &Option<(u64, DateTime<Utc>)>| match v {
+    // `≥ X` when the figure was read while it was only a lower bound.
+    let lag = |v: &Option<(u64, DateTime<Utc>)>, lower_bound: bool| match v {
         Some((b, at)) => format!(
             r#"<span data-bytes="{b}">{}</span> at {}"#,
-            esc(&units::bytes(*b)),
+            esc(&units::lag(*b, lower_bound)),
             time(*at, off)
         ),
         None => "unknown".to_string(),
@@ -247,10 +248,10 @@ fn task_section(h: &mut String, report: &Report, t: &TaskReport) {
         h,
         "max-reported",
         "Max lag (reported)",
-        &lag(&s.max_reported),
+        &lag(&s.max_reported, s.max_reported_lower_bound),
     );
     if report.probe.is_some() {
-        row(h, "max-true", "Max lag (true)", &lag(&s.max_true));
+        row(h, "max-true", "Max lag (true)", &lag(&s.max_true, false));
     }
     let at_or = |v: Option<DateTime<Utc>>, none: &str| match v {
         Some(at) => format!(
@@ -328,7 +329,7 @@ fn task_section(h: &mut String, report: &Report, t: &TaskReport) {
     let _ = writeln!(
         h,
         r#"
-<figcaption class="legend"><span><i class="swatch" style="background:{}"></i>reported lag (dotted: a lower bound, not streaming)</span>{}<span><i class="swatch" style="background:#dc2626"></i>--max-lag</span><span>verdict: {} {} {}</span></figcaption>
+<figcaption class="legend"><span><i class="swatch" style="background:{}"></i>reported lag (dotted: a lower bound: not streaming or the link silent)</span>{}<span><i class="swatch" style="background:#dc2626"></i>--max-lag</span><span>verdict: {} {} {}</span></figcaption>
 </figure>"#,
         svg::REPORTED_COLOR,
         if report.probe.is_some() {

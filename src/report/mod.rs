@@ -96,8 +96,9 @@ pub struct Point {
     pub verdict: VerdictKind,
     /// The poll failed (a gap in the chart).
     pub failed: bool,
-    /// The reported lag is only a lower bound: the standby was not streaming, so the source
-    /// may have written more than it announced.
+    /// The reported lag is only a lower bound: the standby was not streaming or its link was
+    /// silent ([`crate::readiness::reported_lag_is_lower_bound`]), so the source may have
+    /// written more than it announced.
     pub lower_bound: bool,
 }
 
@@ -594,13 +595,9 @@ fn observe(b: &mut Building, app: &App, task: &crate::model::Task, at: DateTime<
     b.last_state = Some(task.replication_state.clone());
     b.last_receive_start = receive_start.or(b.last_receive_start);
     let reported = data.and_then(|d| d.lag);
-    // Past the switchover the lag means nothing; before it, a standby that is not streaming
-    // has only heard of part of what the source wrote.
-    let finished = matches!(task.stage, Some(Stage::Switch | Stage::Success))
-        || task.replication_state == Some(ReplicationState::Finish);
-    let lower_bound = reported.is_some()
-        && !finished
-        && task.replication_state != Some(ReplicationState::Streaming);
+    // A standby that is not streaming, or whose link went silent, has only heard of part of
+    // what the source wrote (the dashboard's rule, judged on the same samples).
+    let lower_bound = reported.is_some() && entry.is_some_and(|e| e.reported_lag_is_lower_bound());
     r.points.push(Point {
         at,
         reported,

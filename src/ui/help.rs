@@ -5,7 +5,7 @@ use std::time::Duration;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Clear, Padding, Paragraph, Widget, Wrap};
 
 use super::theme::Theme;
 use super::{centered, panel_block};
@@ -82,27 +82,35 @@ impl Widget for HelpOverlay {
             .chain(lab)
             .map(|(k, d)| {
                 Line::from(vec![
-                    Span::styled(format!(" {k:<14}"), theme.strong()),
+                    Span::styled(format!("{k:<14}"), theme.strong()),
                     Span::raw(d.to_string()),
                 ])
             })
             .collect();
         let r = &self.view;
         lines.push(Line::default());
-        lines.push(Line::styled(
+        let stable = units::duration(r.stable_for);
+        let readiness = [
             format!(
-                " IN SYNC: stage increment, streaming, Synced, lag ≤ {} for {}.",
+                "IN SYNC: increment, streaming, Synced, link alive, no failed precheck, \
+                 lag ≤ {} for {stable}.",
                 units::bytes(r.max_lag),
-                units::duration(r.stable_for)
             ),
-            theme.dim(),
-        ));
-        lines.push(Line::styled(
-            " DRAINED: also lag 0 and the source's WAL end unchanged.",
-            theme.dim(),
-        ));
-        let w = 72.min(area.width.saturating_sub(2));
-        let inner_w = w.saturating_sub(2).max(1);
+            format!(
+                "DRAINED (needs --source-dsn): for {stable} the source's next xid unchanged \
+                 and no writing transaction open; replayed up to the source's position. \
+                 Without --source-dsn the best is IN SYNC."
+            ),
+            "Lag ≥ X: a lower bound (not streaming, or the link silent); no ETA.".to_string(),
+        ];
+        lines.extend(
+            readiness
+                .into_iter()
+                .map(|text| Line::styled(text, theme.dim())),
+        );
+        // A column of padding each side, so wrapped lines keep the same left edge.
+        let w = 74.min(area.width.saturating_sub(2));
+        let inner_w = w.saturating_sub(4).max(1);
         let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
         let total = paragraph.line_count(inner_w) as u16;
         let h = (total + 2).min(area.height);
@@ -119,7 +127,7 @@ impl Widget for HelpOverlay {
         if scroll > 0 {
             title.push(Span::styled(format!("▲ {scroll} "), theme.dim()));
         }
-        let mut block = panel_block(Line::from(title), theme, true);
+        let mut block = panel_block(Line::from(title), theme, true).padding(Padding::horizontal(1));
         if below > 0 {
             block = block.title_bottom(
                 Line::styled(format!(" ▼ {below} more (↓ PgDn) "), theme.accent()).right_aligned(),
@@ -152,14 +160,14 @@ mod tests {
     }
 
     #[test]
-    fn a_short_pane_wraps_and_says_how_much_more() {
+    fn a_short_pane_wraps_with_an_even_edge_and_says_how_much_more() {
         let want = Buffer::with_lines([
             " ┌ Help Esc closes ───────────────────┐ ",
-            " │ ↑/↓  j/k      select a task (scroll│ ",
-            " │the log when it has focus)          │ ",
+            " │ ↑/↓  j/k      select a task        │ ",
+            " │ (scroll the log when it has focus) │ ",
             " │ g/G           first / last task    │ ",
-            " │(top / bottom of the log)           │ ",
-            " └──────────────── ▼ 28 more (↓ PgDn) ┘ ",
+            " │ (top / bottom of the log)          │ ",
+            " └──────────────── ▼ 37 more (↓ PgDn) ┘ ",
         ]);
         assert_eq!(text(&render(40, 6)), text(&want));
     }
@@ -167,10 +175,16 @@ mod tests {
     #[test]
     fn a_tall_pane_explains_the_thresholds() {
         let got = text(&render(80, 24));
-        assert!(
-            got.iter().any(|l| l
-                .contains(" IN SYNC: stage increment, streaming, Synced, lag ≤ 16.0 MiB for 30s.")),
-            "{got:#?}"
-        );
+        // Everything fits at 80x24: nothing to scroll.
+        assert!(!got.concat().contains("more (↓ PgDn)"), "{got:#?}");
+        for want in [
+            "│ IN SYNC: increment, streaming, Synced, link alive, no failed precheck, │",
+            "│ lag ≤ 16.0 MiB for 30s.   ",
+            "│ DRAINED (needs --source-dsn): for 30s the source's next xid unchanged  │",
+            "│ Without --source-dsn the best is IN SYNC.   ",
+            "│ Lag ≥ X: a lower bound (not streaming, or the link silent); no ETA.    │",
+        ] {
+            assert!(got.iter().any(|l| l.contains(want)), "{want}: {got:#?}");
+        }
     }
 }

@@ -1,5 +1,7 @@
-//! The LSN lag gauge: total lag split into transport and apply, on a log scale against
-//! `--max-lag`, a sparkline of recent polls, rates and the catch-up outlook.
+//! The LSN lag gauge: total lag split into its parts (not replayed, not received, and with a
+//! source probe not sent), on a log scale against `--max-lag`, a sparkline of recent polls,
+//! rates and the catch-up outlook. A lag that is only a lower bound reads `≥ X` and has no
+//! outlook; a finished task has no rates.
 
 use std::time::Duration;
 
@@ -13,6 +15,7 @@ use super::theme::Theme;
 use super::{fit_spans, panel_block};
 use crate::app::{App, TaskEntry};
 use crate::history::{self, Eta, History, Rates, SourceHistory};
+use crate::model::{Lsn, ReplicationState, Stage};
 use crate::units;
 
 /// Everything the gauge shows, derived from a task's history.
@@ -20,12 +23,17 @@ use crate::units;
 pub struct LagFigures {
     /// Total lag as the API reports it; `None` is unknown, never 0.
     pub total: Option<u64>,
-    /// Not yet received (LatestEndLsn − ReceivedLsn).
-    pub transport: Option<u64>,
-    /// Received, not yet replayed (ReceivedLsn − ReplayLsn).
-    pub apply: Option<u64>,
+    /// Not received: LatestEndLsn − ReceivedLsn.
+    pub not_received: Option<u64>,
+    /// Not replayed: ReceivedLsn − ReplayLsn.
+    pub not_replayed: Option<u64>,
+    /// The reported figures (`total`, `not_received`) are only lower bounds
+    /// ([`crate::readiness::reported_lag_is_lower_bound`]).
+    pub lower_bound: bool,
     pub rates: Rates,
-    pub eta: Eta,
+    pub outlook: Outlook,
+    /// The task is past the switchover: its final state instead of rates.
+    pub finished: Option<Finished>,
     /// The WAL receiver restarted recently (ReceivedLsn trailed ReplayLsn).
     pub restart: bool,
     /// A timeline switch seen recently, as (old, new).
@@ -36,12 +44,34 @@ pub struct LagFigures {
     pub source: Option<SourceFigures>,
 }
 
+/// What the trend line says at its right end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Outlook {
+    /// The catch-up outlook of an exact lag.
+    Eta(Eta),
+    /// The lag is only a lower bound: no ETA, never "caught up" or "keeping up".
+    LowerBound,
+    /// Past the switchover there is nothing to catch up.
+    Finished,
+}
+
+/// What a task past the switchover shows instead of rates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    /// `migration finished` or `switchover under way`.
+    pub what: &'static str,
+    /// The last replication state reported.
+    pub state: Option<ReplicationState>,
+    /// The last ReplayLsn reported.
+    pub replayed: Option<Lsn>,
+}
+
 /// The source probe's figures for one task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceFigures {
-    /// How far LatestEndLsn trails the source's position: WAL the source wrote that the
-    /// standby has not even been told about yet.
-    pub unsent: Option<u64>,
+    /// Not sent: how far LatestEndLsn trails the source's position, WAL the source wrote that
+    /// the standby has not even been told about yet.
+    pub not_sent: Option<u64>,
     /// The source's WAL generation rate from its own successive readings.
     pub wal_rate: Option<f64>,
     /// Why there is no true lag, when there is none.
@@ -100,7 +130,7 @@ pub fn figures(
             Some(SourceProblem::Waiting)
         };
         SourceFigures {
-            unsent: cmp.and_then(|c| c.latest_end_trail_bytes),
+            not_sent: cmp.and_then(|c| c.latest_end_trail_bytes),
             // A failing probe has no current rate: the API's figure is shown instead.
             wal_rate: src
                 .error()
@@ -110,24 +140,47 @@ pub fn figures(
             problem,
         }
     });
-    // With the source's own figures the outlook is judged on them: they are the better ones.
-    let eta = match (true_lag, &source) {
-        (Some(t), Some(s)) => history::eta(
+    let finished = match entry.task.stage {
+        Some(Stage::Success) => Some("migration finished"),
+        Some(Stage::Switch) => Some("switchover under way"),
+        _ => None,
+    }
+    .map(|what| Finished {
+        what,
+        state: entry.task.replication_state.clone(),
+        replayed: r.and_then(|r| r.replay_lsn),
+    });
+    let lower_bound = entry.reported_lag_is_lower_bound();
+    // While the link is down the reported end stands still whatever the source does: its
+    // rate says nothing about the source's.
+    let rates = if lower_bound {
+        Rates { wal: None, ..rates }
+    } else {
+        rates
+    };
+    // With the source's own figures the outlook is judged on them: they are the better ones
+    // (and exact, whatever the link does).
+    let outlook = match (true_lag, &source) {
+        _ if finished.is_some() => Outlook::Finished,
+        (Some(t), Some(s)) => Outlook::Eta(history::eta(
             Some(t),
             Rates {
                 wal: s.wal_rate.or(rates.wal),
                 replay: rates.replay,
             },
             max_lag,
-        ),
-        _ => history::eta(total, rates, max_lag),
+        )),
+        _ if lower_bound => Outlook::LowerBound,
+        _ => Outlook::Eta(history::eta(total, rates, max_lag)),
     };
     LagFigures {
         total,
-        transport: r.and_then(|r| r.transport_bytes()),
-        apply: r.and_then(|r| r.apply_bytes()),
+        not_received: r.and_then(|r| r.not_received_bytes()),
+        not_replayed: r.and_then(|r| r.not_replayed_bytes()),
+        lower_bound,
         rates,
-        eta,
+        outlook,
+        finished,
         restart: r.is_some_and(|r| r.receiver_restarting()) || entry.history.recent_restart(window),
         timeline: entry.history.timeline_change(window),
         true_lag,
@@ -149,25 +202,29 @@ pub fn position(bytes: u64, max_lag: u64, width: usize) -> usize {
 /// The glyphs of the bar's parts, left to right: not replayed, not received, not yet sent.
 const PART_GLYPHS: [char; 3] = ['█', '▒', '░'];
 
-/// One gauge row: `label`, the figure, and a log-scale bar whose filled cells are split among
+/// One gauge row: `label`, the figure (`≥ X` when `lower_bound`), and a log-scale bar whose filled cells are split among
 /// `parts` (byte counts, drawn with [`PART_GLYPHS`] in order; what they leave of the total
 /// takes the glyph after the last part given).
+#[allow(clippy::too_many_arguments)]
 fn gauge(
     label: &str,
     total: Option<u64>,
+    lower_bound: bool,
+    fig_w: usize,
     parts: &[Option<u64>],
     max_lag: u64,
     width: usize,
     theme: &Theme,
 ) -> Line<'static> {
     let value = match total {
+        // Never touching the label, even as `≥ 1023 KiB`.
         Some(t) => Span::styled(
-            format!("{:>9}", units::bytes(t)),
+            format!(" {:>fig_w$}", units::lag(t, lower_bound)),
             theme
                 .level(t, max_lag)
                 .add_modifier(ratatui::style::Modifier::BOLD),
         ),
-        None => Span::styled(format!("{:>9}", "unknown"), theme.dim()),
+        None => Span::styled(format!(" {:>fig_w$}", "unknown"), theme.dim()),
     };
     let mut spans = vec![
         Span::styled(label.to_string(), theme.dim()),
@@ -233,7 +290,12 @@ fn gauge(
 }
 
 /// The true-lag row when the true lag is unknown: why, in words.
-fn unknown_true_row(problem: &SourceProblem, width: usize, theme: &Theme) -> Line<'static> {
+fn unknown_true_row(
+    problem: &SourceProblem,
+    fig_w: usize,
+    width: usize,
+    theme: &Theme,
+) -> Line<'static> {
     let style = match problem {
         SourceProblem::Waiting | SourceProblem::NoReplay => theme.dim(),
         SourceProblem::Failed(_) | SourceProblem::Mismatch => theme.bad(),
@@ -241,7 +303,7 @@ fn unknown_true_row(problem: &SourceProblem, width: usize, theme: &Theme) -> Lin
     Line::from(fit_spans(
         vec![
             Span::styled(TRUE_LABEL, theme.dim()),
-            Span::styled(format!("{:>9}", "unknown"), theme.dim()),
+            Span::styled(format!(" {:>fig_w$}", "unknown"), theme.dim()),
             Span::raw("  "),
             Span::styled(problem.text(), style),
         ],
@@ -249,52 +311,70 @@ fn unknown_true_row(problem: &SourceProblem, width: usize, theme: &Theme) -> Lin
     ))
 }
 
+/// Columns of the widest byte figure (`1023 KiB`).
+const FIGURE_W: usize = 8;
+
 const REPORTED_LABEL: &str = " reported";
 const TRUE_LABEL: &str = " true    ";
 
-/// The legend of the bar's glyphs, in the longest wording that fits `width`.
+/// The legend of the bar's glyphs: each part's words (not replayed, not received, not sent:
+/// the same words at every width) and figure, with wider gaps when they fit, without the
+/// figures when they do not (the bar still shows the proportions).
 fn legend(f: &LagFigures, width: usize, theme: &Theme) -> Line<'static> {
-    let b = |v: Option<u64>| v.map_or("unknown".to_string(), units::bytes);
-    // The third part only when it is known (a failed probe has no source position).
-    let unsent = f.source.as_ref().and_then(|s| s.unsent).map(|u| b(Some(u)));
-    let wordings: [[&str; 3]; 4] = [
-        ["not replayed", "not received", "not yet sent"],
-        ["apply", "transport", "unsent"],
-        ["apply", "recv", "unsent"],
-        ["apply", "recv", "new"],
+    let b = |v: Option<u64>, lower: bool| v.map_or("unknown".to_string(), |v| units::lag(v, lower));
+    // The third part only when it is known (a failed probe has no source position); known,
+    // it makes the parts exact (they add up to the true lag).
+    let not_sent = f.source.as_ref().and_then(|s| s.not_sent);
+    let mut parts = vec![
+        (PART_GLYPHS[0], "not replayed", b(f.not_replayed, false)),
+        (
+            PART_GLYPHS[1],
+            "not received",
+            b(f.not_received, f.lower_bound && not_sent.is_none()),
+        ),
     ];
-    let build = |words: [&str; 3], gap: &str| -> Vec<Span<'static>> {
-        let mut v = vec![
-            Span::raw(" █ "),
-            Span::styled(format!("{} ", words[0]), theme.dim()),
-            Span::raw(b(f.apply)),
-            Span::raw(format!("{gap}▒ ")),
-            Span::styled(format!("{} ", words[1]), theme.dim()),
-            Span::raw(b(f.transport)),
-        ];
-        if let Some(u) = &unsent {
-            v.push(Span::raw(format!("{gap}░ ")));
-            v.push(Span::styled(format!("{} ", words[2]), theme.dim()));
-            v.push(Span::raw(u.clone()));
+    if let Some(n) = not_sent {
+        parts.push((PART_GLYPHS[2], "not sent", b(Some(n), false)));
+    }
+    let build = |figures: bool, gap: &str| -> Vec<Span<'static>> {
+        let mut v = Vec::new();
+        for (i, (glyph, words, figure)) in parts.iter().enumerate() {
+            v.push(Span::raw(format!(
+                "{}{glyph} ",
+                if i == 0 { " " } else { gap }
+            )));
+            if figures {
+                v.push(Span::styled(format!("{words} "), theme.dim()));
+                v.push(Span::raw(figure.clone()));
+            } else {
+                v.push(Span::styled(words.to_string(), theme.dim()));
+            }
         }
         v
     };
-    // Chosen for the widest figures (`1023 KiB`), so the wording does not change as they do.
-    const FIGURE: usize = 8;
-    for (i, words) in wordings.iter().enumerate() {
-        let gap = if i < 2 { "  " } else { " " };
-        let parts = if unsent.is_some() { 3 } else { 2 };
-        let need: usize = words[..parts]
+    // Chosen for the widest figures (`1023 KiB`, `≥ 1023 KiB`), so the form does not change
+    // as they do.
+    let need = |figures: bool, gap: &str| -> usize {
+        parts
             .iter()
-            .map(|w| 2 + w.chars().count() + 1 + FIGURE)
+            .map(|(_, words, figure)| {
+                let fig = if figures {
+                    1 + if figure.starts_with('≥') { 10 } else { 8 }
+                } else {
+                    0
+                };
+                2 + words.chars().count() + fig
+            })
             .sum::<usize>()
             + 1
-            + gap.len() * (parts - 1);
-        if need <= width {
-            return Line::from(build(*words, gap));
+            + gap.len() * (parts.len() - 1)
+    };
+    for (figures, gap) in [(true, "  "), (true, " "), (false, " ")] {
+        if need(figures, gap) <= width {
+            return Line::from(build(figures, gap));
         }
     }
-    Line::from(fit_spans(build(wordings[3], " "), width))
+    Line::from(fit_spans(build(false, " "), width))
 }
 
 /// The sparkline of recent lag samples on a linear scale up to `max_lag` (or the largest value
@@ -340,6 +420,20 @@ pub fn sparkline(
 }
 
 fn rates_line(f: &LagFigures, theme: &Theme) -> Vec<Span<'static>> {
+    // Past the switchover rates mean nothing: the final state instead.
+    if let Some(done) = &f.finished {
+        let mut v = vec![Span::styled("final: state ", theme.dim())];
+        v.push(Span::raw(
+            done.state
+                .as_ref()
+                .map_or("unknown".to_string(), |s| s.to_string()),
+        ));
+        if let Some(lsn) = done.replayed {
+            v.push(Span::styled(" · replayed to ", theme.dim()));
+            v.push(Span::raw(lsn.to_string()));
+        }
+        return v;
+    }
     let rate = |r: Option<f64>| r.map_or("unknown".to_string(), units::rate);
     // The source's own rate when it is read; else how fast its reported end moves.
     let (label, wal) = match f.source.as_ref().and_then(|s| s.wal_rate) {
@@ -354,8 +448,16 @@ fn rates_line(f: &LagFigures, theme: &Theme) -> Vec<Span<'static>> {
     ]
 }
 
-/// The catch-up outlook: an ETA, "caught up", "keeping up" or "not catching up".
-pub fn outlook(eta: Eta, theme: &Theme) -> Span<'static> {
+/// The outlook's words: for an exact lag an ETA, "caught up", "keeping up" or "not catching
+/// up"; for a lower bound only that; past the switchover what happened.
+pub fn outlook(o: &Outlook, finished: Option<&Finished>, theme: &Theme) -> Span<'static> {
+    let eta = match o {
+        Outlook::Eta(eta) => *eta,
+        Outlook::LowerBound => return Span::styled("lower bound: no ETA", theme.warn()),
+        Outlook::Finished => {
+            return Span::styled(finished.map_or("finished", |f| f.what), theme.accent());
+        }
+    };
     match eta {
         Eta::Unknown => Span::styled("ETA unknown", theme.dim()),
         Eta::CaughtUp => Span::styled("caught up", theme.good()),
@@ -377,7 +479,7 @@ pub fn outlook(eta: Eta, theme: &Theme) -> Span<'static> {
 pub enum LagView<'a> {
     /// The selected task's figures and its history (for the trend).
     Task {
-        figures: LagFigures,
+        figures: Box<LagFigures>,
         /// The task has ReplicationInfo (else there is nothing to gauge yet).
         has_replication: bool,
         history: &'a History,
@@ -407,12 +509,12 @@ impl<'a> LagView<'a> {
         };
         let max_lag = app.config.readiness.max_lag;
         LagView::Task {
-            figures: figures(
+            figures: Box::new(figures(
                 entry,
                 app.source_for(&entry.task.instance),
                 app.trend_window(),
                 max_lag,
-            ),
+            )),
             has_replication: entry.task.replication.is_some(),
             history: &entry.history,
             max_lag,
@@ -458,10 +560,16 @@ impl Widget for LagGauge<'_> {
         let inner = block.inner(area);
         let w = inner.width as usize;
         let mut lines = Vec::new();
+        // The figures of the rows line up, `≥ ` or not.
+        let fig_w = if f.lower_bound {
+            FIGURE_W + 2
+        } else {
+            FIGURE_W
+        };
         // The legend goes first when the panel is short.
         let mut legend_at = None;
         if !has_replication {
-            lines.push(gauge("", None, &[], max_lag, w, theme));
+            lines.push(gauge("", None, false, FIGURE_W, &[], max_lag, w, theme));
             lines.push(Line::styled(
                 " no ReplicationInfo yet (unknown, not 0)",
                 theme.dim(),
@@ -470,7 +578,9 @@ impl Widget for LagGauge<'_> {
             lines.push(gauge(
                 REPORTED_LABEL,
                 f.total,
-                &[f.apply],
+                f.lower_bound,
+                fig_w,
+                &[f.not_replayed],
                 max_lag,
                 w,
                 theme,
@@ -479,23 +589,36 @@ impl Widget for LagGauge<'_> {
                 (Some(t), _) => lines.push(gauge(
                     TRUE_LABEL,
                     Some(t),
-                    &[f.apply, f.transport],
+                    false,
+                    fig_w,
+                    &[f.not_replayed, f.not_received],
                     max_lag,
                     w,
                     theme,
                 )),
-                (None, Some(p)) => lines.push(unknown_true_row(p, w, theme)),
-                (None, None) => lines.push(unknown_true_row(&SourceProblem::Waiting, w, theme)),
+                (None, Some(p)) => lines.push(unknown_true_row(p, fig_w, w, theme)),
+                (None, None) => {
+                    lines.push(unknown_true_row(&SourceProblem::Waiting, fig_w, w, theme))
+                }
             }
             legend_at = Some(lines.len());
             lines.push(legend(&f, w, theme));
         } else {
-            lines.push(gauge("", f.total, &[f.apply], max_lag, w, theme));
+            lines.push(gauge(
+                "",
+                f.total,
+                f.lower_bound,
+                fig_w,
+                &[f.not_replayed],
+                max_lag,
+                w,
+                theme,
+            ));
             legend_at = Some(lines.len());
             lines.push(legend(&f, w, theme));
         }
         // The trend, with the outlook at its right end.
-        let out = outlook(f.eta, theme);
+        let out = outlook(&f.outlook, f.finished.as_ref(), theme);
         let spark_w = w.saturating_sub(7 + out.width() + 2);
         let mut spark = vec![Span::styled(" trend ", theme.dim())];
         spark.extend(sparkline(history, max_lag, spark_w, theme));
@@ -539,27 +662,35 @@ mod tests {
         buf
     }
 
-    #[test]
-    fn a_gauge_with_its_legend_trend_and_rates() {
-        let max = 16 << 20;
-        let history = History::default();
-        let figures = LagFigures {
+    /// Figures of 4 MiB: 3 not replayed, 1 not received, nothing else known.
+    fn four_mib() -> LagFigures {
+        LagFigures {
             total: Some(4 << 20),
-            transport: Some(1 << 20),
-            apply: Some(3 << 20),
+            not_received: Some(1 << 20),
+            not_replayed: Some(3 << 20),
+            lower_bound: false,
             rates: Rates::default(),
-            eta: Eta::Unknown,
+            outlook: Outlook::Eta(Eta::Unknown),
+            finished: None,
             restart: false,
             timeline: None,
             true_lag: None,
             source: None,
-        };
-        let view = LagView::Task {
-            figures,
+        }
+    }
+
+    fn task_view(figures: LagFigures, history: &History) -> LagView<'_> {
+        LagView::Task {
+            figures: Box::new(figures),
             has_replication: true,
-            history: &history,
-            max_lag: max,
-        };
+            history,
+            max_lag: 16 << 20,
+        }
+    }
+
+    #[test]
+    fn a_gauge_with_its_legend_trend_and_rates() {
+        let history = History::default();
         let want = Buffer::with_lines([
             "┌ Lag ─────────────────────────────────────────────────────┐",
             "│ 4.00 MiB ▕█████████████████▒▒▒▒▒····│······▏ max 16.0 MiB│",
@@ -568,7 +699,86 @@ mod tests {
             "│ WAL unknown · replay unknown                             │",
             "└──────────────────────────────────────────────────────────┘",
         ]);
-        assert_eq!(text(&render(view, 60, 6)), text(&want));
+        assert_eq!(
+            text(&render(task_view(four_mib(), &history), 60, 6)),
+            text(&want)
+        );
+    }
+
+    #[test]
+    fn a_lower_bound_reads_at_least_and_has_no_outlook() {
+        let history = History::default();
+        let figures = LagFigures {
+            lower_bound: true,
+            outlook: Outlook::LowerBound,
+            ..four_mib()
+        };
+        let want = Buffer::with_lines([
+            "┌ Lag ─────────────────────────────────────────────────────┐",
+            "│ ≥ 4.00 MiB ▕████████████████▒▒▒▒▒···│······▏ max 16.0 MiB│",
+            "│ █ not replayed 3.00 MiB  ▒ not received ≥ 1.00 MiB       │",
+            "│ trend                                 lower bound: no ETA│",
+            "│ WAL unknown · replay unknown                             │",
+            "└──────────────────────────────────────────────────────────┘",
+        ]);
+        assert_eq!(
+            text(&render(task_view(figures, &history), 60, 6)),
+            text(&want)
+        );
+    }
+
+    #[test]
+    fn the_legend_keeps_its_words_when_narrow() {
+        let history = History::default();
+        let probed = LagFigures {
+            true_lag: Some(7 << 20),
+            source: Some(SourceFigures {
+                not_sent: Some(3 << 20),
+                wal_rate: None,
+                problem: None,
+            }),
+            ..four_mib()
+        };
+        // Wide: every part with its figure.
+        let wide = text(&render(task_view(probed.clone(), &history), 80, 7));
+        assert_eq!(
+            wide[3],
+            "│ █ not replayed 3.00 MiB  ▒ not received 1.00 MiB  ░ not sent 3.00 MiB        │"
+        );
+        // At 80 columns the panel is 50 wide: the words stay, the figures go.
+        let narrow = text(&render(task_view(probed, &history), 50, 7));
+        assert_eq!(
+            narrow[3],
+            "│ █ not replayed ▒ not received ░ not sent       │"
+        );
+        let two = text(&render(task_view(four_mib(), &history), 36, 6));
+        assert_eq!(two[2], "│ █ not replayed ▒ not received    │");
+    }
+
+    #[test]
+    fn a_finished_task_shows_its_final_state_not_rates() {
+        let history = History::default();
+        let figures = LagFigures {
+            total: Some(0),
+            not_received: Some(0),
+            not_replayed: Some(0),
+            outlook: Outlook::Finished,
+            finished: Some(Finished {
+                what: "migration finished",
+                state: Some(ReplicationState::Finish),
+                replayed: Some(Lsn(0x5_0000_0000)),
+            }),
+            ..four_mib()
+        };
+        let got = text(&render(task_view(figures, &history), 60, 6));
+        assert_eq!(
+            got[3],
+            "│ trend                                  migration finished│"
+        );
+        assert_eq!(
+            got[4],
+            "│ final: state finish · replayed to 5/0                    │"
+        );
     }
 
     #[test]

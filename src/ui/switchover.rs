@@ -27,6 +27,8 @@ pub struct SwitchTask {
     pub verdict: Verdict,
     /// The lag the verdict judged ([`crate::app::TaskEntry::judged_lag`]).
     pub judged_lag: Option<u64>,
+    /// `judged_lag` is only a lower bound ([`crate::app::TaskEntry::lag_is_lower_bound`]).
+    pub lag_lower_bound: bool,
     pub stage: Option<Stage>,
     pub state: Option<ReplicationState>,
 }
@@ -40,6 +42,7 @@ impl<'a> SwitchoverView<'a> {
                 name: e.task.display_name(),
                 verdict: e.verdict.clone(),
                 judged_lag: e.judged_lag(),
+                lag_lower_bound: e.lag_is_lower_bound(),
                 stage: e.task.stage.clone(),
                 state: e.task.replication_state.clone(),
             }),
@@ -133,9 +136,15 @@ fn verdict_lines(lines: &mut Vec<Line<'static>>, entry: Option<&SwitchTask>, the
     match v {
         Some(v) => {
             let mut l = vec![Span::raw("Verdict "), verdict::badge(v, theme)];
-            // The lag the verdict judged: with a source probe, never less than the true lag.
-            if let Some(lag) = entry.and_then(|e| e.judged_lag) {
-                l.push(Span::raw(format!("  lag {}", units::bytes(lag))));
+            // The lag the verdict judged: with a source probe, never less than the true lag;
+            // `≥ X` when it is only a lower bound.
+            if let Some(e) = entry
+                && let Some(lag) = e.judged_lag
+            {
+                l.push(Span::raw(format!(
+                    "  lag {}",
+                    units::lag(lag, e.lag_lower_bound)
+                )));
             }
             lines.push(Line::from(l));
         }

@@ -16,7 +16,7 @@ use crate::units;
 /// Column widths: `basebackup 2/6`, `disconnect`, `60.0 MiB`, `not ready`.
 const STAGE_W: u16 = 14;
 const STATE_W: u16 = 10;
-const LAG_W: u16 = 9;
+const LAG_W: u16 = 10;
 const READY_W: u16 = 9;
 /// TASK's room with CHECKS in full, with it terse (`erp-precheck-1`), and at the least.
 const FULL_TASK_W: u16 = 20;
@@ -54,6 +54,8 @@ pub enum TaskRow {
         state: Option<ReplicationState>,
         /// The lag the verdict judges ([`crate::app::TaskEntry::judged_lag`]).
         lag: Option<u64>,
+        /// `lag` is only a lower bound ([`crate::app::TaskEntry::lag_is_lower_bound`]).
+        lag_lower_bound: bool,
         verdict: VerdictKind,
         /// The precheck log's check counts.
         checks: SeverityCounts,
@@ -94,6 +96,7 @@ impl TaskListView {
                         stage: t.stage.clone(),
                         state: t.replication_state.clone(),
                         lag: e.judged_lag(),
+                        lag_lower_bound: e.lag_is_lower_bound(),
                         verdict: e.verdict.kind(),
                         checks: t.precheck.counts,
                         backup_percent: e.history.backup_progress().map(|p| p.percent),
@@ -315,6 +318,7 @@ impl Widget for TaskList {
                     stage,
                     state,
                     lag,
+                    lag_lower_bound,
                     verdict,
                     stale,
                     checks,
@@ -335,9 +339,11 @@ impl Widget for TaskList {
                     prev_instance = Some(task_instance.as_str());
                     let stage_text = stage_text(stage.as_ref(), *backup_percent);
                     // With a source probe the true lag is the better figure: the table shows the
-                    // lag the verdict judges.
+                    // lag the verdict judges, `≥ X` when that is only a lower bound.
                     let lag = match lag {
-                        Some(l) => Span::styled(units::bytes(*l), theme.level(*l, max_lag)),
+                        Some(l) => {
+                            Span::styled(units::lag(*l, *lag_lower_bound), theme.level(*l, max_lag))
+                        }
                         None => Span::styled("unknown", theme.dim()),
                     };
                     let mut cells = Vec::new();
@@ -465,6 +471,7 @@ mod tests {
             stage: Some(stage),
             state: Some(ReplicationState::Unstarted),
             lag: None,
+            lag_lower_bound: false,
             verdict: VerdictKind::NotReady,
             stale: false,
             checks,
@@ -510,11 +517,11 @@ mod tests {
         assert_eq!(
             render(120)[1..6],
             [
-                "│INSTANCE           TASK                                      STAGE          STATE      LAG       CHECKS      READY    │",
-                "│pgm-bp1demo00erp01 440437101 erp-precheck                    precheck 1/6   unstarted  unknown   ✗ 2 failed  not ready│",
-                "│                   440437101 erp-backup                      basebackup 75% unstarted  unknown   ok 12       not ready│",
-                "│                   440437101 erp-warned                      basebackup 2/6 unstarted  unknown   ! 1 warned  not ready│",
-                "│                   440437101 erp-new                         precheck 1/6   unstarted  unknown   –           not ready│",
+                "│INSTANCE           TASK                                     STAGE          STATE      LAG        CHECKS      READY    │",
+                "│pgm-bp1demo00erp01 440437101 erp-precheck                   precheck 1/6   unstarted  unknown    ✗ 2 failed  not ready│",
+                "│                   440437101 erp-backup                     basebackup 75% unstarted  unknown    ok 12       not ready│",
+                "│                   440437101 erp-warned                     basebackup 2/6 unstarted  unknown    ! 1 warned  not ready│",
+                "│                   440437101 erp-new                        precheck 1/6   unstarted  unknown    –           not ready│",
             ]
         );
     }
@@ -524,16 +531,16 @@ mod tests {
         assert_eq!(
             render(80)[1..6],
             [
-                "│INSTANCE      TASK           STAGE          STATE      LAG       CHK READY    │",
-                "│pgm-bp…0erp01 erp-precheck   precheck 1/6   unstarted  unknown   ✗ 2 not ready│",
-                "│              erp-backup     basebackup 75% unstarted  unknown   ok  not ready│",
-                "│              erp-warned     basebackup 2/6 unstarted  unknown   ! 1 not ready│",
-                "│              erp-new        precheck 1/6   unstarted  unknown   –   not ready│",
+                "│INSTANCE     TASK           STAGE          STATE      LAG        CHK READY    │",
+                "│pgm-bp…erp01 erp-precheck   precheck 1/6   unstarted  unknown    ✗ 2 not ready│",
+                "│             erp-backup     basebackup 75% unstarted  unknown    ok  not ready│",
+                "│             erp-warned     basebackup 2/6 unstarted  unknown    ! 1 not ready│",
+                "│             erp-new        precheck 1/6   unstarted  unknown    –   not ready│",
             ]
         );
         // A long instance id gives up columns for it (`pgm-b…erp01`), down to a point.
         assert!(
-            render(74)[2].starts_with("│pgm-b…erp01 erp-preche "),
+            render(74)[2].starts_with("│pgm-b…erp01 erp-prech "),
             "{}",
             render(74)[2]
         );

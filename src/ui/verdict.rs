@@ -232,6 +232,7 @@ mod tests {
                 Reason::LagAbove {
                     lag: 100 * MIB,
                     max: 16 * MIB,
+                    lower_bound: false,
                 },
             ]),
             can_switch: false,
@@ -244,6 +245,29 @@ mod tests {
             "└────────────────────┘",
         ]);
         assert_eq!(text(&render(view, 22, 4)), text(&want));
+    }
+
+    #[test]
+    fn a_lower_bound_lag_reads_at_least() {
+        let view = VerdictView::Task {
+            verdict: Verdict::NotReady(vec![
+                Reason::State(Some(crate::model::ReplicationState::Disconnect)),
+                Reason::LagAbove {
+                    lag: 100 * MIB,
+                    max: 16 * MIB,
+                    lower_bound: true,
+                },
+            ]),
+            can_switch: false,
+            max_lag: 16 * MIB,
+        };
+        let want = Buffer::with_lines([
+            "┌  NOT READY  ──────────────────────┐",
+            "│• state disconnect, not streaming  │",
+            "│• lag ≥ 100 MiB > 16.0 MiB         │",
+            "└───────────────────────────────────┘",
+        ]);
+        assert_eq!(text(&render(view, 37, 4)), text(&want));
     }
 
     #[test]

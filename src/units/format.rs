@@ -26,6 +26,16 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// A lag in bytes as [`bytes`], `≥ ` first when it is only a lower bound (the source may be
+/// further ahead than the standby knows): `1.50 KiB`, `≥ 1.50 KiB`.
+pub fn lag(n: u64, lower_bound: bool) -> String {
+    if lower_bound {
+        format!("≥ {}", bytes(n))
+    } else {
+        bytes(n)
+    }
+}
+
 /// A byte rate: `1.5 MiB/s`.
 pub fn rate(bytes_per_sec: f64) -> String {
     if !bytes_per_sec.is_finite() || bytes_per_sec < 0.0 {
@@ -52,6 +62,8 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(bytes(0), "0 B");
+        assert_eq!(lag(0, true), "≥ 0 B");
+        assert_eq!(lag(1536, false), "1.50 KiB");
         assert_eq!(bytes(1023), "1023 B");
         assert_eq!(bytes(1536), "1.50 KiB");
         assert_eq!(bytes(16 * 1024 * 1024), "16.0 MiB");

@@ -479,5 +479,9 @@ fn a_scrolled_table_still_names_the_instance_of_its_first_row() {
     assert_eq!(selected_id(&a), Some(403));
     let s = screen(&render(&mut a, 80, 20));
     let first_row = s.lines().nth(3).unwrap();
-    assert!(first_row.contains("pgm-demo-"), "{s}");
+    // At 80 columns the id is shortened in the middle (`pgm-de…-east`).
+    assert!(
+        first_row.contains("pgm-de") && first_row.contains("-east"),
+        "{s}"
+    );
 }

@@ -305,12 +305,12 @@ fn help_scrolls_when_it_does_not_fit_60x18() {
     a.on_key(key(KeyCode::F(1)));
     let top = format!("{:?}", render(&mut a, 60, 18).backend());
     assert!(top.contains("more (↓ PgDn)"), "{top}");
-    assert!(!top.contains("DRAINED:"), "{top}");
+    assert!(!top.contains("DRAINED (needs"), "{top}");
     a.on_key(key(KeyCode::End));
     let bottom = render(&mut a, 60, 18);
     let text = format!("{:?}", bottom.backend());
     assert!(
-        text.contains("DRAINED:") && text.contains("IN SYNC:"),
+        text.contains("DRAINED (needs") && text.contains("IN SYNC:") && text.contains("Lag ≥ X"),
         "{text}"
     );
     assert!(!text.contains("more (↓ PgDn)"), "{text}");
@@ -453,11 +453,15 @@ fn true_lag_80x24_and_120x40() {
     assert!(s.contains(" reported 2.00 MiB"), "{s}");
     assert!(s.contains(" true     5.00 MiB"), "{s}");
     assert!(s.contains("source WAL 1.00 MiB/s"), "{s}");
-    assert!(s.contains("new 3.00 MiB"), "not yet sent: {s}");
+    // At 80 columns the legend keeps its words and leaves the figures to the bars.
+    assert!(
+        s.contains("█ not replayed ▒ not received ░ not sent"),
+        "{s}"
+    );
     assert_snapshot!("true_lag_80x24", t.backend());
     let t = render(&mut a, 120, 40);
     let s = screen(&t);
-    assert!(s.contains("not yet sent 3.00 MiB"), "{s}");
+    assert!(s.contains("not sent 3.00 MiB"), "{s}");
     assert!(s.contains("Src LSN  5/2B00000"), "{s}");
     assert_snapshot!("true_lag_120x40", t.backend());
     // The verdict is judged on the true lag: 5 MiB is within 16 MiB, so IN SYNC, and it
@@ -548,4 +552,106 @@ fn finished_and_switching_tasks_are_not_alarms() {
         assert!(s.contains(badge), "{badge} missing:\n{s}");
         assert!(!s.contains("NOT READY"), "{s}");
     }
+}
+
+/// Task 401 streaming at 40 MiB behind, then its standby disconnected from 25 s on: the
+/// positions RDS reports freeze while the source may write on.
+fn disconnected_app(cfg: migtop::app::AppConfig) -> migtop::app::App {
+    let mut a = migtop::app::App::new(cfg, t0());
+    let main = pos(0x5_0000_0000, 40 * MIB);
+    let mut s = 0;
+    while s <= 40 {
+        let mut east = east_items(main);
+        if s >= 25 {
+            east[0] = item(401, "orders", "increment", "disconnect", Some(main), DETAIL);
+        }
+        ok(&mut a, "pgm-demo-east", s, east);
+        ok(&mut a, "pgm-demo-west", s, west_items());
+        s += 5;
+    }
+    a.update(Action::Tick(at(40) + chrono::Duration::milliseconds(1500)));
+    select_task(&mut a, 401);
+    a
+}
+
+/// A disconnected standby: its lag is only a lower bound, everywhere it shows.
+#[test]
+fn disconnected_lag_is_a_lower_bound_80x24_and_120x40() {
+    let mut a = disconnected_app(config());
+    assert!(a.selected_task().unwrap().lag_is_lower_bound());
+    let t = render(&mut a, 80, 24);
+    let s = screen(&t);
+    assert!(s.contains("disconnect ≥ 40.0 MiB"), "the LAG cell: {s}");
+    assert!(
+        s.contains("WAL unknown · replay 0 B/s"),
+        "no source rate: {s}"
+    );
+    assert!(s.contains(" ≥ 40.0 MiB ▕"), "the gauge: {s}");
+    assert!(s.contains("lower bound: no ETA"), "{s}");
+    assert!(s.contains("lag > 16.0 MiB"), "the short reason: {s}");
+    for exact in ["caught up", "keeping up", "ETA "] {
+        assert!(!s.contains(exact), "{exact}: {s}");
+    }
+    assert_snapshot!("disconnected_80x24", t.backend());
+    let t = render(&mut a, 120, 40);
+    let s = screen(&t);
+    assert!(s.contains("not received ≥ 20.0 MiB"), "{s}");
+    assert!(s.contains("lag ≥ 40.0 MiB > 16.0 MiB"), "{s}");
+    assert_snapshot!("disconnected_120x40", t.backend());
+}
+
+/// The switchover dialog of a disconnected standby says its lag is a lower bound.
+#[test]
+fn switchover_dialog_of_a_disconnected_standby_80x24() {
+    let mut cfg = config();
+    cfg.allow_switchover = true;
+    let mut a = disconnected_app(cfg);
+    a.on_key(ch('S'));
+    let t = render(&mut a, 80, 24);
+    let s = screen(&t);
+    assert!(s.contains("lag ≥ 40.0 MiB"), "{s}");
+    assert_snapshot!("switchover_disconnected_80x24", t.backend());
+}
+
+/// The standby still says streaming, but nothing has come from the source since 0 s: past
+/// the keepalive period (30 s, assumed) the link is dead and the lag only a lower bound.
+#[test]
+fn a_silent_link_makes_the_lag_a_lower_bound_80x24() {
+    let mut a = app();
+    let main = pos(0x5_0000_0000, 2 * MIB);
+    let mut s = 0;
+    // Silent past the assumed keepalive period (30 s) and its grace (15 s).
+    while s <= 50 {
+        // The items' receipt time is t0's: it never moves.
+        ok_as_is(&mut a, "pgm-demo-east", s, east_items(main));
+        ok(&mut a, "pgm-demo-west", s, west_items());
+        s += 5;
+    }
+    a.update(Action::Tick(at(50) + chrono::Duration::milliseconds(1500)));
+    select_task(&mut a, 401);
+    let e = a.selected_task().unwrap();
+    assert_eq!(e.verdict.kind(), VerdictKind::NotReady, "{:?}", e.verdict);
+    assert!(e.lag_is_lower_bound());
+    let t = render(&mut a, 80, 24);
+    let s = screen(&t);
+    assert!(s.contains("streaming  ≥ 2.00 MiB"), "{s}");
+    assert!(s.contains("no message"), "{s}");
+    assert!(s.contains("lower bound: no ETA"), "{s}");
+    assert_snapshot!("silent_link_80x24", t.backend());
+}
+
+/// A finished task: its final state, no rates, nothing to catch up.
+#[test]
+fn a_finished_task_shows_no_rates_80x24_and_120x40() {
+    let mut a = in_sync_app();
+    select_task(&mut a, 502);
+    let t = render(&mut a, 80, 24);
+    let s = screen(&t);
+    assert!(s.contains("final: state finish · replayed to 9/0"), "{s}");
+    assert!(s.contains("migration finished"), "{s}");
+    for rate in ["B/s", "caught up", "ETA"] {
+        assert!(!s.contains(rate), "{rate}: {s}");
+    }
+    assert_snapshot!("finished_80x24", t.backend());
+    assert_snapshot!("finished_120x40", render(&mut a, 120, 40).backend());
 }

@@ -38,7 +38,11 @@ fn check(page: &Page) {
     assert_eq!(r.latest_end_lsn, Some(Lsn(0x3000148)));
     assert_eq!(r.replay_lsn, Some(Lsn(0x3000148)));
     assert_eq!(
-        (r.lag_bytes(), r.transport_bytes(), r.apply_bytes()),
+        (
+            r.lag_bytes(),
+            r.not_received_bytes(),
+            r.not_replayed_bytes()
+        ),
         (Some(0), Some(0), Some(0))
     );
     assert_eq!(r.synced, Some(true));

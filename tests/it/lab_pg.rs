@@ -85,7 +85,7 @@ async fn figures_equal_postgres_own_pg_wal_lsn_diff() {
     let s = lab
         .wait_for("transport and apply lag", WAIT, |s| {
             let i = decoded(s);
-            i.transport_bytes().unwrap_or(0) > 0 && i.apply_bytes().unwrap_or(0) > 0
+            i.not_received_bytes().unwrap_or(0) > 0 && i.not_replayed_bytes().unwrap_or(0) > 0
         })
         .await
         .unwrap();
@@ -100,19 +100,19 @@ async fn figures_equal_postgres_own_pg_wal_lsn_diff() {
         "source {} latest_end {latest} received {received} replay {replay}: lag {:?} transport {:?} apply {:?}",
         src.lsn,
         info.lag_bytes(),
-        info.transport_bytes(),
-        info.apply_bytes()
+        info.not_received_bytes(),
+        info.not_replayed_bytes()
     );
     assert_eq!(
         info.lag_bytes().unwrap() as i64,
         pg_diff_greatest(&pg, latest, received, replay).await
     );
     assert_eq!(
-        info.transport_bytes().unwrap() as i64,
+        info.not_received_bytes().unwrap() as i64,
         pg_diff(&pg, latest, received).await
     );
     assert_eq!(
-        info.apply_bytes().unwrap() as i64,
+        info.not_replayed_bytes().unwrap() as i64,
         pg_diff(&pg, received, replay).await
     );
     let true_lag = migtop::probe::true_lag_bytes(src.lsn, replay).unwrap();
@@ -148,8 +148,8 @@ async fn figures_equal_postgres_own_pg_wal_lsn_diff() {
         .await
         .unwrap();
     let info = decoded(&s);
-    assert_eq!(info.transport_bytes(), Some(0));
-    assert_eq!(info.apply_bytes(), Some(0));
+    assert_eq!(info.not_received_bytes(), Some(0));
+    assert_eq!(info.not_replayed_bytes(), Some(0));
     assert_eq!(s.info["ReplayLag"], "0");
     assert_eq!(s.info["Synced"], "true");
     shut(lab).await;
@@ -186,7 +186,7 @@ async fn paused_replay_shows_growing_apply_lag() {
             ReplicationState::Streaming,
             "a pause is no disconnect"
         );
-        applies.push(info.apply_bytes().unwrap());
+        applies.push(info.not_replayed_bytes().unwrap());
         replays.push(info.replay_lsn.unwrap());
     }
     eprintln!("apply lag while paused: {applies:?}");
@@ -198,7 +198,7 @@ async fn paused_replay_shows_growing_apply_lag() {
 
     lab.resume_replay().await.unwrap();
     lab.wait_for("apply lag to drain", WAIT, |s| {
-        decoded(s).apply_bytes() == Some(0) && s.reading.replay_paused == Some(false)
+        decoded(s).not_replayed_bytes() == Some(0) && s.reading.replay_paused == Some(false)
     })
     .await
     .unwrap();

@@ -252,6 +252,8 @@ struct Seen {
     state: Option<ReplicationState>,
     /// The judged lag.
     lag: Option<u64>,
+    /// The judged lag is only a lower bound.
+    lag_lower_bound: bool,
     /// The screen at 120x40, as text.
     screen: String,
 }
@@ -286,10 +288,12 @@ impl Watch {
         let verdict = entry.verdict.clone();
         let state = entry.task.replication_state.clone();
         let lag = entry.judged_lag();
+        let lag_lower_bound = entry.lag_is_lower_bound();
         Seen {
             verdict,
             state,
             lag,
+            lag_lower_bound,
             screen: self.screen(),
         }
     }
@@ -541,6 +545,14 @@ async fn disconnected_standby_never_looks_caught_up() {
                 b.screen
             );
         }
+        // Without a probe the lag is never an exact figure: unknown (as this run's standby
+        // reports it after the cut) or a lower bound, `≥ X`.
+        assert!(b.lag.is_none() || b.lag_lower_bound, "{:?}", b.lag);
+        if b.lag.is_some() {
+            assert!(b.screen.contains("lower bound: no ETA"), "{}", b.screen);
+        }
+        // With a probe the true lag is exact.
+        assert!(!p.lag_lower_bound, "{:?}", p.lag);
         assert!(
             p.lag.is_some_and(|l| l > 0),
             "with a probe the true lag shows: {:?}",

@@ -48,6 +48,7 @@ pub fn app_config(rec: &Recording, mut base: AppConfig) -> AppConfig {
     base.source_probe = rec.probe_target();
     base.allow_switchover = false;
     base.bell = false;
+    base.command = "replay".into();
     base
 }
 

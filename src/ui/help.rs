@@ -41,11 +41,30 @@ pub const LAB_KEYS: &[(&str, &str)] = &[
     ("P", "lab: pause / resume replay on the standby"),
 ];
 
+/// The keys of `migtop replay`, in place of the live keys that talk to the API ([`LIVE_ONLY`]).
+pub const REPLAY_KEYS: &[(&str, &str)] = &[
+    (
+        "Space p",
+        "replay: play / pause (at the end: from the start)",
+    ),
+    ("←/→  h/l", "replay: one poll back / forward"),
+    (
+        "[ / ]",
+        "replay: previous / next change of stage, state or verdict",
+    ),
+    ("+/-", "replay: slower / faster"),
+];
+
+/// The keys of [`KEYS`] that a replay has no use for: nothing is polled or sent.
+const LIVE_ONLY: &[&str] = &["r", "p  Space", "+/-", "S"];
+
 /// The help overlay as data: the readiness thresholds it explains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HelpView {
     /// The lab's keys are on (`migtop lab`).
     pub lab_keys: bool,
+    /// A recording is replayed (`migtop replay`): its keys instead of the live ones.
+    pub replay: bool,
     /// `--max-lag`.
     pub max_lag: u64,
     /// How long IN SYNC must hold.
@@ -59,6 +78,7 @@ impl HelpView {
     pub fn of(app: &App) -> HelpView {
         HelpView {
             lab_keys: app.config.lab_keys,
+            replay: app.config.command == "replay",
             max_lag: app.config.readiness.max_lag,
             stable_for: app.config.readiness.stable_for,
             scroll: app.help_scroll,
@@ -77,8 +97,14 @@ impl Widget for HelpOverlay {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let theme = &self.theme;
         let lab: &[(&str, &str)] = if self.view.lab_keys { LAB_KEYS } else { &[] };
-        let mut lines: Vec<Line> = KEYS
+        let replay = self.view.replay;
+        let own: &[(&str, &str)] = if replay { REPLAY_KEYS } else { &[] };
+        let mut lines: Vec<Line> = own
             .iter()
+            .chain(
+                KEYS.iter()
+                    .filter(|(k, _)| !(replay && LIVE_ONLY.contains(k))),
+            )
             .chain(lab)
             .map(|(k, d)| {
                 Line::from(vec![
@@ -145,10 +171,15 @@ mod tests {
     const MIB: u64 = 1024 * 1024;
 
     fn render(w: u16, h: u16) -> Buffer {
+        render_for(w, h, false)
+    }
+
+    fn render_for(w: u16, h: u16, replay: bool) -> Buffer {
         let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
         HelpOverlay {
             view: HelpView {
                 lab_keys: false,
+                replay,
                 max_lag: 16 * MIB,
                 stable_for: Duration::from_secs(30),
                 scroll: 0,
@@ -186,5 +217,26 @@ mod tests {
         ] {
             assert!(got.iter().any(|l| l.contains(want)), "{want}: {got:#?}");
         }
+    }
+
+    #[test]
+    fn a_replay_lists_its_own_keys_not_the_live_ones() {
+        let got = text(&render_for(80, 30, true)).concat();
+        for want in [
+            "replay: play / pause",
+            "replay: one poll back",
+            "[ / ]",
+            "quit",
+        ] {
+            assert!(got.contains(want), "{want}: {got}");
+        }
+        for live in ["poll now", "pause / resume polling", "switchover (needs"] {
+            assert!(!got.contains(live), "{live}: {got}");
+        }
+        let live = text(&render_for(80, 30, false)).concat();
+        assert!(
+            live.contains("poll now") && !live.contains("replay:"),
+            "{live}"
+        );
     }
 }

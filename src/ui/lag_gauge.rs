@@ -199,23 +199,35 @@ pub fn position(bytes: u64, max_lag: u64, width: usize) -> usize {
     ((f * width as f64).round() as usize).clamp(1, width)
 }
 
+/// What the gauge rows of one panel share: the figure's width (so figures line up), the
+/// scale's `--max-lag`, the panel's inner width and the theme.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    fig_w: usize,
+    max_lag: u64,
+    width: usize,
+    theme: &'a Theme,
+}
+
 /// The glyphs of the bar's parts, left to right: not replayed, not received, not yet sent.
 const PART_GLYPHS: [char; 3] = ['█', '▒', '░'];
 
 /// One gauge row: `label`, the figure (`≥ X` when `lower_bound`), and a log-scale bar whose filled cells are split among
 /// `parts` (byte counts, drawn with [`PART_GLYPHS`] in order; what they leave of the total
 /// takes the glyph after the last part given).
-#[allow(clippy::too_many_arguments)]
 fn gauge(
+    rows: &Rows,
     label: &str,
     total: Option<u64>,
     lower_bound: bool,
-    fig_w: usize,
     parts: &[Option<u64>],
-    max_lag: u64,
-    width: usize,
-    theme: &Theme,
 ) -> Line<'static> {
+    let Rows {
+        fig_w,
+        max_lag,
+        width,
+        theme,
+    } = *rows;
     let value = match total {
         // Never touching the label, even as `≥ 1023 KiB`.
         Some(t) => Span::styled(
@@ -566,35 +578,39 @@ impl Widget for LagGauge<'_> {
         } else {
             FIGURE_W
         };
+        let rows = Rows {
+            fig_w,
+            max_lag,
+            width: w,
+            theme,
+        };
         // The legend goes first when the panel is short.
         let mut legend_at = None;
         if !has_replication {
-            lines.push(gauge("", None, false, FIGURE_W, &[], max_lag, w, theme));
+            let rows = Rows {
+                fig_w: FIGURE_W,
+                ..rows
+            };
+            lines.push(gauge(&rows, "", None, false, &[]));
             lines.push(Line::styled(
                 " no ReplicationInfo yet (unknown, not 0)",
                 theme.dim(),
             ));
         } else if let Some(src) = &f.source {
             lines.push(gauge(
+                &rows,
                 REPORTED_LABEL,
                 f.total,
                 f.lower_bound,
-                fig_w,
                 &[f.not_replayed],
-                max_lag,
-                w,
-                theme,
             ));
             match (f.true_lag, &src.problem) {
                 (Some(t), _) => lines.push(gauge(
+                    &rows,
                     TRUE_LABEL,
                     Some(t),
                     false,
-                    fig_w,
                     &[f.not_replayed, f.not_received],
-                    max_lag,
-                    w,
-                    theme,
                 )),
                 (None, Some(p)) => lines.push(unknown_true_row(p, fig_w, w, theme)),
                 (None, None) => {
@@ -604,16 +620,7 @@ impl Widget for LagGauge<'_> {
             legend_at = Some(lines.len());
             lines.push(legend(&f, w, theme));
         } else {
-            lines.push(gauge(
-                "",
-                f.total,
-                f.lower_bound,
-                fig_w,
-                &[f.not_replayed],
-                max_lag,
-                w,
-                theme,
-            ));
+            lines.push(gauge(&rows, "", f.total, f.lower_bound, &[f.not_replayed]));
             legend_at = Some(lines.len());
             lines.push(legend(&f, w, theme));
         }

@@ -283,7 +283,10 @@ mod tests {
         draw(&mut t, "age=4s");
         let next = out.take();
         assert!(next.contains('4') && !next.contains("age"), "{next:?}");
-        assert!(next.starts_with("\x1b[?2026h") && next.ends_with("\x1b[?2026l"), "{next:?}");
+        assert!(
+            next.starts_with("\x1b[?2026h") && next.ends_with("\x1b[?2026l"),
+            "{next:?}"
+        );
         assert!(!next.contains("\x1b[?25l"), "{next:?}");
         assert!(next.len() < 48, "{} bytes: {next:?}", next.len());
     }

@@ -324,6 +324,11 @@ impl App {
         std::mem::take(&mut self.dirty)
     }
 
+    /// Whether something changed since the last [`App::take_dirty`], without clearing it.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
     /// The selected row's task, if it is a task.
     pub fn selected_task(&self) -> Option<&TaskEntry> {
         match self.rows.get(self.selected)? {

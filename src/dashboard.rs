@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use crossterm::event::{Event, EventStream};
-use futures::StreamExt;
+use crossterm::event::Event;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
@@ -87,7 +86,7 @@ pub async fn run(
     if let Ok((w, h)) = tui.size() {
         app.update(Action::Resize(w, h));
     }
-    let mut events = EventStream::new();
+    let mut events = tui::Input::spawn();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     // The signal that ended the session, for the exit code 128 + n.

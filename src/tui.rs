@@ -6,12 +6,13 @@ use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
 use crossterm::terminal::{
     BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
     disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute, queue};
+use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::{Backend, ClearType, CrosstermBackend, WindowSize};
 use ratatui::buffer::Cell;
@@ -80,7 +81,7 @@ impl Tui {
             return Err(e);
         }
         let out = BufWriter::with_capacity(FRAME_BUFFER, io::stdout());
-        match Terminal::new(FrameBackend::new(out)) {
+        match Terminal::new(FrameBackend::on_stdout(out)) {
             Ok(mut terminal) => {
                 let _ = terminal.clear();
                 Ok(Tui { terminal })
@@ -128,6 +129,42 @@ impl Tui {
     }
 }
 
+/// Terminal input (keys, mouse, resizes), read on a task of its own. Polled straight from an
+/// event loop's `select!`, crossterm's `EventStream` tries its reader's lock on every pass of
+/// the loop while its waker thread holds it, spinning through dozens of `sched_yield` calls a
+/// second; here it is polled only when input has arrived.
+pub struct Input {
+    rx: tokio::sync::mpsc::Receiver<io::Result<Event>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Input {
+    /// Starts reading the terminal's input.
+    pub fn spawn() -> Input {
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let task = tokio::spawn(async move {
+            let mut events = EventStream::new();
+            while let Some(ev) = events.next().await {
+                if tx.send(ev).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Input { rx, task }
+    }
+
+    /// The next event; `None` once the terminal's input has ended. Cancel-safe.
+    pub async fn next(&mut self) -> Option<io::Result<Event>> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// The crossterm backend, writing only what a frame changes: ratatui diffs the cells, but
 /// around every diff (an empty one too) the plain backend resets the colours and hides the
 /// cursor again, about 40 bytes a frame with the synchronized-update markers. Here a frame
@@ -137,6 +174,8 @@ pub struct FrameBackend<W: Write> {
     inner: CrosstermBackend<W>,
     /// Whether the cursor is known to be hidden (nothing is written to hide it again).
     cursor_hidden: bool,
+    /// Whether `out` is this process's stdout, so its size can be asked of stdout.
+    on_stdout: bool,
 }
 
 impl<W: Write> FrameBackend<W> {
@@ -145,8 +184,26 @@ impl<W: Write> FrameBackend<W> {
         FrameBackend {
             inner: CrosstermBackend::new(out),
             cursor_hidden: false,
+            on_stdout: false,
         }
     }
+
+    /// A backend writing to `out`, which is stdout.
+    pub fn on_stdout(out: W) -> FrameBackend<W> {
+        FrameBackend {
+            on_stdout: true,
+            ..FrameBackend::new(out)
+        }
+    }
+}
+
+/// The size of the terminal on stdout, from one ioctl. Ratatui asks for the size before every
+/// frame, and crossterm answers by opening and closing /dev/tty each time.
+fn stdout_size() -> Option<Size> {
+    // SAFETY: TIOCGWINSZ only writes a `winsize` into the struct it is given.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (rc == 0 && ws.ws_col > 0 && ws.ws_row > 0).then(|| Size::new(ws.ws_col, ws.ws_row))
 }
 
 /// Bytes written straight through (the bell).
@@ -210,7 +267,10 @@ impl<W: Write> Backend for FrameBackend<W> {
     }
 
     fn size(&self) -> io::Result<Size> {
-        self.inner.size()
+        match self.on_stdout.then(stdout_size).flatten() {
+            Some(size) => Ok(size),
+            None => self.inner.size(),
+        }
     }
 
     fn window_size(&mut self) -> io::Result<WindowSize> {

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use crossterm::event::{Event, EventStream};
-use futures::StreamExt;
+use crossterm::event::Event;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
@@ -21,6 +20,12 @@ use crate::probe::Probe;
 use crate::recording::{Entry, Recorder, RecordingError, SwitchoverRecord};
 use crate::signals::{StopSignal, StopSignals};
 use crate::tui::{self, Tui};
+
+/// How long a change from the pollers may wait for others to share its frame. The pollers
+/// run in step, so one round of polls (a request out, its answer, the next time, for every
+/// instance) arrives within a few milliseconds on a near endpoint: drawn as it comes, that
+/// was three frames per instance per round. Keys, resizes and the clock draw at once.
+const FRAME_SETTLE: Duration = Duration::from_millis(40);
 
 /// Refuses to open the dashboard without a terminal on stdin and stdout.
 pub fn require_terminal() -> Result<(), UsageError> {
@@ -81,21 +86,33 @@ pub async fn run(
     if let Ok((w, h)) = tui.size() {
         app.update(Action::Resize(w, h));
     }
-    let mut events = EventStream::new();
+    let mut events = tui::Input::spawn();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     // The signal that ended the session, for the exit code 128 + n.
     let mut ended_by: Option<StopSignal> = None;
     // The switchover sent and not yet answered: instance, task id, when (for the recording).
     let mut pending_switch: Option<(String, Option<i64>, DateTime<Utc>)> = None;
+    // When the changes waiting for a frame get one; `None` while none waits.
+    let mut frame_due: Option<tokio::time::Instant> = None;
+    // Whether the last event should be seen at once (all but the pollers').
+    let mut urgent = true;
 
     loop {
         if app.quit || tui::panicked() {
             break;
         }
-        if app.take_dirty() {
-            tui.draw(&app)?;
+        if app.is_dirty() {
+            let now = tokio::time::Instant::now();
+            if urgent || frame_due.is_some_and(|due| due <= now) {
+                app.take_dirty();
+                frame_due = None;
+                tui.draw(&app)?;
+            } else if frame_due.is_none() {
+                frame_due = Some(now + FRAME_SETTLE);
+            }
         }
+        urgent = true;
         let effects = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) => app.on_key(k),
@@ -109,6 +126,7 @@ pub async fn run(
                 None => break,
             },
             Some(ev) = poll_rx.recv() => {
+                urgent = false;
                 if let PollEvent::Finished(r) = &ev {
                     record(&mut recorder, &mut app, |rec| rec.append(r));
                 }
@@ -137,6 +155,8 @@ pub async fn run(
                 effects
             }
             sig = signals.recv() => { ended_by = Some(sig); break }
+            _ = tokio::time::sleep_until(frame_due.unwrap_or_else(tokio::time::Instant::now)),
+                if frame_due.is_some() => Vec::new(),
         };
         for effect in effects {
             match effect {

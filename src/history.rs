@@ -168,7 +168,13 @@ pub struct Rates {
 #[derive(Debug, Clone, Default)]
 pub struct History {
     samples: VecDeque<Sample>,
+    /// Set anew by every push, from a counter shared by all histories (so a history put in
+    /// another's place never repeats its revision): what was judged from these samples is
+    /// still right while it holds.
+    revision: u64,
 }
+
+static REVISIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// The instant `d` before `at`, or the earliest instant chrono holds: a window longer than
 /// history (a huge `--stable-for`) covers all of it instead of overflowing.
@@ -185,6 +191,7 @@ const MAX_SAMPLES: usize = 4096;
 impl History {
     /// Appends a sample and forgets samples older than `keep` before it.
     pub fn push(&mut self, sample: Sample, keep: Duration) {
+        self.revision = REVISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let cutoff = before(sample.at, keep);
         self.samples.push_back(sample);
         while self.samples.len() > MAX_SAMPLES
@@ -195,6 +202,11 @@ impl History {
         {
             self.samples.pop_front();
         }
+    }
+
+    /// Changes with every push (the only way the samples change); 0 before the first.
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// Every sample, oldest first.

@@ -193,7 +193,7 @@ impl RdsClient {
         p.insert("SignatureNonce".into(), uuid::Uuid::new_v4().to_string());
         p.insert(
             "Timestamp".into(),
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         );
         if let Some(t) = &c.security_token {
             p.insert("SecurityToken".into(), t.expose_secret().to_string());

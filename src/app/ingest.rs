@@ -58,6 +58,10 @@ impl App {
         let keep = self.keep();
         let inst = &mut self.instances[idx];
         inst.polling_since = None;
+        // The table's rows change only when tasks come, go or are renamed (a failed poll
+        // keeps the instance's tasks): rebuilding them for 1,000 tasks on every result was
+        // a thousand allocations each time.
+        let mut rows_changed = false;
         match r.result {
             Ok(snap) => {
                 inst.last_ok = Some(r.at);
@@ -77,7 +81,7 @@ impl App {
                     }
                     _ => None,
                 };
-                self.apply_snapshot(snap, r.at, keep, sample.as_ref(), out);
+                rows_changed = self.apply_snapshot(snap, r.at, keep, sample.as_ref(), out);
             }
             Err(e) => {
                 inst.last_error = Some((r.at, e));
@@ -95,7 +99,9 @@ impl App {
                 }
             }
         }
-        self.rebuild_rows();
+        if rows_changed {
+            self.rebuild_rows();
+        }
         self.refresh_verdicts(out);
         self.refresh_matches();
     }
@@ -107,7 +113,9 @@ impl App {
         keep: Duration,
         source: Option<&crate::probe::SourceSample>,
         out: &mut Vec<Effect>,
-    ) {
+    ) -> bool {
+        // Whether a task came, went, or changed what the rows are sorted by.
+        let mut rows_changed = false;
         let probed = self.source.is_some();
         // A set: a list made dropping vanished tasks quadratic (minutes at 100k tasks).
         let mut seen = HashSet::new();
@@ -134,10 +142,13 @@ impl App {
                         self.next_log_rev += 1;
                         entry.log_rev = self.next_log_rev;
                     }
+                    rows_changed |= (entry.task.task_id, &entry.task.task_name)
+                        != (task.task_id, &task.task_name);
                     entry.task = task;
                     entry.history.push(sample, keep);
                 }
                 None => {
+                    rows_changed = true;
                     let mut history = History::default();
                     history.push(sample, keep);
                     self.tasks.insert(
@@ -153,26 +164,42 @@ impl App {
                                 self.next_log_rev += 1;
                                 self.next_log_rev
                             },
+                            judged: None,
                         },
                     );
                 }
             }
         }
         // Tasks no longer listed for this instance are gone.
+        let before = self.tasks.len();
         self.tasks
             .retain(|k, e| e.task.instance != snap.instance || seen.contains(k));
+        rows_changed || self.tasks.len() != before
     }
 
     pub(super) fn refresh_verdicts(&mut self, out: &mut Vec<Effect>) {
-        let stale: HashMap<String, Option<Duration>> = self
+        // Only the stale instances (usually none, so no lookup per task).
+        let stale: HashMap<&str, Duration> = self
             .instances
             .iter()
-            .map(|i| (i.name.clone(), self.stale_age(i)))
+            .filter_map(|i| Some((i.name.as_str(), self.stale_age(i)?)))
             .collect();
         let cfg = self.config.readiness;
         for entry in self.tasks.values_mut() {
+            let st = if stale.is_empty() {
+                None
+            } else {
+                stale.get(entry.task.instance.as_str()).copied()
+            };
+            let inputs = super::Judged {
+                history: entry.history.revision(),
+                stale: st,
+                config: cfg,
+            };
+            if entry.judged == Some(inputs) {
+                continue;
+            }
             let samples: Vec<&Sample> = entry.history.samples().iter().collect();
-            let st = stale.get(&entry.task.instance).copied().flatten();
             let v = readiness::evaluate(&samples, st, &cfg);
             let (old, new) = (entry.verdict.kind(), v.kind());
             if old != new
@@ -182,6 +209,7 @@ impl App {
                 out.push(Effect::Bell);
             }
             entry.verdict = v;
+            entry.judged = Some(inputs);
         }
     }
 }
@@ -346,5 +374,48 @@ mod tests {
             e.verdict.reasons().first(),
             Some(readiness::Reason::Stale { .. })
         ));
+    }
+
+    /// Verdicts and rows are only recomputed when their inputs move: they must always be
+    /// what a full recomputation gives.
+    #[test]
+    fn kept_verdicts_and_rows_match_a_full_recomputation() {
+        let check = |a: &App, step: &str| {
+            for (k, e) in &a.tasks {
+                let samples: Vec<&Sample> = e.history.samples().iter().collect();
+                let stale = a.task_stale_age(&e.task);
+                let fresh = readiness::evaluate(&samples, stale, &a.config.readiness);
+                assert_eq!(e.verdict, fresh, "{step}: {k}");
+            }
+            let mut b = a.clone();
+            b.rebuild_rows();
+            assert_eq!(a.rows, b.rows, "{step}");
+        };
+        let mut a = app();
+        let mut out = Vec::new();
+        let sync = |id| item(id, "increment", "streaming", Some(0), "");
+        for s in (0..40).step_by(5) {
+            ok(&mut a, EAST, s, &[sync(1), sync(2)]);
+            check(&a, &format!("east polled at {s}"));
+            if s < 20 {
+                ok(&mut a, WEST, s, &[sync(7)]);
+            } else {
+                fail(&mut a, WEST, s, throttled());
+            }
+            check(&a, &format!("west polled at {s}"));
+            a.on_tick(at(s + 1), &mut out);
+            check(&a, &format!("tick at {}", s + 1));
+        }
+        // WEST has gone stale by now; a task appears, another is renamed, one vanishes.
+        assert!(a.stale_age(&a.instances[1]).is_some());
+        let mut renamed = sync(2);
+        renamed["TaskName"] = "renamed".into();
+        ok(&mut a, EAST, 40, &[renamed, sync(3)]);
+        check(&a, "tasks changed");
+        assert_eq!(a.tasks.len(), 3);
+        a.on_tick(at(200), &mut out);
+        check(&a, "everything stale");
+        ok(&mut a, WEST, 201, &[sync(7)]);
+        check(&a, "west back");
     }
 }

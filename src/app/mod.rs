@@ -114,6 +114,21 @@ pub struct TaskEntry {
     /// Changes whenever the task's `Detail` does: what the wrapped log and the search
     /// matches are cached against.
     pub log_rev: u64,
+    /// What `verdict` was judged from (see [`Judged`]); `None` before the first judgement.
+    pub judged: Option<Judged>,
+}
+
+/// Everything [`crate::readiness::evaluate`] reads, for one task: while these stay the same
+/// the verdict does too, so a poll of one instance or a tick re-judges only the tasks whose
+/// inputs moved (with 1,000 tasks, re-judging all of them on every poll result and tick was
+/// most of the dashboard's CPU).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Judged {
+    /// [`crate::history::History::revision`].
+    pub history: u64,
+    /// The instance's stale age, when it is stale.
+    pub stale: Option<Duration>,
+    pub config: ReadinessConfig,
 }
 
 impl TaskEntry {
@@ -342,6 +357,11 @@ impl App {
     /// Whether something changed since the last [`App::take_dirty`].
     pub fn take_dirty(&mut self) -> bool {
         std::mem::take(&mut self.dirty)
+    }
+
+    /// Whether something changed since the last [`App::take_dirty`], without clearing it.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
     }
 
     /// The selected row's task, if it is a task.

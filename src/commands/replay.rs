@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Local;
-use crossterm::event::{Event, EventStream};
-use futures::StreamExt;
+use crossterm::event::Event;
 
 use super::dashboard_config::{WATCH_INTERVAL, color_enabled};
 use crate::app::{Action, AppConfig};
@@ -62,7 +61,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     if let Ok((w, h)) = tui.size() {
         player.app_mut().update(Action::Resize(w, h));
     }
-    let mut events = EventStream::new();
+    let mut events = tui::Input::spawn();
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last = tokio::time::Instant::now();

@@ -25,6 +25,7 @@ mod record_cli;
 mod recordings;
 mod robustness;
 mod secret_hygiene;
+mod side_by_side;
 mod sim_auth;
 mod sim_binary;
 mod sim_client;

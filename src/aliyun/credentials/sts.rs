@@ -45,7 +45,7 @@ pub fn signed_params(role: &AssumeRole, signer: &Credentials) -> BTreeMap<String
     put("SignatureNonce", uuid::Uuid::new_v4().to_string());
     put(
         "Timestamp",
-        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     );
     put("RoleArn", role.role_arn.clone());
     put("RoleSessionName", role.session_name.clone());

@@ -1,7 +1,7 @@
 //! `migtop switchover` against the simulator running in real time: refusals (exit 5 with the
 //! reasons, exit 2 for usage) and a promotion to `success` (exit 0), recorded.
 
-use crate::support::script::{SECRET, migtop, sim};
+use crate::support::script::{SECRET, free_port, migtop, scrape_task_metrics, sim};
 
 const CRM: &str = "pgm-bp1demo00crm02";
 const CRM_MIGRATE: &str = "440437202";
@@ -341,10 +341,7 @@ async fn lab_drained_switchover_promotes_the_standby() {
 async fn metrics_listen_exposes_the_task_while_judging() {
     let s = sim(None, 1.0).await;
     let home = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let ep = s.endpoint();
     let dir = home.path().to_path_buf();
@@ -372,17 +369,7 @@ async fn metrics_listen_exposes_the_task_while_judging() {
         )
         .await
     });
-    let url = format!("http://127.0.0.1:{port}/metrics");
-    let mut body = String::new();
-    for _ in 0..40 {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        if let Ok(r) = reqwest::get(&url).await {
-            body = r.text().await.unwrap_or_default();
-            if body.contains("migtop_task_verdict") {
-                break;
-            }
-        }
-    }
+    let body = scrape_task_metrics(port).await;
     assert!(
         body.contains("migtop_task_stage_index{") && body.contains("task_name=\"erp-migrate\""),
         "{body}"
@@ -390,7 +377,9 @@ async fn metrics_listen_exposes_the_task_while_judging() {
     let (code, _, err) = judging.await.unwrap();
     assert_eq!(code, 5, "refused (far above --max-lag): {err}");
     assert!(
-        reqwest::get(&url).await.is_err(),
+        reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+            .await
+            .is_err(),
         "the metrics server stops with the command"
     );
 }

@@ -1,6 +1,6 @@
 //! `migtop wait` against the simulator running in real time: each exit code for its case.
 
-use crate::support::script::{migtop, sim};
+use crate::support::script::{free_port, migtop, scrape_task_metrics, sim};
 
 /// The built-in scenario's instances and tasks used here.
 const CRM: &str = "pgm-bp1demo00crm02";
@@ -184,10 +184,7 @@ async fn exit_1_after_max_errors_failed_polls() {
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_listen_exposes_the_task_while_waiting() {
     let s = sim(None, 1.0).await;
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let ep = s.endpoint();
     let waiting = tokio::spawn(async move {
@@ -209,17 +206,7 @@ async fn metrics_listen_exposes_the_task_while_waiting() {
         )
         .await
     });
-    let url = format!("http://127.0.0.1:{port}/metrics");
-    let mut body = String::new();
-    for _ in 0..40 {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        if let Ok(r) = reqwest::get(&url).await {
-            body = r.text().await.unwrap_or_default();
-            if body.contains("migtop_task_verdict") {
-                break;
-            }
-        }
-    }
+    let body = scrape_task_metrics(port).await;
     assert!(
         body.contains("migtop_task_stage_index{") && body.contains("task_name=\"crm-migrate\""),
         "{body}"

@@ -58,3 +58,26 @@ pub async fn migtop(home: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into(),
     )
 }
+
+/// A loopback port free a moment ago (for a `--metrics-listen` the test then scrapes).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Scrapes `http://127.0.0.1:PORT/metrics` until it shows task verdicts (10 s at most); the
+/// last body, empty if nothing answered.
+pub async fn scrape_task_metrics(port: u16) -> String {
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let mut body = String::new();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if let Ok(r) = reqwest::get(&url).await {
+            body = r.text().await.unwrap_or_default();
+            if body.contains("migtop_task_verdict") {
+                break;
+            }
+        }
+    }
+    body
+}

@@ -700,8 +700,20 @@ fn migtop_at(addr: &str, extra: &[&str], env: &[(&str, &str)], limit: Duration) 
     run_migtop(&args, env, limit)
 }
 
+/// `VmHWM` (peak resident memory, KiB) from a `/proc/PID/status` text.
+fn vm_hwm_kib(status: &str) -> Option<i64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Runs the binary with a clean environment plus `env`, killed after `limit`.
-// The child is reaped with wait4 (which also reports its peak RSS), not Child::wait.
+// The child is reaped with wait4 (its fallback peak RSS), not Child::wait.
 #[allow(clippy::zombie_processes)]
 fn run_migtop(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
     let home = tempfile::tempdir().unwrap();
@@ -732,7 +744,19 @@ fn run_migtop(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
         s
     });
     let deadline = Instant::now() + limit;
+    // The peak is read from the child's own memory map (VmHWM) while it runs: wait4's
+    // ru_maxrss also counts the memory of the process that spawned it (Linux carries the old
+    // map's high-water mark across exec), here the whole test harness, hundreds of MiB when
+    // other tests hold big buffers.
+    let status_path = format!("/proc/{pid}/status");
+    let mut hwm_kib: Option<i64> = None;
     let (code, max_rss_kib) = loop {
+        if let Some(kib) = std::fs::read_to_string(&status_path)
+            .ok()
+            .and_then(|s| vm_hwm_kib(&s))
+        {
+            hwm_kib = Some(hwm_kib.unwrap_or(0).max(kib));
+        }
         let mut status = 0;
         // SAFETY: plain syscalls on our own child's pid with valid out-pointers.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -743,7 +767,8 @@ fn run_migtop(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
             } else {
                 -1
             };
-            break (code, usage.ru_maxrss);
+            // A child that ended before the first reading: wait4's figure, an upper bound.
+            break (code, hwm_kib.unwrap_or(usage.ru_maxrss));
         }
         if Instant::now() > deadline {
             let _ = child.kill();

@@ -71,21 +71,19 @@ fn migtop(home: &Path) -> Command {
     c
 }
 
-/// Starts `cmd` and returns it with the first `n` lines of its stdout (bounded wait).
-fn spawn_reading(mut cmd: Command, n: usize) -> (Guard, Vec<String>) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+/// Starts `cmd` (its stderr as the caller set it) and returns it with the first `n` lines of
+/// its stdout (bounded wait).
+fn spawn_reading(cmd: &mut Command, n: usize) -> (Guard, Vec<String>) {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let guard = Guard(child);
     let (tx, rx) = mpsc::channel();
+    // Keeps draining stdout after the caller stopped listening: a closed pipe would make the
+    // child's next line fail with EPIPE, and `migtop` exits on that ("Broken pipe"), which
+    // killed the simulator mid-test now and then.
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
+            let _ = tx.send(line);
         }
     });
     let lines = (0..n)
@@ -101,7 +99,8 @@ fn spawn_reading(mut cmd: Command, n: usize) -> (Guard, Vec<String>) {
 fn simulator(home: &Path) -> (Guard, String, Vec<String>) {
     let mut c = migtop(home);
     c.args(["simulate", "--listen", "127.0.0.1:0", "--speed", "100"]);
-    let (guard, lines) = spawn_reading(c, 2);
+    let log = std::fs::File::create(home.join("simulate.log")).unwrap();
+    let (guard, lines) = spawn_reading(c.stderr(log), 2);
     let endpoint = lines[0].strip_prefix("listening on ").unwrap().to_string();
     let instances = lines[1]
         .strip_prefix("instances: ")
@@ -127,7 +126,9 @@ fn exporter(home: &Path, endpoint: &str, instances: &[String]) -> (Guard, Socket
     for i in instances {
         c.args(["-i", i]);
     }
-    let (guard, lines) = spawn_reading(c, 1);
+    // Its log (poll errors) is kept for a failing test to show.
+    let log = std::fs::File::create(home.join("exporter.log")).unwrap();
+    let (guard, lines) = spawn_reading(c.stderr(log), 1);
     let url = lines[0]
         .strip_prefix("serving metrics on http://")
         .and_then(|s| s.strip_suffix("/metrics"))
@@ -152,13 +153,25 @@ fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
 }
 
 /// Polls `check` every 250 ms until it gives a value, at most `limit`.
-fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+fn wait_for<T>(what: &str, limit: Duration, check: impl FnMut() -> Option<T>) -> T {
+    wait_or_explain(what, limit, check, String::new)
+}
+
+/// [`wait_for`], with `explain()` (what the processes say about themselves) in the failure.
+fn wait_or_explain<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> Option<T>,
+    explain: impl FnOnce() -> String,
+) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = check() {
             return v;
         }
-        assert!(start.elapsed() < limit, "timed out after {limit:?}: {what}");
+        if start.elapsed() >= limit {
+            panic!("timed out after {limit:?}: {what}\n{}", explain());
+        }
         std::thread::sleep(Duration::from_millis(250));
     }
 }
@@ -205,8 +218,8 @@ fn names(exposition: &str) -> BTreeSet<String> {
 }
 
 /// The exposition of a running exporter, once every task family has appeared.
-fn scrape_until_complete(addr: SocketAddr) -> String {
-    wait_for(
+fn scrape_until_complete(addr: SocketAddr, home: &Path) -> String {
+    wait_or_explain(
         "every metric family in /metrics",
         Duration::from_secs(30),
         || {
@@ -229,6 +242,23 @@ fn scrape_until_complete(addr: SocketAddr) -> String {
             .all(|m| n.contains(*m))
             .then_some(body)
         },
+        || {
+            let body = get(addr, "/metrics").map(|(_, b)| names(&b));
+            format!("families: {body:?}\n{}", exporter_log(home))
+        },
+    )
+}
+
+/// The newest lines of the log of [`exporter`] run with `home`, newest first.
+fn exporter_log(home: &Path) -> String {
+    let log = std::fs::read_to_string(home.join("exporter.log")).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(8).collect();
+    let sim = std::fs::read_to_string(home.join("simulate.log")).unwrap_or_default();
+    let sim: Vec<&str> = sim.lines().rev().take(12).collect();
+    format!(
+        "exporter log (newest first):\n{}\nsimulator's stderr (newest first):\n{}",
+        tail.join("\n"),
+        sim.join("\n")
     )
 }
 
@@ -240,7 +270,7 @@ fn the_exposition_passes_promtool_and_holds_no_secret() {
     // One instance that does not exist, for the error counter.
     instances.push("pgm-doesnotexist".into());
     let (_exp, addr) = exporter(home.path(), &endpoint, &instances);
-    let body = scrape_until_complete(addr);
+    let body = scrape_until_complete(addr, home.path());
     assert!(
         body.contains(
             r#"migtop_poll_errors_total{instance="pgm-doesnotexist",code="InvalidDBInstanceName.NotFound"}"#
@@ -442,7 +472,7 @@ fn a_real_prometheus_scrapes_the_exporter() {
     wait_for("Prometheus ready", Duration::from_secs(60), || {
         get(web, "/-/ready").ok().filter(|(s, _)| *s == 200)
     });
-    let result = wait_for(
+    let result = wait_or_explain(
         "Prometheus has migtop_task_stage_index",
         Duration::from_secs(60),
         || {
@@ -452,6 +482,23 @@ fn a_real_prometheus_scrapes_the_exporter() {
             assert_eq!(doc["status"], "success", "{body}");
             let r = doc["data"]["result"].as_array()?.clone();
             (!r.is_empty()).then_some(r)
+        },
+        // A flake seen once in CI: say whether Prometheus scraped, and what the exporter had.
+        || {
+            let targets = get(web, "/api/v1/targets").map(|(_, b)| b);
+            let metrics = get(addr, "/metrics").map(|(s, b)| {
+                let head: String = b
+                    .lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .take(15)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                format!("HTTP {s}\n{head}")
+            });
+            format!(
+                "Prometheus targets: {targets:?}\nexporter /metrics: {metrics:?}\n{}",
+                exporter_log(home.path())
+            )
         },
     );
     for series in &result {
@@ -502,10 +549,21 @@ fn watch_serves_the_dashboards_figures_as_metrics() {
         s.contains("Tasks (").then_some(s)
     });
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let body = wait_for("task metrics from watch", Duration::from_secs(30), || {
-        let (_, body) = get(addr, "/metrics").ok()?;
-        body.contains("migtop_task_stage_index{").then_some(body)
-    });
+    let body = wait_or_explain(
+        "task metrics from watch",
+        Duration::from_secs(30),
+        || {
+            let (_, body) = get(addr, "/metrics").ok()?;
+            body.contains("migtop_task_stage_index{").then_some(body)
+        },
+        || {
+            let metrics = get(addr, "/metrics").map(|(s, b)| {
+                let head: Vec<&str> = b.lines().filter(|l| !l.starts_with('#')).take(15).collect();
+                format!("HTTP {s}\n{}", head.join("\n"))
+            });
+            format!("screen:\n{}\n/metrics: {metrics:?}", t.capture(false))
+        },
+    );
     // Every task on the exposition is on the screen, under the instance polled.
     for line in body
         .lines()
@@ -522,10 +580,13 @@ fn watch_serves_the_dashboards_figures_as_metrics() {
             .split('"')
             .next()
             .unwrap();
-        assert!(
-            screen.contains(name) || t.capture(false).contains(name),
-            "{name} not on screen"
-        );
+        // The frame of a round of polls may follow the metrics by a moment (it waits up to
+        // 40 ms for the round's other polls).
+        if !screen.contains(name) {
+            t.wait_for(&format!("{name} on screen"), Duration::from_secs(10), |s| {
+                s.contains(name)
+            });
+        }
     }
     // The dashboard still answers keys while scraped, and quits cleanly.
     t.keys(&["q"]);

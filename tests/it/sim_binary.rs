@@ -94,11 +94,10 @@ fn simulate_then_status_shows_every_task_without_passwords() {
     let pid = child.id();
     let guard = Guard(child);
     let (tx, rx) = mpsc::channel();
+    // Drains stdout to the end: a closed pipe would stop the simulator with EPIPE.
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap_or_default()).is_err() {
-                break;
-            }
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
         }
     });
     let next = || {
@@ -242,11 +241,10 @@ fn the_printed_try_line_works_when_pasted() {
     let stdout = child.stdout.take().unwrap();
     let _guard = Guard(child);
     let (tx, rx) = mpsc::channel();
+    // Drains stdout to the end: a closed pipe would stop the simulator with EPIPE.
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap_or_default()).is_err() {
-                break;
-            }
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
         }
     });
     let try_line = loop {

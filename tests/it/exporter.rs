@@ -7,11 +7,10 @@
 //! Without them the tests that need them say so and pass, unless `CI` is set: there they fail.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -77,15 +76,7 @@ fn spawn_reading(cmd: &mut Command, n: usize) -> (Guard, Vec<String>) {
     let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let guard = Guard(child);
-    let (tx, rx) = mpsc::channel();
-    // Keeps draining stdout after the caller stopped listening: a closed pipe would make the
-    // child's next line fail with EPIPE, and `migtop` exits on that ("Broken pipe"), which
-    // killed the simulator mid-test now and then.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = crate::support::lines::lines(stdout);
     let lines = (0..n)
         .map(|_| {
             rx.recv_timeout(Duration::from_secs(30))

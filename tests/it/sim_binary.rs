@@ -1,10 +1,8 @@
 //! The real binary: `migtop simulate` announces itself, `migtop status` against it shows
 //! every default-scenario task with no password anywhere, and SIGTERM stops it with exit 0.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -93,13 +91,7 @@ fn simulate_then_status_shows_every_task_without_passwords() {
     let stdout = child.stdout.take().unwrap();
     let pid = child.id();
     let guard = Guard(child);
-    let (tx, rx) = mpsc::channel();
-    // Drains stdout to the end: a closed pipe would stop the simulator with EPIPE.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = crate::support::lines::lines(stdout);
     let next = || {
         rx.recv_timeout(Duration::from_secs(30))
             .expect("a line from simulate")
@@ -240,13 +232,7 @@ fn the_printed_try_line_works_when_pasted() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let _guard = Guard(child);
-    let (tx, rx) = mpsc::channel();
-    // Drains stdout to the end: a closed pipe would stop the simulator with EPIPE.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = crate::support::lines::lines(stdout);
     let try_line = loop {
         let line = rx
             .recv_timeout(Duration::from_secs(30))

@@ -3,6 +3,7 @@
 pub mod dashboard;
 pub mod http;
 pub mod keys;
+pub mod lines;
 pub mod machine;
 pub mod pg;
 pub mod rpc;

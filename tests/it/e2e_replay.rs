@@ -24,9 +24,7 @@ fn demo_recording_replays_in_tmux_and_reports() {
     });
     // About ten seconds of polls (some 200 simulated seconds at ×20).
     sleep(Duration::from_secs(10));
-    t.keys(&["q"]);
-    let (code, after) = t.exit_code(Duration::from_secs(10));
-    assert_eq!(code, "0", "{after}");
+    t.quit_with("q");
     let lines = std::fs::read_to_string(rec).unwrap().lines().count();
     assert!(lines >= 5 * 5, "only {lines} polls recorded");
 
@@ -53,9 +51,7 @@ fn demo_recording_replays_in_tmux_and_reports() {
     t.wait_for("one step back", Duration::from_secs(5), |s| {
         pos(s) == before + 1
     });
-    t.keys(&["q"]);
-    let (code, after) = t.exit_code(Duration::from_secs(10));
-    assert_eq!(code, "0", "replay: {after}");
+    t.quit_with("q");
 
     // The report of the same recording.
     let page = dir.path().join("rehearsal.html");

@@ -54,16 +54,25 @@ impl Tmux {
         );
     }
 
-    /// Waits for the command to end; its exit code as the shell printed it, and the screen.
-    pub(crate) fn exit_code(&self, timeout: Duration) -> (String, String) {
-        let after = self.wait_for("migtop to exit", timeout, |s| s.contains("MIGTOP-EXIT="));
+    /// Sends `key` and checks that it quits as a DBA expects: exit code 0 (as the shell
+    /// printed it) and the terminal back on its main screen. The screen after, for more checks.
+    pub(crate) fn quit_with(&self, key: &str) -> String {
+        self.keys(&[key]);
+        let after = self.wait_for("migtop to exit", Duration::from_secs(10), |s| {
+            s.contains("MIGTOP-EXIT=")
+        });
         let code = after
             .split("MIGTOP-EXIT=")
             .nth(1)
             .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_default()
-            .to_string();
-        (code, after)
+            .unwrap_or_default();
+        assert_eq!(code, "0", "{after}");
+        assert_eq!(
+            self.format("#{alternate_on}"),
+            "0",
+            "left the alternate screen"
+        );
+        after
     }
 
     pub(crate) fn run(&self, args: &[&str]) -> Output {
@@ -217,14 +226,7 @@ fn demo_in_tmux_80x24() {
     });
 
     // q quits: the process ends with 0 and the terminal is back on the main screen.
-    t.keys(&["q"]);
-    let (code, after) = t.exit_code(Duration::from_secs(10));
-    assert_eq!(code, "0", "{after}");
-    assert_eq!(
-        t.format("#{alternate_on}"),
-        "0",
-        "left the alternate screen"
-    );
+    let after = t.quit_with("q");
     assert!(
         !after.contains("Precheck log"),
         "dashboard left on screen:\n{after}"
@@ -256,14 +258,7 @@ fn f1_f10_and_the_more_marker_in_tmux_80x24() {
         !s.contains("this help")
     });
 
-    t.keys(&["F10"]);
-    let (code, after) = t.exit_code(Duration::from_secs(10));
-    assert_eq!(code, "0", "{after}");
-    assert_eq!(
-        t.format("#{alternate_on}"),
-        "0",
-        "left the alternate screen"
-    );
+    t.quit_with("F10");
 }
 
 /// `watch --cutover NAME` takes its instance, endpoint and thresholds from the config file:
@@ -309,7 +304,5 @@ fn a_named_cutover_drives_watch_in_tmux() {
         "the cutover's max_lag:\n{screen}"
     );
     assert!(!screen.contains("cfg-test-secret"), "{screen}");
-    t.keys(&["q"]);
-    let (code, after) = t.exit_code(Duration::from_secs(10));
-    assert_eq!(code, "0", "{after}");
+    t.quit_with("q");
 }

@@ -10,9 +10,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::lab::source::LAB_INSTANCE;
 use crate::model::Stage;
 use crate::probe::SourceDsn;
-use crate::readiness::ReadinessConfig;
 use crate::sim::FaultSpec;
-use crate::units::{parse_bytes, parse_duration, parse_interval, parse_listen, parse_speed};
+use crate::util::units::{parse_bytes, parse_duration, parse_interval, parse_listen, parse_speed};
+use crate::verdict::readiness::ReadinessConfig;
 
 /// Live monitor for ApsaraDB RDS for PostgreSQL cloud migrations.
 #[derive(Debug, Parser)]

@@ -1,33 +1,18 @@
-//! migtop: a terminal dashboard for ApsaraDB RDS for PostgreSQL cloud migrations.
+//! migtop: a terminal dashboard for PostgreSQL cutovers, first of all ApsaraDB RDS for
+//! PostgreSQL cloud migrations. ARCHITECTURE.md is the map.
 
-pub mod accept;
 pub mod aliyun;
 pub mod app;
-pub mod backup;
 pub mod cli;
 pub mod commands;
-pub mod config_file;
 pub mod dashboard;
-pub mod error;
-pub mod history;
-pub mod judge;
 pub mod lab;
-pub mod logging;
 pub mod metrics;
 pub mod model;
-pub mod output;
 pub mod poller;
 pub mod probe;
-pub mod readiness;
 pub mod recording;
-pub mod redact;
-pub mod replay;
-pub mod report;
-pub mod rfc3986;
-pub mod signals;
 pub mod sim;
-pub mod text;
-pub mod tui;
 pub mod ui;
-pub mod units;
-pub mod view;
+pub mod util;
+pub mod verdict;

@@ -2,7 +2,7 @@ use clap::Parser;
 
 use migtop::cli::{Cli, Command};
 use migtop::commands;
-use migtop::error::{self, EXIT_USAGE};
+use migtop::util::error::{self, EXIT_USAGE};
 
 fn main() {
     let cli = Cli::parse();

@@ -227,8 +227,8 @@ async fn run_one(
                     Err(e) => {
                         failures += 1;
                         // The server's words, made printable: a log is read in a terminal too.
-                        let said = crate::text::printable(&e.to_string()).into_owned();
-                        let code = crate::text::printable(e.code()).into_owned();
+                        let said = crate::util::text::printable(&e.to_string()).into_owned();
+                        let code = crate::util::text::printable(e.code()).into_owned();
                         tracing::warn!(instance = %instance, %code, "poll failed: {said}");
                     }
                 }

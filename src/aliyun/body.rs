@@ -40,7 +40,7 @@ pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<
     while let Some(chunk) = resp
         .chunk()
         .await
-        .map_err(|e| ReadError::Transport(super::client::chain(&e.without_url())))?
+        .map_err(|e| ReadError::Transport(super::error::chain(&e.without_url())))?
     {
         if out.len() + chunk.len() > cap {
             return Err(ReadError::TooLarge { cap });

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::body;
 use super::credentials::{Credentials, Provider, Source};
-use super::error::ApiError;
+use super::error::{ApiError, chain};
 use super::sign;
 use crate::model::{Page, Task};
 
@@ -618,26 +618,11 @@ fn root_cause(e: &dyn std::error::Error) -> String {
     cur.to_string()
 }
 
-/// An error and its causes in one line.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
-}
-
 /// Masks the AccessKey id and the STS token wherever a server quotes them.
 fn redact_credentials(s: &str, credentials: &Credentials) -> String {
-    let s = crate::redact::access_key(s, &credentials.access_key_id);
+    let s = crate::util::redact::access_key(s, &credentials.access_key_id);
     match &credentials.security_token {
-        Some(t) => crate::redact::secret(&s, t.expose_secret()),
+        Some(t) => crate::util::redact::secret(&s, t.expose_secret()),
         None => s,
     }
 }

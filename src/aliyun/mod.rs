@@ -6,7 +6,6 @@ pub mod credentials;
 pub mod endpoint;
 pub mod error;
 pub mod sign;
-pub mod sign_v3;
 
 pub use client::{ClientConfig, InstanceSnapshot, RdsClient, ReadNotes, RetryPolicy, TaskFilter};
 pub use credentials::{CredentialOptions, Credentials};

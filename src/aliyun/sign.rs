@@ -7,7 +7,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
 /// The encoding every name and value is signed in (re-exported: the signers' vocabulary).
-pub use crate::rfc3986::percent_encode;
+pub use crate::util::rfc3986::percent_encode;
 
 /// `k=v&k=v` over every param, sorted by name in byte order, names and values encoded.
 /// A `BTreeMap<String, _>` already iterates in byte order.

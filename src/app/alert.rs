@@ -1,7 +1,7 @@
 //! The header's alert, decided from the state (the layout needs its size).
 
 use super::App;
-use crate::view::alert::{Alert, Retry};
+use crate::app::view::alert::{Alert, Retry};
 
 impl App {
     /// The header's alert: the most recent failed poll; else a failing source probe; else

@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 
 use super::{App, Effect, TaskEntry};
 use crate::aliyun::InstanceSnapshot;
-use crate::history::{History, Sample, SampleData, SourceHistory};
 use crate::model::ReplicationState;
 use crate::poller::{PollEvent, PollResult};
-use crate::readiness::{self, Verdict, VerdictKind};
+use crate::verdict::history::{History, Sample, SampleData, SourceHistory};
+use crate::verdict::readiness::{self, Verdict, VerdictKind};
 
 impl App {
     /// How much history each task keeps.

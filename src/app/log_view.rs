@@ -1,12 +1,12 @@
 //! The precheck log's view state: scrolling, following the tail and searching. Rows and
-//! matches come from [`crate::view::log_text`], the same module the log panel draws with.
+//! matches come from [`crate::app::view::log_text`], the same module the log panel draws with.
 
 use std::sync::Arc;
 
 use super::{Action, App, Focus};
+use crate::app::view::layout;
+use crate::app::view::log_text::{self, LogClock, LogRow};
 use crate::model::{DetailZone, Task};
-use crate::view::layout;
-use crate::view::log_text::{self, LogClock, LogRow};
 
 /// Wrapped logs kept: the selected task's and the few selected just before, so moving the
 /// selection back and forth does not re-wrap a big log on every key.

@@ -7,6 +7,7 @@
 //! returned as [`Effect`]s for the event loop to carry out; quitting is the `quit` flag.
 
 mod alert;
+pub mod headless;
 mod ingest;
 mod keys;
 mod log_view;
@@ -14,6 +15,7 @@ mod mouse;
 mod printable;
 mod selection;
 mod switchover;
+pub mod view;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -25,11 +27,11 @@ use chrono::{DateTime, FixedOffset, Utc};
 use ratatui::layout::Rect;
 
 use crate::aliyun::ApiError;
-use crate::history::{History, SampleData, SourceHistory};
+use crate::app::view::layout::{self, AppLayout, LayoutInput};
 use crate::model::Task;
 use crate::poller::{Control, PollEvent};
-use crate::readiness::{self, ReadinessConfig, Verdict};
-use crate::view::layout::{self, AppLayout, LayoutInput};
+use crate::verdict::history::{History, SampleData, SourceHistory};
+use crate::verdict::readiness::{self, ReadinessConfig, Verdict};
 
 pub use log_view::{LogView, Search};
 pub use switchover::{SwitchDialog, SwitchPhase};
@@ -118,13 +120,13 @@ pub struct TaskEntry {
     pub judged: Option<Judged>,
 }
 
-/// Everything [`crate::readiness::evaluate`] reads, for one task: while these stay the same
+/// Everything [`crate::verdict::readiness::evaluate`] reads, for one task: while these stay the same
 /// the verdict does too, so a poll of one instance or a tick re-judges only the tasks whose
 /// inputs moved (with 1,000 tasks, re-judging all of them on every poll result and tick was
 /// most of the dashboard's CPU).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Judged {
-    /// [`crate::history::History::revision`].
+    /// [`crate::verdict::history::History::revision`].
     pub history: u64,
     /// The instance's stale age, when it is stale.
     pub stale: Option<Duration>,
@@ -132,7 +134,7 @@ pub struct Judged {
 }
 
 impl TaskEntry {
-    /// The lag the verdict judges (see [`crate::history::SampleData::judged_lag`]) as of the latest successful
+    /// The lag the verdict judges (see [`crate::verdict::history::SampleData::judged_lag`]) as of the latest successful
     /// poll: the one figure the table, the verdict and the switchover dialog show.
     pub fn judged_lag(&self) -> Option<u64> {
         match self.history.latest() {

@@ -4,7 +4,7 @@
 use crate::aliyun::{ApiError, InstanceSnapshot};
 use crate::model::{DetailLine, ReplicationState, Stage, Task};
 use crate::poller::PollResult;
-use crate::text::printable;
+use crate::util::text::printable;
 
 fn clean(s: &mut String) {
     if let std::borrow::Cow::Owned(p) = printable(s) {

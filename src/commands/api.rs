@@ -3,8 +3,8 @@
 
 use crate::aliyun::{self, ClientConfig, CredentialOptions, RdsClient, RetryPolicy, TaskFilter};
 use crate::cli::ApiArgs;
-use crate::error::{UsageError, say};
 use crate::probe::SourceProbe;
+use crate::util::error::{UsageError, say};
 
 /// The task filters given.
 pub fn filter(args: &ApiArgs) -> TaskFilter {

@@ -5,8 +5,8 @@ use std::io::Write;
 
 use super::cutover;
 use crate::cli::{ApiArgs, ConfigArgs, UiArgs};
-use crate::config_file::ConfigFile;
-use crate::readiness::ReadinessConfig;
+use crate::commands::config_file::ConfigFile;
+use crate::verdict::readiness::ReadinessConfig;
 
 /// `migtop config`.
 pub async fn run(args: ConfigArgs) -> anyhow::Result<i32> {

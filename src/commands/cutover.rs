@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use crate::cli::{ApiArgs, ScriptArgs, ThresholdArgs, UiArgs};
-use crate::config_file::{self, ConfigFile, Settings};
-use crate::error::UsageError;
+use crate::commands::config_file::{self, ConfigFile, Settings};
+use crate::util::error::UsageError;
 
 /// Where the config file is for this process (see [`config_file::default_path`]).
 pub fn path() -> Option<std::path::PathBuf> {

@@ -8,7 +8,7 @@ use chrono::Local;
 use crate::app::AppConfig;
 use crate::cli::UiArgs;
 use crate::probe::Probe;
-use crate::readiness::ReadinessConfig;
+use crate::verdict::readiness::ReadinessConfig;
 
 /// Default poll interval of `watch`.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(5);

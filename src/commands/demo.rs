@@ -9,7 +9,8 @@ use super::dashboard_config::{DEMO_INTERVAL, app_config, speed_label};
 use crate::cli::DemoArgs;
 use crate::poller::ApiSource;
 use crate::probe::Probe;
-use crate::{dashboard, logging, sim};
+use crate::util::logging;
+use crate::{dashboard, sim};
 
 /// `migtop demo`.
 pub async fn run(args: DemoArgs) -> anyhow::Result<i32> {

@@ -7,12 +7,12 @@ use std::time::Duration;
 use super::dashboard_config::headless_config;
 use super::{api, cutover, metrics_endpoint, record};
 use crate::cli::ExporterArgs;
-use crate::error::EXIT_OK;
-use crate::logging;
 use crate::metrics;
 use crate::poller::ApiSource;
 use crate::probe::Probe;
-use crate::signals::StopSignals;
+use crate::util::error::EXIT_OK;
+use crate::util::logging;
+use crate::util::signals::StopSignals;
 
 /// Default poll interval of `exporter` (a scrape every 15 s or more is the Prometheus norm).
 pub const EXPORTER_INTERVAL: Duration = Duration::from_secs(15);

@@ -18,13 +18,14 @@ use crate::aliyun::Credentials;
 use crate::app::LabCommand;
 use crate::cli::LabArgs;
 use crate::dashboard::LabControl;
-use crate::error::UsageError;
 use crate::lab::session::{LabSession, SessionConfig, find_binaries};
 use crate::lab::{Lab, LinkMode};
 use crate::poller::ApiSource;
 use crate::probe::{Probe, SourceDsn, SourceProbe};
-use crate::signals::StopSignals;
-use crate::{dashboard, logging, sim};
+use crate::util::error::UsageError;
+use crate::util::logging;
+use crate::util::signals::StopSignals;
+use crate::{dashboard, sim};
 
 /// `migtop lab`.
 pub async fn run(args: LabArgs) -> anyhow::Result<i32> {

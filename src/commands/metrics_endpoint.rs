@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::error::UsageError;
 use crate::metrics::{self, Metrics, MetricsServer};
+use crate::util::error::UsageError;
 
 /// A fresh registry served on `addr`. An address that cannot be bound (in use, no permission)
 /// is a usage error naming it, before anything else starts. Keep the server alive as long as

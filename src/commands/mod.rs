@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod config;
+pub mod config_file;
 pub mod cutover;
 pub mod dashboard_config;
 pub mod demo;
@@ -10,6 +11,7 @@ pub mod docs;
 pub mod exporter;
 pub mod lab;
 pub mod metrics_endpoint;
+pub mod output;
 pub mod record;
 pub mod replay;
 pub mod report;

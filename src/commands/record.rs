@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use crate::error::UsageError;
 use crate::recording::Recorder;
+use crate::util::error::UsageError;
 
 /// The recorder for `--record`, if given.
 pub fn open(path: Option<&Path>) -> Result<Option<Recorder>, UsageError> {

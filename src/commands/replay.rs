@@ -10,13 +10,13 @@ use super::dashboard_config::{WATCH_INTERVAL, color_enabled};
 use crate::app::{Action, AppConfig};
 use crate::cli::{JudgeArgs, ReplayArgs};
 use crate::dashboard;
-use crate::error::{EXIT_OK, UsageError};
-use crate::readiness::ReadinessConfig;
+use crate::dashboard::tui::{self, Tui};
 use crate::recording::Recording;
-use crate::replay::{self, Player};
-use crate::signals::{StopSignal, StopSignals};
-use crate::tui::{self, Tui};
+use crate::recording::player::{self, Player};
 use crate::ui::replay_bar;
+use crate::util::error::{EXIT_OK, UsageError};
+use crate::util::signals::{StopSignal, StopSignals};
+use crate::verdict::readiness::ReadinessConfig;
 
 /// How often the replay's clock moves on (and the screen may change).
 const FRAME: Duration = Duration::from_millis(100);
@@ -47,13 +47,13 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     base.interval = args
         .judge
         .interval
-        .or_else(|| replay::guess_interval(&rec))
+        .or_else(|| player::guess_interval(&rec))
         .unwrap_or(WATCH_INTERVAL);
     base.readiness = readiness(&args.judge);
     let no_color_env = std::env::var("NO_COLOR").ok();
     base.color = color_enabled(args.no_color, no_color_env.as_deref());
     base.local_offset = *Local::now().offset();
-    let config = replay::app_config(&rec, base);
+    let config = player::app_config(&rec, base);
     let mut player = Player::new(rec, config, args.speed);
 
     let mut signals = StopSignals::listen()?;

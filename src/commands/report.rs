@@ -7,8 +7,8 @@ use chrono::{FixedOffset, Local};
 
 use super::replay::{read, readiness};
 use crate::cli::ReportArgs;
-use crate::error::{EXIT_OK, UsageError};
-use crate::report::{self, ReportConfig};
+use crate::recording::report::{self, ReportConfig};
+use crate::util::error::{EXIT_OK, UsageError};
 
 /// Where the page goes: `-o`, else the recording's name with `.html`.
 pub fn output_path(args: &ReportArgs) -> PathBuf {

@@ -10,15 +10,15 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{api, record};
 use crate::aliyun::{RdsClient, TaskFilter};
+use crate::app::headless::Judge;
 use crate::cli::{ApiArgs, ScriptArgs};
-use crate::error::{UsageError, say};
-use crate::judge::Judge;
 use crate::metrics::{Metrics, MetricsServer};
 use crate::poller::PollResult;
 use crate::probe::SourceProbe;
-use crate::readiness::{ReadinessConfig, Verdict};
 use crate::recording::{Entry, Recorder};
-use crate::units;
+use crate::util::error::{UsageError, say};
+use crate::util::units;
+use crate::verdict::readiness::{ReadinessConfig, Verdict};
 
 /// Default poll interval of `wait` and `switchover`.
 pub const SCRIPT_INTERVAL: Duration = Duration::from_secs(5);

@@ -5,10 +5,10 @@ use std::io::Write;
 use crate::aliyun::Credentials;
 use crate::aliyun::credentials::{self, CredentialError, CredentialOptions};
 use crate::cli::{ShapeArg, SimulateArgs};
-use crate::error::UsageError;
-use crate::logging;
-use crate::signals::StopSignals;
 use crate::sim::{self, ScenarioOptions, Shape};
+use crate::util::error::UsageError;
+use crate::util::logging;
+use crate::util::signals::StopSignals;
 
 /// The credentials a simulator serving other tools accepts (`simulate`, `lab --serve`) and a
 /// phrase saying where the secret comes from.

@@ -13,15 +13,15 @@ use chrono::{DateTime, Utc};
 
 use super::{api, cutover, record};
 use crate::aliyun::{ApiError, InstanceSnapshot};
+use crate::app::headless::Judge;
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::commands::dashboard_config::WATCH_INTERVAL;
-use crate::error::{EXIT_API, EXIT_OK, say};
-use crate::judge::{self, Judge};
-use crate::output::json::Blockers;
-use crate::output::{json, table};
+use crate::commands::output::json::Blockers;
+use crate::commands::output::{json, table};
 use crate::poller::PollResult;
 use crate::probe::SourceComparison;
-use crate::readiness::ReadinessConfig;
+use crate::util::error::{EXIT_API, EXIT_OK, say};
+use crate::verdict::readiness::ReadinessConfig;
 
 /// Polls every instance once, concurrently, prints what was read and returns the exit code.
 pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
@@ -64,7 +64,7 @@ pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
         OutputFormat::Json => {
             let doc = json::StatusJson::build(&results, report.as_ref(), &blockers);
             let text = serde_json::to_string_pretty(&doc)?;
-            println!("{}", crate::text::escape_json_controls(&text));
+            println!("{}", crate::util::text::escape_json_controls(&text));
         }
         OutputFormat::Table => print!("{}", table::render(&results, report.as_ref(), &blockers)),
     }
@@ -152,10 +152,7 @@ fn blockers(args: &StatusArgs, polls: &[PollResult], probe_target: Option<String
         let Ok(snap) = &p.result else { continue };
         for t in &snap.tasks {
             if let Some(e) = judge.task(&t.key()) {
-                out.insert(
-                    t.key(),
-                    judge::blockers(&e.verdict).into_iter().cloned().collect(),
-                );
+                out.insert(t.key(), e.verdict.blockers().into_iter().cloned().collect());
             }
         }
     }

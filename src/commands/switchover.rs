@@ -14,10 +14,12 @@ use tokio::time::Instant;
 use super::script::{Seen, Session, stamp};
 use crate::app::TaskEntry;
 use crate::cli::{Require, SwitchoverArgs};
-use crate::error::{EXIT_API, EXIT_OK, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_USAGE, UsageError, say};
 use crate::model::Stage;
-use crate::readiness::{Verdict, VerdictKind};
 use crate::recording::{Entry, SwitchoverRecord};
+use crate::util::error::{
+    EXIT_API, EXIT_OK, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_USAGE, UsageError, say,
+};
+use crate::verdict::readiness::{Verdict, VerdictKind};
 
 /// Whether the verdict meets the requirement.
 pub fn meets(require: Require, e: &TaskEntry) -> bool {
@@ -125,7 +127,7 @@ async fn switch(args: &SwitchoverArgs, require: Require, s: &mut Session) -> any
         "{} judging {} over {} before a switchover (requires {})",
         stamp(Utc::now()),
         s.instance,
-        crate::units::duration(args.script.stable_for()),
+        crate::util::units::duration(args.script.stable_for()),
         required_label(require)
     ));
     // The stable window: poll until the task's samples span --stable-for, or the
@@ -281,7 +283,7 @@ async fn switch(args: &SwitchoverArgs, require: Require, s: &mut Session) -> any
         if Instant::now() >= deadline {
             say(format_args!(
                 "migtop: the switchover was accepted, but the task did not reach success within {}",
-                crate::units::duration(args.timeout)
+                crate::util::units::duration(args.timeout)
             ));
             return Ok(EXIT_TIMEOUT);
         }

@@ -1,7 +1,7 @@
 //! `migtop wait`: polls one task until a condition holds, for scripts and CI.
 //!
 //! The condition is a stage, or the dashboard's verdict (IN SYNC, DRAINED) as its own state
-//! judges it ([`crate::judge`]). Exit codes: 0 met, 3 `--timeout`, 4 the task can no longer
+//! judges it ([`crate::app::headless`]). Exit codes: 0 met, 3 `--timeout`, 4 the task can no longer
 //! get there (a failed precheck keeps it in precheck, its stage is past the target, or it is
 //! gone), 1 `--max-errors` failed polls in a row, 2 usage or a filter matching no task or
 //! several. One line per poll goes to stderr.
@@ -13,11 +13,11 @@ use tokio::time::Instant;
 use super::script::{Seen, Session, stamp};
 use crate::app::TaskEntry;
 use crate::cli::{UntilArgs, WaitArgs};
-use crate::error::{
+use crate::model::Stage;
+use crate::util::error::{
     EXIT_API, EXIT_OK, EXIT_TIMEOUT, EXIT_UNREACHABLE, EXIT_USAGE, UsageError, say,
 };
-use crate::model::Stage;
-use crate::readiness::VerdictKind;
+use crate::verdict::readiness::VerdictKind;
 
 /// What `wait` waits for.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,7 +124,7 @@ async fn wait(args: &WaitArgs, until: Until, s: &mut Session) -> anyhow::Result<
         stamp(chrono::Utc::now()),
         s.instance,
         args.timeout
-            .map(|t| format!(" (at most {})", crate::units::duration(t)))
+            .map(|t| format!(" (at most {})", crate::util::units::duration(t)))
             .unwrap_or_default()
     ));
     loop {
@@ -176,7 +176,7 @@ async fn wait(args: &WaitArgs, until: Until, s: &mut Session) -> anyhow::Result<
             Some(d) if Instant::now() >= d => {
                 say(format_args!(
                     "migtop: timed out after {} waiting for {until}",
-                    crate::units::duration(args.timeout.unwrap_or(Duration::ZERO))
+                    crate::util::units::duration(args.timeout.unwrap_or(Duration::ZERO))
                 ));
                 return Ok(EXIT_TIMEOUT);
             }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use super::dashboard_config::{WATCH_INTERVAL, app_config};
 use super::{api, cutover, metrics_endpoint, record};
 use crate::cli::WatchArgs;
+use crate::dashboard;
 use crate::poller::ApiSource;
 use crate::probe::Probe;
-use crate::{dashboard, logging};
+use crate::util::logging;
 
 /// `migtop watch` (and `migtop -i ID`).
 pub async fn run(mut args: WatchArgs) -> anyhow::Result<i32> {

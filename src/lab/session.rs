@@ -16,9 +16,9 @@ use super::schedule::Schedule;
 use super::source::{LabSource, LabTaskOptions};
 use super::{Lab, LabOptions, LoadPlan, pg};
 use crate::aliyun::Credentials;
-use crate::error::UsageError;
 use crate::sim::{self, SimHandle};
-use crate::units;
+use crate::util::error::UsageError;
+use crate::util::units;
 
 /// The lab's write load at speed 1: the demo plan at twice its pace (about 55 s of writes in
 /// bursts and quiet periods, then none), so lag peaks at a few MB over the 512 KiB/s link and

@@ -23,7 +23,7 @@ use super::{Lab, LabTaskState, SourceFacts};
 use crate::model::{ReplicationInfo, ReplicationState, Stage};
 use crate::sim::detail::{self, CHECKS, CheckResult, CheckStatus, DetailLog};
 use crate::sim::{Password, ReplicationView, SimError, SourceView, TaskSource, TaskView};
-use crate::units;
+use crate::util::units;
 
 /// The instance id the lab serves by default.
 pub const LAB_INSTANCE: &str = "pgm-lab00000001";

@@ -168,7 +168,7 @@ pub fn replication_info(
         ("IsSlave", Some(reading.in_recovery.to_string())),
         (
             "Conninfo",
-            field(|r| &r.conninfo).map(|c| crate::redact::conninfo(&c)),
+            field(|r| &r.conninfo).map(|c| crate::util::redact::conninfo(&c)),
         ),
     ];
     pairs

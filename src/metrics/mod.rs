@@ -30,10 +30,10 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::app::App;
-use crate::history::SampleData;
 use crate::model::{ReplicationState, SeverityCounts, Task};
 use crate::poller::PollResult;
-use crate::readiness::{self, Verdict, VerdictKind};
+use crate::verdict::history::SampleData;
+use crate::verdict::readiness::{self, Verdict, VerdictKind};
 
 pub use server::{MetricsServer, serve};
 
@@ -138,7 +138,7 @@ pub struct TaskReading {
     /// The source's own position − ReplayLsn (with `--source-dsn` only).
     pub lag_true: Option<u64>,
     /// `lag_reported` is only a lower bound
-    /// ([`crate::readiness::reported_lag_is_lower_bound`]).
+    /// ([`crate::verdict::readiness::reported_lag_is_lower_bound`]).
     pub lag_reported_lower_bound: bool,
     /// Not received: LatestEndLsn − ReceivedLsn.
     pub not_received: Option<u64>,

@@ -57,7 +57,7 @@ pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<M
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(crate::accept::run(
+    let task = tokio::spawn(crate::util::accept::run(
         listener,
         stopped,
         "metrics",
@@ -146,7 +146,7 @@ mod tests {
             not_received: None,
             not_replayed: None,
             streaming: None,
-            verdict: crate::readiness::VerdictKind::NotReady,
+            verdict: crate::verdict::readiness::VerdictKind::NotReady,
             seconds_since_source_message: None,
             precheck: None,
         }]);

@@ -3,7 +3,7 @@ use crate::aliyun::{ApiError, InstanceSnapshot};
 use crate::app::{Action, AppConfig};
 use crate::model::Stage;
 use crate::poller::PollEvent;
-use crate::readiness::Reason;
+use crate::verdict::readiness::Reason;
 use serde_json::json;
 
 fn t(s: i64) -> DateTime<Utc> {
@@ -57,7 +57,7 @@ fn a_silent_or_disconnected_link_exposes_its_lag_as_a_lower_bound() {
     let silent = Verdict::NotReady(vec![Reason::NoMessage {
         silent: std::time::Duration::from_secs(45),
         keepalive: std::time::Duration::from_secs(30),
-        from: crate::readiness::KeepaliveSource::Assumed,
+        from: crate::verdict::readiness::KeepaliveSource::Assumed,
     }]);
     m.set_tasks(&[TaskReading::new(&tk, None, &silent, t(45))]);
     assert_eq!(
@@ -81,7 +81,7 @@ fn a_task_reading_is_exposed_with_its_labels() {
         &Verdict::InSync {
             lag: 0,
             stable: Default::default(),
-            not_drained: crate::readiness::NotDrained::NoProbe,
+            not_drained: crate::verdict::readiness::NotDrained::NoProbe,
         },
         now,
     );

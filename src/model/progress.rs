@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 
 use super::precheck::{DetailLine, Precheck};
-use crate::units;
+use crate::util::units;
 
 /// How far the base backup was, by one progress line.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -72,7 +72,7 @@ impl ReplicationInfo {
             last_msg_receipt_time: time(o.get("LastMsgReceiptTime")),
             synced: boolean(o.get("Synced")),
             is_slave: boolean(o.get("IsSlave")),
-            conninfo: text(o.get("Conninfo")).map(|c| crate::redact::conninfo(&c)),
+            conninfo: text(o.get("Conninfo")).map(|c| crate::util::redact::conninfo(&c)),
         }
     }
 

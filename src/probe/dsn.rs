@@ -374,7 +374,7 @@ pub fn scrub_password(msg: &str, raw_dsn: &str) -> String {
             }
         }
     }
-    crate::redact::conninfo(&out)
+    crate::util::redact::conninfo(&out)
 }
 
 /// A conninfo value, quoted so that any character survives.

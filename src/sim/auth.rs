@@ -11,8 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::error::SimError;
 use super::sts::{self, Sts, StsConfig};
-use crate::aliyun::sign_v3::{self, Authorization};
 use crate::aliyun::{Credentials, sign};
+use crate::sim::sign_v3::{self, Authorization};
 
 /// The one API version served.
 pub const API_VERSION: &str = "2014-08-15";

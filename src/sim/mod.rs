@@ -21,6 +21,7 @@ pub mod quantity;
 pub mod render;
 pub mod scenario;
 pub mod server;
+pub mod sign_v3;
 pub mod source;
 pub mod sts;
 
@@ -31,7 +32,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use crate::aliyun::Credentials;
-use crate::error::UsageError;
+use crate::util::error::UsageError;
 
 pub use clock::{Clock, ManualClock, RealClock};
 pub use engine::ScenarioSource;

@@ -1,12 +1,12 @@
 //! Quantities in scenario files: durations (`20s`, `1m30s`, `2h`, or seconds as a number),
 //! sizes (`16MiB`, `1.5GiB`, or bytes as a number) and rates (`4MiB/s`, or bytes per second),
-//! read as text or numbers through the shared parsers in [`crate::units`].
+//! read as text or numbers through the shared parsers in [`crate::util::units`].
 
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, de};
 
-use crate::units;
+use crate::util::units;
 
 /// A duration in (simulated) seconds.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]

@@ -81,7 +81,7 @@ pub(crate) async fn serve(
         clock: config.clock,
     });
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(crate::accept::run(
+    let task = tokio::spawn(crate::util::accept::run(
         listener,
         stopped,
         "simulator",

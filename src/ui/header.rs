@@ -12,8 +12,8 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use super::theme::Theme;
 use super::{age, fit_spans};
 use crate::app::App;
-use crate::units;
-use crate::view::alert::{Alert, Tone};
+use crate::app::view::alert::{Alert, Tone};
+use crate::util::units;
 
 /// The header as data: the instances, the polling clock and the alert.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,7 @@ use ratatui::widgets::{Clear, Padding, Paragraph, Widget, Wrap};
 use super::theme::Theme;
 use super::{centered, panel_block};
 use crate::app::App;
-use crate::units;
+use crate::util::units;
 
 /// Every key and what it does.
 pub const KEYS: &[(&str, &str)] = &[

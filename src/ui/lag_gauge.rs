@@ -14,9 +14,9 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::theme::Theme;
 use super::{fit_spans, panel_block};
 use crate::app::{App, TaskEntry};
-use crate::history::{self, Eta, History, Rates, SourceHistory};
 use crate::model::{Lsn, ReplicationState, Stage};
-use crate::units;
+use crate::util::units;
+use crate::verdict::history::{self, Eta, History, Rates, SourceHistory};
 
 /// Everything the gauge shows, derived from a task's history.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +28,7 @@ pub struct LagFigures {
     /// Not replayed: ReceivedLsn − ReplayLsn.
     pub not_replayed: Option<u64>,
     /// The reported figures (`total`, `not_received`) are only lower bounds
-    /// ([`crate::readiness::reported_lag_is_lower_bound`]).
+    /// ([`crate::verdict::readiness::reported_lag_is_lower_bound`]).
     pub lower_bound: bool,
     pub rates: Rates,
     pub outlook: Outlook,

@@ -1,6 +1,6 @@
 //! Drawing: a pure function of [`App`], no I/O. Every panel is a `Widget` over a view type
 //! built from the state here (each view's `of`, the only code below this module that reads
-//! `App`); the layout and the log's text come from [`crate::view`].
+//! `App`); the layout and the log's text come from [`crate::app::view`].
 
 pub mod details;
 pub mod footer;
@@ -23,9 +23,9 @@ use ratatui::layout::{Alignment, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
+use crate::app::view::layout;
 use crate::app::{App, Focus, Overlay};
-use crate::units;
-use crate::view::layout;
+use crate::util::units;
 use theme::Theme;
 
 /// Draws the whole screen for `app`.

@@ -1,5 +1,5 @@
 //! The precheck log panel: the selected task's `Detail`, wrapped to the panel, scrolled and
-//! with search matches highlighted (the text itself comes from [`crate::view::log_text`]).
+//! with search matches highlighted (the text itself comes from [`crate::app::view::log_text`]).
 
 use std::sync::Arc;
 
@@ -13,9 +13,9 @@ use ratatui::widgets::{
 
 use super::theme::Theme;
 use super::{is_focused, panel_block};
+use crate::app::view::log_text::{Kind, LogClock, LogRow, find_all, wrap};
 use crate::app::{App, Focus, Search};
 use crate::model::SeverityCounts;
-use crate::view::log_text::{Kind, LogClock, LogRow, find_all, wrap};
 
 /// The log panel as data: the selected task's rows wrapped to the panel, where they scroll to,
 /// and the search.

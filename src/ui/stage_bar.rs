@@ -11,9 +11,9 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::fit_spans;
 use super::theme::Theme;
 use crate::app::App;
-use crate::backup::{BackupEta, BackupRate};
 use crate::model::Stage;
-use crate::units;
+use crate::util::units;
+use crate::verdict::backup::{BackupEta, BackupRate};
 
 /// The base backup's progress as the bar shows it.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -9,8 +9,8 @@ use super::theme::Theme;
 use super::{centered, panel_block, verdict};
 use crate::app::{App, SwitchDialog, SwitchPhase};
 use crate::model::{ReplicationState, Stage};
-use crate::readiness::{NotDrained, Verdict, VerdictKind};
-use crate::units;
+use crate::util::units;
+use crate::verdict::readiness::{NotDrained, Verdict, VerdictKind};
 
 /// The dialog as data: the dialog's state and the task it acts on.
 #[derive(Debug, Clone)]

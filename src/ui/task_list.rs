@@ -10,8 +10,8 @@ use super::theme::Theme;
 use super::{is_focused, mid_truncate, panel_block};
 use crate::app::{App, Focus, RowRef};
 use crate::model::{ReplicationState, SeverityCounts, Stage};
-use crate::readiness::VerdictKind;
-use crate::units;
+use crate::util::units;
+use crate::verdict::readiness::VerdictKind;
 
 /// Column widths: `basebackup 2/6`, `disconnect`, `60.0 MiB`, `not ready`.
 const STAGE_W: u16 = 14;

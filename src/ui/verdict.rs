@@ -10,8 +10,8 @@ use super::panel_block;
 use super::theme::Theme;
 use crate::app::App;
 use crate::model::Stage;
-use crate::readiness::{NotDrained, Reason, Verdict};
-use crate::units;
+use crate::util::units;
+use crate::verdict::readiness::{NotDrained, Reason, Verdict};
 
 /// The verdict badge.
 pub fn badge(v: &Verdict, theme: &Theme) -> Span<'static> {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crossterm::event::KeyCode;
 use migtop::app::{Action, Effect, Focus, Overlay, SwitchPhase};
 use migtop::poller::Control;
-use migtop::readiness::VerdictKind;
+use migtop::verdict::readiness::VerdictKind;
 
 use crate::support::dashboard::*;
 use crate::support::keys::*;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crossterm::event::KeyCode;
 use insta::assert_snapshot;
 use migtop::app::Action;
-use migtop::readiness::VerdictKind;
+use migtop::verdict::readiness::VerdictKind;
 use ratatui::style::Color;
 
 use crate::support::dashboard::*;
@@ -67,8 +67,8 @@ fn idle_without_a_probe_80x24_and_120x40() {
     assert!(
         matches!(
             v,
-            migtop::readiness::Verdict::InSync {
-                not_drained: migtop::readiness::NotDrained::NoProbe,
+            migtop::verdict::readiness::Verdict::InSync {
+                not_drained: migtop::verdict::readiness::NotDrained::NoProbe,
                 ..
             }
         ),
@@ -469,10 +469,10 @@ fn true_lag_80x24_and_120x40() {
     let v = &a.selected_task().unwrap().verdict;
     assert_eq!(
         *v,
-        migtop::readiness::Verdict::InSync {
+        migtop::verdict::readiness::Verdict::InSync {
             lag: 5 * MIB,
             stable: Duration::from_secs(40),
-            not_drained: migtop::readiness::NotDrained::SourceWriting,
+            not_drained: migtop::verdict::readiness::NotDrained::SourceWriting,
         }
     );
 }
@@ -515,7 +515,7 @@ fn drained_with_a_probe_needs_the_source_to_agree() {
     assert!(
         matches!(
             v.reasons(),
-            [migtop::readiness::Reason::NotReceiving { .. }]
+            [migtop::verdict::readiness::Reason::NotReceiving { .. }]
         ),
         "{v:?}"
     );

@@ -329,7 +329,7 @@ fn exported_names() -> BTreeSet<String> {
         not_received: Some(1),
         not_replayed: Some(1),
         streaming: Some(true),
-        verdict: migtop::readiness::VerdictKind::InSync,
+        verdict: migtop::verdict::readiness::VerdictKind::InSync,
         seconds_since_source_message: Some(1.0),
         precheck: Some(Default::default()),
     }]);

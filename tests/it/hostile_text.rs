@@ -205,7 +205,7 @@ async fn the_log_strips_escapes_from_server_text() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("migtop.log");
     let file = std::fs::File::create(&path).unwrap();
-    let subscriber = migtop::logging::file_subscriber(file, "trace".parse().unwrap());
+    let subscriber = migtop::util::logging::file_subscriber(file, "trace".parse().unwrap());
     let _guard = tracing::subscriber::set_default(subscriber);
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
     let source = ApiSource {

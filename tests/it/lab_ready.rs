@@ -16,8 +16,8 @@ use migtop::lab::{Lab, LabOptions};
 use migtop::model::ReplicationState;
 use migtop::poller::{PollEvent, PollResult};
 use migtop::probe::{SourceDsn, SourceProbe, SourceSample};
-use migtop::readiness::{ReadinessConfig, Verdict, VerdictKind};
 use migtop::sim::SimHandle;
+use migtop::verdict::readiness::{ReadinessConfig, Verdict, VerdictKind};
 use tokio_postgres::Client;
 
 use crate::support::machine;

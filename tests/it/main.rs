@@ -5,6 +5,7 @@
 
 mod support;
 
+mod architecture;
 mod client_http;
 mod config_cli;
 mod credentials_modes;

@@ -10,9 +10,9 @@ use migtop::aliyun::{ApiError, Credentials, TaskFilter};
 use migtop::app::{Action, App, AppConfig};
 use migtop::poller::{PollEvent, PollResult};
 use migtop::probe::{SourceDsn, SourceProbe};
+use migtop::recording::player::{self, Player};
+use migtop::recording::report;
 use migtop::recording::{Recorder, Recording};
-use migtop::replay::{self, Player};
-use migtop::report;
 use migtop::sim::{Clock, FaultSpec, Scenario};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -174,8 +174,8 @@ fn assert_no_secret(what: &str, text: &str) {
 
 fn player(rec: Recording) -> Player {
     let mut base = AppConfig::new(vec![]);
-    base.interval = replay::guess_interval(&rec).unwrap();
-    let config = replay::app_config(&rec, base);
+    base.interval = player::guess_interval(&rec).unwrap();
+    let config = player::app_config(&rec, base);
     Player::new(rec, config, 1.0)
 }
 
@@ -199,7 +199,7 @@ async fn a_recorded_session_replays_with_the_same_screens_and_reports() {
 
     let rec = Recording::read(&path).unwrap();
     assert!(rec.warnings.is_empty(), "{:?}", rec.warnings);
-    assert_eq!(replay::guess_interval(&rec), Some(Duration::from_secs(5)));
+    assert_eq!(player::guess_interval(&rec), Some(Duration::from_secs(5)));
     let mut p = player(rec.clone());
     for (i, pos) in POSITIONS.iter().enumerate() {
         p.seek(*pos);

@@ -61,7 +61,7 @@ proptest! {
         let p = Precheck::parse(&s);
         prop_assert!(p.counts.success + p.counts.warning + p.counts.fail + p.counts.other <= p.lines.len());
         let _ = s.parse::<Lsn>();
-        let _ = migtop::redact::conninfo(&s);
+        let _ = migtop::util::redact::conninfo(&s);
         let _ = migtop::model::value::timestamp(&s);
         let _ = migtop::model::xml::to_json(&s);
     }
@@ -70,7 +70,7 @@ proptest! {
     fn conninfo_password_never_survives(pw in "[A-Za-z0-9!@#%^&*]{6,20}", before in "[a-z]{0,5}", quoted in any::<bool>()) {
         let value = if quoted { format!("'{pw}'") } else { pw.clone() };
         let s = format!("user=u{before} password={value} host=h");
-        let masked = migtop::redact::conninfo(&s);
+        let masked = migtop::util::redact::conninfo(&s);
         prop_assert_eq!(masked, format!("user=u{before} password=******** host=h"));
     }
 }

@@ -82,7 +82,7 @@ impl std::fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field(
                 "access_key_id",
-                &crate::redact::mask_key(&self.access_key_id),
+                &crate::util::redact::mask_key(&self.access_key_id),
             )
             .field("origin", &self.origin)
             .finish_non_exhaustive()

@@ -101,9 +101,9 @@ pub async fn assume_role(
         .body(body);
     let (status, bytes) = http::send(req, &what).await?;
     let redact = |s: &str| {
-        let s = crate::redact::access_key(s, &signer.access_key_id);
+        let s = crate::util::redact::access_key(s, &signer.access_key_id);
         match &signer.security_token {
-            Some(t) => crate::redact::secret(&s, t.expose_secret()),
+            Some(t) => crate::util::redact::secret(&s, t.expose_secret()),
             None => s,
         }
     };

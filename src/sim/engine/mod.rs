@@ -11,6 +11,7 @@ pub mod task;
 pub mod timeline;
 pub mod view;
 pub mod world;
+mod writes;
 
 pub use task::{SourceReading, TICK, TaskSim};
 pub use view::conninfo;

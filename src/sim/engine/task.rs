@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::timeline::WriteHistory;
+use super::writes::WriteHistory;
 use crate::model::Stage;
 use crate::sim::detail::{self, CheckResult, DetailLog};
 use crate::sim::error::SimError;

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use migtop::aliyun::{sign, sign_v3};
+use migtop::aliyun::sign;
+use migtop::sim::sign_v3;
 use serde_json::Value;
 
 use super::sim::{KEY_ID, SECRET};

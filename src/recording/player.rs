@@ -14,8 +14,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use crate::app::{Action, App, AppConfig, Overlay, RowRef};
 use crate::model::Stage;
 use crate::poller::PollEvent;
-use crate::readiness::VerdictKind;
 use crate::recording::{Entry, Recording};
+use crate::verdict::readiness::VerdictKind;
 
 /// The slowest and fastest replay speeds.
 pub const SPEED_RANGE: (f64, f64) = (0.01, 10000.0);

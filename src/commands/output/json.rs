@@ -5,10 +5,10 @@ use serde::Serialize;
 
 use crate::aliyun::InstanceSnapshot;
 use crate::aliyun::error::{ApiError, ErrorJson};
-use crate::history::SampleData;
 use crate::model::{Lsn, SeverityCounts, Task};
 use crate::probe::{ProbeReport, SourceComparison};
-use crate::readiness::{self, Reason};
+use crate::verdict::history::SampleData;
+use crate::verdict::readiness::{self, Reason};
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -70,7 +70,7 @@ impl StatusJson {
 }
 
 /// The reasons that already rule a switchover out, per task key
-/// ([`crate::judge::blockers`] of the verdict over this one poll).
+/// ([`Verdict::blockers`](crate::verdict::readiness::Verdict::blockers) over this one poll).
 pub type Blockers = std::collections::HashMap<String, Vec<Reason>>;
 
 impl From<&ProbeReport> for SourceProbeJson {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::error::UsageError;
+use crate::util::error::UsageError;
 
 /// Sends tracing output to `path`, filtered by `MIGTOP_LOG` (default `migtop=info`). Without a
 /// path nothing is logged.

@@ -15,9 +15,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::app::{App, AppConfig};
 use crate::model::{Lsn, ReplicationState, Stage};
-use crate::readiness::{ReadinessConfig, Verdict, VerdictKind};
+use crate::recording::player;
 use crate::recording::{Entry, Outcome, Recording};
-use crate::replay;
+use crate::verdict::readiness::{ReadinessConfig, Verdict, VerdictKind};
 
 /// How to judge and show a recording.
 #[derive(Debug, Clone)]
@@ -97,7 +97,7 @@ pub struct Point {
     /// The poll failed (a gap in the chart).
     pub failed: bool,
     /// The reported lag is only a lower bound: the standby was not streaming or its link was
-    /// silent ([`crate::readiness::reported_lag_is_lower_bound`]), so the source may have
+    /// silent ([`crate::verdict::readiness::reported_lag_is_lower_bound`]), so the source may have
     /// written more than it announced.
     pub lower_bound: bool,
 }
@@ -232,13 +232,13 @@ impl FailureRun {
 
 /// Reads the recording through the dashboard's state and collects the report.
 pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
-    let guessed = replay::guess_interval(rec);
+    let guessed = player::guess_interval(rec);
     let interval = cfg.interval.or(guessed).unwrap_or(Duration::from_secs(5));
     let mut base = AppConfig::new(vec![]);
     base.interval = interval;
     base.readiness = cfg.readiness;
     base.local_offset = cfg.local_offset;
-    let app_config = replay::app_config(rec, base);
+    let app_config = player::app_config(rec, base);
     let from = rec.entries.first().map(Entry::at).unwrap_or_else(Utc::now);
     let to = rec.entries.last().map(Entry::at).unwrap_or(from);
     let mut app = App::new(app_config, from);
@@ -268,7 +268,7 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
         match entry {
             Entry::Poll(p) => {
                 polls += 1;
-                replay::feed(&mut app, entry, None);
+                player::feed(&mut app, entry, None);
                 let keys_of_instance: Vec<String> = order
                     .iter()
                     .filter(|k| tasks[*k].report.instance == p.instance)
@@ -754,6 +754,24 @@ fn finish(mut r: TaskReport, recording_end: DateTime<Utc>) -> TaskReport {
     r.summary = summary;
     r.stages = stages;
     r
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // Control characters have no place in a page (and break XML parsers).
+            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -8,6 +8,10 @@ use chrono::{DateTime, Utc};
 use crate::model::{BackupReading, Lsn, ReplicationState, Stage, Task};
 use crate::probe::{ProbeError, ProbeReport, SourceComparison, SourceSample};
 
+/// Progress readings each sample keeps from its `Detail` (the newest ones): two give a rate
+/// from the first poll when the log holds both.
+pub const READINGS_KEPT: usize = 2;
+
 /// What one successful poll said about a task (only the figures the dashboard trends).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SampleData {
@@ -37,7 +41,7 @@ pub struct SampleData {
     pub precheck_failed: usize,
     pub first_failed: Option<String>,
     /// In stage basebackup, the newest progress lines of `Detail` (at most
-    /// [`crate::backup::READINGS_KEPT`], oldest first).
+    /// [`READINGS_KEPT`], oldest first).
     pub backup: Vec<BackupReading>,
 }
 
@@ -66,7 +70,7 @@ impl SampleData {
             first_failed: task.precheck.first_failure().map(str::to_string),
             // Only where it is shown: a big Detail is not scanned on every poll for nothing.
             backup: if task.stage == Some(Stage::Basebackup) {
-                task.precheck.backup_readings(crate::backup::READINGS_KEPT)
+                task.precheck.backup_readings(READINGS_KEPT)
             } else {
                 Vec::new()
             },
@@ -104,7 +108,7 @@ impl SampleData {
     /// may be far ahead. An unknown lag or a finished migration has none to bound. (A link
     /// that still says
     /// `streaming` but has gone silent is judged over several samples: see
-    /// [`crate::readiness::reported_lag_is_lower_bound`].)
+    /// [`crate::verdict::readiness::reported_lag_is_lower_bound`].)
     pub fn reported_lag_is_lower_bound(&self) -> bool {
         self.lag_can_be_bounded() && self.state != Some(ReplicationState::Streaming)
     }

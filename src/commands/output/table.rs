@@ -1,14 +1,14 @@
 //! The compact human table of `migtop status`.
 
 use crate::aliyun::{ApiError, InstanceSnapshot};
-use crate::history::SampleData;
+use crate::commands::output::json::Blockers;
 use crate::model::{Stage, Task};
-use crate::output::json::Blockers;
 use crate::probe::{ProbeReport, SourceComparison};
-use crate::readiness;
+use crate::verdict::history::SampleData;
+use crate::verdict::readiness;
 
-use crate::text;
-use crate::units;
+use crate::util::text;
+use crate::util::units;
 
 /// Columns a cell takes at most; longer server text is cut with `…` (a 65,536-column pad
 /// would also overflow `format!`'s width).
@@ -277,8 +277,10 @@ mod tests {
         b.insert(
             "pgm-1/7".into(),
             vec![
-                crate::readiness::Reason::State(Some(crate::model::ReplicationState::Catchup)),
-                crate::readiness::Reason::NotSynced(Some(false)),
+                crate::verdict::readiness::Reason::State(Some(
+                    crate::model::ReplicationState::Catchup,
+                )),
+                crate::verdict::readiness::Reason::NotSynced(Some(false)),
             ],
         );
         let out = render(&results(), None, &b);

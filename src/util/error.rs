@@ -23,7 +23,7 @@ pub struct UsageError(pub String);
 /// Prints one line on stderr with control characters and escape sequences removed: error
 /// sentences quote what the server said (codes, messages, request ids).
 pub fn say(line: impl std::fmt::Display) {
-    eprintln!("{}", crate::text::printable(&line.to_string()));
+    eprintln!("{}", crate::util::text::printable(&line.to_string()));
 }
 
 /// The exit code of a command's result; an error is printed on stderr first (a usage error

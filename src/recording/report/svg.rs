@@ -6,11 +6,10 @@ use std::fmt::Write;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-use super::html::esc;
-use super::{Point, Span, TaskReport, label};
+use super::{Point, Span, TaskReport, esc, label};
 use crate::model::Stage;
-use crate::readiness::VerdictKind;
-use crate::units;
+use crate::util::units;
+use crate::verdict::readiness::VerdictKind;
 
 /// The whole picture.
 pub const WIDTH: f64 = 900.0;

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-use super::sign::percent_encode;
+use crate::aliyun::sign::percent_encode;
 
 /// The algorithm name that starts the `Authorization` header.
 pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";

@@ -134,8 +134,8 @@ pub fn secret(msg: &str, secret: &str) -> String {
     if secret.is_empty() {
         return msg.to_string();
     }
-    let once = crate::rfc3986::percent_encode(secret);
-    let twice = crate::rfc3986::percent_encode(&once);
+    let once = crate::util::rfc3986::percent_encode(secret);
+    let twice = crate::util::rfc3986::percent_encode(&once);
     let norm = |b: u8| match b {
         b'+' => b' ',
         b => b.to_ascii_lowercase(),
@@ -235,8 +235,8 @@ mod tests {
     #[test]
     fn tokens_are_masked_in_every_encoding() {
         let token = "CAIS+abc/def==";
-        let once = crate::rfc3986::percent_encode(token);
-        let twice = crate::rfc3986::percent_encode(&once);
+        let once = crate::util::rfc3986::percent_encode(token);
+        let twice = crate::util::rfc3986::percent_encode(&once);
         let msg = format!("raw {token} once {once} twice {twice}");
         assert_eq!(
             secret(&msg, token),
@@ -248,8 +248,8 @@ mod tests {
     #[test]
     fn tokens_are_masked_truncated_lowercased_or_with_plus_as_space() {
         let token = "CAISzQJ1q6Ft5B2yfSjIr5bkKfPztL1/0qK+M1Xzg3RhWeN/hLTPpjz2IHtKeXNvAOAasv8+nmFY7PkZlqB6T55OSAmcNZEu9kVU3L5P6Dz6fNrMohxdYj2mAi3xUZr9Qw==";
-        let once = crate::rfc3986::percent_encode(token);
-        let twice = crate::rfc3986::percent_encode(&once);
+        let once = crate::util::rfc3986::percent_encode(token);
+        let twice = crate::util::rfc3986::percent_encode(&once);
         for quoted in [
             token[..40].to_string(),
             token[30..90].to_string(),

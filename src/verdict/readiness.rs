@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::history::{Sample, SampleData};
 use crate::model::{Lsn, ReplicationState, Stage};
-use crate::units;
+use crate::util::units;
+use crate::verdict::history::{Sample, SampleData};
 
 /// The thresholds a verdict is judged against (`--max-lag`, `--stable-for`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -272,6 +272,16 @@ impl Verdict {
             Verdict::NotReady(r) => r,
             _ => &[],
         }
+    }
+
+    /// The reasons that already rule a switchover out, whatever happens next: all of NOT
+    /// READY's reasons except waiting for the stable window. Over a single poll, these are
+    /// what that poll alone says against a switchover (`status`'s `blockers`).
+    pub fn blockers(&self) -> Vec<&Reason> {
+        self.reasons()
+            .iter()
+            .filter(|r| !matches!(r, Reason::Settling { .. }))
+            .collect()
     }
 }
 

@@ -16,6 +16,9 @@
 //! cannot be read (a torn last line after a crash, a newer version, another kind) is skipped
 //! with a warning; it never stops the rest from being read.
 
+pub mod player;
+pub mod report;
+
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -410,7 +413,9 @@ mod tests {
 
     fn probe_ok(at: DateTime<Utc>) -> ProbeReport {
         ProbeReport {
-            target: crate::redact::dsn_uri("postgres://rep:DSNPW-MARK-9044@10.0.0.5/postgres"),
+            target: crate::util::redact::dsn_uri(
+                "postgres://rep:DSNPW-MARK-9044@10.0.0.5/postgres",
+            ),
             result: Ok(SourceSample {
                 at,
                 lsn: "0/3000200".parse().unwrap(),

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::app::{Action, App, AppConfig, TaskEntry};
 use crate::poller::{PollEvent, PollResult};
-use crate::readiness::{ReadinessConfig, Reason, Verdict};
+use crate::verdict::readiness::ReadinessConfig;
 
 /// The dashboard's state, headless.
 #[derive(Debug, Clone)]
@@ -58,22 +58,12 @@ impl Judge {
     }
 }
 
-/// The reasons of a verdict that already rule a switchover out, whatever happens next: all
-/// of NOT READY's reasons except waiting for the stable window. Over a single poll, these
-/// are what that poll alone says against a switchover (`status`'s `blockers`).
-pub fn blockers(verdict: &Verdict) -> Vec<&Reason> {
-    verdict
-        .reasons()
-        .iter()
-        .filter(|r| !matches!(r, Reason::Settling { .. }))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::aliyun::InstanceSnapshot;
     use crate::model::Task;
+    use crate::verdict::readiness::Reason;
 
     fn t(s: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_780_000_000 + s, 0).unwrap()
@@ -118,7 +108,7 @@ mod tests {
         j.feed(poll(0, "increment", "streaming", 0));
         let e = j.task("pgm-1/7").unwrap();
         assert_eq!(e.verdict.label(), "NOT READY");
-        assert!(blockers(&e.verdict).is_empty(), "{:?}", e.verdict);
+        assert!(e.verdict.blockers().is_empty(), "{:?}", e.verdict);
     }
 
     #[test]
@@ -126,7 +116,7 @@ mod tests {
         let mut j = judge();
         j.feed(poll(0, "increment", "catchup", 100 << 20));
         let e = j.task("pgm-1/7").unwrap();
-        let b: Vec<String> = blockers(&e.verdict).iter().map(|r| r.to_string()).collect();
+        let b: Vec<String> = e.verdict.blockers().iter().map(|r| r.to_string()).collect();
         assert_eq!(
             b,
             // Not streaming: the reported lag is only a lower bound.
@@ -143,6 +133,6 @@ mod tests {
         assert_eq!(j.task("pgm-1/7").unwrap().verdict.label(), "IN SYNC");
         j.tick(t(60));
         let v = &j.task("pgm-1/7").unwrap().verdict;
-        assert!(matches!(blockers(v)[..], [Reason::Stale { .. }]), "{v:?}");
+        assert!(matches!(v.blockers()[..], [Reason::Stale { .. }]), "{v:?}");
     }
 }

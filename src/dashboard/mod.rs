@@ -1,6 +1,8 @@
 //! The dashboard's event loop: pollers, state and screen tied together (used by `watch`,
 //! `demo` and `lab`).
 
+pub mod tui;
+
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,13 +15,13 @@ use tokio::sync::mpsc;
 
 use crate::aliyun::{ApiError, RdsClient};
 use crate::app::{Action, App, AppConfig, Effect, LabCommand, Overlay};
-use crate::error::{EXIT_OK, UsageError};
 use crate::metrics::Metrics;
 use crate::poller::{PollEvent, Poller, SnapshotSource};
 use crate::probe::Probe;
 use crate::recording::{Entry, Recorder, RecordingError, SwitchoverRecord};
-use crate::signals::{StopSignal, StopSignals};
-use crate::tui::{self, Tui};
+use crate::util::error::{EXIT_OK, UsageError};
+use crate::util::signals::{StopSignal, StopSignals};
+use tui::Tui;
 
 /// How long a change from the pollers may wait for others to share its frame. The pollers
 /// run in step, so one round of polls (a request out, its answer, the next time, for every

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::probe::SourceDsn;
-use crate::units::{parse_bytes, parse_duration, parse_interval};
+use crate::util::units::{parse_bytes, parse_duration, parse_interval};
 
 /// Environment variable naming the config file (wins over the XDG location).
 pub const ENV_CONFIG: &str = "MIGTOP_CONFIG";

@@ -6,12 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::history::History;
 use crate::model::{BackupProgress, BackupReading, Stage};
-
-/// Progress readings each sample keeps from its `Detail` (the newest ones): two give a rate
-/// from the first poll when the log holds both.
-pub const READINGS_KEPT: usize = 2;
+use crate::verdict::history::History;
 
 /// How fast the backup copies.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -140,8 +136,8 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{Sample, SampleData};
     use crate::model::Task;
+    use crate::verdict::history::{Sample, SampleData};
     use chrono::TimeZone;
 
     const GIB: u64 = 1 << 30;

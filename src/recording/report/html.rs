@@ -7,27 +7,9 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset, Utc};
 
 use super::svg;
-use super::{Report, TaskReport, label};
-use crate::readiness::VerdictKind;
-use crate::units;
-
-/// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // Control characters have no place in a page (and break XML parsers).
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use super::{Report, TaskReport, esc, label};
+use crate::util::units;
+use crate::verdict::readiness::VerdictKind;
 
 const CSS: &str = "
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:960px;color:#111827;line-height:1.4}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::units;
+use crate::util::units;
 
 /// When a failing instance is polled again.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,11 @@
+//! Small leaves every layer may use: text cleaning and widths, redaction, units, URI encoding,
+//! exit codes, logging, signals and the HTTP accept loop.
+
+pub mod accept;
+pub mod error;
+pub mod logging;
+pub mod redact;
+pub mod rfc3986;
+pub mod signals;
+pub mod text;
+pub mod units;

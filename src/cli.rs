@@ -321,9 +321,31 @@ pub struct SwitchoverArgs {
     pub yes: bool,
     #[command(flatten)]
     pub script: ScriptArgs,
-    /// How long to wait for the task to reach success after the call (exit 3 past it).
+    /// How long to wait for the task to reach success after the call (exit 3 past it); with
+    /// --fence, also the longest the source stays fenced before the call (then the fence is
+    /// lifted, exit 3).
     #[arg(id = "switch_timeout", long = "timeout", value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Make the source refuse new writes before the switch (a soft fence:
+    /// default_transaction_read_only), wait for DRAINED under it, take the token and switch
+    /// once the standby replayed it; lifted again unless the switch was sent. Needs
+    /// --require drained.
+    #[arg(long)]
+    pub fence: bool,
+    /// With --fence: end the sessions still holding a transaction id instead of waiting for
+    /// them.
+    #[arg(long, requires = "fence")]
+    pub fence_terminate: bool,
+    /// The new primary (the RDS instance) to check after the switch: out of recovery, on a
+    /// new timeline that began at or past the token. Keep the password in PGPASSWORD or
+    /// ~/.pgpass.
+    #[arg(
+        long,
+        value_name = "DSN",
+        env = "MIGTOP_TARGET_DSN",
+        hide_env_values = true
+    )]
+    pub target_dsn: Option<SourceDsn>,
 }
 
 /// `migtop demo`.

@@ -468,6 +468,10 @@ pub struct LabArgs {
     /// The instance id the API serves.
     #[arg(long, value_name = "ID", default_value = LAB_INSTANCE)]
     pub instance: String,
+    /// Keep a writer inserting N rows per second (one per transaction) into migtop_writes on
+    /// the primary for as long as the lab runs: only a fence (`switchover --fence`) stops it.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub writer_tps: u32,
     #[command(flatten)]
     pub ui: UiArgs,
 }

@@ -20,6 +20,7 @@ mod hardening;
 mod hostile_text;
 mod interop;
 mod lab_cmd;
+mod lab_fence;
 mod lab_pg;
 mod lab_ready;
 mod record_cli;

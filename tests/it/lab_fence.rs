@@ -275,33 +275,7 @@ async fn a_frozen_link_lifts_the_fence_at_the_timeout() {
     let home = tempfile::tempdir().unwrap();
     let writer = writer(&served).await;
     let args = served.args(&["--fence", "--timeout", "20s"]);
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_migtop"))
-        .args(&args)
-        .env_clear()
-        .env("HOME", home.path())
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut err = String::new();
-    // Until the fence is on.
-    tokio::time::timeout(WAIT, async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            err.push_str(&l);
-            err.push('\n');
-            if l.contains("fence on:") {
-                return;
-            }
-        }
-        panic!("switchover ended before the fence:\n{err}");
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no fence in time:\n{err}"));
+    let (mut child, mut lines, mut err) = until_fence(home.path(), &args).await;
     served.lab.freeze_link();
     // WAL that takes no transaction id, which the standby will not receive.
     let pg = connect(&served.lab.primary_dsn()).await;
@@ -337,8 +311,68 @@ async fn a_frozen_link_lifts_the_fence_at_the_timeout() {
     })
     .await;
     served.lab.restore_link();
+
+    // SIGTERM under the fence lifts it too.
+    let args = served.args(&["--fence", "--timeout", "60s"]);
+    let (mut child, mut lines, mut err) = until_fence(home.path(), &args).await;
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id().unwrap() as i32, libc::SIGTERM);
+    }
+    let status = tokio::time::timeout(WAIT, async {
+        while let Some(l) = lines.next_line().await.unwrap() {
+            err.push_str(&l);
+            err.push('\n');
+        }
+        child.wait().await.unwrap()
+    })
+    .await
+    .unwrap_or_else(|_| panic!("switchover did not end on SIGTERM:\n{err}"));
+    eprintln!("{err}");
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{err}");
+    assert!(
+        err.contains("fence lifted (SIGTERM before the switch)"),
+        "{err}"
+    );
+    try_write(&served.lab.primary_dsn()).await.unwrap();
     drop(writer);
     served.stop().await;
+}
+
+type Lines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStderr>>;
+
+/// Starts `migtop ARGS` and reads its stderr until the fence is on.
+async fn until_fence(
+    home: &std::path::Path,
+    args: &[String],
+) -> (tokio::process::Child, Lines, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_migtop"))
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", KEY_ID)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut err = String::new();
+    tokio::time::timeout(WAIT, async {
+        while let Some(l) = lines.next_line().await.unwrap() {
+            err.push_str(&l);
+            err.push('\n');
+            if l.contains("fence on:") {
+                return;
+            }
+        }
+        panic!("switchover ended before the fence:\n{err}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no fence in time:\n{err}"));
+    (child, lines, err)
 }
 
 /// The check at the moment of the switch, against the real source: clear on an idle source

@@ -40,8 +40,10 @@ pub enum Command {
     /// Poll one task until it reaches a stage, IN SYNC or DRAINED (for scripts and CI;
     /// exit 0 met, 3 timeout, 4 can no longer get there, 1 API errors, 2 usage).
     Wait(WaitArgs),
-    /// Switch over one task from a script: judge a full stable window, confirm, call
-    /// ActivateMigrationTargetInstance and wait for success (exit 5 when not ready).
+    /// Switch over one task from a script: judge a full stable window, confirm, optionally
+    /// fence the source (--fence), check the source at the switch, call
+    /// ActivateMigrationTargetInstance, wait for success and verify the new primary
+    /// (--target-dsn) (exit 5 when not ready).
     Switchover(SwitchoverArgs),
     /// The dashboard against the built-in simulator (no cloud account needed).
     Demo(DemoArgs),

@@ -99,6 +99,11 @@ pub struct ApiArgs {
     /// RDS instance id (DBInstanceName); repeat for several.
     #[arg(short = 'i', long = "instance", value_name = "ID")]
     pub instances: Vec<String>,
+    /// A PostgreSQL primary whose physical standbys to watch without a cloud API: each
+    /// walsender in pg_stat_replication is a task, and the primary is read as their source
+    /// (true lag, DRAINED). Repeat for several. The role needs pg_monitor.
+    #[arg(long = "primary", value_name = "DSN", conflicts_with = "instances")]
+    pub primaries: Vec<SourceDsn>,
     /// API endpoint: a URL, or a host meaning https://HOST (default: by region, else
     /// rds.aliyuncs.com).
     #[arg(long, value_name = "URL")]

@@ -13,7 +13,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::aliyun::{ApiError, InstanceSnapshot, RdsClient, TaskFilter};
-use crate::probe::{Probe, ProbeReport};
+use crate::probe::admin::Db;
+use crate::probe::{Probe, ProbeError, ProbeReport, SourceDsn, walsenders};
 
 /// The source probe, shared by every instance's poller (one session to the source).
 pub type SharedProbe = Arc<tokio::sync::Mutex<Box<dyn Probe>>>;
@@ -37,6 +38,89 @@ impl SnapshotSource for ApiSource {
         let filter = self.filter.clone();
         let instance = instance.to_string();
         Box::pin(async move { client.describe_tasks(&instance, &filter).await })
+    }
+}
+
+/// Physical standbys read from their primaries (`--primary`), without a cloud API: each
+/// primary is an instance, each of its walsenders a task ([`crate::probe::walsenders`]).
+pub struct PrimarySource {
+    /// Each primary by its instance name, with its session (opened on first use, and again
+    /// after it died).
+    primaries: std::collections::BTreeMap<String, Arc<Primary>>,
+}
+
+struct Primary {
+    dsn: SourceDsn,
+    timeout: Duration,
+    db: tokio::sync::Mutex<Option<Db>>,
+}
+
+impl PrimarySource {
+    /// A source of `(instance name, DSN)` pairs; each reading must finish within `timeout`.
+    pub fn new(primaries: Vec<(String, SourceDsn)>, timeout: Duration) -> PrimarySource {
+        let primaries = primaries
+            .into_iter()
+            .map(|(name, dsn)| {
+                let p = Primary {
+                    dsn,
+                    timeout,
+                    db: tokio::sync::Mutex::new(None),
+                };
+                (name, Arc::new(p))
+            })
+            .collect();
+        PrimarySource { primaries }
+    }
+}
+
+impl Primary {
+    async fn read(&self, instance: &str) -> Result<InstanceSnapshot, ProbeError> {
+        let mut db = self.db.lock().await;
+        if db.as_ref().is_none_or(Db::is_closed) {
+            *db = Some(Db::connect(&self.dsn, self.timeout).await?);
+        }
+        let session = db.as_ref().expect("opened above");
+        let reading = match walsenders::read(session).await {
+            Ok(r) => r,
+            Err(e) => {
+                // The next poll opens a new session rather than trusting this one.
+                *db = None;
+                return Err(e);
+            }
+        };
+        Ok(InstanceSnapshot {
+            instance: instance.to_string(),
+            request_id: None,
+            tasks: walsenders::to_tasks(instance, &reading),
+            item_errors: Vec::new(),
+            notes: None,
+        })
+    }
+}
+
+impl SnapshotSource for PrimarySource {
+    fn fetch(&self, instance: &str) -> BoxFuture<'static, Result<InstanceSnapshot, ApiError>> {
+        let primary = self.primaries.get(instance).cloned();
+        let instance = instance.to_string();
+        Box::pin(async move {
+            let Some(primary) = primary else {
+                return Err(ApiError::Network {
+                    endpoint: instance.clone(),
+                    message: "no primary of that name".into(),
+                });
+            };
+            primary.read(&instance).await.map_err(|e| match e {
+                ProbeError::Timeout { target, secs } => ApiError::Timeout {
+                    endpoint: target,
+                    seconds: secs as f64,
+                    attempts: 1,
+                },
+                other => ApiError::Network {
+                    endpoint: primary.dsn.redacted().to_string(),
+                    message: other.to_string(),
+                },
+            })
+        })
     }
 }
 

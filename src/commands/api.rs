@@ -3,7 +3,9 @@
 
 use crate::aliyun::{self, ClientConfig, CredentialOptions, RdsClient, RetryPolicy, TaskFilter};
 use crate::cli::ApiArgs;
-use crate::probe::SourceProbe;
+use crate::poller::PrimarySource;
+use crate::probe::per_instance::PerInstance;
+use crate::probe::{SourceDsn, SourceProbe};
 use crate::util::error::{UsageError, say};
 
 /// The task filters given.
@@ -36,6 +38,61 @@ pub fn source_probe(args: &ApiArgs) -> Result<Option<SourceProbe>, UsageError> {
         say(format_args!("migtop: warning: {w}"));
     }
     Ok(Some(probe))
+}
+
+/// A primary's instance name: `host:port/dbname` as the DSN resolves them (never the
+/// password).
+pub fn primary_name(dsn: &SourceDsn) -> Result<String, UsageError> {
+    let resolved = dsn
+        .resolve()
+        .map_err(|e| UsageError(format!("--primary {}: {e}", dsn.redacted())))?;
+    let c = &resolved.config;
+    let host = match c.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".to_string(),
+    };
+    let port = c.get_ports().first().copied().unwrap_or(5432);
+    let db = c.get_dbname().unwrap_or("postgres");
+    Ok(format!("{host}:{port}/{db}"))
+}
+
+/// With `--primary`: the walsenders of each primary as the tasks, each primary its own
+/// source probe, and the instance names. `None` without `--primary`.
+pub fn primaries(
+    args: &ApiArgs,
+) -> Result<Option<(PrimarySource, PerInstance, Vec<String>)>, UsageError> {
+    if args.primaries.is_empty() {
+        return Ok(None);
+    }
+    let mut pairs = Vec::new();
+    let mut probes = Vec::new();
+    for dsn in &args.primaries {
+        let mut name = primary_name(dsn)?;
+        if pairs.iter().any(|(n, _)| *n == name) {
+            name = format!("{name}#{}", pairs.len() + 1);
+        }
+        if dsn.has_password() {
+            say(format_args!(
+                "migtop: warning: the password in --primary shows in `ps` and shell history; \
+                 prefer PGPASSWORD or ~/.pgpass"
+            ));
+        }
+        let mut probe = SourceProbe::new(dsn.clone(), args.timeout)
+            .map_err(|e| UsageError(format!("--primary {}: {e}", dsn.redacted())))?;
+        for w in probe.take_warnings() {
+            say(format_args!("migtop: warning: {w}"));
+        }
+        probes.push((name.clone(), probe));
+        pairs.push((name, dsn.clone()));
+    }
+    let names = pairs.iter().map(|(n, _)| n.clone()).collect();
+    Ok(Some((
+        PrimarySource::new(pairs, args.timeout),
+        PerInstance::new(probes),
+        names,
+    )))
 }
 
 /// Resolves credentials and endpoint and builds the client; warnings go to stderr.

@@ -262,6 +262,16 @@ impl Db {
         }
     }
 
+    /// Runs one read-only query within the session's deadline.
+    pub async fn query(&self, sql: &str) -> Result<Vec<tokio_postgres::Row>, ProbeError> {
+        self.bounded(self.client.query(sql, &[])).await
+    }
+
+    /// The session died (server restart, idle timeout, terminated): open a new one.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     /// The role and what it may do for the fence.
     pub async fn privileges(&self) -> Result<Privileges, ProbeError> {
         let row = self

@@ -11,7 +11,9 @@
 pub mod admin;
 pub mod conninfo;
 pub mod dsn;
+pub mod per_instance;
 pub mod tls;
+pub mod walsenders;
 
 use std::time::Duration;
 

@@ -23,6 +23,7 @@ mod lab_cmd;
 mod lab_fence;
 mod lab_pg;
 mod lab_ready;
+mod native_physical;
 mod record_cli;
 mod recordings;
 mod robustness;

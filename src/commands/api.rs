@@ -97,6 +97,12 @@ pub fn primaries(
 
 /// Resolves credentials and endpoint and builds the client; warnings go to stderr.
 pub fn client(args: &ApiArgs) -> Result<RdsClient, UsageError> {
+    // watch and status read --primary before they ask for a client; the rest cannot yet.
+    if !args.primaries.is_empty() {
+        return Err(UsageError(
+            "--primary works with watch and status; this command reads the RDS API (-i ID)".into(),
+        ));
+    }
     if args.instances.is_empty() {
         return Err(UsageError("name at least one instance with -i ID".into()));
     }

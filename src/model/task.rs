@@ -30,11 +30,20 @@ pub enum TaskKind {
     Physical,
 }
 
+impl TaskKind {
+    /// An RDS task (the default, left out of recordings).
+    pub fn is_rds(&self) -> bool {
+        *self == TaskKind::Rds
+    }
+}
+
 /// One migration task, decoded tolerantly. `SourcePassword` is deliberately not kept.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Task {
-    /// Where the task comes from (recordings without it are RDS tasks).
+    /// Where the task comes from (written only when not RDS, so RDS recordings stay as
+    /// they were; recordings without it are RDS tasks).
+    #[serde(skip_serializing_if = "TaskKind::is_rds")]
     pub kind: TaskKind,
     pub task_id: Option<i64>,
     pub task_name: Option<String>,

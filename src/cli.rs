@@ -104,6 +104,11 @@ pub struct ApiArgs {
     /// (true lag, DRAINED). Repeat for several. The role needs pg_monitor.
     #[arg(long = "primary", value_name = "DSN", conflicts_with = "instances")]
     pub primaries: Vec<SourceDsn>,
+    /// A PostgreSQL standby to watch on its own side (its WAL receiver, replay, a paused
+    /// replay); with one --primary, that primary is its source (true lag, DRAINED). Repeat
+    /// for several. The role needs pg_monitor.
+    #[arg(long = "standby", value_name = "DSN", conflicts_with = "instances")]
+    pub standbys: Vec<SourceDsn>,
     /// API endpoint: a URL, or a host meaning https://HOST (default: by region, else
     /// rds.aliyuncs.com).
     #[arg(long, value_name = "URL")]

@@ -3,7 +3,7 @@
 
 use crate::aliyun::{self, ClientConfig, CredentialOptions, RdsClient, RetryPolicy, TaskFilter};
 use crate::cli::ApiArgs;
-use crate::poller::PrimarySource;
+use crate::poller::{NativeSource, Side};
 use crate::probe::per_instance::PerInstance;
 use crate::probe::{SourceDsn, SourceProbe};
 use crate::util::error::{UsageError, say};
@@ -40,12 +40,12 @@ pub fn source_probe(args: &ApiArgs) -> Result<Option<SourceProbe>, UsageError> {
     Ok(Some(probe))
 }
 
-/// A primary's instance name: `host:port/dbname` as the DSN resolves them (never the
+/// A server's instance name: `host:port/dbname` as the DSN resolves them (never the
 /// password).
-pub fn primary_name(dsn: &SourceDsn) -> Result<String, UsageError> {
+pub fn server_name(dsn: &SourceDsn, flag: &str) -> Result<String, UsageError> {
     let resolved = dsn
         .resolve()
-        .map_err(|e| UsageError(format!("--primary {}: {e}", dsn.redacted())))?;
+        .map_err(|e| UsageError(format!("{flag} {}: {e}", dsn.redacted())))?;
     let c = &resolved.config;
     let host = match c.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
@@ -58,49 +58,73 @@ pub fn primary_name(dsn: &SourceDsn) -> Result<String, UsageError> {
     Ok(format!("{host}:{port}/{db}"))
 }
 
-/// With `--primary`: the walsenders of each primary as the tasks, each primary its own
-/// source probe, and the instance names. `None` without `--primary`.
-pub fn primaries(
+/// The servers read without a cloud API: the source of their tasks, their source probes
+/// (none when no primary is known) and the instance names. `None` without `--primary` or
+/// `--standby`.
+pub fn native(
     args: &ApiArgs,
-) -> Result<Option<(PrimarySource, PerInstance, Vec<String>)>, UsageError> {
-    if args.primaries.is_empty() {
+) -> Result<Option<(NativeSource, Option<PerInstance>, Vec<String>)>, UsageError> {
+    if args.primaries.is_empty() && args.standbys.is_empty() {
         return Ok(None);
     }
-    let mut pairs = Vec::new();
+    // A standby's source is the primary, when there is exactly one to say which.
+    let standby_source = match args.primaries.as_slice() {
+        [one] => Some(one),
+        _ => None,
+    };
+    let sides = args
+        .primaries
+        .iter()
+        .map(|d| (Side::Primary, d, Some(d)))
+        .chain(
+            args.standbys
+                .iter()
+                .map(|d| (Side::Standby, d, standby_source)),
+        );
+    let mut servers: Vec<(String, Side, SourceDsn)> = Vec::new();
     let mut probes = Vec::new();
-    for dsn in &args.primaries {
-        let mut name = primary_name(dsn)?;
-        if pairs.iter().any(|(n, _)| *n == name) {
-            name = format!("{name}#{}", pairs.len() + 1);
+    for (side, dsn, source) in sides {
+        let flag = match side {
+            Side::Primary => "--primary",
+            Side::Standby => "--standby",
+        };
+        let mut name = server_name(dsn, flag)?;
+        if servers.iter().any(|(n, _, _)| *n == name) {
+            name = format!("{name}#{}", servers.len() + 1);
         }
         if dsn.has_password() {
             say(format_args!(
-                "migtop: warning: the password in --primary shows in `ps` and shell history; \
+                "migtop: warning: the password in {flag} shows in `ps` and shell history; \
                  prefer PGPASSWORD or ~/.pgpass"
             ));
         }
-        let mut probe = SourceProbe::new(dsn.clone(), args.timeout)
-            .map_err(|e| UsageError(format!("--primary {}: {e}", dsn.redacted())))?;
-        for w in probe.take_warnings() {
-            say(format_args!("migtop: warning: {w}"));
+        if let Some(source) = source {
+            let mut probe = SourceProbe::new(source.clone(), args.timeout)
+                .map_err(|e| UsageError(format!("{flag} {}: {e}", source.redacted())))?;
+            for w in probe.take_warnings() {
+                say(format_args!("migtop: warning: {w}"));
+            }
+            probes.push((name.clone(), probe));
         }
-        probes.push((name.clone(), probe));
-        pairs.push((name, dsn.clone()));
+        servers.push((name, side, dsn.clone()));
     }
-    let names = pairs.iter().map(|(n, _)| n.clone()).collect();
+    let names = servers.iter().map(|(n, _, _)| n.clone()).collect();
     Ok(Some((
-        PrimarySource::new(pairs, args.timeout),
-        PerInstance::new(probes),
+        NativeSource::new(servers, args.timeout),
+        (!probes.is_empty()).then(|| PerInstance::new(probes)),
         names,
     )))
 }
 
 /// Resolves credentials and endpoint and builds the client; warnings go to stderr.
 pub fn client(args: &ApiArgs) -> Result<RdsClient, UsageError> {
-    // watch and status read --primary before they ask for a client; the rest cannot yet.
-    if !args.primaries.is_empty() {
+    // watch and status read --primary and --standby before they ask for a client; the
+    // rest cannot yet.
+    if !args.primaries.is_empty() || !args.standbys.is_empty() {
         return Err(UsageError(
-            "--primary works with watch and status; this command reads the RDS API (-i ID)".into(),
+            "--primary and --standby work with watch and status; this command reads the RDS \
+             API (-i ID)"
+                .into(),
         ));
     }
     if args.instances.is_empty() {

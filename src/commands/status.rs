@@ -28,16 +28,21 @@ use crate::verdict::readiness::ReadinessConfig;
 /// Polls every instance once, concurrently, prints what was read and returns the exit code.
 pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
     cutover::apply(&mut args.api, cutover::Knobs::status(&mut args.max_lag))?;
-    // The cloud API's tasks, or (with --primary) the primary's walsenders.
+    // The cloud API's tasks, or the servers' own (--primary, --standby). One source for every
+    // instance, as with --source-dsn: at most one primary.
     let (source, mut probe, instances): (Arc<dyn SnapshotSource>, Option<Box<dyn Probe>>, _) =
-        match api::primaries(&args.api)? {
+        match api::native(&args.api)? {
             Some(_) if args.api.primaries.len() > 1 => {
                 return Err(UsageError(
-                    "status reads one --primary at a time (watch and exporter take several)".into(),
+                    "status reads one --primary at a time (watch takes several)".into(),
                 )
                 .into());
             }
-            Some((source, probe, names)) => (Arc::new(source), Some(Box::new(probe)), names),
+            Some((source, probe, names)) => (
+                Arc::new(source),
+                probe.map(|p| Box::new(p) as Box<dyn Probe>),
+                names,
+            ),
             None => {
                 let client = api::client(&args.api)?;
                 let probe = api::source_probe(&args.api)?.map(|p| Box::new(p) as Box<dyn Probe>);

@@ -13,13 +13,13 @@ use crate::util::logging;
 /// `migtop watch` (and `migtop -i ID`).
 pub async fn run(mut args: WatchArgs) -> anyhow::Result<i32> {
     cutover::apply(&mut args.api, cutover::Knobs::ui(&mut args.ui))?;
-    // The cloud API's tasks, or (with --primary) each primary's walsenders.
+    // The cloud API's tasks, or the servers' own (--primary, --standby).
     let (source, client, probe, instances): (Arc<dyn SnapshotSource>, _, _, _) =
-        match api::primaries(&args.api)? {
+        match api::native(&args.api)? {
             Some((source, probe, names)) => (
                 Arc::new(source),
                 None,
-                Some(Box::new(probe) as Box<dyn Probe>),
+                probe.map(|p| Box::new(p) as Box<dyn Probe>),
                 names,
             ),
             None => {

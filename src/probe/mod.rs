@@ -13,6 +13,7 @@ pub mod conninfo;
 pub mod dsn;
 pub mod per_instance;
 pub mod tls;
+pub mod wal_receiver;
 pub mod walsenders;
 
 use std::time::Duration;

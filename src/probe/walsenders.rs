@@ -15,8 +15,7 @@ use tokio_postgres::Row;
 use super::ProbeError;
 use super::admin::Db;
 use crate::model::{
-    DetailLine, Lsn, Precheck, ReplicationInfo, ReplicationState, Severity, SeverityCounts, Stage,
-    Task, TaskKind,
+    DetailLine, Lsn, Precheck, ReplicationInfo, ReplicationState, Severity, Stage, Task, TaskKind,
 };
 use crate::util::units;
 
@@ -265,18 +264,7 @@ pub fn log(w: &Walsender) -> Precheck {
         lines.push(DetailLine::Section("pg_replication_slots".into()));
         lines.push(slot_check(slot));
     }
-    let mut counts = SeverityCounts::default();
-    for l in &lines {
-        if let DetailLine::Check { severity, .. } = l {
-            match severity {
-                Severity::Success => counts.success += 1,
-                Severity::Warning => counts.warning += 1,
-                Severity::Fail => counts.fail += 1,
-                Severity::Other => counts.other += 1,
-            }
-        }
-    }
-    Precheck { lines, counts }
+    Precheck::from_lines(lines)
 }
 
 /// The slot as a check: `unreserved` (its WAL goes at the next checkpoint) and `lost` fail,

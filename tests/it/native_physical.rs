@@ -101,6 +101,78 @@ async fn primary_mode_lag_is_pg_wal_lsn_diff_on_the_primary() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_replay_is_named_and_the_primary_is_the_standby_s_source() {
+    let _machine = machine::heavy().await;
+    let Some(lab) = lab().await else { return };
+    let pg = connect(&lab.primary_dsn()).await;
+    let standby = connect(&lab.standby_dsn()).await;
+    lab.pause_replay().await.unwrap();
+    write_wal(&pg, 20_000).await;
+    let current: String = pg
+        .query_one("SELECT pg_current_wal_lsn()::text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let current: Lsn = current.parse().unwrap();
+    eventually(
+        "the standby to receive the writes",
+        Duration::from_secs(30),
+        || async {
+            let got: Option<String> = standby
+                .query_one("SELECT pg_last_wal_receive_lsn()::text", &[])
+                .await
+                .unwrap()
+                .get(0);
+            got.and_then(|g| g.parse::<Lsn>().ok())
+                .filter(|g| *g >= current)
+        },
+    )
+    .await;
+
+    let primary = format!("{}?sslmode=disable", lab.primary_dsn());
+    let standby_dsn = format!("{}?sslmode=disable", lab.standby_dsn());
+    let (code, out, err) = migtop(
+        &[
+            "status",
+            "--primary",
+            &primary,
+            "--standby",
+            &standby_dsn,
+            "-o",
+            "json",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(code, 0, "stderr: {err}\nstdout: {out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let instances = doc["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 2, "{doc}");
+    // The standby's own task: its replay position is the standby's, its source the primary.
+    let t = &instances[1]["tasks"][0];
+    eprintln!("status --standby: {t}");
+    let replayed: String = standby
+        .query_one("SELECT pg_last_wal_replay_lsn()::text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let (src, replay) = (lsn(&t["source_lsn"]), lsn(&t["lsn"]["replay"]));
+    assert_eq!(replay, replayed.parse::<Lsn>().unwrap());
+    assert_eq!(
+        t["true_lag_bytes"].as_i64().unwrap(),
+        pg_diff(&pg, src, replay).await,
+        "with both DSNs the lag is the true lag"
+    );
+    let blockers = t["blockers"].to_string();
+    assert!(
+        blockers.contains("Replay is paused"),
+        "the reason is named: {blockers}"
+    );
+    lab.resume_replay().await.unwrap();
+    lab.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn primary_and_instance_flags_do_not_mix_and_a_bad_primary_is_named() {
     let (code, _, err) = migtop(
         &[

@@ -40,8 +40,10 @@ pub enum Command {
     /// Poll one task until it reaches a stage, IN SYNC or DRAINED (for scripts and CI;
     /// exit 0 met, 3 timeout, 4 can no longer get there, 1 API errors, 2 usage).
     Wait(WaitArgs),
-    /// Switch over one task from a script: judge a full stable window, confirm, call
-    /// ActivateMigrationTargetInstance and wait for success (exit 5 when not ready).
+    /// Switch over one task from a script: judge a full stable window, confirm, optionally
+    /// fence the source (--fence), check the source at the switch, call
+    /// ActivateMigrationTargetInstance, wait for success and verify the new primary
+    /// (--target-dsn) (exit 5 when not ready).
     Switchover(SwitchoverArgs),
     /// The dashboard against the built-in simulator (no cloud account needed).
     Demo(DemoArgs),
@@ -97,6 +99,16 @@ pub struct ApiArgs {
     /// RDS instance id (DBInstanceName); repeat for several.
     #[arg(short = 'i', long = "instance", value_name = "ID")]
     pub instances: Vec<String>,
+    /// A PostgreSQL primary whose physical standbys to watch without a cloud API: each
+    /// walsender in pg_stat_replication is a task, and the primary is read as their source
+    /// (true lag, DRAINED). Repeat for several. The role needs pg_monitor.
+    #[arg(long = "primary", value_name = "DSN", conflicts_with = "instances")]
+    pub primaries: Vec<SourceDsn>,
+    /// A PostgreSQL standby to watch on its own side (its WAL receiver, replay, a paused
+    /// replay); with one --primary, that primary is its source (true lag, DRAINED). Repeat
+    /// for several. The role needs pg_monitor.
+    #[arg(long = "standby", value_name = "DSN", conflicts_with = "instances")]
+    pub standbys: Vec<SourceDsn>,
     /// API endpoint: a URL, or a host meaning https://HOST (default: by region, else
     /// rds.aliyuncs.com).
     #[arg(long, value_name = "URL")]
@@ -321,9 +333,31 @@ pub struct SwitchoverArgs {
     pub yes: bool,
     #[command(flatten)]
     pub script: ScriptArgs,
-    /// How long to wait for the task to reach success after the call (exit 3 past it).
+    /// How long to wait for the task to reach success after the call (exit 3 past it); with
+    /// --fence, also the longest the source stays fenced before the call (then the fence is
+    /// lifted, exit 3).
     #[arg(id = "switch_timeout", long = "timeout", value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Make the source refuse new writes before the switch (a soft fence:
+    /// default_transaction_read_only), wait for DRAINED under it, take the token and switch
+    /// once the standby replayed it; lifted again unless the switch was sent. Needs
+    /// --require drained.
+    #[arg(long)]
+    pub fence: bool,
+    /// With --fence: end the sessions still holding a transaction id instead of waiting for
+    /// them.
+    #[arg(long, requires = "fence")]
+    pub fence_terminate: bool,
+    /// The new primary (the RDS instance) to check after the switch: out of recovery, on a
+    /// new timeline that began at or past the token. Keep the password in PGPASSWORD or
+    /// ~/.pgpass.
+    #[arg(
+        long,
+        value_name = "DSN",
+        env = "MIGTOP_TARGET_DSN",
+        hide_env_values = true
+    )]
+    pub target_dsn: Option<SourceDsn>,
 }
 
 /// `migtop demo`.
@@ -446,6 +480,10 @@ pub struct LabArgs {
     /// The instance id the API serves.
     #[arg(long, value_name = "ID", default_value = LAB_INSTANCE)]
     pub instance: String,
+    /// Keep a writer inserting N rows per second (one per transaction) into migtop_writes on
+    /// the primary for as long as the lab runs: only a fence (`switchover --fence`) stops it.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub writer_tps: u32,
     #[command(flatten)]
     pub ui: UiArgs,
 }

@@ -13,7 +13,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::aliyun::{ApiError, InstanceSnapshot, RdsClient, TaskFilter};
-use crate::probe::{Probe, ProbeReport};
+use crate::probe::admin::Db;
+use crate::probe::{Probe, ProbeError, ProbeReport, SourceDsn, wal_receiver, walsenders};
 
 /// The source probe, shared by every instance's poller (one session to the source).
 pub type SharedProbe = Arc<tokio::sync::Mutex<Box<dyn Probe>>>;
@@ -37,6 +38,107 @@ impl SnapshotSource for ApiSource {
         let filter = self.filter.clone();
         let instance = instance.to_string();
         Box::pin(async move { client.describe_tasks(&instance, &filter).await })
+    }
+}
+
+/// Physical standbys read from PostgreSQL itself, without a cloud API: each `--primary` is an
+/// instance whose walsenders are its tasks ([`crate::probe::walsenders`]); each `--standby`
+/// an instance whose one task is its own WAL receiver ([`crate::probe::wal_receiver`]).
+pub struct NativeSource {
+    /// Each server by its instance name, with its session (opened on first use, and again
+    /// after it died).
+    servers: std::collections::BTreeMap<String, Arc<Server>>,
+}
+
+/// Which side of the stream a server is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Primary,
+    Standby,
+}
+
+struct Server {
+    side: Side,
+    dsn: SourceDsn,
+    timeout: Duration,
+    db: tokio::sync::Mutex<Option<Db>>,
+}
+
+impl NativeSource {
+    /// A source of `(instance name, side, DSN)`; each reading must finish within `timeout`.
+    pub fn new(servers: Vec<(String, Side, SourceDsn)>, timeout: Duration) -> NativeSource {
+        let servers = servers
+            .into_iter()
+            .map(|(name, side, dsn)| {
+                let s = Server {
+                    side,
+                    dsn,
+                    timeout,
+                    db: tokio::sync::Mutex::new(None),
+                };
+                (name, Arc::new(s))
+            })
+            .collect();
+        NativeSource { servers }
+    }
+}
+
+impl Server {
+    async fn read(&self, instance: &str) -> Result<InstanceSnapshot, ProbeError> {
+        let mut db = self.db.lock().await;
+        if db.as_ref().is_none_or(Db::is_closed) {
+            *db = Some(Db::connect(&self.dsn, self.timeout).await?);
+        }
+        let session = db.as_ref().expect("opened above");
+        let tasks = match self.side {
+            Side::Primary => walsenders::read(session)
+                .await
+                .map(|r| walsenders::to_tasks(instance, &r)),
+            Side::Standby => wal_receiver::read(session)
+                .await
+                .map(|r| vec![wal_receiver::to_task(instance, &r)]),
+        };
+        let tasks = match tasks {
+            Ok(t) => t,
+            Err(e) => {
+                // The next poll opens a new session rather than trusting this one.
+                *db = None;
+                return Err(e);
+            }
+        };
+        Ok(InstanceSnapshot {
+            instance: instance.to_string(),
+            request_id: None,
+            tasks,
+            item_errors: Vec::new(),
+            notes: None,
+        })
+    }
+}
+
+impl SnapshotSource for NativeSource {
+    fn fetch(&self, instance: &str) -> BoxFuture<'static, Result<InstanceSnapshot, ApiError>> {
+        let server = self.servers.get(instance).cloned();
+        let instance = instance.to_string();
+        Box::pin(async move {
+            let Some(server) = server else {
+                return Err(ApiError::Network {
+                    endpoint: instance.clone(),
+                    message: "no server of that name".into(),
+                });
+            };
+            server.read(&instance).await.map_err(|e| match e {
+                ProbeError::Timeout { target, secs } => ApiError::Timeout {
+                    endpoint: target,
+                    seconds: secs as f64,
+                    attempts: 1,
+                },
+                other => ApiError::Network {
+                    endpoint: server.dsn.redacted().to_string(),
+                    message: other.to_string(),
+                },
+            })
+        })
     }
 }
 

@@ -3,7 +3,9 @@
 
 use crate::aliyun::{self, ClientConfig, CredentialOptions, RdsClient, RetryPolicy, TaskFilter};
 use crate::cli::ApiArgs;
-use crate::probe::SourceProbe;
+use crate::poller::{NativeSource, Side};
+use crate::probe::per_instance::PerInstance;
+use crate::probe::{SourceDsn, SourceProbe};
 use crate::util::error::{UsageError, say};
 
 /// The task filters given.
@@ -38,8 +40,93 @@ pub fn source_probe(args: &ApiArgs) -> Result<Option<SourceProbe>, UsageError> {
     Ok(Some(probe))
 }
 
+/// A server's instance name: `host:port/dbname` as the DSN resolves them (never the
+/// password).
+pub fn server_name(dsn: &SourceDsn, flag: &str) -> Result<String, UsageError> {
+    let resolved = dsn
+        .resolve()
+        .map_err(|e| UsageError(format!("{flag} {}: {e}", dsn.redacted())))?;
+    let c = &resolved.config;
+    let host = match c.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".to_string(),
+    };
+    let port = c.get_ports().first().copied().unwrap_or(5432);
+    let db = c.get_dbname().unwrap_or("postgres");
+    Ok(format!("{host}:{port}/{db}"))
+}
+
+/// The servers read without a cloud API: the source of their tasks, their source probes
+/// (none when no primary is known) and the instance names. `None` without `--primary` or
+/// `--standby`.
+pub fn native(
+    args: &ApiArgs,
+) -> Result<Option<(NativeSource, Option<PerInstance>, Vec<String>)>, UsageError> {
+    if args.primaries.is_empty() && args.standbys.is_empty() {
+        return Ok(None);
+    }
+    // A standby's source is the primary, when there is exactly one to say which.
+    let standby_source = match args.primaries.as_slice() {
+        [one] => Some(one),
+        _ => None,
+    };
+    let sides = args
+        .primaries
+        .iter()
+        .map(|d| (Side::Primary, d, Some(d)))
+        .chain(
+            args.standbys
+                .iter()
+                .map(|d| (Side::Standby, d, standby_source)),
+        );
+    let mut servers: Vec<(String, Side, SourceDsn)> = Vec::new();
+    let mut probes = Vec::new();
+    for (side, dsn, source) in sides {
+        let flag = match side {
+            Side::Primary => "--primary",
+            Side::Standby => "--standby",
+        };
+        let mut name = server_name(dsn, flag)?;
+        if servers.iter().any(|(n, _, _)| *n == name) {
+            name = format!("{name}#{}", servers.len() + 1);
+        }
+        if dsn.has_password() {
+            say(format_args!(
+                "migtop: warning: the password in {flag} shows in `ps` and shell history; \
+                 prefer PGPASSWORD or ~/.pgpass"
+            ));
+        }
+        if let Some(source) = source {
+            let mut probe = SourceProbe::new(source.clone(), args.timeout)
+                .map_err(|e| UsageError(format!("{flag} {}: {e}", source.redacted())))?;
+            for w in probe.take_warnings() {
+                say(format_args!("migtop: warning: {w}"));
+            }
+            probes.push((name.clone(), probe));
+        }
+        servers.push((name, side, dsn.clone()));
+    }
+    let names = servers.iter().map(|(n, _, _)| n.clone()).collect();
+    Ok(Some((
+        NativeSource::new(servers, args.timeout),
+        (!probes.is_empty()).then(|| PerInstance::new(probes)),
+        names,
+    )))
+}
+
 /// Resolves credentials and endpoint and builds the client; warnings go to stderr.
 pub fn client(args: &ApiArgs) -> Result<RdsClient, UsageError> {
+    // watch and status read --primary and --standby before they ask for a client; the
+    // rest cannot yet.
+    if !args.primaries.is_empty() || !args.standbys.is_empty() {
+        return Err(UsageError(
+            "--primary and --standby work with watch and status; this command reads the RDS \
+             API (-i ID)"
+                .into(),
+        ));
+    }
     if args.instances.is_empty() {
         return Err(UsageError("name at least one instance with -i ID".into()));
     }

@@ -80,7 +80,7 @@ impl<'a> Knobs<'a> {
 pub fn apply(api: &mut ApiArgs, knobs: Knobs<'_>) -> Result<(), UsageError> {
     let file = load()?;
     merge(api, knobs, file.as_ref(), path().as_deref())?;
-    if api.instances.is_empty() {
+    if api.instances.is_empty() && api.primaries.is_empty() && api.standbys.is_empty() {
         return Err(UsageError(first_run_hint(file.as_ref())));
     }
     Ok(())

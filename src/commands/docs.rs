@@ -20,10 +20,47 @@ pub fn completion_script(shell: ShellArg) -> Vec<u8> {
     out
 }
 
+/// What the flags cannot say: how `switchover` keeps a cutover from losing data, and what
+/// each step needs from the source's role (README "Switching over safely" in full).
+const SWITCHING_OVER_SAFELY: &str = r#".SH "SWITCHING OVER SAFELY"
+.TP
+.B The source checklist
+With \-\-source\-dsn, every database of the source is read for what physical replication
+does not carry (unlogged tables, sequences and materialized views: empty on RDS), what breaks
+consumers (logical slots, subscriptions) and what blocks DRAINED (prepared transactions,
+sessions holding a transaction id). Needs CONNECT on every database and pg_read_all_stats.
+.TP
+.B The check at the switch
+With \-\-require drained, immediately before ActivateMigrationTargetInstance the source is
+read again: if its next transaction id moved since the judged window, switchover refuses
+(exit 5); if only its position moved (housekeeping WAL), the standby must have received it
+first. It prints when the verdict was judged, when the call was sent, and the source position
+then. Needs login only.
+.TP
+.B The fence (\-\-fence)
+Checks the role first (superuser, or on PostgreSQL 15+ GRANT ALTER SYSTEM ON PARAMETER
+default_transaction_read_only, EXECUTE on pg_reload_conf(), pg_signal_backend and
+pg_read_all_stats); without them it says so and changes nothing. Then ALTER SYSTEM SET
+default_transaction_read_only = on and pg_reload_conf(); lists the sessions still holding a
+transaction id (ends them with \-\-fence\-terminate, else waits); waits for DRAINED under the
+fence; takes the token (the source's WAL position once no transaction id moves); waits until
+the standby replayed up to the token; activates. On success the fence stays and the command
+that lifts it is printed. On a refusal, \-\-timeout, an error, Ctrl\-C or SIGTERM before the
+activation the fence is lifted (ALTER SYSTEM RESET, reload). It is a soft fence: a session can
+override it.
+.TP
+.B The proof (\-\-target\-dsn)
+After success, the new primary must be out of recovery, on a newer timeline, and its timeline
+must begin at or past the token: "verified: the new primary holds everything up to TOKEN", or
+every failure and exit 1. Reading the timeline history file needs pg_read_server_files (else
+pg_last_wal_replay_lsn() is used).
+"#;
+
 /// The man page, in roff.
 pub fn man_page() -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+    out.extend_from_slice(SWITCHING_OVER_SAFELY.as_bytes());
     Ok(out)
 }
 
@@ -59,5 +96,13 @@ mod tests {
             man.starts_with(".ie") || man.contains(".TH migtop"),
             "{man}"
         );
+        for words in [
+            "SWITCHING OVER SAFELY",
+            "default_transaction_read_only",
+            "soft fence",
+            "holds everything up to TOKEN",
+        ] {
+            assert!(man.contains(words), "{words}");
+        }
     }
 }

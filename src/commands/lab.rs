@@ -68,6 +68,7 @@ pub async fn run(args: LabArgs) -> anyhow::Result<i32> {
         link_rate: args.link_rate,
         faults: !args.no_faults,
         instance: args.instance.clone(),
+        writer_tps: args.writer_tps,
     };
     // A signal while the lab comes up drops the start, which removes what was made so far.
     let mut session = tokio::select! {

@@ -84,24 +84,45 @@ impl Session {
         let client = api::client(api_args)?;
         let probe = api::source_probe(api_args)?;
         let recorder = record::open(script.record.as_deref())?;
-        let judge = Judge::new(
-            vec![instance.clone()],
+        let mut s = Session::with(
+            client,
+            instance,
+            probe,
             script.interval(),
             script.readiness(),
+        );
+        s.filter = api::filter(api_args);
+        s.recorder = recorder;
+        Ok(s)
+    }
+
+    /// A session on a client and probe built elsewhere (the lab tests): every task of
+    /// `instance`, no recording.
+    pub fn with(
+        client: RdsClient,
+        instance: String,
+        probe: Option<SourceProbe>,
+        interval: Duration,
+        readiness: ReadinessConfig,
+    ) -> Session {
+        let judge = Judge::new(
+            vec![instance.clone()],
+            interval,
+            readiness,
             probe.as_ref().map(|p| p.target().to_string()),
             Utc::now(),
         );
-        Ok(Session {
+        Session {
             client,
             instance,
-            filter: api::filter(api_args),
+            filter: TaskFilter::default(),
             probe,
-            recorder,
+            recorder: None,
             judge,
             key: None,
             errors: 0,
             metrics: None,
-        })
+        }
     }
 
     /// Serves this session's polls as Prometheus metrics when `--metrics-listen` asks; the

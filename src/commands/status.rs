@@ -9,6 +9,8 @@
 //! and `source_probe.error` in JSON (`source_lsn` and `true_lag_bytes` are then `null`); the
 //! exit code stays what the API reads made it, since the API read itself succeeded.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::{api, cutover, record};
@@ -18,24 +20,45 @@ use crate::cli::{OutputFormat, StatusArgs};
 use crate::commands::dashboard_config::WATCH_INTERVAL;
 use crate::commands::output::json::Blockers;
 use crate::commands::output::{json, table};
-use crate::poller::PollResult;
-use crate::probe::SourceComparison;
-use crate::util::error::{EXIT_API, EXIT_OK, say};
+use crate::poller::{ApiSource, PollResult, SnapshotSource};
+use crate::probe::{Probe, SourceComparison};
+use crate::util::error::{EXIT_API, EXIT_OK, UsageError, say};
 use crate::verdict::readiness::ReadinessConfig;
 
 /// Polls every instance once, concurrently, prints what was read and returns the exit code.
 pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
     cutover::apply(&mut args.api, cutover::Knobs::status(&mut args.max_lag))?;
-    let client = api::client(&args.api)?;
-    let mut probe = api::source_probe(&args.api)?;
+    // The cloud API's tasks, or the servers' own (--primary, --standby). One source for every
+    // instance, as with --source-dsn: at most one primary.
+    let (source, mut probe, instances): (Arc<dyn SnapshotSource>, Option<Box<dyn Probe>>, _) =
+        match api::native(&args.api)? {
+            Some(_) if args.api.primaries.len() > 1 => {
+                return Err(UsageError(
+                    "status reads one --primary at a time (watch takes several)".into(),
+                )
+                .into());
+            }
+            Some((source, probe, names)) => (
+                Arc::new(source),
+                probe.map(|p| Box::new(p) as Box<dyn Probe>),
+                names,
+            ),
+            None => {
+                let client = api::client(&args.api)?;
+                let probe = api::source_probe(&args.api)?.map(|p| Box::new(p) as Box<dyn Probe>);
+                let source = ApiSource {
+                    client,
+                    filter: api::filter(&args.api),
+                };
+                (Arc::new(source), probe, args.api.instances.clone())
+            }
+        };
     let mut recorder = record::open(args.record.as_deref())?;
-    let filter = api::filter(&args.api);
     let started = Utc::now();
-    let reads = args.api.instances.iter().map(|i| {
-        let client = client.clone();
-        let filter = filter.clone();
+    let reads = instances.iter().map(|i| {
+        let source = source.clone();
         async move {
-            let result = client.describe_tasks(i, &filter).await;
+            let result = source.fetch(i).await;
             (i.clone(), result, Utc::now())
         }
     });
@@ -43,9 +66,10 @@ pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
     let answer_times: Vec<DateTime<Utc>> = answered.iter().map(|(_, _, at)| *at).collect();
     let results: Vec<(String, Result<InstanceSnapshot, ApiError>)> =
         answered.into_iter().map(|(i, r, _)| (i, r)).collect();
-    let report = match probe.as_mut() {
-        Some(p) => Some(p.report().await),
-        None => None,
+    // One source for every instance (a --source-dsn, or the one --primary).
+    let report = match (probe.as_mut(), instances.first()) {
+        (Some(p), Some(first)) => Some(p.report(first).await),
+        _ => None,
     };
     let polls: Vec<PollResult> = results
         .iter()
@@ -59,7 +83,12 @@ pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
             source: report.clone().filter(|_| result.is_ok()),
         })
         .collect();
-    let blockers = blockers(&args, &polls, report.as_ref().map(|r| r.target.clone()));
+    let blockers = blockers(
+        &args,
+        &instances,
+        &polls,
+        report.as_ref().map(|r| r.target.clone()),
+    );
     match args.output {
         OutputFormat::Json => {
             let doc = json::StatusJson::build(&results, report.as_ref(), &blockers);
@@ -129,14 +158,19 @@ pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
 
 /// What this one poll already says against a switchover, per task: the dashboard's verdict
 /// over it (a headless [`Judge`]), minus the stable window it cannot have seen.
-fn blockers(args: &StatusArgs, polls: &[PollResult], probe_target: Option<String>) -> Blockers {
+fn blockers(
+    args: &StatusArgs,
+    instances: &[String],
+    polls: &[PollResult],
+    probe_target: Option<String>,
+) -> Blockers {
     let readiness = ReadinessConfig {
         max_lag: args.max_lag.unwrap_or(ReadinessConfig::default().max_lag),
         ..ReadinessConfig::default()
     };
     let first = polls.iter().map(|p| p.at).min().unwrap_or_else(Utc::now);
     let mut judge = Judge::new(
-        args.api.instances.clone(),
+        instances.to_vec(),
         WATCH_INTERVAL,
         readiness,
         probe_target,

@@ -301,6 +301,111 @@ async fn run_phase(
     }
 }
 
+/// The table the lab's writer fills, one row per transaction.
+pub const WRITES_TABLE: &str = "migtop_writes";
+
+/// What the writer has done so far.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WriterStats {
+    /// Transactions committed (one row each).
+    pub committed: u64,
+    /// Transactions that failed (e.g. refused by a fence: read-only).
+    pub failed: u64,
+    /// The last failure's message.
+    pub last_error: Option<String>,
+}
+
+/// The lab's application: inserts one row per transaction into [`WRITES_TABLE`] at a steady
+/// rate, for as long as it lives. A failed insert is counted and tried again a second later,
+/// so nothing but a fence (or a stopped server) keeps it from writing: the load a cutover
+/// must stop. Dropping it stops it.
+pub struct Writer {
+    stats: watch::Receiver<WriterStats>,
+    task: JoinHandle<()>,
+}
+
+impl Writer {
+    /// Creates the table on `conninfo` (the primary) and starts writing at `tps` (at least 1).
+    pub async fn start(conninfo: &str, tps: u32) -> anyhow::Result<Writer> {
+        let client = connect(conninfo).await?;
+        // Autovacuum's ANALYZE of this table would take a transaction id of its own under a
+        // fence (ANALYZE is allowed in read-only transactions) and rightly reset DRAINED; the
+        // lab keeps it off this one table so a fenced cutover settles in a predictable time.
+        client
+            .batch_execute(&format!(
+                "CREATE TABLE IF NOT EXISTS {WRITES_TABLE} \
+                 (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), pad text) \
+                 WITH (autovacuum_enabled = off)"
+            ))
+            .await?;
+        let (tx, stats) = watch::channel(WriterStats::default());
+        let period = Duration::from_secs_f64(1.0 / f64::from(tps.max(1)));
+        let conninfo = conninfo.to_string();
+        let task = tokio::spawn(write_forever(conninfo, client, period, tx));
+        Ok(Writer { stats, task })
+    }
+
+    /// What it has done so far.
+    pub fn stats(&self) -> WriterStats {
+        self.stats.borrow().clone()
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn connect(conninfo: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+async fn write_forever(
+    conninfo: String,
+    mut client: tokio_postgres::Client,
+    period: Duration,
+    stats: watch::Sender<WriterStats>,
+) {
+    let sql = format!("INSERT INTO {WRITES_TABLE} (pad) VALUES (repeat('w', 100))");
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if client.is_closed() {
+            match connect(&conninfo).await {
+                Ok(c) => client = c,
+                Err(e) => {
+                    stats.send_modify(|s| {
+                        s.failed += 1;
+                        s.last_error = Some(super::pg::tail(&e.to_string(), 1));
+                    });
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            }
+        }
+        match client.batch_execute(&sql).await {
+            Ok(()) => stats.send_modify(|s| s.committed += 1),
+            Err(e) => {
+                let text = match e.as_db_error() {
+                    Some(db) => db.message().to_string(),
+                    None => e.to_string(),
+                };
+                stats.send_modify(|s| {
+                    s.failed += 1;
+                    s.last_error = Some(text);
+                });
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

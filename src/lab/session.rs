@@ -40,6 +40,9 @@ pub struct SessionConfig {
     pub faults: bool,
     /// The instance id the API serves.
     pub instance: String,
+    /// A writer that keeps going at this many transactions per second until a fence stops
+    /// it (`--writer-tps`); 0 for none.
+    pub writer_tps: u32,
 }
 
 /// The PostgreSQL binaries, or a configuration error saying how to get them.
@@ -63,6 +66,8 @@ pub struct LabSession {
     pub api: SimHandle,
     config: SessionConfig,
     schedule: Option<tokio::task::JoinHandle<()>>,
+    /// The `--writer-tps` writer, once started.
+    pub writer: Option<crate::lab::load::Writer>,
 }
 
 impl LabSession {
@@ -96,6 +101,7 @@ impl LabSession {
             api,
             config,
             schedule: None,
+            writer: None,
         })
     }
 
@@ -122,12 +128,26 @@ impl LabSession {
             .start_load(plan)
             .await
             .context("cannot start the write load")?;
+        let summary = match self.config.writer_tps {
+            0 => summary,
+            tps => {
+                let writer = crate::lab::load::Writer::start(&self.lab.primary_dsn(), tps)
+                    .await
+                    .context("cannot start the writer")?;
+                self.writer = Some(writer);
+                format!(
+                    "{summary}; a writer inserts {tps} rows/s into {} until fenced",
+                    crate::lab::load::WRITES_TABLE
+                )
+            }
+        };
         self.schedule = Some(tokio::spawn(schedule.run(self.lab.clone())));
         Ok(summary)
     }
 
     /// Stops the schedule's effects, the API, the load and both servers; removes the directory.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        drop(self.writer.take());
         if let Some(schedule) = self.schedule.take() {
             schedule.abort();
             let _ = schedule.await;

@@ -16,5 +16,5 @@ pub use precheck::{DetailLine, Precheck, Severity, SeverityCounts};
 pub use progress::{BackupProgress, BackupReading};
 pub use replication::ReplicationInfo;
 pub use stage::{ReplicationState, Stage};
-pub use task::{Page, Source, Task};
+pub use task::{Page, Source, Task, TaskKind};
 pub use zone::DetailZone;

@@ -85,24 +85,30 @@ impl Precheck {
     /// Parses `Detail`, whose line breaks may be real or literal `\n`.
     pub fn parse(detail: &str) -> Precheck {
         let normalized = normalize_breaks(detail);
-        let mut out = Precheck::default();
-        for raw in normalized.split('\n') {
-            let line = raw.trim();
-            if line.is_empty() {
-                continue;
-            }
-            let parsed = parse_line(line);
-            if let DetailLine::Check { severity, .. } = &parsed {
+        let lines = normalized
+            .split('\n')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(parse_line)
+            .collect();
+        Precheck::from_lines(lines)
+    }
+
+    /// A log of these lines, its checks counted (for logs migtop writes itself, such as a
+    /// standby's read from PostgreSQL).
+    pub fn from_lines(lines: Vec<DetailLine>) -> Precheck {
+        let mut counts = SeverityCounts::default();
+        for l in &lines {
+            if let DetailLine::Check { severity, .. } = l {
                 match severity {
-                    Severity::Success => out.counts.success += 1,
-                    Severity::Warning => out.counts.warning += 1,
-                    Severity::Fail => out.counts.fail += 1,
-                    Severity::Other => out.counts.other += 1,
+                    Severity::Success => counts.success += 1,
+                    Severity::Warning => counts.warning += 1,
+                    Severity::Fail => counts.fail += 1,
+                    Severity::Other => counts.other += 1,
                 }
             }
-            out.lines.push(parsed);
         }
-        out
+        Precheck { lines, counts }
     }
 
     /// Check lines that warned or failed, with their section.

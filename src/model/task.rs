@@ -18,10 +18,33 @@ pub struct Source {
     pub account: Option<String>,
 }
 
+/// What a task is: an RDS cloud-migration task, or a standby read from its own primary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// A `DescribeCloudMigrationResult` task.
+    #[default]
+    Rds,
+    /// A walsender in the primary's `pg_stat_replication` (`--primary`): no RDS stages, no
+    /// precheck log.
+    Physical,
+}
+
+impl TaskKind {
+    /// An RDS task (the default, left out of recordings).
+    pub fn is_rds(&self) -> bool {
+        *self == TaskKind::Rds
+    }
+}
+
 /// One migration task, decoded tolerantly. `SourcePassword` is deliberately not kept.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Task {
+    /// Where the task comes from (written only when not RDS, so RDS recordings stay as
+    /// they were; recordings without it are RDS tasks).
+    #[serde(skip_serializing_if = "TaskKind::is_rds")]
+    pub kind: TaskKind,
     pub task_id: Option<i64>,
     pub task_name: Option<String>,
     /// The instance this task was read from (the `DBInstanceName` asked for).
@@ -65,6 +88,7 @@ impl Task {
             },
         };
         Task {
+            kind: TaskKind::Rds,
             // A negative TaskId is no id at all.
             task_id: int(o.get("TaskId")).filter(|id| *id >= 0),
             task_name: text(o.get("TaskName")),

@@ -8,9 +8,13 @@
 //! while none is in progress is the evidence that nothing was written. Nothing here assigns
 //! an xid or needs a privilege beyond login. A probe failure is a value, never fatal.
 
+pub mod admin;
 pub mod conninfo;
 pub mod dsn;
+pub mod per_instance;
 pub mod tls;
+pub mod wal_receiver;
+pub mod walsenders;
 
 use std::time::Duration;
 

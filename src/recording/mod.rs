@@ -7,6 +7,7 @@
 //! {"v":1,"kind":"poll","instance":"pgm-1","started":"…","at":"…","snapshot":{…},"source":{…}}
 //! {"v":1,"kind":"poll","instance":"pgm-1","started":"…","at":"…","error":{"api":{…}}}
 //! {"v":1,"kind":"switchover","instance":"pgm-1","requested":"…","at":"…","accepted":true,…}
+//! {"v":1,"kind":"cutover","instance":"pgm-1","at":"…","event":{"step":"fence_on"}}
 //! ```
 //!
 //! A poll line is [`PollResult`] in serde form: the decoded tasks (already redacted: no
@@ -16,6 +17,7 @@
 //! cannot be read (a torn last line after a crash, a newer version, another kind) is skipped
 //! with a warning; it never stops the rest from being read.
 
+pub mod cutover;
 pub mod player;
 pub mod report;
 
@@ -41,6 +43,8 @@ pub enum Entry {
     Poll(PollRecord),
     /// A switchover (ActivateMigrationTargetInstance) migtop sent, and its answer.
     Switchover(SwitchoverRecord),
+    /// A step of a cutover `migtop switchover` carried out (fence, token, checks).
+    Cutover(cutover::CutoverRecord),
 }
 
 impl Entry {
@@ -49,6 +53,7 @@ impl Entry {
         match self {
             Entry::Poll(p) => p.at,
             Entry::Switchover(s) => s.at,
+            Entry::Cutover(c) => c.at,
         }
     }
 
@@ -57,6 +62,7 @@ impl Entry {
         match self {
             Entry::Poll(p) => &p.instance,
             Entry::Switchover(s) => &s.instance,
+            Entry::Cutover(c) => &c.instance,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The stage progress bar: precheck → basebackup → startup → increment → switch → success,
-//! with the base backup's percentage, rate and ETA while a progress line gives them.
+//! with the base backup's percentage, rate and ETA while a progress line gives them; for a
+//! physical standby read from its primary, startup → catchup → streaming.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use ratatui::widgets::{Paragraph, Widget};
 use super::fit_spans;
 use super::theme::Theme;
 use crate::app::App;
-use crate::model::Stage;
+use crate::model::{ReplicationState, Stage, TaskKind};
 use crate::util::units;
 use crate::verdict::backup::{BackupEta, BackupRate};
 
@@ -37,6 +38,14 @@ pub enum StageBar {
         /// In basebackup, what its progress lines say.
         backup: Option<BackupView>,
     },
+    /// A physical standby read from its primary (`--primary`): its walsender's state.
+    Stream {
+        state: Option<ReplicationState>,
+        /// How long the task has been in its stage (catchup and streaming are one stage, so
+        /// this counts from the first of them).
+        since: Duration,
+        exact: bool,
+    },
     /// An instance row is selected: its name, if any.
     NoTask(Option<String>),
 }
@@ -45,6 +54,11 @@ impl StageBar {
     /// The bar for the selection of `app`.
     pub fn of(app: &App) -> StageBar {
         match app.selected_task() {
+            Some(e) if e.task.kind == TaskKind::Physical => StageBar::Stream {
+                state: e.task.replication_state.clone(),
+                since: (app.now - e.stage_since).to_std().unwrap_or_default(),
+                exact: e.stage_since_exact,
+            },
             Some(e) => StageBar::Task {
                 stage: e.task.stage.clone(),
                 since: (app.now - e.stage_since).to_std().unwrap_or_default(),
@@ -150,9 +164,64 @@ pub fn spans(
     };
     // Progress only where it belongs: the current stage is basebackup.
     let backup = backup.filter(|_| *current.expect("indexed") == Stage::Basebackup);
+    let path: Vec<(&str, &str)> = Stage::ALL.iter().map(|s| (s.as_str(), short(s))).collect();
+    path_spans(&path, idx, finished, backup, &tail, theme, width)
+}
+
+/// The path a physical standby walks, as `pg_stat_replication`'s state names it: (name, short
+/// name). No RDS stage appears: migtop checked none of them.
+const STREAM_PATH: [(&str, &str); 3] = [
+    ("startup", "start"),
+    ("catchup", "catch"),
+    ("streaming", "stream"),
+];
+
+/// The bar of a physical standby read from its primary: startup → catchup → streaming.
+pub fn stream_spans(
+    state: Option<&ReplicationState>,
+    since: Duration,
+    exact: bool,
+    theme: &Theme,
+    width: usize,
+) -> Vec<Span<'static>> {
+    let since = format!("{}{}", if exact { "" } else { "≥" }, units::duration(since));
+    let idx = match state {
+        Some(ReplicationState::Unstarted) => 1,
+        Some(ReplicationState::Catchup) => 2,
+        Some(ReplicationState::Streaming) => 3,
+        other => {
+            let what = other.map_or("unknown".to_string(), |s| s.to_string());
+            return vec![
+                Span::styled(" Walsender ", theme.strong()),
+                Span::styled(what, theme.warn()),
+                Span::styled(format!("  for {since}"), theme.dim()),
+            ];
+        }
+    };
+    path_spans(
+        &STREAM_PATH,
+        idx,
+        false,
+        None,
+        &format!("  for {since}"),
+        theme,
+        width,
+    )
+}
+
+/// A path of named steps with the `idx`-th (from 1) current, in at most `width` columns.
+fn path_spans(
+    path: &[(&str, &str)],
+    idx: u8,
+    finished: bool,
+    backup: Option<&BackupView>,
+    tail: &str,
+    theme: &Theme,
+    width: usize,
+) -> Vec<Span<'static>> {
     let build = |detail: Detail| -> Vec<Span<'static>> {
         let mut v = vec![Span::raw(" ")];
-        for (i, s) in Stage::ALL.iter().enumerate() {
+        for (i, (name, short)) in path.iter().enumerate() {
             let n = i as u8 + 1;
             if n > idx && detail == Detail::Current {
                 break;
@@ -161,9 +230,9 @@ pub fn spans(
                 v.push(Span::styled(" › ", theme.dim()));
             }
             let label = if detail != Detail::Full && n != idx {
-                short(s)
+                short
             } else {
-                s.as_str()
+                name
             };
             if n < idx || (finished && n == idx) {
                 v.push(Span::styled(format!("✓ {label}"), theme.good()));
@@ -176,7 +245,7 @@ pub fn spans(
                 v.push(Span::styled(format!("· {label}"), theme.dim()));
             }
         }
-        v.push(Span::styled(tail.clone(), theme.dim()));
+        v.push(Span::styled(tail.to_string(), theme.dim()));
         v
     };
     let fits = |v: &[Span]| v.iter().map(|s| s.width()).sum::<usize>() <= width;
@@ -207,6 +276,17 @@ impl Widget for StageBarWidget {
                 *since,
                 *exact,
                 backup.as_ref(),
+                theme,
+                area.width as usize,
+            )),
+            StageBar::Stream {
+                state,
+                since,
+                exact,
+            } => Line::from(stream_spans(
+                state.as_ref(),
+                *since,
+                *exact,
                 theme,
                 area.width as usize,
             )),

@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell, Row, StatefulWidget, Table, TableState, Widget};
 use super::theme::Theme;
 use super::{is_focused, mid_truncate, panel_block};
 use crate::app::{App, Focus, RowRef};
-use crate::model::{ReplicationState, SeverityCounts, Stage};
+use crate::model::{ReplicationState, SeverityCounts, Stage, TaskKind};
 use crate::util::units;
 use crate::verdict::readiness::VerdictKind;
 
@@ -50,6 +50,8 @@ pub enum TaskRow {
         task_name: Option<String>,
         /// The name DBAs recognise (the name, else the id).
         display_name: String,
+        /// An RDS task, or a standby read from its primary (no RDS stages).
+        kind: TaskKind,
         stage: Option<Stage>,
         state: Option<ReplicationState>,
         /// The lag the verdict judges ([`crate::app::TaskEntry::judged_lag`]).
@@ -93,6 +95,7 @@ impl TaskListView {
                         task_id: t.task_id,
                         task_name: t.task_name.clone(),
                         display_name: t.display_name(),
+                        kind: t.kind,
                         stage: t.stage.clone(),
                         state: t.replication_state.clone(),
                         lag: e.judged_lag(),
@@ -315,6 +318,7 @@ impl Widget for TaskList {
                     task_id,
                     task_name,
                     display_name,
+                    kind,
                     stage,
                     state,
                     lag,
@@ -337,7 +341,11 @@ impl Widget for TaskList {
                         mid_truncate(task_instance, instance_w as usize)
                     };
                     prev_instance = Some(task_instance.as_str());
-                    let stage_text = stage_text(stage.as_ref(), *backup_percent);
+                    let stage_text = match kind {
+                        // Its state (catchup, streaming) is the STATE cell.
+                        TaskKind::Physical => "standby".to_string(),
+                        TaskKind::Rds => stage_text(stage.as_ref(), *backup_percent),
+                    };
                     // With a source probe the true lag is the better figure: the table shows the
                     // lag the verdict judges, `≥ X` when that is only a lower bound.
                     let lag = match lag {
@@ -468,6 +476,7 @@ mod tests {
             task_id: Some(440437101),
             task_name: Some(name.into()),
             display_name: name.into(),
+            kind: TaskKind::Rds,
             stage: Some(stage),
             state: Some(ReplicationState::Unstarted),
             lag: None,

@@ -3,5 +3,6 @@
 //! backup's progress from them, `readiness` judges.
 
 pub mod backup;
+pub mod cutover;
 pub mod history;
 pub mod readiness;

@@ -16,7 +16,7 @@ use crate::support::pg::*;
 const WAIT: Duration = Duration::from_secs(30);
 
 /// Starts a lab, or `None` (test skipped) when PostgreSQL is missing and MIGTOP_SKIP_PG=1.
-async fn lab() -> Option<Lab> {
+pub(crate) async fn lab() -> Option<Lab> {
     if !have_pg() {
         return None;
     }
@@ -28,7 +28,7 @@ async fn lab() -> Option<Lab> {
 }
 
 /// Writes roughly `rows` × 250 bytes of WAL on the primary.
-async fn write_wal(pg: &Client, rows: i64) {
+pub(crate) async fn write_wal(pg: &Client, rows: i64) {
     pg.batch_execute("CREATE TABLE IF NOT EXISTS w (id bigint, pad text)")
         .await
         .unwrap();
@@ -559,7 +559,7 @@ async fn serve_lab_api(
     (addr, server)
 }
 
-async fn migtop(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+pub(crate) async fn migtop(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let home = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_migtop"));
     cmd.args(args)

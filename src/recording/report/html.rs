@@ -127,6 +127,7 @@ pub fn render(report: &Report) -> String {
     for t in &report.tasks {
         task_section(&mut h, report, t);
     }
+    evidence_section(&mut h, report);
     if !report.instance_events.is_empty() {
         h.push_str("<h2>Instances without tasks</h2>\n<table class=\"events\" id=\"instance-events\">\n<thead><tr><th>time</th><th>instance</th><th>event</th><th>details</th></tr></thead>\n<tbody>\n");
         for (inst, e) in &report.instance_events {
@@ -148,6 +149,33 @@ pub fn render(report: &Report) -> String {
         env!("CARGO_PKG_VERSION")
     );
     h
+}
+
+/// "Cutover evidence": the steps `migtop switchover` carried out, on one timeline.
+fn evidence_section(h: &mut String, report: &Report) {
+    if report.evidence.is_empty() {
+        return;
+    }
+    let off = &report.local_offset;
+    h.push_str("<h2>Cutover evidence</h2>\n<table class=\"events\" id=\"evidence\">\n<thead><tr><th>time</th><th>instance</th><th>step</th><th>result</th><th>details</th></tr></thead>\n<tbody>\n");
+    for e in &report.evidence {
+        let result = match e.passed {
+            Some(true) => "passed",
+            Some(false) => "FAILED",
+            None => "",
+        };
+        let _ = writeln!(
+            h,
+            r#"<tr data-step="{}"><td class="time">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+            e.step.replace(' ', "-"),
+            time(e.at, off),
+            esc(&e.instance),
+            esc(e.step),
+            result,
+            esc(&e.text)
+        );
+    }
+    h.push_str("</tbody>\n</table>\n");
 }
 
 /// An id attribute for a task key (`pgm-1/7` → `task-pgm-1-7`).

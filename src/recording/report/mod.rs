@@ -168,6 +168,20 @@ pub struct TaskReport {
     pub last_verdict: Verdict,
 }
 
+/// One step of a cutover migtop carried out (fence, token, checks, activation), from the
+/// recording's `cutover` lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    pub at: DateTime<Utc>,
+    pub instance: String,
+    pub task_id: Option<i64>,
+    /// The step's short name (`fence on`, `token`, ...).
+    pub step: &'static str,
+    /// For checks: whether it passed.
+    pub passed: Option<bool>,
+    pub text: String,
+}
+
 /// The whole report.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -188,6 +202,8 @@ pub struct Report {
     pub instance_events: Vec<(String, Event)>,
     /// Lines of the recording that were skipped, and the like.
     pub warnings: Vec<String>,
+    /// The cutover's steps, in time order ("Cutover evidence").
+    pub evidence: Vec<Evidence>,
 }
 
 /// A task while the recording is read.
@@ -248,6 +264,7 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
     let mut api_runs: HashMap<String, FailureRun> = HashMap::new();
     let mut probe_runs: HashMap<String, FailureRun> = HashMap::new();
     let mut instance_events: Vec<(String, Event)> = Vec::new();
+    let mut evidence: Vec<Evidence> = Vec::new();
     let (mut polls, mut failed_polls) = (0usize, 0usize);
     let mut last_at = from;
     let tick = chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::seconds(5));
@@ -390,6 +407,14 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
                 }
                 note_verdicts(&app, &mut tasks, p.at);
             }
+            Entry::Cutover(c) => evidence.push(Evidence {
+                at: c.at,
+                instance: c.instance.clone(),
+                task_id: c.task_id,
+                step: c.event.step(),
+                passed: c.event.passed(),
+                text: c.event.text(),
+            }),
             Entry::Switchover(s) => {
                 let keys: Vec<String> = order
                     .iter()
@@ -472,6 +497,7 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
         tasks: reports,
         instance_events,
         warnings: rec.warnings.clone(),
+        evidence,
     }
 }
 

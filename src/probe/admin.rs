@@ -1,0 +1,429 @@
+//! The soft fence on the source, and the reading of the new primary after the switch: sessions
+//! apart from the probe's (which only reads), opened with the same DSN rules and TLS.
+//!
+//! The fence is `ALTER SYSTEM SET default_transaction_read_only = on` and a reload: every
+//! transaction that starts afterwards is read-only unless its session overrides the setting
+//! (`SET default_transaction_read_only = off`, or `BEGIN READ WRITE`) — a soft fence, which
+//! is why the cutover still waits for the next xid to stand still under it.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use tokio::task::JoinHandle;
+use tokio_postgres::Client;
+
+use super::{ProbeError, SourceDsn, dsn, error_text, tls};
+use crate::model::Lsn;
+
+/// The setting the fence turns on.
+pub const FENCE_SETTING: &str = "default_transaction_read_only";
+
+/// The statements that lift the fence, in order (each outside a transaction block).
+pub const LIFT_SQL: [&str; 2] = [
+    "ALTER SYSTEM RESET default_transaction_read_only",
+    "SELECT pg_reload_conf()",
+];
+
+/// The exact command a DBA runs to lift the fence by hand (the DSN redacted: the password
+/// comes from PGPASSWORD or ~/.pgpass, as for migtop).
+pub fn lift_command(redacted_dsn: &str) -> String {
+    format!(
+        "psql '{}' -c '{}' -c '{}'",
+        redacted_dsn.replace('\'', "'\\''"),
+        LIFT_SQL[0],
+        LIFT_SQL[1]
+    )
+}
+
+/// One session on a server, its driver task ended when dropped.
+pub struct Db {
+    client: Client,
+    conn: JoinHandle<()>,
+    dsn: SourceDsn,
+    timeout: Duration,
+    /// `server_version_num`.
+    pub version: u32,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        self.conn.abort();
+    }
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dsn", &self.dsn)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+/// Who the fence's role is and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Privileges {
+    pub user: String,
+    pub superuser: bool,
+    /// `server_version_num`.
+    pub version: u32,
+    /// PostgreSQL 15+: `ALTER SYSTEM` on `default_transaction_read_only` was granted.
+    pub alter_system: bool,
+    /// Member of `pg_signal_backend` (may end other roles' sessions).
+    pub signal_backend: bool,
+    /// May call `pg_reload_conf()`.
+    pub reload: bool,
+    /// Member of `pg_read_all_stats` (sees other roles' transaction ids).
+    pub read_all_stats: bool,
+}
+
+impl Privileges {
+    /// What the fence lacks, in words; empty when it can be raised and lifted.
+    pub fn missing(&self) -> Vec<String> {
+        if self.superuser {
+            return vec![];
+        }
+        let mut m = Vec::new();
+        if self.version < 150000 {
+            m.push(format!(
+                "role {} is not a superuser, and before PostgreSQL 15 only a superuser may ALTER SYSTEM",
+                self.user
+            ));
+            return m;
+        }
+        if !self.alter_system {
+            m.push(format!(
+                "role {} may not ALTER SYSTEM SET {FENCE_SETTING} (GRANT ALTER SYSTEM ON PARAMETER {FENCE_SETTING} TO {})",
+                self.user, self.user
+            ));
+        }
+        if !self.signal_backend {
+            m.push(format!(
+                "role {} is not a member of pg_signal_backend (GRANT pg_signal_backend TO {})",
+                self.user, self.user
+            ));
+        }
+        if !self.reload {
+            m.push(format!(
+                "role {} may not call pg_reload_conf() (GRANT EXECUTE ON FUNCTION pg_reload_conf() TO {})",
+                self.user, self.user
+            ));
+        }
+        if !self.read_all_stats {
+            m.push(format!(
+                "role {} cannot see other roles' transactions (GRANT pg_read_all_stats TO {})",
+                self.user, self.user
+            ));
+        }
+        m
+    }
+}
+
+/// A session on the source that holds a transaction id (it wrote, and has not ended).
+#[derive(Debug, Clone, PartialEq)]
+pub struct XidHolder {
+    pub pid: i32,
+    pub user: Option<String>,
+    pub application: Option<String>,
+    pub client: Option<String>,
+    /// Seconds since its transaction began.
+    pub age_secs: Option<f64>,
+    /// The start of its current (or last) query, one line.
+    pub query: Option<String>,
+}
+
+impl std::fmt::Display for XidHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let or = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+        write!(
+            f,
+            "pid {} user {} application {} client {} open {} query {:?}",
+            self.pid,
+            or(&self.user),
+            or(&self.application),
+            or(&self.client),
+            self.age_secs
+                .map(|s| crate::util::units::duration(Duration::from_secs_f64(s.max(0.0))))
+                .unwrap_or_else(|| "?".into()),
+            or(&self.query)
+        )
+    }
+}
+
+/// What the new primary said about itself after the switch, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetFacts {
+    /// `pg_is_in_recovery()`.
+    pub in_recovery: bool,
+    /// The timeline of its current WAL file (`None` in recovery).
+    pub timeline: Option<u32>,
+    /// The timeline's history file, when the role may read it.
+    pub history: Option<String>,
+    /// Why the history file could not be read.
+    pub history_error: Option<String>,
+    /// `pg_last_wal_replay_lsn()`: after promotion, the end of what it replayed.
+    pub replayed: Option<Lsn>,
+}
+
+/// A prepared transaction (it holds an xid until COMMIT/ROLLBACK PREPARED; no session to end).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    pub gid: String,
+    pub database: String,
+    pub age_secs: Option<f64>,
+}
+
+const PRIVILEGES_SQL: &str = "SELECT current_user::text, r.rolsuper, \
+       pg_has_role(current_user, 'pg_signal_backend', 'MEMBER'), \
+       has_function_privilege('pg_reload_conf()', 'EXECUTE'), \
+       pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') \
+     FROM pg_roles r WHERE r.rolname = current_user";
+
+const PARAMETER_SQL: &str =
+    "SELECT has_parameter_privilege('default_transaction_read_only', 'ALTER SYSTEM')";
+
+const HOLDERS_SQL: &str = "SELECT pid, usename::text, application_name, client_addr::text, \
+       extract(epoch FROM now() - xact_start)::float8, \
+       left(regexp_replace(query, '\\s+', ' ', 'g'), 80) \
+     FROM pg_stat_activity \
+     WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() ORDER BY xact_start";
+
+const PREPARED_SQL: &str = "SELECT gid, database::text, \
+       extract(epoch FROM now() - prepared)::float8 FROM pg_prepared_xacts ORDER BY prepared";
+
+impl Db {
+    /// Opens a session with `dsn` (its rules, `~/.pgpass`, TLS) within `timeout`. The session
+    /// itself is never read-only, whatever the fence: it must be able to lift it.
+    pub async fn connect(dsn: &SourceDsn, timeout: Duration) -> Result<Db, ProbeError> {
+        let target = dsn.redacted().to_string();
+        let secs = timeout.as_secs().max(1);
+        let open = async {
+            let resolved = dsn.resolve().map_err(|e| ProbeError::Config(e.0))?;
+            let (mode, tls) = tls::connector(resolved.ssl_mode, &resolved.root_cert)
+                .map_err(|e| ProbeError::Config(e.0))?;
+            let mut config = resolved.config;
+            config.ssl_mode(mode);
+            let (client, connection) =
+                config.connect(tls).await.map_err(|e| ProbeError::Connect {
+                    target: target.clone(),
+                    reason: scrub(dsn, &error_text(&e)),
+                })?;
+            let conn = tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!("admin session ended: {e}");
+                }
+            });
+            let mut db = Db {
+                client,
+                conn,
+                dsn: dsn.clone(),
+                timeout,
+                version: 0,
+            };
+            db.client
+                .batch_execute("SET default_transaction_read_only = off")
+                .await
+                .map_err(|e| db.error(&e))?;
+            let row = db
+                .client
+                .query_one("SELECT current_setting('server_version_num')::int", &[])
+                .await
+                .map_err(|e| db.error(&e))?;
+            db.version = u32::try_from(row.get::<_, i32>(0)).unwrap_or(0);
+            Ok(db)
+        };
+        tokio::time::timeout(timeout, open)
+            .await
+            .unwrap_or(Err(ProbeError::Timeout { target, secs }))
+    }
+
+    /// The DSN, redacted.
+    pub fn target(&self) -> &str {
+        self.dsn.redacted()
+    }
+
+    fn error(&self, e: &tokio_postgres::Error) -> ProbeError {
+        ProbeError::Query {
+            target: self.target().to_string(),
+            reason: scrub(&self.dsn, &error_text(e)),
+        }
+    }
+
+    async fn bounded<T>(
+        &self,
+        f: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, ProbeError> {
+        match tokio::time::timeout(self.timeout, f).await {
+            Ok(r) => r.map_err(|e| self.error(&e)),
+            Err(_) => Err(ProbeError::Timeout {
+                target: self.target().to_string(),
+                secs: self.timeout.as_secs().max(1),
+            }),
+        }
+    }
+
+    /// Runs one read-only query within the session's deadline.
+    pub async fn query(&self, sql: &str) -> Result<Vec<tokio_postgres::Row>, ProbeError> {
+        self.bounded(self.client.query(sql, &[])).await
+    }
+
+    /// The session died (server restart, idle timeout, terminated): open a new one.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// The role and what it may do for the fence.
+    pub async fn privileges(&self) -> Result<Privileges, ProbeError> {
+        let row = self
+            .bounded(self.client.query_one(PRIVILEGES_SQL, &[]))
+            .await?;
+        let alter_system = if self.version >= 150000 {
+            self.bounded(self.client.query_one(PARAMETER_SQL, &[]))
+                .await?
+                .get::<_, bool>(0)
+        } else {
+            false
+        };
+        Ok(Privileges {
+            user: row.get(0),
+            superuser: row.get(1),
+            version: self.version,
+            alter_system,
+            signal_backend: row.get(2),
+            reload: row.get(3),
+            read_all_stats: row.get(4),
+        })
+    }
+
+    /// `default_transaction_read_only` as the server has it now (`on`/`off`) and where it
+    /// comes from (`default`, `configuration file`, ...).
+    pub async fn read_only_setting(&self) -> Result<(String, String), ProbeError> {
+        let row = self
+            .bounded(self.client.query_one(
+                "SELECT reset_val, source FROM pg_settings WHERE name = 'default_transaction_read_only'",
+                &[],
+            ))
+            .await?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    /// Raises the fence: new transactions are read-only from the reload on.
+    pub async fn fence(&self) -> Result<(), ProbeError> {
+        self.bounded(
+            self.client
+                .batch_execute("ALTER SYSTEM SET default_transaction_read_only = on"),
+        )
+        .await?;
+        self.reload().await
+    }
+
+    async fn reload(&self) -> Result<(), ProbeError> {
+        let ok: bool = self
+            .bounded(self.client.query_one("SELECT pg_reload_conf()", &[]))
+            .await?
+            .get(0);
+        if ok {
+            Ok(())
+        } else {
+            Err(ProbeError::Query {
+                target: self.target().to_string(),
+                reason: "pg_reload_conf() returned false".into(),
+            })
+        }
+    }
+
+    /// Lifts the fence (`ALTER SYSTEM RESET`, reload).
+    pub async fn lift(&self) -> Result<(), ProbeError> {
+        self.bounded(self.client.batch_execute(LIFT_SQL[0])).await?;
+        self.reload().await
+    }
+
+    /// The sessions holding a transaction id, oldest transaction first.
+    pub async fn xid_holders(&self) -> Result<Vec<XidHolder>, ProbeError> {
+        let rows = self.bounded(self.client.query(HOLDERS_SQL, &[])).await?;
+        Ok(rows
+            .iter()
+            .map(|r| XidHolder {
+                pid: r.get(0),
+                user: r.get(1),
+                application: r.get::<_, Option<String>>(2).filter(|a| !a.is_empty()),
+                client: r.get(3),
+                age_secs: r.get(4),
+                query: r
+                    .get::<_, Option<String>>(5)
+                    .map(|q| crate::util::text::printable(&q).into_owned()),
+            })
+            .collect())
+    }
+
+    /// The prepared transactions.
+    pub async fn prepared(&self) -> Result<Vec<Prepared>, ProbeError> {
+        let rows = self.bounded(self.client.query(PREPARED_SQL, &[])).await?;
+        Ok(rows
+            .iter()
+            .map(|r| Prepared {
+                gid: crate::util::text::printable(&r.get::<_, String>(0)).into_owned(),
+                database: r.get(1),
+                age_secs: r.get(2),
+            })
+            .collect())
+    }
+
+    /// Ends a session (`pg_terminate_backend`); false when it was already gone.
+    pub async fn terminate(&self, pid: i32) -> Result<bool, ProbeError> {
+        Ok(self
+            .bounded(
+                self.client
+                    .query_one("SELECT pg_terminate_backend($1)", &[&pid]),
+            )
+            .await?
+            .get(0))
+    }
+
+    /// Reads what the new primary says about itself: recovery, its timeline and where that
+    /// timeline began (the history file when readable, else `pg_last_wal_replay_lsn()`,
+    /// which stays at the end of recovery once promoted).
+    pub async fn target_facts(&self) -> Result<TargetFacts, ProbeError> {
+        let row = self
+            .bounded(self.client.query_one(
+                "SELECT pg_is_in_recovery(), \
+                   CASE WHEN pg_is_in_recovery() THEN NULL \
+                        ELSE pg_walfile_name(pg_current_wal_lsn()) END, \
+                   pg_last_wal_replay_lsn()::text",
+                &[],
+            ))
+            .await?;
+        let in_recovery: bool = row.get(0);
+        let walfile: Option<String> = row.get(1);
+        let timeline = walfile
+            .as_deref()
+            .and_then(|w| w.get(..8))
+            .and_then(|t| u32::from_str_radix(t, 16).ok());
+        let replayed = row
+            .get::<_, Option<String>>(2)
+            .and_then(|l| l.parse::<Lsn>().ok());
+        let mut history = None;
+        let mut history_error = None;
+        if let Some(tli) = timeline.filter(|t| *t > 1) {
+            let path = format!("pg_wal/{tli:08X}.history");
+            match self
+                .bounded(self.client.query_one("SELECT pg_read_file($1)", &[&path]))
+                .await
+            {
+                Ok(r) => history = Some(r.get::<_, String>(0)),
+                Err(e) => history_error = Some(e.to_string()),
+            }
+        }
+        Ok(TargetFacts {
+            in_recovery,
+            timeline,
+            history,
+            history_error,
+            replayed,
+        })
+    }
+}
+
+fn scrub(dsn: &SourceDsn, text: &str) -> String {
+    dsn::scrub_password(text, dsn.secret().expose_secret())
+}

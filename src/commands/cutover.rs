@@ -83,6 +83,13 @@ pub fn apply(api: &mut ApiArgs, knobs: Knobs<'_>) -> Result<(), UsageError> {
     if api.instances.is_empty() {
         return Err(UsageError(first_run_hint(file.as_ref())));
     }
+    // An id pasted with a zero-width space or a look-alike letter would fail with a "not
+    // found" that looks like a typo; say what is in it before the first request.
+    for id in &api.instances {
+        if let Some(hint) = crate::util::text::id_hint(id) {
+            eprintln!("migtop: warning: instance id {hint}; RDS instance ids are plain ASCII");
+        }
+    }
     Ok(())
 }
 

@@ -26,6 +26,10 @@ pub enum ReadError {
         .cap / (1024 * 1024)
     )]
     TooLarge { cap: usize },
+    /// The client's deadline passed mid-body (a body that trickles or never ends): the same
+    /// deadline as in the headers, so the same error.
+    #[error("timed out reading the response body")]
+    Timeout,
     /// The transport failed mid-body.
     #[error("{0}")]
     Transport(String),
@@ -37,11 +41,13 @@ pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<
         return Err(ReadError::TooLarge { cap });
     }
     let mut out = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| ReadError::Transport(super::error::chain(&e.without_url())))?
-    {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| {
+        if e.is_timeout() {
+            ReadError::Timeout
+        } else {
+            ReadError::Transport(super::error::chain(&e.without_url()))
+        }
+    })? {
         if out.len() + chunk.len() > cap {
             return Err(ReadError::TooLarge { cap });
         }

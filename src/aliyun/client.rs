@@ -254,6 +254,13 @@ impl RdsClient {
                     message: body::ReadError::TooLarge { cap }.to_string(),
                 });
             }
+            Err(body::ReadError::Timeout) => {
+                return Err(ApiError::Timeout {
+                    endpoint,
+                    seconds: self.config.timeout.as_secs_f64(),
+                    attempts: 1,
+                });
+            }
             Err(body::ReadError::Transport(message)) => {
                 return Err(ApiError::Network { endpoint, message });
             }

@@ -334,6 +334,73 @@ async fn the_timeout_bounds_the_whole_poll_retries_included() {
     assert!(took < Duration::from_millis(4500), "took {took:?}");
 }
 
+/// Issue 19, item 3: the one deadline hit while the body trickles or never ends is a
+/// `Timeout`, as it is in the headers: in the library, the text, the JSON and the metric's
+/// `code` label (all from `ApiError::code`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_trickles_or_never_ends_is_a_timeout() {
+    // Headers at once, then a byte every 200 ms of a body that never completes, with a
+    // Content-Length and chunked.
+    let (trickle, _) = raw_server(|s, _| {
+        let _ = s.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{",
+        );
+        for _ in 0..200 {
+            std::thread::sleep(Duration::from_millis(200));
+            if s.write_all(b" ").is_err() {
+                return;
+            }
+        }
+    });
+    let (chunked, _) = raw_server(|s, _| {
+        let _ = s.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        for _ in 0..200 {
+            std::thread::sleep(Duration::from_millis(200));
+            if s.write_all(b"1\r\n \r\n").is_err() {
+                return;
+            }
+        }
+    });
+    for addr in [trickle, chunked] {
+        let started = Instant::now();
+        let e = describe(addr, Duration::from_secs(1)).await.unwrap_err();
+        assert_eq!(e.code(), "Timeout", "{e}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        let out = migtop_at(
+            &addr.to_string(),
+            &["--timeout", "2s"],
+            &[],
+            Duration::from_secs(30),
+        );
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("no complete answer") && out.stderr.contains("within 2 s"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("NetworkError") && !out.stderr.contains("decoding"),
+            "{}",
+            out.stderr
+        );
+        let out = migtop_at(
+            &addr.to_string(),
+            &["--timeout", "2s", "-o", "json"],
+            &[],
+            Duration::from_secs(30),
+        );
+        let doc: serde_json::Value =
+            serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+        assert_eq!(
+            doc["instances"][0]["error"]["code"], "Timeout",
+            "{}",
+            out.stdout
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn pagination_that_never_converges_stops_with_a_warning_and_exit_1() {
     // TotalSize is never reached: every page repeats the same 100 tasks.

@@ -20,10 +20,15 @@ pub fn path() -> Option<std::path::PathBuf> {
 
 /// Reads this process's config file, if there is one.
 pub fn load() -> Result<Option<ConfigFile>, UsageError> {
-    match path() {
-        Some(p) => ConfigFile::load(&p).map_err(|e| UsageError(e.0)),
-        None => Ok(None),
+    let file = match path() {
+        Some(p) => ConfigFile::load(&p).map_err(|e| UsageError(e.0))?,
+        None => None,
+    };
+    // Before the dashboard takes the screen, so they are seen.
+    for w in file.iter().flat_map(|f| &f.warnings) {
+        eprintln!("migtop: warning: {w}");
     }
+    Ok(file)
 }
 
 /// The judging settings a command takes, as places the config file may fill; `None` for a

@@ -146,7 +146,7 @@ impl ConfigFile {
                 MAX_CONFIG_BYTES / 1024
             )));
         }
-        let mut warnings = permission_problems(&meta).map_err(fail)?;
+        let warnings = permission_problems(&meta).map_err(fail)?;
         let mut text = String::new();
         use std::io::Read;
         // Capped again while reading: the size can change after the check.
@@ -160,11 +160,10 @@ impl ConfigFile {
             )));
         }
         let mut parsed = ConfigFile::parse(&text, path)?;
-        warnings.append(&mut parsed.warnings);
-        parsed.warnings = warnings
+        let named = warnings
             .into_iter()
-            .map(|w| format!("config file {}: {w}", path.display()))
-            .collect();
+            .map(|w| format!("config file {}: {w}", path.display()));
+        parsed.warnings.splice(0..0, named);
         Ok(Some(parsed))
     }
 
@@ -200,7 +199,7 @@ impl ConfigFile {
                 .map_err(|e| {
                     let message = e.message().trim_end();
                     let at = unknown_key_line(&text, line, message).unwrap_or(line);
-                    ConfigError(format!("{file} line {at}: {place}: {message}"))
+                    ConfigError(format!("{file} line {at} [cutover.{name}]: {message}"))
                 })
                 .and_then(|raw| check(raw, &place));
             match settings {
@@ -208,7 +207,9 @@ impl ConfigFile {
                     cutovers.insert(name, s);
                 }
                 Err(e) => {
-                    warnings.push(format!("[cutover.{name}] is not used: {e}"));
+                    warnings.push(format!(
+                        "{e} (so [cutover.{name}] is not used; the others are)"
+                    ));
                     broken.insert(name, e);
                 }
             }

@@ -308,6 +308,12 @@ impl App {
             .map(|all| self.source_by_instance.get(instance).unwrap_or(all))
     }
 
+    /// The source readings that followed polls of `instance` only (`None` before the first):
+    /// what a panel about one task shows, never another instance's source.
+    pub fn source_of(&self, instance: &str) -> Option<&SourceHistory> {
+        self.source_by_instance.get(instance)
+    }
+
     /// A fresh dashboard at time `now`, before any poll.
     pub fn new(config: AppConfig, now: DateTime<Utc>) -> App {
         let instances = config

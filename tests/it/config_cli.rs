@@ -358,3 +358,31 @@ async fn one_bad_cutover_table_does_not_break_the_others() {
     assert!(out.contains("good"), "{out}");
     assert!(err.contains("[cutover.bad] is not used"), "{err}");
 }
+
+/// Issue 19, item 7: bare `migtop` prints its first-run hint laid out as written, one
+/// suggestion a line, not flattened onto one.
+#[tokio::test(flavor = "multi_thread")]
+async fn bare_migtop_prints_the_first_run_hint_on_several_lines() {
+    let home = tempfile::tempdir().unwrap();
+    let (code, out, err) = migtop(home.path(), &[]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[0], "migtop: name at least one instance to watch. Try:",
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("migtop demo ")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("migtop --help ")),
+        "{err}"
+    );
+    assert!(lines.len() >= 4, "{err}");
+}

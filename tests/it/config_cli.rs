@@ -236,7 +236,10 @@ async fn the_man_page_renders_where_man_or_groff_is_installed() {
     // Issue 19, item 7: one page (no migtop-status(1), which does not exist), with the exit
     // codes and the environment.
     assert!(!page.contains("(1)"), "{page}");
-    assert!(page.contains("EXIT STATUS") && page.contains("ENVIRONMENT"), "{page}");
+    assert!(
+        page.contains("EXIT STATUS") && page.contains("ENVIRONMENT"),
+        "{page}"
+    );
     let f = home.path().join("migtop.1");
     std::fs::write(&f, &page).unwrap();
     let path = f.display().to_string();

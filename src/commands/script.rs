@@ -118,6 +118,7 @@ impl Session {
             return Ok(None);
         };
         let (registry, server) = super::metrics_endpoint::start(listen).await?;
+        registry.expect_instances(std::slice::from_ref(&self.instance));
         self.metrics = Some(registry);
         Ok(Some(server))
     }

@@ -122,43 +122,25 @@ impl ConfigFile {
     /// its group may write is used with a warning: the file chooses the endpoint that signed
     /// requests go to (ssh and the aliyun CLI are as strict with their own files).
     pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
+        use crate::util::file::{self, FileError};
         let fail = |why: String| ConfigError(format!("config file {}: {why}", path.display()));
-        let file = match open_nonblocking(path) {
+        let (handle, meta) = match file::open_regular(path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(FileError::NotFound) => return Ok(None),
+            Err(e @ FileError::NotRegular(_)) => return Err(fail(e.to_string())),
             Err(e) => return Err(fail(format!("cannot open it: {e}"))),
         };
-        // The checks are made on the file opened, not on the path, so nothing can be swapped
-        // in between.
-        let meta = file
-            .metadata()
-            .map_err(|e| fail(format!("cannot read its metadata: {e}")))?;
-        if !meta.is_file() {
-            return Err(fail(format!(
-                "not a regular file ({}); migtop reads only a regular file there",
-                file_kind(&meta)
-            )));
-        }
-        if meta.len() > MAX_CONFIG_BYTES {
-            return Err(fail(format!(
-                "{} bytes, larger than migtop's limit of {} KiB for a config file",
-                meta.len(),
-                MAX_CONFIG_BYTES / 1024
-            )));
-        }
+        // Permissions first: a file others may write is refused before it is read.
         let warnings = permission_problems(&meta).map_err(fail)?;
-        let mut text = String::new();
-        use std::io::Read;
-        // Capped again while reading: the size can change after the check.
-        file.take(MAX_CONFIG_BYTES + 1)
-            .read_to_string(&mut text)
-            .map_err(|e| fail(format!("cannot read it: {e}")))?;
-        if text.len() as u64 > MAX_CONFIG_BYTES {
-            return Err(fail(format!(
+        let bytes = file::read_opened(handle, &meta, MAX_CONFIG_BYTES).map_err(|e| match e {
+            FileError::TooLarge { .. } => fail(format!(
                 "larger than migtop's limit of {} KiB for a config file",
                 MAX_CONFIG_BYTES / 1024
-            )));
-        }
+            )),
+            e => fail(format!("cannot read it: {e}")),
+        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| fail("cannot read it: not UTF-8 text".to_string()))?;
         let mut parsed = ConfigFile::parse(&text, path)?;
         let named = warnings
             .into_iter()
@@ -259,34 +241,6 @@ fn unknown_key_line(text: &str, from: usize, message: &str) -> Option<usize> {
                 .is_some_and(|rest| rest.trim_start().starts_with('='))
         })
         .map(|(i, _)| i + 1)
-}
-
-/// Opens `path` for reading without blocking on a FIFO (whose open waits for a writer).
-fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-}
-
-/// What a non-regular file is, in a word.
-fn file_kind(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let t = meta.file_type();
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a file"
-    }
 }
 
 /// Refuses a file anyone may write, or one owned by another user (root aside); warns when

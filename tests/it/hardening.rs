@@ -401,6 +401,47 @@ async fn a_body_that_trickles_or_never_ends_is_a_timeout() {
     }
 }
 
+/// Issue 19, item 5: a server that always promises one more page, each full of new tasks,
+/// stops at the per-poll cap, far below 100 MB (50,000 tasks took 405 MB before).
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_pages_of_new_tasks_stop_at_the_poll_cap_within_100_mb() {
+    let (addr, seen) = scripted::serve(Arc::new(|req, _| {
+        let page: usize = req.params.get("PageNumber").and_then(|p| p.parse().ok()).unwrap_or(1);
+        let items: Vec<_> = (1..=100)
+            .map(|i| {
+                serde_json::json!({"TaskId": page * 1000 + i, "TaskName": format!("task-{page}-{i}"),
+                    "MigrateStage": "increment", "Detail": "[Check rds empty]\nCheck rds databases: success\n".repeat(20)})
+            })
+            .collect();
+        (
+            200,
+            serde_json::json!({"TotalSize": 10_000_000, "RequestId": "R", "Items": items}).to_string(),
+        )
+    }))
+    .await;
+    let out = migtop_at(
+        &addr.to_string(),
+        &["-o", "json", "--timeout", "60s"],
+        &[],
+        Duration::from_secs(90),
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("limit for one poll"), "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let tasks = doc["instances"][0]["tasks"].as_array().unwrap().len();
+    assert_eq!(tasks, migtop::aliyun::client::MAX_TASKS_PER_POLL);
+    assert!(
+        seen.lock().unwrap().len() <= 51,
+        "{} requests",
+        seen.lock().unwrap().len()
+    );
+    assert!(
+        out.max_rss_kib < 100 * 1024,
+        "peak RSS {} KiB",
+        out.max_rss_kib
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn pagination_that_never_converges_stops_with_a_warning_and_exit_1() {
     // TotalSize is never reached: every page repeats the same 100 tasks.
@@ -850,4 +891,64 @@ fn run_migtop(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
         stderr: err_t.join().unwrap(),
         max_rss_kib,
     }
+}
+
+/// Issue 19, item 5: a recording with one 50 MB field is read line by line, the long line
+/// skipped with a warning and never held whole (359 MB before); a FIFO is refused at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recording_with_a_50_mb_field_stays_within_100_mb() {
+    let (addr, _) = scripted::serve(Arc::new(|_, _| (200, scripted::sample()))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec.jsonl");
+    let rec_s = rec.to_str().unwrap().to_string();
+    let out = migtop_at(
+        &addr.to_string(),
+        &["--record", &rec_s],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = std::fs::read_to_string(&rec).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    let text = v.to_string();
+    assert!(text.contains("task_name"), "{text}");
+    // The same poll a minute later, its task name 50 MB long.
+    let big = "x".repeat(50 * 1024 * 1024);
+    let later = text.replace("362c6c7a-4d20-4eac-898c-1495ceab374c", &big);
+    assert!(later.len() > 50 * 1024 * 1024);
+    std::fs::write(&rec, format!("{text}\n{later}\n{text}\n")).unwrap();
+    let page = dir.path().join("page.html");
+    let out = run_migtop(
+        &["report", &rec_s, "-o", page.to_str().unwrap()],
+        &[],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("line 2: skipped (longer than"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.max_rss_kib < 100 * 1024,
+        "peak RSS {} KiB",
+        out.max_rss_kib
+    );
+
+    // A FIFO where the recording should be: refused, not waited on.
+    let fifo = dir.path().join("fifo.jsonl");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = run_migtop(
+        &["report", fifo.to_str().unwrap()],
+        &[],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("a FIFO"), "{}", out.stderr);
 }

@@ -33,7 +33,7 @@ use crate::poller::{Control, PollEvent};
 use crate::verdict::history::{History, SampleData, SourceHistory};
 use crate::verdict::readiness::{self, ReadinessConfig, Verdict};
 
-pub use log_view::{LogView, Search};
+pub use log_view::{LogView, LogWindow, Search};
 pub use switchover::{SwitchDialog, SwitchPhase};
 
 /// Data older than this many intervals is stale.

@@ -180,7 +180,7 @@ impl ConfigFile {
                 // The message names the key, never the value (it may be a secret).
                 .map_err(|e| {
                     let message = e.message().trim_end();
-                    let at = unknown_key_line(&text, line, message).unwrap_or(line);
+                    let at = unknown_key_line(text, line, message).unwrap_or(line);
                     ConfigError(format!("{file} line {at} [cutover.{name}]: {message}"))
                 })
                 .and_then(|raw| check(raw, &place));

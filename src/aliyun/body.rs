@@ -15,6 +15,8 @@ pub struct Decoded {
     pub value: Value,
     /// Set when the body held bytes that are not UTF-8 (replaced by U+FFFD).
     pub lossy: bool,
+    /// The body's size in bytes (after decompression).
+    pub size: usize,
 }
 
 /// Why a body was not read to its end.
@@ -26,6 +28,10 @@ pub enum ReadError {
         .cap / (1024 * 1024)
     )]
     TooLarge { cap: usize },
+    /// The client's deadline passed mid-body (a body that trickles or never ends): the same
+    /// deadline as in the headers, so the same error.
+    #[error("timed out reading the response body")]
+    Timeout,
     /// The transport failed mid-body.
     #[error("{0}")]
     Transport(String),
@@ -37,11 +43,13 @@ pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<
         return Err(ReadError::TooLarge { cap });
     }
     let mut out = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| ReadError::Transport(super::error::chain(&e.without_url())))?
-    {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| {
+        if e.is_timeout() {
+            ReadError::Timeout
+        } else {
+            ReadError::Transport(super::error::chain(&e.without_url()))
+        }
+    })? {
         if out.len() + chunk.len() > cap {
             return Err(ReadError::TooLarge { cap });
         }
@@ -55,25 +63,30 @@ pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<
 /// U+FFFD so that one bad task does not hide the others. Anything else is an error naming
 /// what it was.
 pub fn parse(bytes: &[u8]) -> Result<Decoded, String> {
+    let size = bytes.len();
     let (text, lossy) = match std::str::from_utf8(bytes) {
         Ok(t) => (std::borrow::Cow::Borrowed(t), false),
         Err(_) => (String::from_utf8_lossy(bytes), true),
     };
     match serde_json::from_str::<Value>(&text) {
-        Ok(value) => Ok(Decoded { value, lossy }),
+        Ok(value) => Ok(Decoded { value, lossy, size }),
         Err(json_err) => {
             // serde_json reports a lone surrogate in several ways ("lone leading surrogate",
             // "unexpected end of hex escape", ...): retry once with them replaced.
             if text.contains("\\u") {
                 let fixed = replace_lone_surrogates(&text);
                 if let Ok(value) = serde_json::from_str::<Value>(&fixed) {
-                    return Ok(Decoded { value, lossy: true });
+                    return Ok(Decoded {
+                        value,
+                        lossy: true,
+                        size,
+                    });
                 }
             }
             let looks_like_api_xml =
                 text.trim_start().starts_with('<') && text.contains("<RequestId>");
             if looks_like_api_xml {
-                crate::model::xml::to_json(&text).map(|value| Decoded { value, lossy })
+                crate::model::xml::to_json(&text).map(|value| Decoded { value, lossy, size })
             } else {
                 Err(format!("not JSON ({json_err})"))
             }

@@ -21,6 +21,14 @@ pub const API_VERSION: &str = "2014-08-15";
 pub const PAGE_SIZE: usize = 100;
 /// A safety stop against a server that never reaches TotalSize.
 pub const MAX_PAGES: usize = 500;
+/// The most tasks one poll of one instance keeps: twice the tasks an instance holds (the
+/// simulator's quota is 1,000), and a server that always promises one
+/// more page must not fill memory first (50,000 tasks took 405 MB; 2,000 with a 1 KB
+/// `Detail` each take under 100 MB through `status -o json`).
+pub const MAX_TASKS_PER_POLL: usize = 2_000;
+/// The most response bytes one poll of one instance reads over all its pages: three pages at
+/// the body cap. What is decoded from them is kept, so this bounds a poll's memory.
+pub const MAX_POLL_BYTES: usize = 3 * body::MAX_BODY_BYTES;
 
 /// How often and how patiently to retry retryable failures.
 #[derive(Debug, Clone, Copy)]
@@ -254,6 +262,13 @@ impl RdsClient {
                     message: body::ReadError::TooLarge { cap }.to_string(),
                 });
             }
+            Err(body::ReadError::Timeout) => {
+                return Err(ApiError::Timeout {
+                    endpoint,
+                    seconds: self.config.timeout.as_secs_f64(),
+                    attempts: 1,
+                });
+            }
             Err(body::ReadError::Transport(message)) => {
                 return Err(ApiError::Network { endpoint, message });
             }
@@ -453,6 +468,8 @@ impl RdsClient {
         let mut pages = Pages::default();
         let mut lossy = false;
         let mut notes = ReadNotes::default();
+        let mut read_bytes = 0usize;
+        let mut capped = None;
         for page_number in 1..=MAX_PAGES {
             let mut p = BTreeMap::new();
             p.insert("DBInstanceName".to_string(), instance.to_string());
@@ -461,6 +478,7 @@ impl RdsClient {
             filter.apply(&mut p);
             let body = self.call_until(action, &p, deadline, attempts).await?;
             lossy |= body.lossy;
+            read_bytes += body.size;
             let page = Page::from_json(instance, &body.value).map_err(|message| {
                 ApiError::BadResponse {
                     http_status: 200,
@@ -477,11 +495,24 @@ impl RdsClient {
                     break;
                 }
             }
+            if snap.tasks.len() >= MAX_TASKS_PER_POLL || read_bytes >= MAX_POLL_BYTES {
+                snap.tasks.truncate(MAX_TASKS_PER_POLL);
+                notes.incomplete = true;
+                capped = Some(format!(
+                    "stopped at migtop's limit for one poll ({MAX_TASKS_PER_POLL} tasks, {} MiB of responses) after {} tasks in {} MiB; some tasks may be missing",
+                    MAX_POLL_BYTES / (1024 * 1024),
+                    snap.tasks.len(),
+                    read_bytes / (1024 * 1024)
+                ));
+                break;
+            }
             if page_number == MAX_PAGES {
                 notes.incomplete = true;
             }
         }
-        if notes.incomplete {
+        if let Some(w) = capped {
+            notes.warnings.push(w);
+        } else if notes.incomplete {
             notes.warnings.push(format!(
                 "the pages did not add up: stopped after {} pages with {} tasks read of the {} the server announced (TotalSize); some tasks may be missing",
                 pages.pages,

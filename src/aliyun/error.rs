@@ -109,6 +109,18 @@ impl ApiError {
         }
     }
 
+    /// Whether the error is final: asking again cannot change the answer (the instance, or
+    /// the AccessKey, does not exist), so a script says so at once instead of retrying.
+    pub fn is_final(&self) -> bool {
+        match self {
+            ApiError::Api { code, .. } => {
+                (code.starts_with("InvalidDBInstance") && code.ends_with("NotFound"))
+                    || code == "InvalidAccessKeyId.NotFound"
+            }
+            _ => false,
+        }
+    }
+
     /// The API code, or a migtop code for transport failures.
     pub fn code(&self) -> &str {
         match self {

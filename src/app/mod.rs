@@ -33,7 +33,7 @@ use crate::poller::{Control, PollEvent};
 use crate::verdict::history::{History, SampleData, SourceHistory};
 use crate::verdict::readiness::{self, ReadinessConfig, Verdict};
 
-pub use log_view::{LogView, Search};
+pub use log_view::{LogView, LogWindow, Search};
 pub use switchover::{SwitchDialog, SwitchPhase};
 
 /// Data older than this many intervals is stale.
@@ -306,6 +306,12 @@ impl App {
         self.source
             .as_ref()
             .map(|all| self.source_by_instance.get(instance).unwrap_or(all))
+    }
+
+    /// The source readings that followed polls of `instance` only (`None` before the first):
+    /// what a panel about one task shows, never another instance's source.
+    pub fn source_of(&self, instance: &str) -> Option<&SourceHistory> {
+        self.source_by_instance.get(instance)
     }
 
     /// A fresh dashboard at time `now`, before any poll.

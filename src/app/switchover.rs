@@ -4,6 +4,7 @@ use super::{Action, App, Effect, Overlay};
 use crate::aliyun::ApiError;
 use crate::model::Stage;
 use crate::poller::Control;
+use crate::util::text::{id_hint, printable};
 
 /// The state of the switchover dialog.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,14 +66,26 @@ impl App {
                                 "the task is no longer in stage increment; not sent".to_string(),
                             );
                         }
-                        SwitchPhase::Typing if d.typed.trim() == d.instance => {
+                        // The id as typed, or as shown (an invisible character as its marker,
+                        // which cannot be typed otherwise).
+                        SwitchPhase::Typing
+                            if d.typed.trim() == d.instance
+                                || d.typed.trim() == printable(&d.instance) =>
+                        {
                             d.phase = SwitchPhase::Sending;
                             out.push(Effect::Switchover {
                                 instance: d.instance.clone(),
                             });
                         }
                         SwitchPhase::Typing => {
-                            d.hint = Some(format!("type {} exactly to confirm", d.instance));
+                            d.hint = Some(match id_hint(&d.instance) {
+                                // Typing what looks like the id can never match: say why.
+                                Some(why) => format!(
+                                    "type {} exactly to confirm ({why}: the id given with -i is not what it looks like)",
+                                    printable(&d.instance)
+                                ),
+                                None => format!("type {} exactly to confirm", d.instance),
+                            });
                         }
                         SwitchPhase::Sending => {}
                         SwitchPhase::Done(_) => self.overlay = None,
@@ -241,6 +254,37 @@ mod tests {
             SwitchPhase::Done(Ok(
                 "ActivateMigrationTargetInstance accepted, request id R-1.".into()
             ))
+        );
+    }
+
+    #[test]
+    fn an_id_with_an_invisible_character_is_explained_and_confirmable_as_shown() {
+        let mut a = ready_app(true);
+        a.update(Action::Switchover);
+        // The id as given with -i, with a zero-width space pasted in.
+        if let Some(Overlay::Switchover(d)) = &mut a.overlay {
+            d.instance = "pgm-\u{200b}east".into();
+        }
+        for c in "pgm-east".chars() {
+            a.update(Action::DialogChar(c));
+        }
+        assert!(a.update(Action::DialogConfirm).is_empty());
+        let hint = dialog(&a).hint.clone().unwrap();
+        assert!(hint.contains("type pgm-<U+200B>east exactly"), "{hint}");
+        assert!(
+            hint.contains("invisible characters, shown as <U+200B>"),
+            "{hint}"
+        );
+        for _ in 0..8 {
+            a.update(Action::DialogBackspace);
+        }
+        for c in "pgm-<U+200B>east".chars() {
+            a.update(Action::DialogChar(c));
+        }
+        let out = a.update(Action::DialogConfirm);
+        assert!(
+            matches!(&out[..], [Effect::Switchover { instance }] if instance == "pgm-\u{200b}east"),
+            "{out:?}"
         );
     }
 

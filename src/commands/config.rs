@@ -54,6 +54,13 @@ fn render(
             } else {
                 s.push_str(&format!("# cutovers: {}\n", names.join(", ")));
             }
+            if !f.broken.is_empty() {
+                let names: Vec<&str> = f.broken.keys().map(String::as_str).collect();
+                s.push_str(&format!(
+                    "# not usable (see the warnings on stderr): {}\n",
+                    names.join(", ")
+                ));
+            }
         }
         (Some(p), None) => s.push_str(&format!("# config file: {} (none there)\n", p.display())),
         (None, _) => s.push_str("# config file: none (neither MIGTOP_CONFIG nor HOME is set)\n"),

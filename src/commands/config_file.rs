@@ -49,15 +49,20 @@ struct RawTable {
     interval: Option<String>,
 }
 
-/// The file as written.
+/// The file as written. Each `[cutover.NAME]` is read on its own, so that one bad table
+/// does not keep the others from being used.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
     #[serde(default)]
     defaults: RawTable,
     #[serde(default)]
-    cutover: BTreeMap<String, RawTable>,
+    cutover: BTreeMap<String, toml::Spanned<toml::Value>>,
 }
+
+/// The largest config file read: a real one is a few hundred bytes; anything bigger is not a
+/// config file (a log, a device, a mistake), and is refused before it is read into memory.
+pub const MAX_CONFIG_BYTES: u64 = 256 * 1024;
 
 /// One table, checked and typed; `None` where the table does not set the key.
 #[derive(Debug, Clone, Default)]
@@ -97,24 +102,51 @@ pub struct ConfigFile {
     pub defaults: Settings,
     /// `[cutover.NAME]` tables by name.
     pub cutovers: BTreeMap<String, Settings>,
+    /// `[cutover.NAME]` tables that could not be read, with why: reported, and refused only
+    /// when asked for by name.
+    pub broken: BTreeMap<String, ConfigError>,
+    /// What is wrong with the file that does not stop it being used (group-writable, broken
+    /// tables), one sentence each, for stderr.
+    pub warnings: Vec<String>,
 }
 
 /// Why the config file cannot be used: one sentence naming the file.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
 impl ConfigFile {
-    /// Reads the file at `path`; `Ok(None)` when there is none.
+    /// Reads the file at `path`; `Ok(None)` when there is none. Only a regular file (a
+    /// symlink to one is fine) of at most [`MAX_CONFIG_BYTES`] is read: a FIFO would block
+    /// forever and `/dev/zero` would never end. A file others may write is refused, and one
+    /// its group may write is used with a warning: the file chooses the endpoint that signed
+    /// requests go to (ssh and the aliyun CLI are as strict with their own files).
     pub fn load(path: &Path) -> Result<Option<ConfigFile>, ConfigError> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => ConfigFile::parse(&text, path).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(ConfigError(format!(
-                "cannot read the config file {}: {e}",
-                path.display()
-            ))),
-        }
+        use crate::util::file::{self, FileError};
+        let fail = |why: String| ConfigError(format!("config file {}: {why}", path.display()));
+        let (handle, meta) = match file::open_regular(path) {
+            Ok(f) => f,
+            Err(FileError::NotFound) => return Ok(None),
+            Err(e @ FileError::NotRegular(_)) => return Err(fail(e.to_string())),
+            Err(e) => return Err(fail(format!("cannot open it: {e}"))),
+        };
+        // Permissions first: a file others may write is refused before it is read.
+        let warnings = permission_problems(&meta).map_err(fail)?;
+        let bytes = file::read_opened(handle, &meta, MAX_CONFIG_BYTES).map_err(|e| match e {
+            FileError::TooLarge { .. } => fail(format!(
+                "larger than migtop's limit of {} KiB for a config file",
+                MAX_CONFIG_BYTES / 1024
+            )),
+            e => fail(format!("cannot read it: {e}")),
+        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| fail("cannot read it: not UTF-8 text".to_string()))?;
+        let mut parsed = ConfigFile::parse(&text, path)?;
+        let named = warnings
+            .into_iter()
+            .map(|w| format!("config file {}: {w}", path.display()));
+        parsed.warnings.splice(0..0, named);
+        Ok(Some(parsed))
     }
 
     /// Parses the text of the file at `path` (named in errors).
@@ -134,19 +166,50 @@ impl ConfigFile {
         let file = path.display();
         let defaults = check(raw.defaults, &format!("{file} [defaults]"))?;
         let mut cutovers = BTreeMap::new();
+        let mut broken = BTreeMap::new();
+        let mut warnings = Vec::new();
         for (name, table) in raw.cutover {
-            let settings = check(table, &format!("{file} [cutover.{name}]"))?;
-            cutovers.insert(name, settings);
+            let line = text[..table.span().start.min(text.len())]
+                .matches('\n')
+                .count()
+                + 1;
+            let place = format!("{file} [cutover.{name}]");
+            let settings = table
+                .into_inner()
+                .try_into::<RawTable>()
+                // The message names the key, never the value (it may be a secret).
+                .map_err(|e| {
+                    let message = e.message().trim_end();
+                    let at = unknown_key_line(text, line, message).unwrap_or(line);
+                    ConfigError(format!("{file} line {at} [cutover.{name}]: {message}"))
+                })
+                .and_then(|raw| check(raw, &place));
+            match settings {
+                Ok(s) => {
+                    cutovers.insert(name, s);
+                }
+                Err(e) => {
+                    warnings.push(format!(
+                        "{e} (so [cutover.{name}] is not used; the others are)"
+                    ));
+                    broken.insert(name, e);
+                }
+            }
         }
         Ok(ConfigFile {
             path: path.to_path_buf(),
             defaults,
             cutovers,
+            broken,
+            warnings,
         })
     }
 
     /// The `[cutover.NAME]` table, or an error listing the names there are.
     pub fn cutover(&self, name: &str) -> Result<&Settings, ConfigError> {
+        if let Some(e) = self.broken.get(name) {
+            return Err(ConfigError(e.0.clone()));
+        }
         self.cutovers.get(name).ok_or_else(|| {
             let known = if self.cutovers.is_empty() {
                 "it defines none".to_string()
@@ -164,9 +227,63 @@ impl ConfigFile {
     }
 }
 
+/// The line of the key an "unknown field `KEY`" message names, in the table starting at
+/// line `from` (1-based): a table read on its own has lost its positions.
+fn unknown_key_line(text: &str, from: usize, message: &str) -> Option<usize> {
+    let key = message.split('`').nth(1)?;
+    text.lines()
+        .enumerate()
+        .skip(from)
+        .take_while(|(_, l)| !l.trim_start().starts_with('['))
+        .find(|(_, l)| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|(i, _)| i + 1)
+}
+
+/// Refuses a file anyone may write, or one owned by another user (root aside); warns when
+/// its group may write it.
+fn permission_problems(meta: &std::fs::Metadata) -> Result<Vec<String>, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mode = meta.mode();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me && meta.uid() != 0 {
+        return Err(format!(
+            "owned by another user (uid {}); it chooses where signed requests go, so migtop uses only a file you or root own",
+            meta.uid()
+        ));
+    }
+    if mode & 0o002 != 0 {
+        return Err(format!(
+            "writable by every user (mode {:o}); it chooses where signed requests go, so migtop refuses it: chmod o-w it",
+            mode & 0o777
+        ));
+    }
+    let mut warnings = Vec::new();
+    if mode & 0o020 != 0 {
+        warnings.push(format!(
+            "writable by its group (mode {:o}), who could point signed requests at another endpoint: chmod g-w it",
+            mode & 0o777
+        ));
+    }
+    Ok(warnings)
+}
+
 /// Types one table's values; `place` names the file and table in errors.
 fn check(raw: RawTable, place: &str) -> Result<Settings, ConfigError> {
     let bad = |key: &str, e: String| ConfigError(format!("{place}: {key}: {e}"));
+    // A parser's message quotes the value it could not read: masked, since a misplaced secret
+    // must not reach the screen.
+    let masked = |value: &str, e: String| {
+        if value.is_empty() {
+            e
+        } else {
+            e.replace(value, "…")
+        }
+    };
     let source_dsn = match raw.source_dsn {
         None => None,
         Some(s) => {
@@ -198,15 +315,15 @@ fn check(raw: RawTable, place: &str) -> Result<Settings, ConfigError> {
         source_dsn,
         max_lag: raw
             .max_lag
-            .map(|s| parse_bytes(&s).map_err(|e| bad("max_lag", e)))
+            .map(|s| parse_bytes(&s).map_err(|e| bad("max_lag", masked(&s, e))))
             .transpose()?,
         stable_for: raw
             .stable_for
-            .map(|s| parse_duration(&s).map_err(|e| bad("stable_for", e)))
+            .map(|s| parse_duration(&s).map_err(|e| bad("stable_for", masked(&s, e))))
             .transpose()?,
         interval: raw
             .interval
-            .map(|s| parse_interval(&s).map_err(|e| bad("interval", e)))
+            .map(|s| parse_interval(&s).map_err(|e| bad("interval", masked(&s, e))))
             .transpose()?,
     })
 }
@@ -251,9 +368,15 @@ task_id = 7
 
     #[test]
     fn unknown_keys_name_the_key_line_and_file_and_never_the_value() {
-        let e = parse("[cutover.prod]\ninstances = [\"a\"]\nsource_password = \"hunter2\"\n")
-            .unwrap_err()
-            .to_string();
+        // A bad [cutover.NAME] spoils only itself: reported, and an error when asked for.
+        let c =
+            parse("[cutover.prod]\ninstances = [\"a\"]\nsource_password = \"hunter2\"\n").unwrap();
+        assert!(
+            c.warnings[0].contains("[cutover.prod] is not used"),
+            "{:?}",
+            c.warnings
+        );
+        let e = c.cutover("prod").unwrap_err().to_string();
         assert!(e.contains("source_password"), "{e}");
         assert!(e.contains("/etc/x/config.toml line 3"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
@@ -280,10 +403,12 @@ task_id = 7
 
     #[test]
     fn bad_values_name_the_table_and_key() {
-        let e = parse("[cutover.x]\nmax_lag = \"lots\"\n")
-            .unwrap_err()
-            .to_string();
+        let c =
+            parse("[cutover.x]\nmax_lag = \"lots\"\n[cutover.y]\nmax_lag = \"1MiB\"\n").unwrap();
+        let e = c.cutover("x").unwrap_err().to_string();
         assert!(e.contains("[cutover.x]: max_lag"), "{e}");
+        assert!(!e.contains("lots"), "the value is never echoed: {e}");
+        assert_eq!(c.cutover("y").unwrap().max_lag, Some(1024 * 1024));
         let e = parse("[defaults]\ninterval = \"0s\"\n")
             .unwrap_err()
             .to_string();

@@ -20,10 +20,15 @@ pub fn path() -> Option<std::path::PathBuf> {
 
 /// Reads this process's config file, if there is one.
 pub fn load() -> Result<Option<ConfigFile>, UsageError> {
-    match path() {
-        Some(p) => ConfigFile::load(&p).map_err(|e| UsageError(e.0)),
-        None => Ok(None),
+    let file = match path() {
+        Some(p) => ConfigFile::load(&p).map_err(|e| UsageError(e.0))?,
+        None => None,
+    };
+    // Before the dashboard takes the screen, so they are seen.
+    for w in file.iter().flat_map(|f| &f.warnings) {
+        eprintln!("migtop: warning: {w}");
     }
+    Ok(file)
 }
 
 /// The judging settings a command takes, as places the config file may fill; `None` for a
@@ -82,6 +87,13 @@ pub fn apply(api: &mut ApiArgs, knobs: Knobs<'_>) -> Result<(), UsageError> {
     merge(api, knobs, file.as_ref(), path().as_deref())?;
     if api.instances.is_empty() && api.primaries.is_empty() && api.standbys.is_empty() {
         return Err(UsageError(first_run_hint(file.as_ref())));
+    }
+    // An id pasted with a zero-width space or a look-alike letter would fail with a "not
+    // found" that looks like a typo; say what is in it before the first request.
+    for id in &api.instances {
+        if let Some(hint) = crate::util::text::id_hint(id) {
+            eprintln!("migtop: warning: instance id {hint}; RDS instance ids are plain ASCII");
+        }
     }
     Ok(())
 }

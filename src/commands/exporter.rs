@@ -28,6 +28,7 @@ pub async fn run(mut args: ExporterArgs) -> anyhow::Result<i32> {
     let client = api::client(&args.api)?;
     let probe = api::source_probe(&args.api)?.map(|p| Box::new(p) as Box<dyn Probe>);
     let (registry, server) = metrics_endpoint::start(args.listen).await?;
+    registry.expect_instances(&args.api.instances);
     let mut signals = StopSignals::listen_without_hangup()?;
     let recorder = record::open(args.record.as_deref())?;
     let config = headless_config(

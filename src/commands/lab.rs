@@ -125,12 +125,25 @@ async fn serve(
             lab.version(),
             lab.dir().display()
         )?;
+        // Everything the line needs: the binary's path, the demo pair when it is the one
+        // accepted (other credentials are the caller's own, in the environment it shares).
+        let endpoint = api.endpoint();
+        let dsn = lab.primary_dsn();
         writeln!(
             out,
-            "try: migtop watch --endpoint {} -i {} --source-dsn {}",
-            api.endpoint(),
-            session.source.instance(),
-            lab.primary_dsn()
+            "{}",
+            super::try_line::try_line(
+                &credentials.access_key_id,
+                &[
+                    "watch",
+                    "--endpoint",
+                    &endpoint,
+                    "-i",
+                    session.source.instance(),
+                    "--source-dsn",
+                    &dsn,
+                ],
+            )
         )?;
         out.flush()?;
     }

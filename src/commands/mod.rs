@@ -19,5 +19,6 @@ pub mod script;
 pub mod simulate;
 pub mod status;
 pub mod switchover;
+pub mod try_line;
 pub mod wait;
 pub mod watch;

@@ -63,6 +63,10 @@ pub enum Seen {
     Task,
     /// The poll failed (or could not be trusted to list every task): one more error.
     Error(String),
+    /// The poll failed in a way no retry can change
+    /// ([`crate::aliyun::ApiError::is_final`]: a mistyped
+    /// instance id): the command ends at once.
+    Final(String),
     /// The filter matched no task, or several, on the first successful poll.
     NoMatch(String),
     /// The task followed so far is no longer listed.
@@ -135,6 +139,7 @@ impl Session {
             return Ok(None);
         };
         let (registry, server) = super::metrics_endpoint::start(listen).await?;
+        registry.expect_instances(std::slice::from_ref(&self.instance));
         self.metrics = Some(registry);
         Ok(Some(server))
     }
@@ -168,6 +173,7 @@ impl Session {
         }
         self.record_poll(&poll);
         let seen = match &poll.result {
+            Err(e) if e.is_final() => Seen::Final(e.to_string()),
             Err(e) => Seen::Error(e.to_string()),
             Ok(snap) => {
                 let listed = |k: &str| snap.tasks.iter().any(|t| t.key() == k);
@@ -251,7 +257,7 @@ impl Session {
                 "{now} poll failed ({}/{max_errors} in a row): {e}",
                 self.errors
             ),
-            Seen::NoMatch(_) | Seen::Gone => return None,
+            Seen::NoMatch(_) | Seen::Gone | Seen::Final(_) => return None,
             Seen::Task => {
                 let e = self.key.as_deref().and_then(|k| self.judge.task(k))?;
                 let text = |v: Option<String>| v.unwrap_or_else(|| "unknown".into());

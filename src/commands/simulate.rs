@@ -90,24 +90,16 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<i32> {
         handle.endpoint(),
         sim::sts::ECS_ROLE
     )?;
-    // With the demo pair, the line carries it so that it works when pasted into a shell
-    // with no credentials configured (the pair is public: assets/scenarios/README.md).
-    let env = if key_id == sim::DEMO_ACCESS_KEY_ID {
-        format!(
-            "{}={} {}={} ",
-            credentials::ENV_KEY_ID,
-            sim::DEMO_ACCESS_KEY_ID,
-            credentials::ENV_KEY_SECRET,
-            sim::DEMO_ACCESS_KEY_SECRET
-        )
-    } else {
-        String::new()
-    };
+    // A line that works when pasted: the binary's path, and the demo pair when it is the one.
+    let endpoint = handle.endpoint();
+    let instance = handle.instances.first().map(String::as_str).unwrap_or("ID");
     writeln!(
         out,
-        "try: {env}migtop status --endpoint {} -i {}",
-        handle.endpoint(),
-        handle.instances.first().map(String::as_str).unwrap_or("ID")
+        "{}",
+        super::try_line::try_line(
+            &key_id,
+            &["status", "--endpoint", &endpoint, "-i", instance]
+        )
     )?;
     out.flush()?;
     drop(out);

@@ -77,6 +77,10 @@ fn settle(s: &Session, seen: &Seen, max_errors: u32) -> Option<i32> {
             ));
             Some(EXIT_REFUSED)
         }
+        Seen::Final(e) => {
+            say(format_args!("migtop: {e} This is final: not retried."));
+            Some(EXIT_API)
+        }
         Seen::Error(e) if s.errors >= max_errors => {
             say(format_args!(
                 "migtop: {max_errors} failed polls in a row, giving up; the last: {e}"

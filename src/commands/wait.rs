@@ -145,6 +145,10 @@ async fn wait(args: &WaitArgs, until: Until, s: &mut Session) -> anyhow::Result<
                 ));
                 return Ok(EXIT_UNREACHABLE);
             }
+            Seen::Final(e) => {
+                say(format_args!("migtop: {e} This is final: not retried."));
+                return Ok(EXIT_API);
+            }
             Seen::Error(e) if s.errors >= max_errors => {
                 say(format_args!(
                     "migtop: {max_errors} failed polls in a row, giving up; the last: {e}"

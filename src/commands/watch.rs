@@ -52,6 +52,7 @@ pub async fn run(mut args: WatchArgs) -> anyhow::Result<i32> {
     let (metrics, server) = match args.metrics_listen {
         Some(listen) => {
             let (registry, server) = metrics_endpoint::start(listen).await?;
+            registry.expect_instances(&args.api.instances);
             (Some(registry), Some(server))
         }
         None => (None, None),

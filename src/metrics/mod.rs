@@ -215,6 +215,7 @@ pub struct Metrics {
     seconds_since_source_message: Family<TaskLabels, F64Gauge>,
     precheck_checks: Family<CheckLabels, U64Gauge>,
     poll_errors: Family<ErrorLabels, Counter>,
+    poll_failures: Family<InstanceLabels, Counter>,
     last_success: Family<InstanceLabels, F64Gauge>,
     poll_duration: Family<InstanceLabels, Histogram, fn() -> Histogram>,
 }
@@ -261,6 +262,7 @@ impl Metrics {
             seconds_since_source_message: Family::default(),
             precheck_checks: Family::default(),
             poll_errors: Family::default(),
+            poll_failures: Family::default(),
             last_success: Family::default(),
             poll_duration: Family::new_with_constructor(poll_histogram),
         };
@@ -316,6 +318,11 @@ impl Metrics {
             m.poll_errors.clone(),
         );
         r.register(
+            "migtop_poll_failures",
+            "Failed polls of DescribeCloudMigrationResult, every code: 0 from the start for each instance, so increase() sees the first failure",
+            m.poll_failures.clone(),
+        );
+        r.register(
             "migtop_last_poll_success_timestamp_seconds",
             "Unix time of the last successful poll of the instance",
             m.last_success.clone(),
@@ -333,6 +340,18 @@ impl Metrics {
         self.exposed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Starts the series known in advance at 0 for each of `instances` (the Prometheus
+    /// guideline: a counter that appears only at its first increment hides that increment
+    /// from `increase()`): the per-instance failure total.
+    pub fn expect_instances(&self, instances: &[String]) {
+        let _guard = self.lock();
+        for i in instances {
+            let _ = self.poll_failures.get_or_create(&InstanceLabels {
+                instance: label_value(i),
+            });
+        }
+    }
+
     /// Counts one finished poll: its duration, its error code or the time of its success.
     pub fn record_poll(&self, r: &PollResult) {
         let _guard = self.lock();
@@ -347,6 +366,7 @@ impl Metrics {
                 self.last_success.get_or_create(&instance).set(ts);
             }
             Err(e) => {
+                self.poll_failures.get_or_create(&instance).inc();
                 self.poll_errors
                     .get_or_create(&ErrorLabels {
                         instance: instance.instance,
@@ -457,14 +477,56 @@ impl Metrics {
         self.set_tasks(&readings);
     }
 
-    /// The exposition in the Prometheus text format.
+    /// The exposition in the Prometheus text format, its series in a stable order from
+    /// scrape to scrape (see [`stable_order`]).
     pub fn encode(&self) -> String {
         let _guard = self.lock();
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
-        out
+        stable_order(&out)
     }
+}
+
+/// `text` with the series of each family sorted by their labels. The registry keeps series
+/// in hash maps, whose order changes as series come and go; a diff of two scrapes, or a
+/// reader looking for one instance, should not see them shuffle. The sort is stable and its
+/// key leaves out `le`, so a histogram's buckets, `_sum` and `_count` stay together and in
+/// order.
+pub fn stable_order(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut series: Vec<&str> = Vec::new();
+    let flush = |series: &mut Vec<&str>, out: &mut String| {
+        series.sort_by_key(|l| series_key(l));
+        for l in series.drain(..) {
+            out.push_str(l);
+            out.push('\n');
+        }
+    };
+    for line in text.lines() {
+        if line.starts_with('#') {
+            flush(&mut series, &mut out);
+            out.push_str(line);
+            out.push('\n');
+        } else {
+            series.push(line);
+        }
+    }
+    flush(&mut series, &mut out);
+    out
+}
+
+/// The label set of a sample line without its `le` label.
+fn series_key(line: &str) -> String {
+    let Some(open) = line.find('{') else {
+        return String::new();
+    };
+    let close = line.rfind('}').unwrap_or(line.len());
+    line[open + 1..close.max(open + 1)]
+        .split("\",")
+        .filter(|kv| !kv.starts_with("le="))
+        .collect::<Vec<_>>()
+        .join("\",")
 }
 
 /// The `result` label values of the precheck counts.

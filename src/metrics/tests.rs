@@ -223,6 +223,94 @@ fn poll(instance: &str, at: i64, result: Result<InstanceSnapshot, ApiError>) -> 
 }
 
 #[test]
+fn the_failure_total_starts_at_zero_for_every_instance() {
+    let m = Metrics::new();
+    m.expect_instances(&["pgm-1".into(), "pgm-2".into()]);
+    // Before any poll: 0, so increase() sees the first failure.
+    assert_eq!(
+        value(&m, r#"migtop_poll_failures_total{instance="pgm-1"}"#).as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        value(&m, r#"migtop_poll_failures_total{instance="pgm-2"}"#).as_deref(),
+        Some("0")
+    );
+    let err = ApiError::Timeout {
+        endpoint: "e".into(),
+        seconds: 1.0,
+        attempts: 1,
+    };
+    m.record_poll(&poll("pgm-1", 0, Err(err)));
+    assert_eq!(
+        value(&m, r#"migtop_poll_failures_total{instance="pgm-1"}"#).as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"migtop_poll_errors_total{instance="pgm-1",code="Timeout"}"#
+        )
+        .as_deref(),
+        Some("1")
+    );
+}
+
+#[test]
+fn series_keep_their_order_from_scrape_to_scrape() {
+    let m = Metrics::new();
+    let names: Vec<String> = (0..40).map(|i| format!("pgm-{i:02}")).collect();
+    m.expect_instances(&names);
+    for (i, n) in names.iter().enumerate().rev() {
+        m.record_poll(&poll(n, i as i64, Ok(InstanceSnapshot::default())));
+    }
+    let first = m.encode();
+    // Series come and go in between; those that stay keep their places.
+    let extra: Vec<String> = (0..40).map(|i| format!("pgm-x{i}")).collect();
+    m.expect_instances(&extra);
+    for n in names.iter().take(5) {
+        m.record_poll(&poll(n, 99, Ok(InstanceSnapshot::default())));
+    }
+    let second = m.encode();
+    let keep = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.contains("pgm-x") && !l.starts_with('#'))
+            .map(|l| l.rsplit_once(' ').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(keep(&first), keep(&second));
+    // Sorted by instance within a family, buckets in le order within a series.
+    let failures: Vec<&str> = first
+        .lines()
+        .filter(|l| l.starts_with("migtop_poll_failures_total"))
+        .collect();
+    let mut sorted = failures.clone();
+    sorted.sort();
+    assert_eq!(failures, sorted);
+    let buckets: Vec<&str> = first
+        .lines()
+        .filter(|l| l.starts_with("migtop_poll_duration_seconds") && l.contains("\"pgm-00\""))
+        .collect();
+    assert!(
+        buckets
+            .last()
+            .unwrap()
+            .starts_with("migtop_poll_duration_seconds_count")
+            || buckets
+                .last()
+                .unwrap()
+                .starts_with("migtop_poll_duration_seconds_sum"),
+        "{buckets:?}"
+    );
+    assert!(
+        buckets.iter().position(|l| l.contains("+Inf")).unwrap()
+            > buckets
+                .iter()
+                .position(|l| l.contains("le=\"0.25\""))
+                .unwrap()
+    );
+}
+
+#[test]
 fn polls_are_counted() {
     let m = Metrics::new();
     let throttled = ApiError::Api {

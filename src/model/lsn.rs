@@ -13,8 +13,17 @@ pub struct Lsn(pub u64);
 pub struct LsnParseError(pub String);
 
 impl Lsn {
+    /// `0/0`: PostgreSQL's `InvalidXLogRecPtr`, "no position" (a receiver that has not
+    /// started, a column it has not filled). Never a real WAL position: WAL starts after it.
+    pub const INVALID: Lsn = Lsn(0);
+
     /// Size of one WAL segment with PostgreSQL's default build (16 MiB).
     pub const SEGMENT: u64 = 16 * 1024 * 1024;
+
+    /// This position, or `None` for [`Lsn::INVALID`] (which must never be read as position 0).
+    pub fn valid(self) -> Option<Lsn> {
+        (self != Lsn::INVALID).then_some(self)
+    }
 
     /// Bytes from `other` up to `self`, as `pg_wal_lsn_diff(self, other)`; negative when `self` is behind.
     pub fn diff(self, other: Lsn) -> i128 {

@@ -20,7 +20,8 @@ pub struct ReplicationInfo {
     pub latest_end_lsn: Option<Lsn>,
     pub latest_end_time: Option<DateTime<FixedOffset>>,
     pub replay_lsn: Option<Lsn>,
-    /// `ReplayLag` in seconds, as reported (meaningless on an idle source).
+    /// `ReplayLag` in seconds, as reported (meaningless on an idle source); a negative value
+    /// (the standby's clock behind the source's) is dropped: no lag is below zero.
     pub replay_lag_seconds: Option<f64>,
     pub replay_timestamp: Option<DateTime<FixedOffset>>,
     pub last_msg_send_time: Option<DateTime<FixedOffset>>,
@@ -53,7 +54,12 @@ impl ReplicationInfo {
 
     /// Builds from an already-decoded JSON object.
     pub fn from_object(o: &serde_json::Map<String, Value>) -> ReplicationInfo {
-        let lsn = |k: &str| text(o.get(k)).and_then(|s| s.parse::<Lsn>().ok());
+        // `0/0` is PostgreSQL's "no position": unknown, never position zero.
+        let lsn = |k: &str| {
+            text(o.get(k))
+                .and_then(|s| s.parse::<Lsn>().ok())
+                .and_then(Lsn::valid)
+        };
         let tli = |k: &str| text(o.get(k)).and_then(|s| s.parse::<u32>().ok());
         ReplicationInfo {
             status: text(o.get("Status")),
@@ -66,7 +72,7 @@ impl ReplicationInfo {
             replay_lsn: lsn("ReplayLsn"),
             replay_lag_seconds: text(o.get("ReplayLag"))
                 .and_then(|s| s.parse::<f64>().ok())
-                .filter(|f| f.is_finite()),
+                .filter(|f| f.is_finite() && *f >= 0.0),
             replay_timestamp: time(o.get("ReplayTimestamp")),
             last_msg_send_time: time(o.get("LastMsgSendTime")),
             last_msg_receipt_time: time(o.get("LastMsgReceiptTime")),
@@ -76,29 +82,49 @@ impl ReplicationInfo {
         }
     }
 
-    /// Total bytes the standby is behind the source: max(LatestEndLsn, ReceivedLsn) − ReplayLsn,
-    /// never below 0; `None` when an input is missing.
+    /// Total bytes the standby is behind the source: max(LatestEndLsn, ReceivedLsn) − ReplayLsn;
+    /// `None` when an input is missing or `0/0`, or when ReplayLsn is ahead of both (the
+    /// standby cannot replay WAL it never received: the figures contradict each other, and a
+    /// lag of 0 read from them would be a claim nothing supports).
     pub fn lag_bytes(&self) -> Option<u64> {
-        let head = match (self.latest_end_lsn, self.received_lsn) {
-            (Some(a), Some(b)) => a.max(b),
-            _ => return None,
-        };
-        Some(head.bytes_since(self.replay_lsn?))
+        let head = self.latest_end()?.max(self.received()?);
+        let replay = self.replay()?;
+        (replay <= head).then(|| head.bytes_since(replay))
     }
 
     /// Bytes the source has but the standby has not yet received: LatestEndLsn − ReceivedLsn.
     pub fn not_received_bytes(&self) -> Option<u64> {
-        Some(self.latest_end_lsn?.bytes_since(self.received_lsn?))
+        Some(self.latest_end()?.bytes_since(self.received()?))
     }
 
     /// Bytes received but not yet replayed: ReceivedLsn − ReplayLsn.
     pub fn not_replayed_bytes(&self) -> Option<u64> {
-        Some(self.received_lsn?.bytes_since(self.replay_lsn?))
+        Some(self.received()?.bytes_since(self.replay()?))
+    }
+
+    /// True when ReplayLsn is ahead of every position the standby says it received
+    /// (see [`Self::lag_bytes`]).
+    pub fn replay_ahead(&self) -> bool {
+        match (self.replay(), self.latest_end(), self.received()) {
+            (Some(p), Some(e), Some(r)) => p > e.max(r),
+            _ => false,
+        }
+    }
+
+    // The positions as judged: a `0/0` that came in some other way (a recording) is unknown.
+    fn received(&self) -> Option<Lsn> {
+        self.received_lsn.and_then(Lsn::valid)
+    }
+    fn latest_end(&self) -> Option<Lsn> {
+        self.latest_end_lsn.and_then(Lsn::valid)
+    }
+    fn replay(&self) -> Option<Lsn> {
+        self.replay_lsn.and_then(Lsn::valid)
     }
 
     /// True right after a receiver restart, when ReceivedLsn still trails ReplayLsn.
     pub fn receiver_restarting(&self) -> bool {
-        matches!((self.received_lsn, self.replay_lsn), (Some(r), Some(p)) if r < p)
+        matches!((self.received(), self.replay()), (Some(r), Some(p)) if r < p)
     }
 }
 
@@ -194,6 +220,77 @@ mod tests {
         assert_eq!(missing.lag_bytes(), None);
         assert_eq!(missing.not_replayed_bytes(), None);
         assert_eq!(missing.not_received_bytes(), Some(0x1000000));
+    }
+
+    fn info(end: u64, recv: u64, replay: u64) -> ReplicationInfo {
+        ReplicationInfo {
+            latest_end_lsn: Some(Lsn(end)),
+            received_lsn: Some(Lsn(recv)),
+            replay_lsn: Some(Lsn(replay)),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn zero_zero_is_no_position() {
+        let raw = r#"{"LatestEndLsn":"0/0","ReceivedLsn":"0/0","ReplayLsn":"0/0","ReplayLag":"0"}"#;
+        let r = ReplicationInfo::parse(raw).unwrap().unwrap();
+        assert_eq!(r.received_lsn, None);
+        assert_eq!(r.lag_bytes(), None);
+        // Also when a 0/0 arrives decoded (a recording): never a lag of 0.
+        assert_eq!(info(0, 0, 0).lag_bytes(), None);
+        assert_eq!(info(0x5000, 0x5000, 0).lag_bytes(), None);
+        assert_eq!(info(0, 0x5000, 0x5000).not_received_bytes(), None);
+    }
+
+    #[test]
+    fn replay_ahead_of_everything_received_is_no_lag() {
+        let r = info(0x3000148, 0x3000148, 0x4000000);
+        assert!(r.replay_ahead());
+        assert_eq!(r.lag_bytes(), None);
+        assert_eq!(r.not_replayed_bytes(), Some(0));
+    }
+
+    #[test]
+    fn negative_and_odd_replay_lag_is_dropped() {
+        for (v, want) in [
+            ("-3.5", None),
+            ("-0", Some(0.0)),
+            ("1e400", None),
+            ("NaN", None),
+            ("2.5", Some(2.5)),
+        ] {
+            let raw = format!(r#"{{"ReplayLag":"{v}"}}"#);
+            let r = ReplicationInfo::parse(&raw).unwrap().unwrap();
+            assert_eq!(r.replay_lag_seconds, want, "{v}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever three positions say, the lag is never more than the head, never computed
+        /// from a 0/0, and never 0 for a replay ahead of the head.
+        #[test]
+        fn lag_is_bounded_and_never_from_nothing(
+            end in proptest::prop_oneof![proptest::strategy::Just(0u64), proptest::num::u64::ANY],
+            recv in proptest::prop_oneof![proptest::strategy::Just(0u64), proptest::num::u64::ANY],
+            replay in proptest::prop_oneof![proptest::strategy::Just(0u64), proptest::num::u64::ANY],
+        ) {
+            let r = info(end, recv, replay);
+            match r.lag_bytes() {
+                Some(lag) => {
+                    proptest::prop_assert!(end != 0 && recv != 0 && replay != 0);
+                    proptest::prop_assert!(replay <= end.max(recv));
+                    proptest::prop_assert_eq!(lag, end.max(recv) - replay);
+                }
+                None => proptest::prop_assert!(end == 0 || recv == 0 || replay == 0 || replay > end.max(recv)),
+            }
+            if let Some(b) = r.not_received_bytes() { proptest::prop_assert!(b <= end); }
+            if let Some(b) = r.not_replayed_bytes() { proptest::prop_assert!(b <= recv); }
+            // The same through the decoder, from the text form.
+            let raw = format!(r#"{{"LatestEndLsn":"{}","ReceivedLsn":"{}","ReplayLsn":"{}"}}"#, Lsn(end), Lsn(recv), Lsn(replay));
+            let decoded = ReplicationInfo::parse(&raw).unwrap().unwrap();
+            proptest::prop_assert_eq!(decoded.lag_bytes(), r.lag_bytes());
+        }
     }
 
     #[test]

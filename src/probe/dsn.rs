@@ -400,7 +400,8 @@ fn pgpass_for(
         ));
         return None;
     }
-    let content = std::fs::read_to_string(file).ok()?;
+    // A password file is a few lines: 1 MiB is plenty, and a FIFO or a device is not read.
+    let content = crate::util::file::read_text_capped(file, 1024 * 1024).ok()?;
     let host = match config.get_hosts().first() {
         Some(Host::Tcp(h)) => h.clone(),
         // libpq matches Unix-socket connections as "localhost".

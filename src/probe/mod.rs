@@ -376,14 +376,17 @@ pub fn error_text(e: &tokio_postgres::Error) -> String {
 }
 
 /// True lag in bytes: the source's position minus the standby's ReplayLsn. `None` when the
-/// standby claims to be ahead, which means the probe is not looking at this task's source.
+/// standby claims to be ahead, which means the probe is not looking at this task's source,
+/// and when either is `0/0` (no position).
 pub fn true_lag_bytes(source: Lsn, replay: Lsn) -> Option<u64> {
+    let (source, replay) = (source.valid()?, replay.valid()?);
     (source >= replay).then(|| source.bytes_since(replay))
 }
 
 /// How far LatestEndLsn (the source's end of WAL as last reported to the standby) trails the
-/// source's position now; `None` when it is ahead (not this task's source).
+/// source's position now; `None` when it is ahead (not this task's source) or either is `0/0`.
 pub fn latest_end_trail_bytes(source: Lsn, latest_end: Lsn) -> Option<u64> {
+    let (source, latest_end) = (source.valid()?, latest_end.valid()?);
     (source >= latest_end).then(|| source.bytes_since(latest_end))
 }
 

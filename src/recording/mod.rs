@@ -187,7 +187,19 @@ pub enum RecordingError {
     },
     #[error("{path} is not a migtop recording: {reason}")]
     NotARecording { path: PathBuf, reason: String },
+    #[error("cannot read the recording {path}: {reason}")]
+    Refused { path: PathBuf, reason: String },
 }
+
+/// The largest recording read: what a replay or a report holds in memory stays near 100 MB
+/// (the entries are decoded, about 1.5× the text). A longer recording is split at line
+/// boundaries (`split -C 60M`) and each part replayed.
+pub const MAX_RECORDING_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The longest line (one poll) read: twice an API page's cap ([`crate::aliyun::body::MAX_BODY_BYTES`]),
+/// room for what a real poll records with its JSON escaping. A longer one is skipped with a
+/// warning, never held whole: decoding it would take several times its size.
+pub const MAX_RECORDING_LINE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Appends entries to a recording file. One `write` per line, so lines from concurrent
 /// writers (or runs) never interleave within a line.
@@ -277,15 +289,81 @@ pub struct Recording {
 }
 
 impl Recording {
-    /// Reads the file at `path`.
+    /// Reads the file at `path`: a regular file of at most [`MAX_RECORDING_BYTES`], line by
+    /// line, each line at most [`MAX_RECORDING_LINE_BYTES`].
     pub fn read(path: impl AsRef<Path>) -> Result<Recording, RecordingError> {
+        use crate::util::file::{self, FileError};
+        use std::io::BufRead;
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| RecordingError::Read {
+        let refused = |reason: String| RecordingError::Refused {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let (handle, meta) = file::open_regular(path).map_err(|e| match e {
+            FileError::NotFound => RecordingError::Read {
+                path: path.to_path_buf(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            },
+            FileError::Io(source) => RecordingError::Read {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => refused(other.to_string()),
+        })?;
+        if meta.len() > MAX_RECORDING_BYTES {
+            return Err(refused(format!(
+                "{} is larger than migtop's limit of {} for a recording; split it at line boundaries (split -C 60M) and replay the parts",
+                crate::util::units::bytes(meta.len()),
+                crate::util::units::bytes(MAX_RECORDING_BYTES)
+            )));
+        }
+        let read_err = |source| RecordingError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
-        let text = String::from_utf8_lossy(&bytes);
-        let rec = Recording::parse(&text);
+        };
+        let mut reader = std::io::BufReader::new(std::io::Read::take(handle, MAX_RECORDING_BYTES));
+        let mut rec = Recording::default();
+        let mut line = Vec::new();
+        let mut n = 0;
+        loop {
+            n += 1;
+            line.clear();
+            let got = (&mut reader)
+                .take(MAX_RECORDING_LINE_BYTES as u64 + 1)
+                .read_until(b'\n', &mut line)
+                .map_err(read_err)?;
+            if got == 0 {
+                break;
+            }
+            if line.len() > MAX_RECORDING_LINE_BYTES && line.last() != Some(&b'\n') {
+                // Too long to hold: skip to its end without keeping it.
+                loop {
+                    let buf = reader.fill_buf().map_err(read_err)?;
+                    if buf.is_empty() {
+                        break;
+                    }
+                    match buf.iter().position(|b| *b == b'\n') {
+                        Some(i) => {
+                            reader.consume(i + 1);
+                            break;
+                        }
+                        None => {
+                            let len = buf.len();
+                            reader.consume(len);
+                        }
+                    }
+                }
+                rec.warnings.push(format!(
+                    "line {n}: skipped (longer than migtop's limit of {} for one line)",
+                    crate::util::units::bytes(MAX_RECORDING_LINE_BYTES as u64)
+                ));
+                continue;
+            }
+            let complete = line.last() == Some(&b'\n');
+            let text = String::from_utf8_lossy(&line);
+            rec.take_line(n, &text, complete);
+        }
+        rec.finish();
         if rec.entries.is_empty() {
             let reason = match rec.warnings.first() {
                 Some(w) => w.clone(),
@@ -299,6 +377,36 @@ impl Recording {
         Ok(rec)
     }
 
+    /// One line of the file (1-based `n`); `complete`: it ended with a newline (a last line
+    /// without one may be torn by a crash).
+    fn take_line(&mut self, n: usize, line: &str, complete: bool) {
+        let line = line.trim();
+        if line.is_empty() {
+            return;
+        }
+        match decode(line) {
+            Ok(e) => self.entries.push(e),
+            Err(why) if !complete => self
+                .warnings
+                .push(format!("line {n}: skipped a torn last line ({why})")),
+            Err(why) => self.warnings.push(format!("line {n}: skipped ({why})")),
+        }
+    }
+
+    /// Puts the entries in time order, saying so when they were far out of it.
+    fn finish(&mut self) {
+        // Writers running side by side interleave by a little; a run appended after a later
+        // one is worth a word.
+        let far = chrono::Duration::seconds(60);
+        if self.entries.windows(2).any(|w| w[0].at() - w[1].at() > far) {
+            self.warnings.push(
+                "entries were out of time order (runs appended out of order); sorted by time"
+                    .into(),
+            );
+        }
+        self.entries.sort_by_key(|e| e.at());
+    }
+
     /// Reads recording text. Lines that cannot be read are skipped with a warning each; the
     /// entries are put in time order (appends from several runs may overlap).
     pub fn parse(text: &str) -> Recording {
@@ -307,30 +415,9 @@ impl Recording {
         let lines: Vec<&str> = text.split('\n').collect();
         let last_nonempty = lines.iter().rposition(|l| !l.trim().is_empty());
         for (i, line) in lines.iter().enumerate() {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            match decode(line) {
-                Ok(e) => rec.entries.push(e),
-                Err(why) if Some(i) == last_nonempty && !complete => rec
-                    .warnings
-                    .push(format!("line {}: skipped a torn last line ({why})", i + 1)),
-                Err(why) => rec
-                    .warnings
-                    .push(format!("line {}: skipped ({why})", i + 1)),
-            }
+            rec.take_line(i + 1, line, complete || Some(i) != last_nonempty);
         }
-        // Writers running side by side interleave by a little; a run appended after a later
-        // one is worth a word.
-        let far = chrono::Duration::seconds(60);
-        if rec.entries.windows(2).any(|w| w[0].at() - w[1].at() > far) {
-            rec.warnings.push(
-                "entries were out of time order (runs appended out of order); sorted by time"
-                    .into(),
-            );
-        }
-        rec.entries.sort_by_key(|e| e.at());
+        rec.finish();
         rec
     }
 

@@ -468,6 +468,17 @@ mod tests {
     }
 
     #[test]
+    fn plus_is_faster_as_the_help_says() {
+        let mut p = player();
+        p.on_key(key(KeyCode::Char('+')));
+        assert!(p.app().config.label.as_deref().unwrap().contains("×2"));
+        p.on_key(key(KeyCode::Char('-')));
+        p.on_key(key(KeyCode::Char('-')));
+        assert!(p.app().config.label.as_deref().unwrap().contains("×0.5"));
+        // ui::help::REPLAY_KEYS says "+/-  replay: faster / slower" (tested there).
+    }
+
+    #[test]
     fn the_interval_is_guessed_from_the_polls() {
         assert_eq!(guess_interval(&recording()), Some(Duration::from_secs(5)));
         assert_eq!(guess_interval(&Recording::default()), None);

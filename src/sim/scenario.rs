@@ -457,9 +457,12 @@ impl Scenario {
 
     /// Loads and checks a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Read {
-            path: path.display().to_string(),
-            message: e.to_string(),
+        // A scenario is a few KiB; 4 MiB is far more than any, and a FIFO or a device is refused.
+        let text = crate::util::file::read_text_capped(path, 4 * 1024 * 1024).map_err(|e| {
+            ScenarioError::Read {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            }
         })?;
         Scenario::from_json(&text, &path.display().to_string())
     }

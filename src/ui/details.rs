@@ -39,17 +39,21 @@ impl<'a> DetailsView<'a> {
     pub fn of(app: &'a App) -> DetailsView<'a> {
         DetailsView {
             task: app.selected_task().map(|e| &e.task),
-            source: app
-                .source
-                .as_ref()
-                .map(|src| match (src.sample(), src.error()) {
-                    (Some(s), _) => SourceLsn::Read {
+            // The selected task's own source: a simulated probe lends each instance its own,
+            // and the readings of all of them together end with another instance's position.
+            source: app.source.as_ref().map(|_| {
+                let own = app
+                    .selected_task()
+                    .and_then(|e| app.source_of(&e.task.instance));
+                match own.map(|src| (src.sample(), src.error())) {
+                    Some((Some(s), _)) => SourceLsn::Read {
                         lsn: s.lsn,
                         at: s.at,
                     },
-                    (None, Some(_)) => SourceLsn::Failing,
-                    (None, None) => SourceLsn::Waiting,
-                }),
+                    Some((None, Some(_))) => SourceLsn::Failing,
+                    _ => SourceLsn::Waiting,
+                }
+            }),
             now: app.now,
             local_offset: app.config.local_offset,
         }

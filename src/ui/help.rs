@@ -52,7 +52,7 @@ pub const REPLAY_KEYS: &[(&str, &str)] = &[
         "[ / ]",
         "replay: previous / next change of stage, state or verdict",
     ),
-    ("+/-", "replay: slower / faster"),
+    ("+/-", "replay: faster / slower"),
 ];
 
 /// The keys of [`KEYS`] that a replay has no use for: nothing is polled or sent.
@@ -166,6 +166,12 @@ impl Widget for HelpOverlay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replay_plus_is_faster() {
+        // recording::player doubles the speed on `+` and halves it on `-`.
+        assert!(REPLAY_KEYS.contains(&("+/-", "replay: faster / slower")));
+    }
     use crate::ui::test_text as text;
 
     const MIB: u64 = 1024 * 1024;

@@ -17,6 +17,7 @@ use crate::app::{App, TaskEntry};
 use crate::model::{Lsn, ReplicationState, Stage};
 use crate::util::units;
 use crate::verdict::history::{self, Eta, History, Rates, SourceHistory};
+use crate::verdict::readiness::Reason;
 
 /// Everything the gauge shows, derived from a task's history.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +52,9 @@ pub enum Outlook {
     Eta(Eta),
     /// The lag is only a lower bound: no ETA, never "caught up" or "keeping up".
     LowerBound,
+    /// The lag is exact (the source's own position) but the link is down: nothing can catch
+    /// up until it is back, so no ETA.
+    LinkDown,
     /// Past the switchover there is nothing to catch up.
     Finished,
 }
@@ -151,10 +155,22 @@ pub fn figures(
         replayed: r.and_then(|r| r.replay_lsn),
     });
     let lower_bound = entry.reported_lag_is_lower_bound();
-    // While the link is down the reported end stands still whatever the source does: its
-    // rate says nothing about the source's.
-    let rates = if lower_bound {
-        Rates { wal: None, ..rates }
+    // The link is cut (not streaming) or silent: the reported end stands still whatever the
+    // source does, and the standby only replays what it already had. Neither rate says how
+    // the lag will move, so none is shown, and there is no ETA.
+    let link_down = finished.is_none()
+        && total.is_some()
+        && (entry.task.replication_state != Some(ReplicationState::Streaming)
+            || entry
+                .verdict
+                .reasons()
+                .iter()
+                .any(|r| matches!(r, Reason::NoMessage { .. })));
+    let rates = if lower_bound || link_down {
+        Rates {
+            wal: None,
+            replay: None,
+        }
     } else {
         rates
     };
@@ -162,6 +178,8 @@ pub fn figures(
     // (and exact, whatever the link does).
     let outlook = match (true_lag, &source) {
         _ if finished.is_some() => Outlook::Finished,
+        _ if lower_bound => Outlook::LowerBound,
+        _ if link_down => Outlook::LinkDown,
         (Some(t), Some(s)) => Outlook::Eta(history::eta(
             Some(t),
             Rates {
@@ -170,7 +188,6 @@ pub fn figures(
             },
             max_lag,
         )),
-        _ if lower_bound => Outlook::LowerBound,
         _ => Outlook::Eta(history::eta(total, rates, max_lag)),
     };
     LagFigures {
@@ -466,6 +483,7 @@ pub fn outlook(o: &Outlook, finished: Option<&Finished>, theme: &Theme) -> Span<
     let eta = match o {
         Outlook::Eta(eta) => *eta,
         Outlook::LowerBound => return Span::styled("lower bound: no ETA", theme.warn()),
+        Outlook::LinkDown => return Span::styled("link down: no ETA", theme.warn()),
         Outlook::Finished => {
             return Span::styled(finished.map_or("finished", |f| f.what), theme.accent());
         }
@@ -709,6 +727,48 @@ mod tests {
         assert_eq!(
             text(&render(task_view(four_mib(), &history), 60, 6)),
             text(&want)
+        );
+    }
+
+    #[test]
+    fn a_cut_link_shows_no_rate_and_no_eta() {
+        use crate::app::fixtures::{EAST, MIB, app, item, ok};
+        let mut a = app();
+        for (i, lag) in [40, 30, 20].into_iter().enumerate() {
+            ok(
+                &mut a,
+                EAST,
+                i as i64 * 5,
+                &[item(1, "increment", "streaming", Some(lag * MIB), "")],
+            );
+        }
+        let f = figures(
+            a.selected_task().unwrap(),
+            None,
+            Duration::from_secs(60),
+            16 * MIB,
+        );
+        assert!(f.rates.replay.is_some(), "streaming: a replay rate {f:?}");
+        // The link is cut; the standby still replays what it had, which says nothing of when
+        // it catches up.
+        ok(
+            &mut a,
+            EAST,
+            15,
+            &[item(1, "increment", "disconnect", Some(10 * MIB), "")],
+        );
+        let f = figures(
+            a.selected_task().unwrap(),
+            None,
+            Duration::from_secs(60),
+            16 * MIB,
+        );
+        assert_eq!((f.rates.wal, f.rates.replay), (None, None), "{f:?}");
+        assert!(!matches!(f.outlook, Outlook::Eta(_)), "{f:?}");
+        let theme = Theme { color: false };
+        assert!(
+            !outlook(&f.outlook, None, &theme).content.contains("ETA "),
+            "{f:?}"
         );
     }
 

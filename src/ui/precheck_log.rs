@@ -1,8 +1,6 @@
 //! The precheck log panel: the selected task's `Detail`, wrapped to the panel, scrolled and
 //! with search matches highlighted (the text itself comes from [`crate::app::view::log_text`]).
 
-use std::sync::Arc;
-
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Margin, Rect};
 use ratatui::style::{Modifier, Style};
@@ -37,10 +35,13 @@ pub struct LogPanelView<'a> {
 pub struct TaskLog {
     /// Check counts for the title.
     pub counts: SeverityCounts,
-    /// The `Detail` wrapped to the panel's inner width (shared with the app's wrap cache).
-    pub rows: Arc<Vec<LogRow>>,
+    /// The rows in view of the `Detail` wrapped to the panel's inner width.
+    pub rows: Vec<LogRow>,
     /// The first row in view.
     pub top: usize,
+    /// The rows of the whole log (a lower bound until all of it is wrapped: the scrollbar's
+    /// length).
+    pub total: usize,
     /// How its times were converted (said in the title).
     pub clock: LogClock,
 }
@@ -51,16 +52,23 @@ impl<'a> LogPanelView<'a> {
     pub fn of(app: &'a App, area: Rect) -> LogPanelView<'a> {
         let inner = Block::bordered().inner(area);
         let log = app.selected_task().map(|e| {
-            let width = inner.width as usize;
+            let (width, height) = (inner.width as usize, inner.height as usize);
             let clock = app.log_clock(&e.task);
-            let rows = app
-                .wrapped_log(width)
-                .unwrap_or_else(|| Arc::new(wrap(&e.task.precheck, width, &clock)));
-            let top = app.log_scroll(&rows, inner.height as usize);
+            // Only the rows in view are wrapped (a 50 MB Detail is not wrapped for a frame).
+            let w = app.log_window(width, height).unwrap_or_else(|| {
+                let rows = wrap(&e.task.precheck, width, &clock);
+                crate::app::LogWindow {
+                    total: rows.len(),
+                    rows,
+                    top: 0,
+                    exact: true,
+                }
+            });
             TaskLog {
                 counts: e.task.precheck.counts,
-                rows,
-                top,
+                rows: w.rows,
+                top: w.top,
+                total: w.total,
                 clock,
             }
         });
@@ -188,7 +196,7 @@ impl Widget for PrecheckLog<'_> {
             return;
         };
         let rows = &entry.rows;
-        if rows.is_empty() {
+        if rows.is_empty() && entry.total == 0 {
             Paragraph::new(Line::styled(" no Detail yet", theme.dim()))
                 .block(block)
                 .render(area, buf);
@@ -203,7 +211,6 @@ impl Widget for PrecheckLog<'_> {
         let matched: &[usize] = v.search.map_or(&[], |s| &s.matches);
         let lines: Vec<Line> = rows
             .iter()
-            .skip(top)
             .take(h)
             .map(|r| {
                 // Matches are in line order: a binary search, not a scan per row.
@@ -227,8 +234,8 @@ impl Widget for PrecheckLog<'_> {
             })
             .collect();
         Paragraph::new(lines).block(block).render(area, buf);
-        if rows.len() > h {
-            let mut state = ScrollbarState::new(rows.len().saturating_sub(h) + 1).position(top);
+        if entry.total > h {
+            let mut state = ScrollbarState::new(entry.total.saturating_sub(h) + 1).position(top);
             Scrollbar::new(ScrollbarOrientation::VerticalRight)
                 .begin_symbol(None)
                 .end_symbol(None)
@@ -265,8 +272,9 @@ mod tests {
         let view = LogPanelView {
             log: Some(TaskLog {
                 counts: p.counts,
-                rows: Arc::new(wrap(&p, width as usize - 2, &clock)),
+                rows: wrap(&p, width as usize - 2, &clock),
                 top: 0,
+                total: 2,
                 clock,
             }),
             focused: false,

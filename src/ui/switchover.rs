@@ -9,6 +9,7 @@ use super::theme::Theme;
 use super::{centered, panel_block, verdict};
 use crate::app::{App, SwitchDialog, SwitchPhase};
 use crate::model::{ReplicationState, Stage};
+use crate::util::text::printable;
 use crate::util::units;
 use crate::verdict::readiness::{NotDrained, Verdict, VerdictKind};
 
@@ -68,7 +69,8 @@ impl Widget for SwitchoverDialog<'_> {
             Span::raw("Task "),
             Span::styled(name, theme.strong()),
             Span::raw(" on "),
-            Span::styled(d.instance.clone(), theme.strong()),
+            // As shown everywhere else: an invisible character as its marker.
+            Span::styled(printable(&d.instance).into_owned(), theme.strong()),
         ]));
         // The verdict matters while the DBA decides; once the call is sent, the live verdict
         // would only describe the switchover itself, so show where the task is instead.
@@ -93,7 +95,7 @@ impl Widget for SwitchoverDialog<'_> {
             ));
                 lines.push(Line::from(vec![
                     Span::styled("> ", theme.accent()),
-                    Span::raw(d.typed.clone()),
+                    Span::raw(printable(&d.typed).into_owned()),
                     Span::styled("█", theme.dim()),
                 ]));
                 if let Some(h) = &d.hint {

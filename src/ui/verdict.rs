@@ -10,7 +10,7 @@ use super::panel_block;
 use super::theme::Theme;
 use crate::app::App;
 use crate::model::Stage;
-use crate::util::units;
+use crate::util::{text, units};
 use crate::verdict::readiness::{NotDrained, Reason, Verdict};
 
 /// The verdict badge.
@@ -31,21 +31,49 @@ pub fn badge(v: &Verdict, theme: &Theme) -> Span<'static> {
     Span::styled(format!(" {label} "), theme.badge(bg))
 }
 
-/// The lines explaining `v` in `width` columns: the full reasons when each fits on a line,
-/// else their terse forms.
-pub fn explain(v: &Verdict, max_lag: u64, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+/// The lines explaining `v` in `width` columns and at most `height` lines: the full reasons
+/// when each fits on a line, else their terse forms. Reasons that do not fit are never
+/// dropped silently: the last line says `+N more` and names them. Stale data comes first:
+/// it makes every other figure old.
+pub fn explain(
+    v: &Verdict,
+    max_lag: u64,
+    width: usize,
+    height: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     match v {
         Verdict::NotReady(reasons) => {
-            let long = reasons
+            let mut ordered: Vec<&Reason> = reasons
                 .iter()
-                .all(|r| r.to_string().chars().count() + 2 <= width);
-            reasons
+                .filter(|r| matches!(r, Reason::Stale { .. }))
+                .collect();
+            ordered.extend(
+                reasons
+                    .iter()
+                    .filter(|r| !matches!(r, Reason::Stale { .. })),
+            );
+            let long = ordered
                 .iter()
-                .map(|r| {
-                    let text = if long { r.to_string() } else { r.short() };
-                    Line::from(vec![Span::styled("• ", theme.bad()), Span::raw(text)])
-                })
-                .collect()
+                .all(|r| text::width(&r.to_string()) + 2 <= width);
+            let line = |r: &Reason| {
+                let words = if long { r.to_string() } else { r.short() };
+                let words = text::truncate(&words, width.saturating_sub(2)).into_owned();
+                Line::from(vec![Span::styled("• ", theme.bad()), Span::raw(words)])
+            };
+            if ordered.len() <= height.max(1) {
+                return ordered.into_iter().map(line).collect();
+            }
+            let shown = height.saturating_sub(1);
+            let rest = &ordered[shown..];
+            let names: Vec<String> = rest.iter().map(|r| r.short()).collect();
+            let more = format!("+{} more: {}", rest.len(), names.join(", "));
+            let mut lines: Vec<Line> = ordered[..shown].iter().map(|r| line(r)).collect();
+            lines.push(Line::styled(
+                text::truncate(&more, width).into_owned(),
+                theme.bad(),
+            ));
+            lines
         }
         Verdict::InSync {
             lag,
@@ -154,7 +182,13 @@ impl Widget for VerdictPanel {
         }
         let block = panel_block(Line::from(title), theme, false);
         let inner = block.inner(area);
-        let lines = explain(verdict, *max_lag, inner.width as usize, theme);
+        let lines = explain(
+            verdict,
+            *max_lag,
+            inner.width as usize,
+            inner.height as usize,
+            theme,
+        );
         Paragraph::new(lines)
             .block(block)
             .wrap(Wrap { trim: false })
@@ -179,6 +213,41 @@ mod tests {
         }
         .render(buf.area, &mut buf);
         buf
+    }
+
+    #[test]
+    fn reasons_that_do_not_fit_are_counted_and_stale_comes_first() {
+        let view = VerdictView::Task {
+            verdict: Verdict::NotReady(vec![
+                Reason::State(None),
+                Reason::NotSynced(None),
+                Reason::LagUnknown,
+                Reason::PrecheckFailed {
+                    count: 1,
+                    first: None,
+                },
+                Reason::Stale {
+                    age: Duration::from_secs(90),
+                },
+            ]),
+            can_switch: false,
+            max_lag: 16 * MIB,
+        };
+        let want = Buffer::with_lines([
+            "┌  NOT READY  ───────────────────────┐",
+            "│• data stale (1m30s old)            │",
+            "│• replication state unknown         │",
+            "│• Synced unknown                    │",
+            "│+2 more: lag unknown, precheck fail…│",
+            "└────────────────────────────────────┘",
+        ]);
+        assert_eq!(text(&render(view.clone(), 38, 6)), text(&want));
+        // With room for all five, all five.
+        let all = text(&render(view, 38, 7)).join("\n");
+        assert!(
+            all.contains("precheck failed: 1") && !all.contains("more"),
+            "{all}"
+        );
     }
 
     #[test]

@@ -33,7 +33,12 @@ pub fn report(result: anyhow::Result<i32>) -> i32 {
         Ok(code) => code,
         Err(e) => {
             if e.downcast_ref::<UsageError>().is_some() {
-                say(format_args!("migtop: {e}"));
+                // migtop's own sentence, which may be laid out on several lines (the
+                // first-run hint): its line feeds are kept, and only they.
+                eprintln!(
+                    "{}",
+                    crate::util::text::printable_lines(&format!("migtop: {e}"))
+                );
                 EXIT_USAGE
             } else {
                 say(format_args!("migtop: {e:#}"));

@@ -5,7 +5,14 @@
 //! stderr, the dashboard and logs. A hostile server could otherwise clear the screen
 //! (`ESC[2J`), leave the alternate screen (`ESC[?1049l`), ring the bell or write the clipboard
 //! (OSC 52). JSON output keeps the text as sent, escaped: serde escapes C0, and
-//! [`escape_json_controls`] DEL and C1.
+//! [`escape_json_controls`] DEL, C1 and the invisible characters.
+//!
+//! Text can also lie about its own shape without a single control character: a bidi override
+//! (`invoice\u{202e}gpj.exe` shows as `invoiceexe.jpg`) or a zero-width character
+//! (`pgm-\u{200b}x` shows as `pgm-x`). Those are not dropped, which would hide that they were
+//! there, but shown as a visible marker, `<U+202E>` ([`marker`]), so what is on the
+//! screen is what the server sent. Non-ASCII letters in an identifier (a Cyrillic `а` in an
+//! instance id) are legal text, so they stay, and [`id_hint`] says what they are.
 
 use std::borrow::Cow;
 
@@ -27,8 +34,27 @@ pub fn printable_lines(s: &str) -> Cow<'_, str> {
     clean(s, true)
 }
 
+/// Characters a terminal does not show or that reorder what it shows: the bidirectional
+/// controls (U+061C, U+200E–U+200F, U+202A–U+202E, U+2066–U+2069), Unicode's
+/// Default_Ignorable_Code_Point set (zero-width spaces and joiners, the BOM, soft hyphen,
+/// fillers, variation selectors, tags...), and the line and paragraph separators (U+2028,
+/// U+2029), which some terminals break lines on.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// The visible marker for an invisible character `c`: `<U+200B>`.
+pub fn marker(c: char) -> String {
+    format!("<U+{:04X}>", c as u32)
+}
+
 fn is_unsafe(c: char) -> bool {
-    c.is_control()
+    c.is_control() || is_invisible(c)
 }
 
 fn clean(s: &str, keep_lf: bool) -> Cow<'_, str> {
@@ -50,6 +76,7 @@ fn clean(s: &str, keep_lf: bool) -> Cow<'_, str> {
                 }
             }
             '\t' | '\n' | '\r' => out.push(' '),
+            c if is_invisible(c) => out.push_str(&marker(c)),
             c if is_unsafe(c) => {}
             c => out.push(c),
         }
@@ -102,22 +129,65 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
-/// JSON text with DEL and the C1 controls written as `\u` escapes: serde escapes only C0,
-/// and a terminal may act on an 8-bit CSI (U+009B). Valid only on JSON text, where these
-/// characters can only stand inside strings; the document means the same afterwards.
+/// JSON text with DEL, the C1 controls and the invisible characters ([`is_invisible`])
+/// written as `\u` escapes: serde escapes only C0, a terminal may act on an 8-bit CSI
+/// (U+009B), and a bidi override would reorder the document on the screen it is printed to.
+/// Valid only on JSON text, where these characters can only stand inside strings; the
+/// document means the same afterwards.
 pub fn escape_json_controls(json: &str) -> Cow<'_, str> {
-    if !json.chars().any(|c| ('\u{7f}'..='\u{9f}').contains(&c)) {
+    let escaped = |c: char| ('\u{7f}'..='\u{9f}').contains(&c) || is_invisible(c);
+    if !json.chars().any(escaped) {
         return Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
-        if ('\u{7f}'..='\u{9f}').contains(&c) {
-            out.push_str(&format!("\\u{:04x}", c as u32));
+        if escaped(c) {
+            // Beyond the BMP: a surrogate pair, as JSON writes it.
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{:04x}", u));
+            }
         } else {
             out.push(c);
         }
     }
     Cow::Owned(out)
+}
+
+/// What an identifier (an instance id, a task name) holds that a reader would not see or
+/// could mistake: its invisible characters and its non-ASCII letters (a Cyrillic `а`, a Greek
+/// `ο`, a fullwidth `ｘ` look like ASCII ones; RDS ids are ASCII). `None` for a plain one.
+pub fn id_hint(id: &str) -> Option<String> {
+    let invisible: Vec<String> = id
+        .chars()
+        .filter(|c| is_invisible(*c))
+        .map(marker)
+        .collect();
+    let foreign: Vec<String> = id
+        .chars()
+        .filter(|c| !c.is_ascii() && !c.is_control() && !is_invisible(*c))
+        .map(|c| format!("{c} (U+{:04X})", c as u32))
+        .collect();
+    let mut parts = Vec::new();
+    if !invisible.is_empty() {
+        parts.push(format!(
+            "invisible characters, shown as {}",
+            dedup(invisible).join(" ")
+        ));
+    }
+    if !foreign.is_empty() {
+        parts.push(format!(
+            "non-ASCII characters that may look like ASCII ones: {}",
+            dedup(foreign).join(", ")
+        ));
+    }
+    (!parts.is_empty()).then(|| format!("{} holds {}", printable(id), parts.join("; and ")))
+}
+
+fn dedup(mut v: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|s| seen.insert(s.clone()));
+    v
 }
 
 /// `s` cut to at most `max` terminal columns, ending in `…` when cut.
@@ -206,6 +276,71 @@ mod tests {
             serde_json::from_str::<serde_json::Value>(&escaped).unwrap(),
             v
         );
+    }
+
+    #[test]
+    fn invisible_and_bidi_characters_are_shown_as_markers() {
+        assert_eq!(printable("pgm-\u{200b}x"), "pgm-<U+200B>x");
+        assert_eq!(
+            printable("invoice\u{202e}gpj.exe"),
+            "invoice<U+202E>gpj.exe"
+        );
+        assert_eq!(
+            printable("\u{feff}a\u{200d}b\u{2066}c\u{2069}"),
+            "<U+FEFF>a<U+200D>b<U+2066>c<U+2069>"
+        );
+        assert_eq!(printable_lines("a\u{2028}b\nc"), "a<U+2028>b\nc");
+        assert_eq!(printable("x\u{e0041}"), "x<U+E0041>");
+        // Visible non-ASCII text is left alone.
+        assert!(matches!(printable("plain ✓ 中文 ок"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn json_escapes_invisible_characters_and_keeps_the_meaning() {
+        let v = serde_json::json!({"a": "invoice\u{202e}gpj.exe \u{200b} \u{e0041}"});
+        let text = serde_json::to_string(&v).unwrap();
+        let escaped = escape_json_controls(&text);
+        assert!(!escaped.chars().any(is_invisible), "{escaped}");
+        assert!(
+            escaped.contains("\\u202e") && escaped.contains("\\udb40\\udc41"),
+            "{escaped}"
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&escaped).unwrap(),
+            v
+        );
+    }
+
+    #[test]
+    fn id_hints_name_invisible_and_look_alike_characters() {
+        assert_eq!(id_hint("pgm-bp1x"), None);
+        let h = id_hint("pgm-\u{200b}x").unwrap();
+        assert!(
+            h.contains("pgm-<U+200B>x holds invisible characters, shown as <U+200B>"),
+            "{h}"
+        );
+        let h = id_hint("pgm-\u{430}x").unwrap();
+        assert!(h.contains("non-ASCII") && h.contains("U+0430"), "{h}");
+    }
+
+    proptest::proptest! {
+        /// Whatever a server sends, what reaches a terminal has no control character, no
+        /// invisible one, and every character of it was sent or is part of a marker.
+        #[test]
+        fn printable_text_shows_its_whole_shape(s in "\\PC*|[\\x00-\\x{2070}\\x{fe00}-\\x{feff}\\x{e0000}-\\x{e0080}]*") {
+            for p in [printable(&s), printable_lines(&s)] {
+                proptest::prop_assert!(!p.chars().any(|c| (c.is_control() && c != '\n') || is_invisible(c)), "{:?}", p);
+            }
+            if !s.chars().any(char::is_control) {
+                // Nothing swallowed by an escape: one marker per invisible character.
+                let invisible = s.chars().filter(|c| is_invisible(*c)).count();
+                proptest::prop_assert_eq!(printable(&s).matches("<U+").count(), invisible + s.matches("<U+").count());
+            }
+            let json = serde_json::to_string(&s).unwrap();
+            let escaped = escape_json_controls(&json);
+            proptest::prop_assert!(!escaped.chars().any(|c| c.is_control() || is_invisible(c)));
+            proptest::prop_assert_eq!(serde_json::from_str::<String>(&escaped).unwrap(), s);
+        }
     }
 
     #[test]

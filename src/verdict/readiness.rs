@@ -41,6 +41,12 @@ pub const DEFAULT_WAL_SENDER_TIMEOUT: Duration = Duration::from_secs(60);
 /// seconds (one poll or more) is evidence, not noise.
 pub const STALL_AFTER: Duration = Duration::from_secs(3);
 
+/// How far ahead of migtop's clock a `LastMsgReceiptTime` may be and still be clock skew
+/// between two synchronised hosts (NTP keeps them within milliseconds; the rest covers a
+/// laptop's drift). Further ahead, the standby's clock is wrong, and a time from the future
+/// cannot say the link is alive: it is a reason, never a pass.
+pub const CLOCK_SKEW_ALLOWED: Duration = Duration::from_secs(2);
+
 /// How long after a transaction leaves the source's in-progress list its commit record is
 /// surely written: 3 × the default `wal_writer_delay` (200 ms) for asynchronous commits,
 /// rounded up.
@@ -97,6 +103,10 @@ pub enum Reason {
         keepalive: Duration,
         from: KeepaliveSource,
     },
+    /// `LastMsgReceiptTime` is this far ahead of migtop's clock (beyond
+    /// [`CLOCK_SKEW_ALLOWED`]): the standby's clock is broken, so its times say nothing of
+    /// the link's liveness.
+    ReceiptAhead { ahead: Duration },
     /// The source (read by the probe) holds WAL the standby has not received, and the
     /// standby received nothing for this long: the link is stalled.
     NotReceiving { stalled: Duration, behind: u64 },
@@ -119,6 +129,9 @@ impl Reason {
             }
             Reason::NotReceiving { stalled, .. } => {
                 format!("nothing received {}", units::duration(*stalled))
+            }
+            Reason::ReceiptAhead { ahead } => {
+                format!("receipt time {} ahead", units::duration(*ahead))
             }
             other => other.to_string(),
         }
@@ -175,6 +188,11 @@ impl fmt::Display for Reason {
                     }
                 )
             }
+            Reason::ReceiptAhead { ahead } => write!(
+                f,
+                "LastMsgReceiptTime is {} ahead of this clock (the standby's clock is wrong)",
+                units::duration(*ahead)
+            ),
             Reason::NotReceiving { stalled, behind } => write!(
                 f,
                 "nothing received for {} while the source is {} ahead",
@@ -344,9 +362,12 @@ pub fn keepalive(samples: &[(&DateTime<Utc>, &SampleData)]) -> (Duration, Keepal
 ///
 /// "Now" is each sample's poll time (migtop's clock). `LastMsgReceiptTime` is on the
 /// standby's clock, so `poll time − receipt` is only right with synchronised clocks; migtop
-/// also counts how long it has seen the same receipt time (its own clock only, at most one
-/// poll late) and takes the larger. A standby clock ahead of migtop's therefore cannot hide a
-/// frozen link for more than a poll; one behind it can only make the alarm early.
+/// also counts how long it has seen the newest receipt time (its own clock only, at most one
+/// poll late) and takes the larger. A receipt time more than [`CLOCK_SKEW_ALLOWED`] ahead of
+/// the poll is a reason of its own ([`Reason::ReceiptAhead`]); one earlier than a receipt
+/// already seen is no news (the silence counts on from the newest), so times that jump ahead
+/// and back cannot pass for a live link. A standby clock behind migtop's can only make the
+/// alarm early.
 fn link_reasons(samples: &[(&DateTime<Utc>, &SampleData)]) -> Vec<Vec<Reason>> {
     let (keepalive, from) = keepalive(samples);
     let late = keepalive + keepalive * KEEPALIVE_GRACE.0 / KEEPALIVE_GRACE.1;
@@ -366,9 +387,14 @@ fn link_reasons(samples: &[(&DateTime<Utc>, &SampleData)]) -> Vec<Vec<Reason>> {
             continue;
         }
         if let Some(t) = d.last_msg_receipt {
-            let seen = match receipt {
-                Some((v, seen)) if v == t => seen,
-                _ => at,
+            let ahead = span(&at, &t);
+            if ahead > CLOCK_SKEW_ALLOWED {
+                r.push(Reason::ReceiptAhead { ahead });
+            }
+            // Only a receipt newer than every one seen is news of the link.
+            let (t, seen) = match receipt {
+                Some((v, seen)) if v >= t => (v, seen),
+                _ => (t, at),
             };
             receipt = Some((t, seen));
             let silent = span(&t, &at).max(span(&seen, &at));
@@ -1013,24 +1039,99 @@ mod tests {
     }
 
     #[test]
-    fn a_standby_clock_ahead_cannot_hide_a_frozen_link() {
-        // The standby's clock is 100 s ahead of migtop's, so receipt times look fresh (even
-        // in the future); migtop's own count of an unchanged receipt still fires.
-        let mut v: Vec<Sample> = (0..=6)
+    fn a_standby_clock_ahead_is_a_reason_never_a_live_link() {
+        // The standby's clock is 100 s ahead of migtop's: every receipt time is from the
+        // future, which says the clock is broken, not that the link is alive.
+        let v: Vec<Sample> = (0..=6)
             .map(|i| receipt(good(i * 5, 0, 5000), i * 5 + 100))
             .collect();
-        assert_eq!(eval(&v, None).kind(), VerdictKind::InSync);
-        for i in 7..=16 {
-            v.push(receipt(good(i * 5, 0, 5000), 130));
-        }
         assert_eq!(
             eval(&v, None).reasons(),
-            &[Reason::NoMessage {
-                silent: Duration::from_secs(50),
-                keepalive: Duration::from_secs(30),
-                from: KeepaliveSource::Assumed,
+            &[Reason::ReceiptAhead {
+                ahead: Duration::from_secs(100)
             }]
         );
+        // Within the allowed skew it is still a live link.
+        let v: Vec<Sample> = (0..=6)
+            .map(|i| receipt(good(i * 5, 0, 5000), i * 5 + 1))
+            .collect();
+        assert_eq!(eval(&v, None).kind(), VerdictKind::InSync);
+    }
+
+    #[test]
+    fn receipt_times_jumping_a_day_ahead_and_back_never_hold_in_sync() {
+        // Every other poll a day ahead, the others a plausible time: never IN SYNC, and the
+        // plausible-looking ones are no news after the future one (the silence counts on).
+        let day = 86_400;
+        let v: Vec<Sample> = (0..=40)
+            .map(|i| {
+                let off = if i % 2 == 0 { day } else { -1 };
+                receipt(good(i * 5, 0, 5000), i * 5 + off)
+            })
+            .collect();
+        for n in 1..=v.len() {
+            assert_eq!(eval(&v[..n], None).kind(), VerdictKind::NotReady, "{n}");
+        }
+        let last = eval(&v, None);
+        assert!(
+            last.reasons()
+                .iter()
+                .any(|r| matches!(r, Reason::NoMessage { .. } | Reason::ReceiptAhead { .. })),
+            "{last:?}"
+        );
+    }
+
+    #[test]
+    fn a_frozen_link_behind_a_future_receipt_is_still_caught() {
+        // One future receipt, then the same plausible time forever: the silence is counted
+        // on migtop's clock from the future one, so the link goes silent in time.
+        let mut v: Vec<Sample> = (0..=6)
+            .map(|i| receipt(good(i * 5, 0, 5000), i * 5 - 1))
+            .collect();
+        v.push(receipt(good(35, 0, 5000), 35 + 3600));
+        for i in 8..=20 {
+            v.push(receipt(good(i * 5, 0, 5000), 34));
+        }
+        assert!(
+            eval(&v, None)
+                .reasons()
+                .iter()
+                .any(|r| matches!(r, Reason::NoMessage { .. })),
+            "{:?}",
+            eval(&v, None)
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever the standby's clock says, a sample whose receipt time is further ahead of
+        /// the poll than the allowed skew is never part of an IN SYNC or DRAINED window: the
+        /// newest such sample makes it NOT READY, and an older one inside `--stable-for`
+        /// keeps the window from being complete.
+        #[test]
+        fn future_receipt_times_never_pass(offsets in proptest::collection::vec(-200i64..200_000, 1..30)) {
+            let v: Vec<Sample> = offsets
+                .iter()
+                .enumerate()
+                .map(|(i, off)| receipt(good(i as i64 * 5, 0, 5000), i as i64 * 5 + off))
+                .collect();
+            let verdict = eval(&v, None);
+            let skew = CLOCK_SKEW_ALLOWED.as_secs() as i64;
+            if *offsets.last().unwrap() > skew {
+                proptest::prop_assert!(verdict.reasons().contains(&Reason::ReceiptAhead {
+                    ahead: Duration::from_secs(*offsets.last().unwrap() as u64)
+                }), "{:?}", verdict);
+            }
+            if verdict.kind() != VerdictKind::NotReady {
+                // The window of --stable-for (30 s) back from the newest sample holds no
+                // future receipt.
+                let n = v.len();
+                for (i, off) in offsets.iter().enumerate() {
+                    if (n - 1 - i) * 5 <= 30 {
+                        proptest::prop_assert!(*off <= skew, "{:?} {:?}", offsets, verdict);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

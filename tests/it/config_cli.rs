@@ -233,6 +233,13 @@ async fn the_man_page_renders_where_man_or_groff_is_installed() {
     let (code, page, err) = migtop(home.path(), &["man"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(page.contains(".TH migtop"), "{page}");
+    // Issue 19, item 7: one page (no migtop-status(1), which does not exist), with the exit
+    // codes and the environment.
+    assert!(!page.contains("(1)"), "{page}");
+    assert!(
+        page.contains("EXIT STATUS") && page.contains("ENVIRONMENT"),
+        "{page}"
+    );
     let f = home.path().join("migtop.1");
     std::fs::write(&f, &page).unwrap();
     let path = f.display().to_string();
@@ -251,4 +258,138 @@ async fn the_man_page_renders_where_man_or_groff_is_installed() {
         }
         None => eprintln!("neither man nor groff installed: page generated, not rendered"),
     }
+}
+
+/// Issue 19, item 4: only a regular file of a sane size is read, and one others may write is
+/// refused (group: a warning). `config` and `status --cutover` answer at once, never hang or
+/// read forever.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_a_regular_small_file_that_only_its_owner_writes_is_trusted() {
+    use std::os::unix::fs::PermissionsExt;
+    let quick = |home: std::path::PathBuf, args: &'static [&'static str]| async move {
+        tokio::time::timeout(std::time::Duration::from_secs(20), migtop(&home, args))
+            .await
+            .expect("migtop answered, neither hung nor read forever")
+    };
+    let at = |home: &Path| home.join(".config/migtop/config.toml");
+
+    // A FIFO: nothing writes it, so an ordinary open would wait forever.
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".config/migtop")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(at(home.path()))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for args in [&["config"][..], &["status", "--cutover", "x"][..]] {
+        let (code, _, err) = quick(home.path().to_path_buf(), args).await;
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("not a regular file (a FIFO)"), "{err}");
+    }
+
+    // A symlink to /dev/zero.
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".config/migtop")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", at(home.path())).unwrap();
+    let (code, _, err) = quick(home.path().to_path_buf(), &["config"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("a character device"), "{err}");
+
+    // Too big to be a config file.
+    let home = tempfile::tempdir().unwrap();
+    write_config(home.path(), &format!("# {}\n", "x".repeat(1 << 20)));
+    let (code, _, err) = quick(home.path().to_path_buf(), &["config"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("limit of 256 KiB"), "{err}");
+
+    // World-writable: refused, naming the fix; group-writable: used, with a warning.
+    let home = tempfile::tempdir().unwrap();
+    write_config(home.path(), "[defaults]\ninstances = [\"pgm-a\"]\n");
+    let perm = |mode| {
+        std::fs::set_permissions(at(home.path()), std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    perm(0o666);
+    let (code, out, err) = quick(home.path().to_path_buf(), &["config"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("writable by every user") && err.contains("chmod o-w"),
+        "{err}"
+    );
+    assert!(!out.contains("pgm-a"), "{out}");
+    perm(0o664);
+    let (code, out, err) = quick(home.path().to_path_buf(), &["config"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("writable by its group") && out.contains("pgm-a"),
+        "{err}{out}"
+    );
+    perm(0o600);
+    let (code, _, err) = quick(home.path().to_path_buf(), &["config"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+}
+
+/// Issue 19, item 7: one bad `[cutover.x]` table is reported, and the others still run.
+#[tokio::test(flavor = "multi_thread")]
+async fn one_bad_cutover_table_does_not_break_the_others() {
+    let (addr, _) = http::serve(Arc::new(|_, _| (200, http::sample()))).await;
+    let home = tempfile::tempdir().unwrap();
+    write_config(
+        home.path(),
+        &format!(
+            "[defaults]\nendpoint = \"http://{addr}\"\n\n[cutover.bad]\ninstances = [\"pgm-x\"]\nmax_lagg = \"1MiB\"\n\n[cutover.worse]\nmax_lag = \"lots\"\n\n[cutover.good]\ninstances = [\"pgm-good\"]\n"
+        ),
+    );
+    let (code, out, err) =
+        migtop(home.path(), &["status", "--cutover", "good", "-o", "json"]).await;
+    assert_eq!(code, 0, "stderr: {err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["instances"][0]["instance"], "pgm-good");
+    assert!(
+        err.contains("[cutover.bad] is not used")
+            && err.contains("config.toml line 6 [cutover.bad]: unknown field `max_lagg`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("[cutover.worse] is not used") && err.contains("max_lag"),
+        "{err}"
+    );
+    assert!(!err.contains("lots"), "a value is never echoed: {err}");
+    // Asked for by name, the bad one is an error naming its key.
+    let (code, _, err) = migtop(home.path(), &["status", "--cutover", "bad"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("max_lagg"), "{err}");
+    // `config` lists the good ones and names the bad.
+    let (code, out, err) = migtop(home.path(), &["config"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("good"), "{out}");
+    assert!(err.contains("[cutover.bad] is not used"), "{err}");
+}
+
+/// Issue 19, item 7: bare `migtop` prints its first-run hint laid out as written, one
+/// suggestion a line, not flattened onto one.
+#[tokio::test(flavor = "multi_thread")]
+async fn bare_migtop_prints_the_first_run_hint_on_several_lines() {
+    let home = tempfile::tempdir().unwrap();
+    let (code, out, err) = migtop(home.path(), &[]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[0], "migtop: name at least one instance to watch. Try:",
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("migtop demo ")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_start().starts_with("migtop --help ")),
+        "{err}"
+    );
+    assert!(lines.len() >= 4, "{err}");
 }

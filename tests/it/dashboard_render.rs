@@ -582,9 +582,11 @@ fn disconnected_lag_is_a_lower_bound_80x24_and_120x40() {
     let t = render(&mut a, 80, 24);
     let s = screen(&t);
     assert!(s.contains("disconnect ≥ 40.0 MiB"), "the LAG cell: {s}");
+    // The link is cut: neither the reported end's rate nor the replay's says how the lag
+    // will move (issue 19, item 7).
     assert!(
-        s.contains("WAL unknown · replay 0 B/s"),
-        "no source rate: {s}"
+        s.contains("WAL unknown · replay unknown"),
+        "no rate while the link is cut: {s}"
     );
     assert!(s.contains(" ≥ 40.0 MiB ▕"), "the gauge: {s}");
     assert!(s.contains("lower bound: no ETA"), "{s}");
@@ -654,4 +656,48 @@ fn a_finished_task_shows_no_rates_80x24_and_120x40() {
     }
     assert_snapshot!("finished_80x24", t.backend());
     assert_snapshot!("finished_120x40", render(&mut a, 120, 40).backend());
+}
+
+/// Issue 19, item 7: with one source per instance (the demo's simulated probe), Details'
+/// `Src LSN` is the selected task's own source, not the last one read.
+#[test]
+fn details_show_the_selected_task_s_own_source_position() {
+    let mut c = probed_config();
+    c.instances = vec!["pgm-east".into(), "pgm-west".into()];
+    let mut a = migtop::app::App::new(c, at(0));
+    let east = 0x5_0000_0000u64;
+    let west = 0x9_0000_0000u64;
+    ok_probed(
+        &mut a,
+        "pgm-east",
+        0,
+        vec![item(
+            1,
+            "east",
+            "increment",
+            "streaming",
+            Some(pos(east, 0)),
+            "",
+        )],
+        source_at(0, east),
+    );
+    // West is read last: its position is the newest reading of all.
+    ok_probed(
+        &mut a,
+        "pgm-west",
+        1,
+        vec![item(
+            2,
+            "west",
+            "increment",
+            "streaming",
+            Some(pos(west, 0)),
+            "",
+        )],
+        source_at(1, west),
+    );
+    select_task(&mut a, 1);
+    let s = screen(&render(&mut a, 120, 40));
+    assert!(s.contains("5/0 ("), "east's own source position: {s}");
+    assert!(!s.contains("9/0 ("), "not west's: {s}");
 }

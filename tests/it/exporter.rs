@@ -226,6 +226,7 @@ fn scrape_until_complete(addr: SocketAddr, home: &Path) -> String {
                 "migtop_task_verdict",
                 "migtop_task_precheck_checks",
                 "migtop_poll_errors_total",
+                "migtop_poll_failures_total",
                 "migtop_last_poll_success_timestamp_seconds",
                 "migtop_poll_duration_seconds",
             ]
@@ -268,6 +269,13 @@ fn the_exposition_passes_promtool_and_holds_no_secret() {
         ),
         "{body}"
     );
+    // Known in advance, so at 0 for the instances that never failed (issue 19, item 6).
+    for i in &instances[..instances.len() - 1] {
+        assert!(
+            body.contains(&format!("migtop_poll_failures_total{{instance=\"{i}\"}} 0")),
+            "{i}: {body}"
+        );
+    }
     for secret in PASSWORDS.iter().chain([&SECRET]) {
         assert!(!body.contains(secret), "{secret} in the exposition");
     }

@@ -334,6 +334,115 @@ async fn the_timeout_bounds_the_whole_poll_retries_included() {
     assert!(took < Duration::from_millis(4500), "took {took:?}");
 }
 
+/// Issue 19, item 3: the one deadline hit while the body trickles or never ends is a
+/// `Timeout`, as it is in the headers: in the library, the text, the JSON and the metric's
+/// `code` label (all from `ApiError::code`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_trickles_or_never_ends_is_a_timeout() {
+    // Headers at once, then a byte every 200 ms of a body that never completes, with a
+    // Content-Length and chunked.
+    let (trickle, _) = raw_server(|s, _| {
+        let _ = s.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{",
+        );
+        for _ in 0..200 {
+            std::thread::sleep(Duration::from_millis(200));
+            if s.write_all(b" ").is_err() {
+                return;
+            }
+        }
+    });
+    let (chunked, _) = raw_server(|s, _| {
+        let _ = s.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        for _ in 0..200 {
+            std::thread::sleep(Duration::from_millis(200));
+            if s.write_all(b"1\r\n \r\n").is_err() {
+                return;
+            }
+        }
+    });
+    for addr in [trickle, chunked] {
+        let started = Instant::now();
+        let e = describe(addr, Duration::from_secs(1)).await.unwrap_err();
+        assert_eq!(e.code(), "Timeout", "{e}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        let out = migtop_at(
+            &addr.to_string(),
+            &["--timeout", "2s"],
+            &[],
+            Duration::from_secs(30),
+        );
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("no complete answer") && out.stderr.contains("within 2 s"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("NetworkError") && !out.stderr.contains("decoding"),
+            "{}",
+            out.stderr
+        );
+        let out = migtop_at(
+            &addr.to_string(),
+            &["--timeout", "2s", "-o", "json"],
+            &[],
+            Duration::from_secs(30),
+        );
+        let doc: serde_json::Value =
+            serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+        assert_eq!(
+            doc["instances"][0]["error"]["code"], "Timeout",
+            "{}",
+            out.stdout
+        );
+    }
+}
+
+/// Issue 19, item 5: a server that always promises one more page, each full of new tasks,
+/// stops at the per-poll cap, far below 100 MB (50,000 tasks took 405 MB before).
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_pages_of_new_tasks_stop_at_the_poll_cap_within_100_mb() {
+    let (addr, seen) = scripted::serve(Arc::new(|req, _| {
+        let page: usize = req.params.get("PageNumber").and_then(|p| p.parse().ok()).unwrap_or(1);
+        let items: Vec<_> = (1..=100)
+            .map(|i| {
+                serde_json::json!({"TaskId": page * 1000 + i, "TaskName": format!("task-{page}-{i}"),
+                    "MigrateStage": "increment", "Detail": "[Check rds empty]\nCheck rds databases: success\n".repeat(20)})
+            })
+            .collect();
+        (
+            200,
+            serde_json::json!({"TotalSize": 10_000_000, "RequestId": "R", "Items": items}).to_string(),
+        )
+    }))
+    .await;
+    let out = migtop_at(
+        &addr.to_string(),
+        &["-o", "json", "--timeout", "60s"],
+        &[],
+        Duration::from_secs(90),
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("limit for one poll"), "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let tasks = doc["instances"][0]["tasks"].as_array().unwrap().len();
+    assert_eq!(tasks, migtop::aliyun::client::MAX_TASKS_PER_POLL);
+    eprintln!("endless pages: peak RSS {} KiB", out.max_rss_kib);
+    assert!(
+        seen.lock().unwrap().len() <= 21,
+        "{} requests",
+        seen.lock().unwrap().len()
+    );
+    assert!(
+        out.max_rss_kib < 100 * 1024,
+        "peak RSS {} KiB",
+        out.max_rss_kib
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn pagination_that_never_converges_stops_with_a_warning_and_exit_1() {
     // TotalSize is never reached: every page repeats the same 100 tasks.
@@ -783,4 +892,65 @@ fn run_migtop(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
         stderr: err_t.join().unwrap(),
         max_rss_kib,
     }
+}
+
+/// Issue 19, item 5: a recording with one 50 MB field is read line by line, the long line
+/// skipped with a warning and never held whole (359 MB before); a FIFO is refused at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recording_with_a_50_mb_field_stays_within_100_mb() {
+    let (addr, _) = scripted::serve(Arc::new(|_, _| (200, scripted::sample()))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec.jsonl");
+    let rec_s = rec.to_str().unwrap().to_string();
+    let out = migtop_at(
+        &addr.to_string(),
+        &["--record", &rec_s],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = std::fs::read_to_string(&rec).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    let text = v.to_string();
+    assert!(text.contains("task_name"), "{text}");
+    // The same poll a minute later, its task name 50 MB long.
+    let big = "x".repeat(50 * 1024 * 1024);
+    let later = text.replace("362c6c7a-4d20-4eac-898c-1495ceab374c", &big);
+    assert!(later.len() > 50 * 1024 * 1024);
+    std::fs::write(&rec, format!("{text}\n{later}\n{text}\n")).unwrap();
+    let page = dir.path().join("page.html");
+    let out = run_migtop(
+        &["report", &rec_s, "-o", page.to_str().unwrap()],
+        &[],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("line 2: skipped (longer than"),
+        "{}",
+        out.stderr
+    );
+    eprintln!("50 MB recording field: peak RSS {} KiB", out.max_rss_kib);
+    assert!(
+        out.max_rss_kib < 100 * 1024,
+        "peak RSS {} KiB",
+        out.max_rss_kib
+    );
+
+    // A FIFO where the recording should be: refused, not waited on.
+    let fifo = dir.path().join("fifo.jsonl");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = run_migtop(
+        &["report", fifo.to_str().unwrap()],
+        &[],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("a FIFO"), "{}", out.stderr);
 }

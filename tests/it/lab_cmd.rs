@@ -135,7 +135,7 @@ async fn lab_serve_figures_activation_and_cleanup() {
     });
     let lines: Vec<String> = tokio::time::timeout(Duration::from_secs(60), async {
         let mut v = Vec::new();
-        while v.len() < 6 {
+        while v.len() < 7 {
             match out.next_line().await.unwrap() {
                 Some(l) => v.push(l),
                 None => break,
@@ -145,7 +145,23 @@ async fn lab_serve_figures_activation_and_cleanup() {
     })
     .await
     .expect("migtop lab --serve printed its lines in time");
-    assert!(lines.len() >= 6, "stdout: {lines:?}");
+    assert!(lines.len() >= 7, "stdout: {lines:?}");
+    // The try: line pastes as is: the binary by its path (not on PATH after `cargo run`),
+    // the endpoint, the instance and the source DSN (issue 19, item 7).
+    let try_line = lines[6]
+        .strip_prefix("try: ")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(
+        try_line.contains(&format!(
+            "{} watch --endpoint {}",
+            env!("CARGO_BIN_EXE_migtop"),
+            lines[0].strip_prefix("listening on ").unwrap()
+        )) && try_line.contains(&format!(
+            "-i {LAB_INSTANCE} --source-dsn {}",
+            lines[2].strip_prefix("primary: ").unwrap()
+        )),
+        "{try_line}"
+    );
     eprintln!("lab up in {:?}: {lines:#?}", started.elapsed());
     // Exactly the simulator's lines, then the servers, then the key id.
     let endpoint = lines[0]

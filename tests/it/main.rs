@@ -14,6 +14,7 @@ mod dashboard_render;
 mod dsn_libpq;
 mod e2e_replay;
 mod e2e_tmux;
+mod edges;
 mod exporter;
 mod fixtures;
 mod hardening;

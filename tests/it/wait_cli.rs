@@ -214,3 +214,50 @@ async fn metrics_listen_exposes_the_task_while_waiting() {
     let (code, err) = waiting.await.unwrap();
     assert_eq!(code, 3, "{err}");
 }
+
+/// Issue 19, item 7: a mistyped `-i` is final. `wait` and `switchover` say so after the first
+/// answer instead of retrying `InvalidDBInstanceName.NotFound` until `--max-errors`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_not_found_instance_is_final_at_once() {
+    use std::sync::Arc;
+
+    use crate::support::http;
+    let body = http::error_body(
+        "InvalidDBInstanceName.NotFound",
+        "Specified instance does not exist or not support.",
+        "REQ-1",
+    );
+    let (addr, seen) = http::serve(Arc::new(move |_, _| (404, body.clone()))).await;
+    let endpoint = format!("http://{addr}");
+    for cmd in ["wait", "switchover"] {
+        let home = tempfile::tempdir().unwrap();
+        let started = std::time::Instant::now();
+        let mut args = vec![
+            cmd,
+            "--endpoint",
+            &endpoint,
+            "-i",
+            "pgm-typo",
+            "--interval",
+            "1s",
+        ];
+        if cmd == "wait" {
+            args.push("--in-sync");
+        } else {
+            args.extend(["--yes", "--require", "in-sync"]);
+        }
+        let (code, _, err) = migtop(home.path(), &args).await;
+        assert_eq!(code, 1, "{cmd}: {err}");
+        assert!(
+            err.contains("InvalidDBInstanceName.NotFound") && err.contains("final"),
+            "{err}"
+        );
+        assert!(!err.contains("in a row"), "{cmd} retried: {err}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{cmd}: {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(seen.lock().unwrap().len(), 2, "one request each");
+}

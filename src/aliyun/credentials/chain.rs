@@ -25,12 +25,12 @@ pub fn resolve_with(opts: &CredentialOptions, env: Env) -> Result<Resolved, Cred
         .config_path
         .clone()
         .unwrap_or_else(|| default_config_path(env));
-    match std::fs::read_to_string(&path) {
+    match read_credentials_file(&path) {
         Ok(text) => profile::resolve(opts, env, &path, &text),
         // Third in the official chain: the SDKs' INI credentials file.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let ini = ini_file::path(opts, env);
-            match std::fs::read_to_string(&ini) {
+            match read_credentials_file(&ini) {
                 Ok(text) => ini_file::resolve(opts, env, &ini, &text),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     after_files(opts, env, path, ini)
@@ -40,6 +40,20 @@ pub fn resolve_with(opts: &CredentialOptions, env: Env) -> Result<Resolved, Cred
         }
         Err(e) => Err(CredentialError::Unreadable(path, e.to_string())),
     }
+}
+
+/// The largest aliyun CLI config or credentials file read: real ones are a few KiB.
+pub const MAX_CREDENTIALS_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads a credentials file: only a regular file, at most [`MAX_CREDENTIALS_FILE_BYTES`];
+/// a missing one is `NotFound`, as `std::fs` says it.
+fn read_credentials_file(path: &std::path::Path) -> std::io::Result<String> {
+    use crate::util::file::{FileError, read_text_capped};
+    read_text_capped(path, MAX_CREDENTIALS_FILE_BYTES).map_err(|e| match e {
+        FileError::NotFound => std::io::Error::from(std::io::ErrorKind::NotFound),
+        FileError::Io(e) => e,
+        other => std::io::Error::other(other.to_string()),
+    })
 }
 
 /// The region: `--region`, else the environment's, else the profile's.

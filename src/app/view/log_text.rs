@@ -175,33 +175,38 @@ fn finish(mut segs: Vec<(String, Kind)>) -> Vec<(String, Kind)> {
 
 /// Wraps the log to `width` columns; continuation rows are indented.
 pub fn wrap(p: &Precheck, width: usize, clock: &LogClock) -> Vec<LogRow> {
-    let width = width.max(8);
-    let indent = 4.min(width / 4);
     let mut rows = Vec::new();
     for (i, l) in p.lines.iter().enumerate() {
-        let segs = segments(l, clock);
-        // Most lines fit: one row, without splitting into words (a 50 MB Detail wraps in a
-        // fraction of the time).
-        if segs.iter().map(|(s, _)| s.width()).sum::<usize>() <= width {
-            let mut cur: Vec<(String, Kind)> = Vec::with_capacity(segs.len());
-            for (s, k) in segs {
-                if s.is_empty() {
-                    continue;
-                }
-                match cur.last_mut() {
-                    Some((last, lk)) if *lk == k => last.push_str(&s),
-                    _ => cur.push((s, k)),
-                }
-            }
-            rows.push(LogRow {
-                line: i,
-                segs: finish(cur),
-            });
-            continue;
-        }
-        wrap_line(i, segs, width, indent, &mut rows);
+        wrap_into(i, l, width, clock, &mut rows);
     }
     rows
+}
+
+/// Wraps logical line `i` (`l`) to `width` columns onto `rows`: one line at a time, so a big
+/// log is wrapped only as far as it is shown (see `app::log_view`).
+pub fn wrap_into(i: usize, l: &DetailLine, width: usize, clock: &LogClock, rows: &mut Vec<LogRow>) {
+    let width = width.max(8);
+    let indent = 4.min(width / 4);
+    let segs = segments(l, clock);
+    // Most lines fit: one row, without splitting into words.
+    if segs.iter().map(|(s, _)| s.width()).sum::<usize>() <= width {
+        let mut cur: Vec<(String, Kind)> = Vec::with_capacity(segs.len());
+        for (s, k) in segs {
+            if s.is_empty() {
+                continue;
+            }
+            match cur.last_mut() {
+                Some((last, lk)) if *lk == k => last.push_str(&s),
+                _ => cur.push((s, k)),
+            }
+        }
+        rows.push(LogRow {
+            line: i,
+            segs: finish(cur),
+        });
+        return;
+    }
+    wrap_line(i, segs, width, indent, rows);
 }
 
 /// Wraps one logical line that does not fit, word by word.
@@ -267,6 +272,13 @@ fn wrap_line(
 /// The display row to open the log at: the section heading of the first warning or failure
 /// (`None` when every check passed).
 pub fn first_problem_row(p: &Precheck, rows: &[LogRow]) -> Option<usize> {
+    let heading = first_problem_line(p)?;
+    rows.iter().position(|r| r.line == heading)
+}
+
+/// The logical line to open the log at: the section heading of the first warning or failure
+/// (or the line itself when its heading is far above), found without wrapping anything.
+pub fn first_problem_line(p: &Precheck) -> Option<usize> {
     let problem = p.lines.iter().position(|l| {
         matches!(
             l,
@@ -281,7 +293,7 @@ pub fn first_problem_row(p: &Precheck, rows: &[LogRow]) -> Option<usize> {
         .rposition(|l| matches!(l, DetailLine::Section(_)))
         .filter(|h| problem - h <= 3)
         .unwrap_or(problem);
-    rows.iter().position(|r| r.line == heading)
+    Some(heading)
 }
 
 /// Case folding for search: Unicode lowercase, character by character. Matching lines and

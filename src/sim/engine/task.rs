@@ -2,12 +2,13 @@
 //! limited throughput and replayed at a limited rate, with disconnect episodes; advanced in
 //! fixed simulated ticks.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::FixedOffset;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::writes::WriteHistory;
 use crate::model::Stage;
+use crate::sim::clock::Calendar;
 use crate::sim::detail::{self, CheckResult, DetailLog};
 use crate::sim::error::SimError;
 use crate::sim::position::{MAX_LSN, lsn, segment_start};
@@ -45,7 +46,7 @@ pub struct TaskSim {
     pub(super) rng: StdRng,
     pub(super) tz: FixedOffset,
     /// Calendar time of simulated time zero.
-    pub(super) epoch: DateTime<Utc>,
+    pub(super) calendar: Calendar,
     pub(super) checks: Vec<CheckResult>,
     pub(super) stage: Stage,
     pub(super) stage_since: f64,
@@ -82,13 +83,13 @@ pub struct TaskSim {
 }
 
 impl TaskSim {
-    /// A task whose spec's time zero is simulated time `origin`; `epoch` is the calendar
-    /// time of simulated zero and `tz` the offset its timestamps are written in.
+    /// A task whose spec's time zero is simulated time `origin`; `calendar` dates
+    /// simulated seconds and `tz` the offset its timestamps are written in.
     pub fn new(
         instance: &str,
         spec: TaskSpec,
         seed: u64,
-        epoch: DateTime<Utc>,
+        calendar: Calendar,
         tz: FixedOffset,
         origin: f64,
     ) -> TaskSim {
@@ -113,7 +114,7 @@ impl TaskSim {
             origin,
             rng: StdRng::seed_from_u64(seed ^ mix),
             tz,
-            epoch,
+            calendar,
             stage: Stage::Precheck,
             stage_since: starts[0],
             created: starts[0],

@@ -5,14 +5,13 @@ use chrono::{DateTime, FixedOffset};
 
 use super::task::TaskSim;
 use crate::model::Stage;
-use crate::sim::clock::to_datetime;
 use crate::sim::detail;
 use crate::util::units;
 
 impl TaskSim {
     /// Simulated time `t` as a timestamp in the scenario's zone.
     pub(super) fn stamp(&self, t: f64) -> DateTime<FixedOffset> {
-        to_datetime(self.epoch, t).with_timezone(&self.tz)
+        self.calendar.at(t).with_timezone(&self.tz)
     }
 
     /// A Detail progress line stamped at `t`.

@@ -3,7 +3,6 @@
 
 use super::task::TaskSim;
 use crate::model::{ReplicationState, Stage};
-use crate::sim::clock::to_datetime;
 use crate::sim::position::lsn;
 use crate::sim::scenario::SourceSpec;
 use crate::sim::source::{Password, ReplicationView, SourceView, TaskView};
@@ -11,7 +10,7 @@ use crate::sim::source::{Password, ReplicationView, SourceView, TaskView};
 impl TaskSim {
     /// The task as the API shows it at simulated time `now`.
     pub fn view(&self, now: f64) -> TaskView {
-        let at = |t: f64| to_datetime(self.epoch, t);
+        let at = |t: f64| self.calendar.at(t);
         let local = |t: f64| at(t).with_timezone(&self.tz);
         let replication_state = match self.stage {
             Stage::Precheck | Stage::Basebackup | Stage::Unknown(_) => ReplicationState::Unstarted,

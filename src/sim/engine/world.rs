@@ -4,13 +4,13 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::FixedOffset;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::task::{SourceReading, TaskSim};
 use crate::model::Lsn;
-use crate::sim::clock::Clock;
+use crate::sim::clock::{Calendar, Clock};
 use crate::sim::error::SimError;
 use crate::sim::scenario::{Scenario, TaskSpec};
 use crate::sim::source::{NewTask, TaskSource, TaskView};
@@ -22,14 +22,16 @@ pub const MAX_TASKS_PER_INSTANCE: usize = 1000;
 pub struct World {
     instances: Vec<(String, Vec<TaskSim>)>,
     seed: u64,
-    epoch: DateTime<Utc>,
+    calendar: Calendar,
     tz: FixedOffset,
     next_id: i64,
 }
 
 impl World {
-    /// The scenario at simulated time zero; `epoch` is its calendar time.
-    pub fn new(scenario: &Scenario, seed: u64, epoch: DateTime<Utc>) -> World {
+    /// The scenario at simulated time zero; `calendar` dates it (a plain `DateTime` is its
+    /// calendar time, one simulated second a second).
+    pub fn new(scenario: &Scenario, seed: u64, calendar: impl Into<Calendar>) -> World {
+        let calendar = calendar.into();
         let tz = scenario.timezone;
         let instances = scenario
             .instances
@@ -38,7 +40,7 @@ impl World {
                 let tasks = i
                     .tasks
                     .iter()
-                    .map(|t| TaskSim::new(&i.id, t.clone(), seed, epoch, tz, 0.0))
+                    .map(|t| TaskSim::new(&i.id, t.clone(), seed, calendar, tz, 0.0))
                     .collect();
                 (i.id.clone(), tasks)
             })
@@ -54,7 +56,7 @@ impl World {
         World {
             instances,
             seed,
-            epoch,
+            calendar,
             tz,
             next_id,
         }
@@ -130,7 +132,7 @@ impl World {
             "lsn": start.to_string(),
         }))
         .map_err(|e| SimError::new("InternalError", e.to_string(), 500))?;
-        let (epoch, tz, seed) = (self.epoch, self.tz, self.seed);
+        let (calendar, tz, seed) = (self.calendar, self.tz, self.seed);
         let tasks = self
             .tasks_mut(instance)
             .ok_or_else(SimError::instance_not_found)?;
@@ -141,7 +143,7 @@ impl World {
                 400,
             ));
         }
-        let mut sim = TaskSim::new(instance, spec, seed, epoch, tz, now);
+        let mut sim = TaskSim::new(instance, spec, seed, calendar, tz, now);
         sim.advance(now);
         tasks.push(sim);
         self.next_id += 1;
@@ -159,7 +161,7 @@ impl ScenarioSource {
     /// Plays `scenario` with `seed` on `clock` (whose epoch dates simulated zero).
     pub fn new(scenario: &Scenario, seed: u64, clock: Arc<dyn Clock>) -> ScenarioSource {
         ScenarioSource {
-            world: Mutex::new(World::new(scenario, seed, clock.epoch())),
+            world: Mutex::new(World::new(scenario, seed, clock.calendar())),
             clock,
         }
     }

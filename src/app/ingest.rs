@@ -70,7 +70,10 @@ impl App {
                 inst.request_id = snap.request_id.clone();
                 inst.item_errors = snap.item_errors.clone();
                 let sample = match (&mut self.source, r.source) {
-                    (Some(src), Some(report)) => {
+                    (Some(src), Some(mut report)) => {
+                        if let Some(c) = report.checklist.take() {
+                            self.checklists.insert(report.target.clone(), c);
+                        }
                         let by_instance = self
                             .source_by_instance
                             .entry(r.instance.clone())

@@ -30,6 +30,7 @@ use crate::aliyun::ApiError;
 use crate::app::view::layout::{self, AppLayout, LayoutInput};
 use crate::model::Task;
 use crate::poller::{Control, PollEvent};
+use crate::probe::Checklist;
 use crate::verdict::history::{History, SampleData, SourceHistory};
 use crate::verdict::readiness::{self, ReadinessConfig, Verdict};
 
@@ -278,6 +279,8 @@ pub struct App {
     /// The same readings by the instance whose poll they followed: a simulated probe lends
     /// each instance its own source, and rates must not mix two sources' positions.
     source_by_instance: HashMap<String, SourceHistory>,
+    /// The newest checklist of each source, by the probe's (redacted) target.
+    checklists: HashMap<String, Checklist>,
     pub tasks: HashMap<String, TaskEntry>,
     pub rows: Vec<RowRef>,
     pub selected: usize,
@@ -308,6 +311,17 @@ impl App {
             .map(|all| self.source_by_instance.get(instance).unwrap_or(all))
     }
 
+    /// The newest checklist of the source `instance`'s readings come from, once read.
+    pub fn checklist_for(&self, instance: &str) -> Option<&Checklist> {
+        self.checklists.get(&self.source_for(instance)?.target)
+    }
+
+    /// Every source's newest checklist (one with a real probe; one per instance with the
+    /// simulator's).
+    pub fn checklists(&self) -> impl Iterator<Item = &Checklist> {
+        self.checklists.values()
+    }
+
     /// A fresh dashboard at time `now`, before any poll.
     pub fn new(config: AppConfig, now: DateTime<Utc>) -> App {
         let instances = config
@@ -328,6 +342,7 @@ impl App {
         let mut app = App {
             source,
             source_by_instance: HashMap::new(),
+            checklists: HashMap::new(),
             interval: config.interval,
             config,
             now,

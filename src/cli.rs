@@ -306,6 +306,13 @@ pub enum Require {
     InSync,
 }
 
+/// A loss `switchover --accept-loss` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AcceptLossArg {
+    /// Unlogged tables, sequences and materialized views: they will be empty on RDS.
+    Unlogged,
+}
+
 /// `migtop switchover`. Its `--timeout` bounds the wait for `success` after the call; one
 /// poll's deadline is `--poll-timeout`.
 #[derive(Debug, Clone, Args)]
@@ -319,6 +326,10 @@ pub struct SwitchoverArgs {
     /// Do not ask for the instance id to be typed (needed without a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Switch over although the source's checklist finds data RDS will not have (with
+    /// --require drained, refused otherwise): `unlogged` relations will be empty on RDS.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub accept_loss: Vec<AcceptLossArg>,
     #[command(flatten)]
     pub script: ScriptArgs,
     /// How long to wait for the task to reach success after the call (exit 3 past it).

@@ -50,6 +50,13 @@ impl App {
                     _ => None,
                 };
             }
+            Some(Overlay::Checklist) => {
+                return match key.code {
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('c') => Some(Action::Escape),
+                    KeyCode::Char('q') => Some(Action::Quit),
+                    _ => None,
+                };
+            }
             Some(Overlay::Notice { .. }) => {
                 return match key.code {
                     KeyCode::Esc | KeyCode::Enter | KeyCode::Char('?') | KeyCode::F(1) => {
@@ -100,6 +107,7 @@ impl App {
             KeyCode::Char('+') | KeyCode::Char('=') => Action::IntervalUp,
             KeyCode::Char('-') | KeyCode::Char('_') => Action::IntervalDown,
             KeyCode::Char('S') => Action::Switchover,
+            KeyCode::Char('c') => Action::ToggleChecklist,
             KeyCode::Char('F') if self.config.lab_keys => Action::Lab(LabCommand::ToggleFreeze),
             KeyCode::Char('C') if self.config.lab_keys => Action::Lab(LabCommand::ToggleCut),
             KeyCode::Char('P') if self.config.lab_keys => {

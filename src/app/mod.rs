@@ -187,6 +187,8 @@ pub enum Overlay {
     Help,
     Notice { title: String, text: String },
     Switchover(SwitchDialog),
+    /// The source's checklist for the selected task (`c`).
+    Checklist,
 }
 
 /// What the lab dashboard's keys ask of the lab (each one toggles).
@@ -226,6 +228,8 @@ pub enum Action {
     IntervalUp,
     IntervalDown,
     ToggleHelp,
+    /// Open or close the source's checklist.
+    ToggleChecklist,
     /// Scroll the help overlay by this many lines (it scrolls when it does not fit).
     HelpScroll(i32),
     /// Select this row of the task list (a click), focusing the list.
@@ -495,6 +499,12 @@ impl App {
                 self.overlay = match self.overlay {
                     Some(Overlay::Help) => None,
                     _ => Some(Overlay::Help),
+                }
+            }
+            Action::ToggleChecklist => {
+                self.overlay = match self.overlay {
+                    Some(Overlay::Checklist) => None,
+                    _ => Some(Overlay::Checklist),
                 }
             }
             Action::HelpScroll(n) => {

@@ -20,6 +20,7 @@ use crate::util::error::{
     EXIT_API, EXIT_OK, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_USAGE, UsageError, say,
 };
 use crate::verdict::readiness::{Verdict, VerdictKind};
+use crate::verdict::words;
 
 /// Whether the verdict meets the requirement.
 pub fn meets(require: Require, e: &TaskEntry) -> bool {
@@ -161,9 +162,15 @@ async fn switch(args: &SwitchoverArgs, require: Require, s: &mut Session) -> any
     let e = entry(s).expect("the window ended on a task");
     let name = e.task.display_name();
     let task_id = e.task.task_id;
+    let checklist = s.judge.app().checklist_for(&e.task.instance);
     if !meets(require, e) {
+        // Every blocker on the headline, terse; then each in full.
+        let why = match &e.verdict {
+            Verdict::InSync { not_drained, .. } => not_drained.to_string(),
+            v => words::blockers(v),
+        };
         say(format_args!(
-            "migtop: refused: task {name} is {}, not {}:",
+            "migtop: refused: task {name} is {}, not {}: {why}:",
             e.verdict.label(),
             required_label(require)
         ));
@@ -171,6 +178,9 @@ async fn switch(args: &SwitchoverArgs, require: Require, s: &mut Session) -> any
             say(format_args!("  - {r}"));
         }
         return Ok(EXIT_REFUSED);
+    }
+    if let Some(code) = super::loss_gate::check(require, &args.accept_loss, &name, checklist) {
+        return Ok(code);
     }
     if !args.yes {
         let instance = s.instance.clone();
@@ -203,7 +213,16 @@ async fn switch(args: &SwitchoverArgs, require: Require, s: &mut Session) -> any
         }
         let fresh = matches!(seen, Seen::Task);
         match entry(s) {
-            Some(e) if fresh && meets(require, e) => {}
+            Some(e) if fresh && meets(require, e) => {
+                // The checklist may have been read again while the id was typed.
+                let checklist = s.judge.app().checklist_for(&e.task.instance);
+                let name = e.task.display_name();
+                if let Some(code) =
+                    super::loss_gate::check(require, &args.accept_loss, &name, checklist)
+                {
+                    return Ok(code);
+                }
+            }
             Some(e) => {
                 say(format_args!(
                     "migtop: refused: task {} is no longer {}; nothing sent:",

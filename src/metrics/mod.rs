@@ -114,18 +114,10 @@ struct ErrorLabels {
 
 /// The `verdict` label value of a verdict kind.
 pub fn verdict_label(kind: VerdictKind) -> &'static str {
-    match kind {
-        VerdictKind::NotReady => "not_ready",
-        VerdictKind::InSync => "in_sync",
-        VerdictKind::Drained => "drained",
-    }
+    kind.key()
 }
 
-const VERDICTS: [VerdictKind; 3] = [
-    VerdictKind::NotReady,
-    VerdictKind::InSync,
-    VerdictKind::Drained,
-];
+const VERDICTS: [VerdictKind; 5] = VerdictKind::ALL;
 
 /// Everything exported about one task; `None` is unknown and absent from the exposition.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,8 +11,9 @@
 //!
 //! A poll line is [`PollResult`] in serde form: the decoded tasks (already redacted: no
 //! `SourcePassword`, conninfo passwords masked) or the error, and the source probe's reading
-//! (its target is the redacted DSN; on the polls that read it, the source's checklist). Lines are written with one `write` each on a file opened
-//! for appending, so several runs (and several processes) can add to one file. A line that
+//! (its target is the redacted DSN; on the polls that read it, the source's checklist). Lines
+//! are written with one `write` each on a file opened for appending, so several runs (and
+//! several processes) can add to one file. A line that
 //! cannot be read (a torn last line after a crash, a newer version, another kind) is skipped
 //! with a warning; it never stops the rest from being read.
 

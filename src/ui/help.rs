@@ -29,6 +29,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("p  Space", "pause / resume polling"),
     ("+/-", "poll less / more often"),
     ("S", "switchover (needs --allow-switchover)"),
+    ("c", "the source's checklist (needs --source-dsn)"),
     ("? F1", "this help (↑↓ PgUp/PgDn scroll it)"),
     ("Esc", "close overlays, clear the search"),
     ("q F10 Ctrl-C", "quit"),

@@ -1,4 +1,5 @@
-//! The readiness verdict: NOT READY with every reason, IN SYNC or DRAINED.
+//! The readiness verdict: NOT READY with every reason, IN SYNC or DRAINED (saying what the
+//! source's checklist finds a switchover loses), SWITCHING or FINISHED.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -10,30 +11,57 @@ use super::panel_block;
 use super::theme::Theme;
 use crate::app::App;
 use crate::model::Stage;
+use crate::probe::Checklist;
 use crate::util::units;
-use crate::verdict::readiness::{NotDrained, Reason, Verdict};
+use crate::verdict::readiness::{NotDrained, Reason, Verdict, VerdictKind};
+use crate::verdict::words::{self, Loss};
 
 /// The verdict badge.
 pub fn badge(v: &Verdict, theme: &Theme) -> Span<'static> {
     // Past the switchover there is nothing to be ready for: say where the task is, without
     // the alarm colour.
-    let past_switchover = match v.reasons().first() {
-        Some(Reason::Stage(Some(Stage::Success))) => Some("FINISHED"),
-        Some(Reason::Stage(Some(Stage::Switch))) => Some("SWITCHING"),
-        _ => None,
+    let bg = match v.kind() {
+        VerdictKind::NotReady => Color::Red,
+        VerdictKind::InSync => Color::Yellow,
+        VerdictKind::Drained => Color::Green,
+        VerdictKind::Switching | VerdictKind::Finished => Color::Cyan,
     };
-    let (label, bg) = match (v, past_switchover) {
-        (Verdict::NotReady(_), Some(label)) => (label, Color::Cyan),
-        (Verdict::NotReady(_), None) => (v.label(), Color::Red),
-        (Verdict::InSync { .. }, _) => (v.label(), Color::Yellow),
-        (Verdict::Drained { .. }, _) => (v.label(), Color::Green),
-    };
-    Span::styled(format!(" {label} "), theme.badge(bg))
+    Span::styled(format!(" {} ", v.label()), theme.badge(bg))
 }
 
 /// The lines explaining `v` in `width` columns: the full reasons when each fits on a line,
-/// else their terse forms.
-pub fn explain(v: &Verdict, max_lag: u64, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+/// else their terse forms; then what the source's `checklist` found, when it found anything.
+pub fn explain(
+    v: &Verdict,
+    max_lag: u64,
+    width: usize,
+    theme: &Theme,
+    checklist: Option<&Checklist>,
+) -> Vec<Line<'static>> {
+    let mut lines = explain_verdict(v, max_lag, width, theme, checklist);
+    if let Some(c) = checklist.filter(|c| !c.items.is_empty())
+        && !matches!(v.kind(), VerdictKind::Switching | VerdictKind::Finished)
+    {
+        let style = if c.loses_data() {
+            theme.bad()
+        } else {
+            theme.warn()
+        };
+        lines.push(Line::styled(
+            format!("checklist: {} (c)", c.counts_text()),
+            style,
+        ));
+    }
+    lines
+}
+
+fn explain_verdict(
+    v: &Verdict,
+    max_lag: u64,
+    width: usize,
+    theme: &Theme,
+    checklist: Option<&Checklist>,
+) -> Vec<Line<'static>> {
     match v {
         Verdict::NotReady(reasons) => {
             let long = reasons
@@ -76,14 +104,13 @@ pub fn explain(v: &Verdict, max_lag: u64, width: usize, theme: &Theme) -> Vec<Li
         }
         Verdict::Drained { stable, simulated } => vec![
             Line::from(format!("source idle {}", units::duration(*stable))),
-            Line::styled(
-                if *simulated {
-                    "loses nothing (simulated)"
-                } else {
-                    "switchover loses nothing"
-                },
-                theme.good(),
-            ),
+            match words::loss(checklist) {
+                Loss::Nothing if !*simulated => {
+                    Line::styled("switchover loses nothing", theme.good())
+                }
+                Loss::Nothing => Line::styled("loses nothing (simulated)", theme.good()),
+                _ => Line::styled(words::drained_words(*simulated, checklist), theme.bad()),
+            },
         ],
     }
 }
@@ -98,6 +125,8 @@ pub enum VerdictView {
         can_switch: bool,
         /// `--max-lag`.
         max_lag: u64,
+        /// The newest checklist of the task's source, once read.
+        checklist: Option<Checklist>,
     },
     /// An instance row: whether it answered (with no tasks) or not yet.
     NoTask { answered: bool },
@@ -115,6 +144,7 @@ impl VerdictView {
             verdict: entry.verdict.clone(),
             can_switch: app.config.allow_switchover && entry.task.stage == Some(Stage::Increment),
             max_lag: app.config.readiness.max_lag,
+            checklist: app.checklist_for(&entry.task.instance).cloned(),
         }
     }
 }
@@ -133,6 +163,7 @@ impl Widget for VerdictPanel {
             verdict,
             can_switch,
             max_lag,
+            checklist,
         } = &self.view
         else {
             let nothing = Verdict::NotReady(vec![Reason::NoData]);
@@ -154,7 +185,13 @@ impl Widget for VerdictPanel {
         }
         let block = panel_block(Line::from(title), theme, false);
         let inner = block.inner(area);
-        let lines = explain(verdict, *max_lag, inner.width as usize, theme);
+        let lines = explain(
+            verdict,
+            *max_lag,
+            inner.width as usize,
+            theme,
+            checklist.as_ref(),
+        );
         Paragraph::new(lines)
             .block(block)
             .wrap(Wrap { trim: false })
@@ -191,6 +228,7 @@ mod tests {
             },
             can_switch: true,
             max_lag: 16 * MIB,
+            checklist: None,
         };
         let want = Buffer::with_lines([
             "┌  IN SYNC  S switch over ───┐",
@@ -212,6 +250,7 @@ mod tests {
             },
             can_switch: false,
             max_lag: 16 * MIB,
+            checklist: None,
         };
         let want = Buffer::with_lines([
             "┌  IN SYNC  ─────────┐",
@@ -237,6 +276,7 @@ mod tests {
             ]),
             can_switch: false,
             max_lag: 16 * MIB,
+            checklist: None,
         };
         let want = Buffer::with_lines([
             "┌  NOT READY  ───────┐",
@@ -260,6 +300,7 @@ mod tests {
             ]),
             can_switch: false,
             max_lag: 16 * MIB,
+            checklist: None,
         };
         let want = Buffer::with_lines([
             "┌  NOT READY  ──────────────────────┐",

@@ -5,3 +5,4 @@
 pub mod backup;
 pub mod history;
 pub mod readiness;
+pub mod words;

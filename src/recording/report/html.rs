@@ -23,7 +23,7 @@ table.summary th{width:260px}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.time{white-space:nowrap;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-weight:600;font-size:12px}
-.v-not-ready{background:#dc2626}.v-in-sync{background:#ca8a04}.v-drained{background:#16a34a}
+.v-not-ready{background:#dc2626}.v-in-sync{background:#ca8a04}.v-drained{background:#16a34a}.v-past{background:#0891b2}
 tr.ev-error td,tr.ev-disconnect td,tr.ev-probe-error td{background:#fef2f2}
 tr.ev-switchover td{background:#fefce8;font-weight:600}
 tr.ev-stage td{background:#eff6ff}
@@ -49,6 +49,7 @@ fn verdict_class(v: VerdictKind) -> &'static str {
         VerdictKind::NotReady => "v-not-ready",
         VerdictKind::InSync => "v-in-sync",
         VerdictKind::Drained => "v-drained",
+        VerdictKind::Switching | VerdictKind::Finished => "v-past",
     }
 }
 

@@ -655,11 +655,7 @@ fn note_verdicts(app: &App, tasks: &mut HashMap<String, Building>, at: DateTime<
 
 /// The label of a verdict kind.
 pub fn label(k: VerdictKind) -> &'static str {
-    match k {
-        VerdictKind::NotReady => "NOT READY",
-        VerdictKind::InSync => "IN SYNC",
-        VerdictKind::Drained => "DRAINED",
-    }
+    k.label()
 }
 
 /// Stage spans, summary figures and event order, once every poll is in.

@@ -185,7 +185,10 @@ pub enum Focus {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     Help,
-    Notice { title: String, text: String },
+    Notice {
+        title: String,
+        text: String,
+    },
     Switchover(SwitchDialog),
     /// The source's checklist for the selected task (`c`).
     Checklist,

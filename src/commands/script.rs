@@ -236,10 +236,8 @@ impl Session {
             Seen::Task => {
                 let e = self.key.as_deref().and_then(|k| self.judge.task(k))?;
                 let text = |v: Option<String>| v.unwrap_or_else(|| "unknown".into());
-                let verdict = words::headline(
-                    &e.verdict,
-                    self.judge.app().checklist_for(&e.task.instance),
-                );
+                let verdict =
+                    words::headline(&e.verdict, self.judge.app().checklist_for(&e.task.instance));
                 format!(
                     "{now} task {} stage {} state {} lag {} {verdict}",
                     e.task.display_name(),

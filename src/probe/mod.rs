@@ -256,9 +256,7 @@ impl SourceProbe {
         let result = self.sample().await;
         let checklist = match &result {
             Ok(s) => {
-                let last = self
-                    .checklist_read
-                    .map(|(at, then)| (at.elapsed(), then));
+                let last = self.checklist_read.map(|(at, then)| (at.elapsed(), then));
                 if checklist_due(last, s.xid_in_progress) {
                     self.checklist_read = Some((std::time::Instant::now(), s.xid_in_progress));
                     Some(self.checklist().await)
@@ -572,6 +570,18 @@ mod tests {
             wal_sender_timeout: Some(Duration::from_secs(60)),
             simulated: false,
         }
+    }
+
+    #[test]
+    fn the_checklist_is_read_at_start_now_and_then_and_when_writers_change() {
+        let s = Duration::from_secs;
+        assert!(checklist_due(None, Some(false)), "at start");
+        assert!(!checklist_due(Some((s(2), Some(false))), Some(false)));
+        assert!(checklist_due(Some((s(60), Some(false))), Some(false)));
+        // A writer came or went: read again soon, not at once.
+        assert!(!checklist_due(Some((s(2), Some(false))), Some(true)));
+        assert!(checklist_due(Some((s(5), Some(false))), Some(true)));
+        assert!(checklist_due(Some((s(6), Some(true))), Some(false)));
     }
 
     #[test]

@@ -434,6 +434,7 @@ mod tests {
                 wal_sender_timeout: None,
                 simulated: false,
             }),
+            checklist: None,
         }
     }
 

@@ -183,7 +183,10 @@ mod tests {
         };
         let got = text(&render(view, 60, 14)).join("\n");
         assert!(got.contains("Source checklist · pgm-1"), "{got}");
-        assert!(got.contains("Read 12s ago in 1 database: postgres"), "{got}");
+        assert!(
+            got.contains("Read 12s ago in 1 database: postgres"),
+            "{got}"
+        );
         let loses = got.find("loses data (1)").expect("loses data first");
         let breaks = got.find("breaks consumers (1)").expect(&got);
         assert!(loses < breaks, "{got}");

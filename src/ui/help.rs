@@ -28,8 +28,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("r", "poll now"),
     ("p  Space", "pause / resume polling"),
     ("+/-", "poll less / more often"),
-    ("S", "switchover (needs --allow-switchover)"),
-    ("c", "the source's checklist (needs --source-dsn)"),
+    ("S", "switchover (--allow-switchover) · c: source checklist"),
     ("? F1", "this help (↑↓ PgUp/PgDn scroll it)"),
     ("Esc", "close overlays, clear the search"),
     ("q F10 Ctrl-C", "quit"),
@@ -199,7 +198,7 @@ mod tests {
             " │ (scroll the log when it has focus) │ ",
             " │ g/G           first / last task    │ ",
             " │ (top / bottom of the log)          │ ",
-            " └──────────────── ▼ 37 more (↓ PgDn) ┘ ",
+            " └──────────────── ▼ 38 more (↓ PgDn) ┘ ",
         ]);
         assert_eq!(text(&render(40, 6)), text(&want));
     }

@@ -219,6 +219,9 @@ mod tests {
         let accepted = loss_refusal(Some(&lossy), &[AcceptLoss::Unlogged]).unwrap();
         assert_eq!(accepted.len(), 2, "accepted losses are still named");
         assert_eq!(loss_refusal(Some(&checklist(vec![])), &[]), Ok(vec![]));
-        assert!(loss_refusal(None, &[]).is_err(), "never read is no clean bill");
+        assert!(
+            loss_refusal(None, &[]).is_err(),
+            "never read is no clean bill"
+        );
     }
 }

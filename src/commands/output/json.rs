@@ -6,9 +6,10 @@ use serde::Serialize;
 use crate::aliyun::InstanceSnapshot;
 use crate::aliyun::error::{ApiError, ErrorJson};
 use crate::model::{Lsn, SeverityCounts, Task};
-use crate::probe::{ProbeReport, SourceComparison};
+use crate::probe::checklist::{Finding, Severity};
+use crate::probe::{Checklist, ProbeReport, SourceComparison};
 use crate::verdict::history::SampleData;
-use crate::verdict::readiness::{self, Reason};
+use crate::verdict::readiness::{self, Reason, Verdict, VerdictKind};
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -16,6 +17,56 @@ pub struct StatusJson {
     pub instances: Vec<InstanceJson>,
     /// The source probe (`--source-dsn`); `null` when none is configured.
     pub source_probe: Option<SourceProbeJson>,
+    /// The source's checklist (`--source-dsn`); `null` without a probe or when the source
+    /// could not be read.
+    pub source_checks: Option<SourceChecksJson>,
+}
+
+/// The source's checklist: what a switchover does not carry or waits on.
+#[derive(Debug, Serialize)]
+pub struct SourceChecksJson {
+    pub read_at: String,
+    /// The databases read (every one that accepts connections, templates aside).
+    pub databases: Vec<String>,
+    /// Items per severity: `loses_data`, `breaks_consumers`, `blocks_drained` (all three
+    /// always present).
+    pub counts: std::collections::BTreeMap<&'static str, usize>,
+    /// What a switchover loses in one phrase; `null` when no item loses data.
+    pub loss: Option<String>,
+    /// Every item, worst first.
+    pub items: Vec<CheckItemJson>,
+}
+
+/// One checklist item: its severity, the sentence, and its fields by `kind`.
+#[derive(Debug, Serialize)]
+pub struct CheckItemJson {
+    pub severity: &'static str,
+    pub text: String,
+    #[serde(flatten)]
+    pub finding: Finding,
+}
+
+impl From<&Checklist> for SourceChecksJson {
+    fn from(c: &Checklist) -> SourceChecksJson {
+        SourceChecksJson {
+            read_at: c.at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            databases: c.databases.clone(),
+            counts: Severity::ALL
+                .iter()
+                .map(|s| (s.key(), c.count(*s)))
+                .collect(),
+            loss: c.loss_summary(),
+            items: c
+                .items
+                .iter()
+                .map(|i| CheckItemJson {
+                    severity: i.severity().key(),
+                    text: i.to_string(),
+                    finding: i.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// What the source probe read, or why it could not.
@@ -60,11 +111,15 @@ impl StatusJson {
                         let reasons = blockers.get(&t.key()).map(Vec::as_slice).unwrap_or(&[]);
                         tj.lag_is_lower_bound = readiness::lag_is_lower_bound(&data, reasons);
                         tj.blockers = reasons.iter().map(|r| r.to_string()).collect();
+                        tj.verdict = Verdict::NotReady(reasons.to_vec()).kind().key();
                     }
                     inst
                 })
                 .collect(),
             source_probe: probe.map(SourceProbeJson::from),
+            source_checks: probe
+                .and_then(|p| p.checklist.as_ref())
+                .map(SourceChecksJson::from),
         }
     }
 }
@@ -167,6 +222,9 @@ pub struct TaskJson {
     /// words, one string each); empty when none. No blocker is not IN SYNC: that needs
     /// `--stable-for` of polls (`migtop wait --in-sync`).
     pub blockers: Vec<String>,
+    /// What this one poll can say: `switching` (stage switch), `finished` (stage success),
+    /// else `not_ready`; `in_sync` and `drained` need `--stable-for` of polls (`wait`).
+    pub verdict: &'static str,
     pub precheck: PrecheckJson,
     pub source: SourceJson,
     pub created: Option<String>,
@@ -210,6 +268,7 @@ impl From<&Task> for TaskJson {
             replay_lag_seconds: r.and_then(|r| r.replay_lag_seconds),
             synced: r.and_then(|r| r.synced),
             blockers: Vec::new(),
+            verdict: VerdictKind::NotReady.key(),
             precheck: PrecheckJson {
                 success,
                 warning,
@@ -366,6 +425,7 @@ mod tests {
         let report = ProbeReport {
             target: "src".into(),
             result: Ok(sample("0/3001000")),
+            checklist: None,
         };
         let t = task(one_task("disconnect"), Some(&report), &none);
         assert_eq!(t["lag_is_lower_bound"], false);
@@ -377,6 +437,7 @@ mod tests {
                 target: "src".into(),
                 secs: 5,
             }),
+            checklist: None,
         };
         assert_eq!(
             task(one_task("disconnect"), Some(&failed), &none)["lag_is_lower_bound"],
@@ -389,6 +450,7 @@ mod tests {
         let report = ProbeReport {
             target: "postgres://u:********@src/db".into(),
             result: Ok(sample("0/3001000")),
+            checklist: None,
         };
         let d = doc(Some(&report));
         let t = &d["instances"][0]["tasks"][0];
@@ -414,6 +476,7 @@ mod tests {
         let report = ProbeReport {
             target: "src".into(),
             result: Ok(sample("0/2000000")),
+            checklist: None,
         };
         let d = doc(Some(&report));
         let t = &d["instances"][0]["tasks"][0];
@@ -430,6 +493,7 @@ mod tests {
                 target: "postgres://u:********@src/db".into(),
                 reason: "Connection refused".into(),
             }),
+            checklist: None,
         };
         let d = doc(Some(&report));
         let t = &d["instances"][0]["tasks"][0];

@@ -5,7 +5,7 @@ use crate::commands::output::json::Blockers;
 use crate::model::{Stage, Task};
 use crate::probe::{ProbeReport, SourceComparison};
 use crate::verdict::history::SampleData;
-use crate::verdict::readiness;
+use crate::verdict::readiness::{self, Verdict, VerdictKind};
 
 use crate::util::text;
 use crate::util::units;
@@ -88,6 +88,10 @@ pub fn render(
                             .unwrap_or_else(|| "-".into()),
                         format!("{} ok, {} warn, {} fail", c.success, c.warning, c.fail),
                         match reasons {
+                            // Past the switchover: where the task is, not a blocker.
+                            _ if past_switchover(reasons) => {
+                                Verdict::NotReady(reasons.to_vec()).label().to_string()
+                            }
                             [] => {
                                 any_yes = true;
                                 "yes".to_string()
@@ -146,6 +150,17 @@ pub fn render(
             ),
             None => format!("source {}: not read (the error is on stderr)", p.target),
         });
+        if let Some(c) = &p.checklist {
+            notes.push(format!(
+                "source checklist: {} (in {} database{})",
+                c.counts_text(),
+                c.databases.len(),
+                if c.databases.len() == 1 { "" } else { "s" }
+            ));
+            for i in &c.items {
+                notes.push(format!("  {}: {i}", i.severity().label()));
+            }
+        }
     }
     if any_yes {
         notes.push(
@@ -159,6 +174,14 @@ pub fn render(
         out.push('\n');
     }
     out
+}
+
+/// Whether the one-poll verdict of these reasons is SWITCHING or FINISHED.
+fn past_switchover(reasons: &[readiness::Reason]) -> bool {
+    matches!(
+        Verdict::NotReady(reasons.to_vec()).kind(),
+        VerdictKind::Switching | VerdictKind::Finished
+    )
 }
 
 /// The base backup's percentage by the newest progress line of `Detail`, in stage
@@ -333,6 +356,7 @@ mod tests {
                 wal_sender_timeout: None,
                 simulated: false,
             }),
+            checklist: None,
         };
         let out = render(&results(), Some(&report), &Blockers::new());
         let lines: Vec<&str> = out.lines().collect();
@@ -382,6 +406,7 @@ mod tests {
                 wal_sender_timeout: None,
                 simulated: false,
             }),
+            checklist: None,
         };
         let out = render(&r, Some(&report), &Blockers::new());
         let lines: Vec<&str> = out.lines().collect();
@@ -396,6 +421,7 @@ mod tests {
                 target: "postgres://u@src/db".into(),
                 secs: 10,
             }),
+            checklist: None,
         };
         let out = render(&results(), Some(&report), &Blockers::new());
         let lines: Vec<&str> = out.lines().collect();

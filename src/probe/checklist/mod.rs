@@ -150,9 +150,7 @@ impl Finding {
     pub fn severity(&self) -> Severity {
         match self {
             Finding::Unlogged { .. } => Severity::LosesData,
-            Finding::LogicalSlot { .. } | Finding::Subscription { .. } => {
-                Severity::BreaksConsumers
-            }
+            Finding::LogicalSlot { .. } | Finding::Subscription { .. } => Severity::BreaksConsumers,
             Finding::Prepared { .. } | Finding::XidSession { .. } => Severity::BlocksDrained,
             Finding::Unreadable { severity, .. } => *severity,
         }
@@ -167,9 +165,7 @@ impl Finding {
                 name,
                 ..
             } => format!("{database}.{schema}.{name}"),
-            Finding::LogicalSlot { name, .. } | Finding::Subscription { name, .. } => {
-                name.clone()
-            }
+            Finding::LogicalSlot { name, .. } | Finding::Subscription { name, .. } => name.clone(),
             Finding::Prepared { gid, .. } => gid.clone(),
             Finding::XidSession { pid, .. } => format!("pid {pid}"),
             Finding::Unreadable { what, .. } => what.clone(),
@@ -456,7 +452,10 @@ mod tests {
             database: "postgres".into(),
             age_secs: 5,
         };
-        assert_eq!(p.to_string(), "prepared transaction tx1 in postgres, 5s old");
+        assert_eq!(
+            p.to_string(),
+            "prepared transaction tx1 in postgres, 5s old"
+        );
         let u = Finding::Unreadable {
             what: "database hr".into(),
             reason: "permission denied for database hr".into(),

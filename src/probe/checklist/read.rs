@@ -114,15 +114,17 @@ pub async fn cluster(client: &Client, version: u32) -> (Vec<String>, Vec<Finding
         }
     }
     match client.query(PREPARED_SQL, &[]).await {
-        Ok(rows) => items.extend(rows.iter().map(|r| Finding::Prepared {
-            gid: r.try_get(0).unwrap_or_default(),
-            database: r.try_get(1).unwrap_or_default(),
-            age_secs: r
-                .try_get::<_, Option<f64>>(2)
-                .ok()
-                .flatten()
-                .filter(|a| *a >= 0.0)
-                .map_or(0, |a| a as u64),
+        Ok(rows) => items.extend(rows.iter().map(|r| {
+            Finding::Prepared {
+                gid: r.try_get(0).unwrap_or_default(),
+                database: r.try_get(1).unwrap_or_default(),
+                age_secs: r
+                    .try_get::<_, Option<f64>>(2)
+                    .ok()
+                    .flatten()
+                    .filter(|a| *a >= 0.0)
+                    .map_or(0, |a| a as u64),
+            }
         })),
         Err(e) => items.push(unreadable(
             "prepared transactions",

@@ -116,8 +116,7 @@ pub fn sessions(rows: &[SessionRow]) -> Vec<Finding> {
                 "{hidden} session{} of other roles",
                 if hidden == 1 { "" } else { "s" }
             ),
-            reason: "permission denied (grant pg_read_all_stats to see their transactions)"
-                .into(),
+            reason: "permission denied (grant pg_read_all_stats to see their transactions)".into(),
             severity: Severity::BlocksDrained,
         });
     }

@@ -66,6 +66,7 @@ fn poll(s: i64, stage: &str, state: &str, end: u64, lag: u64, probe: bool) -> En
                 wal_sender_timeout: None,
                 simulated: false,
             }),
+            checklist: None,
         }),
     }))
 }

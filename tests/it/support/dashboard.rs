@@ -270,6 +270,7 @@ pub fn source_at(at_s: i64, lsn: u64) -> ProbeReport {
             wal_sender_timeout: None,
             simulated: false,
         }),
+        checklist: None,
     }
 }
 
@@ -281,6 +282,7 @@ pub fn source_down() -> ProbeReport {
             target: SOURCE.into(),
             reason: "error connecting to server: Connection refused (os error 111)".into(),
         }),
+        checklist: None,
     }
 }
 

@@ -454,6 +454,16 @@ pub struct LabArgs {
     /// No scheduled replay pause, link cut or freeze (the write load still runs).
     #[arg(long)]
     pub no_faults: bool,
+    /// Do not make the unlogged tables (50,000 rows in `postgres` and in a second database,
+    /// `shop`) that the source checklist finds and a switchover leaves empty.
+    #[arg(long)]
+    pub no_unlogged: bool,
+    /// Do not make the logical replication slot the source checklist finds.
+    #[arg(long)]
+    pub no_logical_slot: bool,
+    /// Leave a prepared transaction open on the primary: DRAINED waits for it (`U` commits it).
+    #[arg(long)]
+    pub prepared_xact: bool,
     /// The instance id the API serves.
     #[arg(long, value_name = "ID", default_value = LAB_INSTANCE)]
     pub instance: String,

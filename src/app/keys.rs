@@ -110,6 +110,7 @@ impl App {
             KeyCode::Char('c') => Action::ToggleChecklist,
             KeyCode::Char('F') if self.config.lab_keys => Action::Lab(LabCommand::ToggleFreeze),
             KeyCode::Char('C') if self.config.lab_keys => Action::Lab(LabCommand::ToggleCut),
+            KeyCode::Char('U') if self.config.lab_keys => Action::Lab(LabCommand::DropFixtures),
             KeyCode::Char('P') if self.config.lab_keys => {
                 Action::Lab(LabCommand::ToggleReplayPause)
             }

@@ -203,6 +203,9 @@ pub enum LabCommand {
     ToggleCut,
     /// Pause replay on the standby, or resume it.
     ToggleReplayPause,
+    /// Drop what the source checklist finds (unlogged tables, the logical slot) and commit
+    /// the prepared transaction.
+    DropFixtures,
 }
 
 /// Every way the state changes.

@@ -40,6 +40,8 @@ pub struct SessionConfig {
     pub faults: bool,
     /// The instance id the API serves.
     pub instance: String,
+    /// What the source checklist will find (unlogged tables, a logical slot, ...).
+    pub fixtures: super::Fixtures,
 }
 
 /// The PostgreSQL binaries, or a configuration error saying how to get them.
@@ -73,6 +75,7 @@ impl LabSession {
         let lab = Lab::start(LabOptions {
             link_rate: (config.link_rate > 0).then_some(config.link_rate),
             pgbench_init: true,
+            fixtures: config.fixtures,
             ..LabOptions::default()
         })
         .await?;

@@ -38,6 +38,10 @@ pub const KEYS: &[(&str, &str)] = &[
 pub const LAB_KEYS: &[(&str, &str)] = &[
     ("F", "lab: freeze / thaw the link (no WAL sent, still up)"),
     ("C", "lab: cut / restore the link"),
+    (
+        "U",
+        "lab: drop the unlogged tables and slot, commit the prepared xact",
+    ),
     ("P", "lab: pause / resume replay on the standby"),
 ];
 

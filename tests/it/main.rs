@@ -19,6 +19,7 @@ mod fixtures;
 mod hardening;
 mod hostile_text;
 mod interop;
+mod lab_checklist;
 mod lab_cmd;
 mod lab_pg;
 mod lab_ready;

@@ -12,6 +12,7 @@ mod credentials_modes;
 mod dashboard_keys;
 mod dashboard_render;
 mod dsn_libpq;
+mod checklist_render;
 mod e2e_replay;
 mod e2e_tmux;
 mod exporter;

@@ -78,10 +78,7 @@ impl ChecklistView {
                 continue;
             }
             let (style, why) = match severity {
-                Severity::LosesData => (
-                    theme.bad(),
-                    "physical replication does not carry it; --accept-loss unlogged",
-                ),
+                Severity::LosesData => (theme.bad(), "RDS will not have it"),
                 Severity::BreaksConsumers => (theme.warn(), "not carried to RDS"),
                 Severity::BlocksDrained => (theme.dim(), "DRAINED waits for them"),
             };

@@ -6,13 +6,13 @@
 mod support;
 
 mod architecture;
+mod checklist_render;
 mod client_http;
 mod config_cli;
 mod credentials_modes;
 mod dashboard_keys;
 mod dashboard_render;
 mod dsn_libpq;
-mod checklist_render;
 mod e2e_replay;
 mod e2e_tmux;
 mod exporter;

@@ -72,7 +72,7 @@ impl App {
                 let sample = match (&mut self.source, r.source) {
                     (Some(src), Some(mut report)) => {
                         if let Some(c) = report.checklist.take() {
-                            self.checklists.insert(report.target.clone(), c);
+                            self.checklists.insert(report.target.clone(), *c);
                         }
                         let by_instance = self
                             .source_by_instance

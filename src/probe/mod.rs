@@ -82,7 +82,8 @@ pub struct ProbeReport {
     pub result: ProbeResult,
     /// The source's checklist, when this reading took one (at start, then every
     /// [`CHECKLIST_EVERY`], or sooner when a transaction started or ended holding an xid).
-    pub checklist: Option<Checklist>,
+    /// Boxed: it is rare, and a poll result travels through channels by value.
+    pub checklist: Option<Box<Checklist>>,
 }
 
 impl ProbeReport {
@@ -259,7 +260,7 @@ impl SourceProbe {
                 let last = self.checklist_read.map(|(at, then)| (at.elapsed(), then));
                 if checklist_due(last, s.xid_in_progress) {
                     self.checklist_read = Some((std::time::Instant::now(), s.xid_in_progress));
-                    Some(self.checklist().await)
+                    Some(Box::new(self.checklist().await))
                 } else {
                     None
                 }

@@ -98,7 +98,7 @@ pub struct ProbeRecord {
     pub error: Option<ProbeError>,
     /// The source's checklist, on the polls that read it (at start, then now and then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checklist: Option<Checklist>,
+    pub checklist: Option<Box<Checklist>>,
 }
 
 /// A switchover request and its answer.

@@ -110,7 +110,8 @@ impl Probe for SimulatedProbe {
             if checklist_due(last, s.xid_in_progress) {
                 self.checklist_read
                     .insert(instance.to_string(), (Instant::now(), s.xid_in_progress));
-                report.checklist = Some(self.checklist(instance, s.xid_in_progress == Some(true)));
+                let writing = s.xid_in_progress == Some(true);
+                report.checklist = Some(Box::new(self.checklist(instance, writing)));
             }
         }
         Box::pin(async move { report })

@@ -77,7 +77,7 @@ fn poll_with(app: &mut migtop::app::App, at_s: i64, end: u64, lag: u64, checklis
         ("pgm-demo-west", west_items()),
     ] {
         let mut report = source_at(at_s, end);
-        report.checklist = Some(checklist.clone());
+        report.checklist = Some(Box::new(checklist.clone()));
         ok_probed(app, instance, at_s, items, report);
     }
 }

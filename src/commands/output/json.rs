@@ -118,7 +118,7 @@ impl StatusJson {
                 .collect(),
             source_probe: probe.map(SourceProbeJson::from),
             source_checks: probe
-                .and_then(|p| p.checklist.as_ref())
+                .and_then(|p| p.checklist.as_deref())
                 .map(SourceChecksJson::from),
         }
     }

@@ -328,7 +328,7 @@ pub fn run_probed(
         let report = |lsn: Option<u64>| {
             let mut r = lsn.map_or_else(source_down, |l| source_at(s, l));
             if s == 0 && r.result.is_ok() {
-                r.checklist = Some(clean_checklist(s));
+                r.checklist = Some(Box::new(clean_checklist(s)));
             }
             r
         };

@@ -9,7 +9,8 @@ use chrono::{DateTime, FixedOffset, Utc};
 use super::svg;
 use super::{Report, TaskReport, esc, label};
 use crate::util::units;
-use crate::verdict::readiness::VerdictKind;
+use crate::verdict::readiness::{Verdict, VerdictKind};
+use crate::verdict::words;
 
 const CSS: &str = "
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:960px;color:#111827;line-height:1.4}
@@ -191,12 +192,20 @@ fn task_section(h: &mut String, report: &Report, t: &TaskReport) {
     let s = &t.summary;
     h.push_str("<table class=\"summary\">\n<tbody>\n");
     let last = &t.last_verdict;
-    let reasons = last
-        .reasons()
-        .iter()
-        .map(|r| esc(&r.to_string()))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let reasons = match last {
+        // What DRAINED loses, by the source checklist ("loses nothing" only without a loss).
+        Verdict::Drained { simulated, .. } => {
+            esc(&words::drained_words(*simulated, t.checklist.as_ref()))
+        }
+        // Past the switchover the badge says it all.
+        _ if matches!(last.kind(), VerdictKind::Switching | VerdictKind::Finished) => String::new(),
+        _ => last
+            .reasons()
+            .iter()
+            .map(|r| esc(&r.to_string()))
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
     row(
         h,
         "last-verdict",
@@ -207,6 +216,35 @@ fn task_section(h: &mut String, report: &Report, t: &TaskReport) {
             format!("{} {reasons}", badge(last.kind()))
         },
     );
+    if let Some(c) = &t.checklist {
+        let items: String = c
+            .items
+            .iter()
+            .map(|i| {
+                format!(
+                    r#"<li data-severity="{}">{}: {}</li>"#,
+                    i.severity().key(),
+                    esc(i.severity().label()),
+                    esc(&i.to_string())
+                )
+            })
+            .collect();
+        row(
+            h,
+            "checklist",
+            "Source checklist",
+            &format!(
+                "{} (read {}){}",
+                esc(&c.counts_text()),
+                time(c.at, off),
+                if items.is_empty() {
+                    String::new()
+                } else {
+                    format!("<ul>{items}</ul>")
+                }
+            ),
+        );
+    }
     for (stage, d, lower) in &s.time_in_stage {
         let _ = writeln!(
             h,

@@ -123,9 +123,15 @@ pub fn sessions(rows: &[SessionRow]) -> Vec<Finding> {
     out
 }
 
-/// The start of a query on one line, at most [`QUERY_CHARS`] characters.
+/// The start of a query on one line, at most [`QUERY_CHARS`] characters. Everything from a
+/// `password` on is masked: another session's `ALTER ROLE ... PASSWORD '...'` or a dblink
+/// conninfo must not reach the screen, a log or a recording.
 pub fn query_start(q: &str) -> String {
-    let one_line: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut one_line: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(i) = one_line.to_ascii_lowercase().find("password") {
+        one_line.truncate(i + "password".len());
+        one_line.push_str(" ********");
+    }
     let mut out: String = one_line.chars().take(QUERY_CHARS).collect();
     if one_line.chars().count() > QUERY_CHARS {
         out.push('…');
@@ -312,6 +318,12 @@ mod tests {
         assert_eq!(s.chars().count(), QUERY_CHARS + 1);
         assert!(s.ends_with('…'));
         assert_eq!(query_start("SELECT 1"), "SELECT 1");
+        assert_eq!(
+            query_start("ALTER ROLE app\n PASSWORD 'hunter2'"),
+            "ALTER ROLE app PASSWORD ********"
+        );
+        let dblink = query_start("SELECT dblink('host=h password=hunter2 user=u', 'x')");
+        assert!(!dblink.contains("hunter2"), "{dblink}");
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! checklist was read and has no *loses data* item; otherwise DRAINED names the loss, e.g.
 //! `DRAINED · 2 unlogged tables (3.40 MiB) will be empty on RDS`.
 
-use crate::probe::checklist::{Checklist, Severity};
-use crate::verdict::readiness::{Verdict, VerdictKind};
+use crate::probe::checklist::{Checklist, Finding, Severity};
+use crate::verdict::readiness::{NotDrained, Verdict, VerdictKind};
 
 /// What a switchover loses beyond what DRAINED covers, by the checklist.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,11 +59,43 @@ pub fn headline(v: &Verdict, checklist: Option<&Checklist>) -> String {
             format!("DRAINED · {}", drained_words(*simulated, checklist))
         }
         (Verdict::InSync { not_drained, .. }, _) => {
-            format!("IN SYNC · not DRAINED: {not_drained}")
+            format!(
+                "IN SYNC · not DRAINED: {not_drained}{}",
+                writers(not_drained, checklist)
+            )
         }
         (_, k @ (VerdictKind::Switching | VerdictKind::Finished)) => k.label().to_string(),
         (v, _) => format!("NOT READY: {}", blockers(v)),
     }
+}
+
+/// Who keeps the source writing, by the checklist's *blocks DRAINED* items, e.g. ` (prepared
+/// transaction g1, pid 4242)`; empty unless the source is writing and the checklist names
+/// someone.
+fn writers(not_drained: &NotDrained, checklist: Option<&Checklist>) -> String {
+    const SHOWN: usize = 3;
+    if *not_drained != NotDrained::SourceWriting {
+        return String::new();
+    }
+    let Some(c) = checklist else {
+        return String::new();
+    };
+    let who: Vec<String> = c
+        .of(Severity::BlocksDrained)
+        .map(|f| match f {
+            Finding::Prepared { gid, .. } => format!("prepared transaction {gid}"),
+            other => other.subject(),
+        })
+        .collect();
+    if who.is_empty() {
+        return String::new();
+    }
+    let more = who.len().saturating_sub(SHOWN);
+    let mut text = who.into_iter().take(SHOWN).collect::<Vec<_>>().join(", ");
+    if more > 0 {
+        text.push_str(&format!(", +{more} more"));
+    }
+    format!(" ({text})")
 }
 
 /// What `--accept-loss` accepts.
@@ -100,7 +132,7 @@ mod tests {
     use super::*;
     use crate::model::Stage;
     use crate::probe::checklist::{Finding, RelKind};
-    use crate::verdict::readiness::{NotDrained, Reason};
+    use crate::verdict::readiness::Reason;
 
     const MIB: u64 = 1024 * 1024;
 
@@ -187,6 +219,26 @@ mod tests {
         assert_eq!(
             headline(&in_sync, None),
             "IN SYNC · not DRAINED: source still writing"
+        );
+        // Who is writing, by the checklist.
+        let writing = checklist(vec![
+            Finding::Prepared {
+                gid: "g1".into(),
+                database: "postgres".into(),
+                age_secs: 9,
+            },
+            Finding::XidSession {
+                pid: 4242,
+                user: None,
+                application: None,
+                client: None,
+                age_secs: None,
+                query: None,
+            },
+        ]);
+        assert_eq!(
+            headline(&in_sync, Some(&writing)),
+            "IN SYNC · not DRAINED: source still writing (prepared transaction g1, pid 4242)"
         );
         let not_ready = Verdict::NotReady(vec![
             Reason::NotSynced(Some(false)),

@@ -189,3 +189,118 @@ async fn unlogged_tables_in_two_databases_refuse_a_drained_switchover() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// The checklist read by the probe itself on a real primary: every kind of item, and a role
+/// without the privileges sees items saying what it cannot read, never a clean list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probe_reads_every_item_and_says_what_it_cannot_read() {
+    use migtop::lab::{Fixtures, Lab, LabOptions};
+    use migtop::probe::checklist::{Finding, Severity};
+    use migtop::probe::{SourceDsn, SourceProbe};
+
+    let _machine = machine::heavy().await;
+    if !have_pg() {
+        return;
+    }
+    let lab = Lab::start(LabOptions {
+        fixtures: Fixtures {
+            unlogged: true,
+            logical_slot: true,
+            prepared: true,
+        },
+        ..LabOptions::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("the lab did not start: {e:#}"));
+    let pg = connect(&lab.primary_dsn()).await;
+    // A session that wrote and stays open: it holds an xid.
+    let writer = connect(&lab.primary_dsn()).await;
+    for sql in [
+        "SET application_name = 'orders-api'",
+        "CREATE TABLE w (i int)",
+        "BEGIN; INSERT INTO w VALUES (1)",
+    ] {
+        writer.batch_execute(sql).await.unwrap();
+    }
+    let probe = |user: &str| {
+        let dsn = lab.primary_dsn().replace("postgres@", &format!("{user}@"));
+        SourceProbe::new(
+            SourceDsn::new(format!("{dsn}?sslmode=disable")),
+            Duration::from_secs(10),
+        )
+        .unwrap()
+    };
+
+    let c = probe("postgres").checklist().await;
+    eprintln!("{c:#?}");
+    assert!(c.databases.iter().any(|d| d == SECOND_DB), "{c:#?}");
+    let texts: Vec<String> = c.items.iter().map(|i| i.to_string()).collect();
+    let has = |s: &str| texts.iter().any(|t| t.contains(s));
+    assert!(
+        has(&format!("public.{UNLOGGED_TABLE} in postgres")),
+        "{texts:#?}"
+    );
+    assert!(
+        has(&format!("public.{SECOND_TABLE} in {SECOND_DB}")),
+        "{texts:#?}"
+    );
+    assert!(
+        has(&format!(
+            "~{} rows",
+            migtop::probe::checklist::count(ROWS as u64)
+        )),
+        "{texts:#?}"
+    );
+    assert!(
+        has(&format!(
+            "logical slot {LOGICAL_SLOT} (test_decoding, inactive"
+        )),
+        "{texts:#?}"
+    );
+    assert!(
+        has("prepared transaction migtop_lab_prepared in postgres"),
+        "{texts:#?}"
+    );
+    assert!(
+        has("(orders-api) from 127.0.0.1 holds an xid"),
+        "{texts:#?}"
+    );
+    assert!(has("INSERT INTO w VALUES (1)"), "{texts:#?}");
+    assert_eq!(c.count(Severity::LosesData), 2, "{texts:#?}");
+
+    // A role that may not connect to `shop` nor see others' sessions.
+    pg.batch_execute(&format!(
+        "CREATE ROLE monitor LOGIN; REVOKE CONNECT ON DATABASE {SECOND_DB} FROM PUBLIC"
+    ))
+    .await
+    .unwrap();
+    let c = probe("monitor").checklist().await;
+    let texts: Vec<String> = c.items.iter().map(|i| i.to_string()).collect();
+    let unreadable: Vec<&Finding> = c
+        .items
+        .iter()
+        .filter(|i| matches!(i, Finding::Unreadable { .. }))
+        .collect();
+    assert!(
+        unreadable
+            .iter()
+            .any(|i| i.severity() == Severity::LosesData
+                && i.to_string()
+                    .starts_with(&format!("cannot read database {SECOND_DB}: "))
+                && i.to_string().contains("permission denied")),
+        "{texts:#?}"
+    );
+    assert!(
+        unreadable
+            .iter()
+            .any(|i| i.severity() == Severity::BlocksDrained
+                && i.to_string().contains("sessions of other roles")),
+        "{texts:#?}"
+    );
+    assert!(c.loses_data(), "an unreadable database is no clean bill");
+    writer.batch_execute("ROLLBACK").await.unwrap();
+    lab.drop_fixtures().await.unwrap();
+    let c = probe("postgres").checklist().await;
+    assert_eq!(c.count(Severity::LosesData), 0, "{c:#?}");
+    assert_eq!(c.count(Severity::BlocksDrained), 0, "{c:#?}");
+}

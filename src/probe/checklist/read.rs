@@ -37,16 +37,19 @@ pub const SUBSCRIPTIONS_SQL: &str = "SELECT s.subname::text, d.datname::text, s.
 pub const PREPARED_SQL: &str = "SELECT gid, database::text, \
        extract(epoch FROM now() - prepared)::float8 FROM pg_prepared_xacts ORDER BY prepared";
 
-/// Client sessions other than this one (PostgreSQL 10+ has `backend_type`).
+/// Every session but this one (PostgreSQL 10+ has `backend_type`). A row this
+/// role may not read has `backend_type` NULL too, so those are kept: they say what is hidden.
+/// Background processes have no role (`usesysid` NULL) and hold no xid of their own.
 fn sessions_sql(version: u32) -> String {
     format!(
         "SELECT pid, backend_xid IS NOT NULL, usename::text, application_name, \
-       client_addr::text, extract(epoch FROM now() - xact_start)::float8, query, \
+       host(client_addr), extract(epoch FROM now() - xact_start)::float8, query, \
        coalesce(query = '{}', false) \
-  FROM pg_stat_activity WHERE pid <> pg_backend_pid(){} ORDER BY xact_start",
+  FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND usesysid IS NOT NULL{} \
+ ORDER BY xact_start",
         rules::INSUFFICIENT_PRIVILEGE,
         if version >= 100000 {
-            " AND backend_type = 'client backend'"
+            " AND (backend_type IS NULL OR backend_type = 'client backend')"
         } else {
             ""
         }

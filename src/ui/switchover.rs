@@ -236,12 +236,13 @@ fn verdict_lines(lines: &mut Vec<Line<'static>>, entry: Option<&SwitchTask>, the
 
 /// The checklist's items, one line each (cut to `width`), under a headline with the counts.
 pub fn checklist_lines(c: &Checklist, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let simulated = if c.simulated { ", simulated" } else { "" };
     let mut out = vec![Line::styled(
-        format!(
-            "Source checklist ({}{}):",
-            c.counts_text(),
-            if c.simulated { ", simulated" } else { "" }
-        ),
+        if c.items.is_empty() {
+            format!("Source checklist: clean{simulated}")
+        } else {
+            format!("Source checklist ({}{simulated}):", c.counts_text())
+        },
         if c.loses_data() {
             theme.bad()
         } else {

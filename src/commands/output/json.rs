@@ -507,4 +507,63 @@ mod tests {
             "cannot connect to the source postgres://u:********@src/db: Connection refused"
         );
     }
+
+    #[test]
+    fn source_checks_and_the_one_poll_verdict() {
+        use crate::model::Stage;
+        use crate::probe::checklist::{Finding, RelKind};
+        let results = one_task("streaming");
+        let checklist = crate::probe::Checklist::new(
+            chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            vec!["postgres".into(), "shop".into()],
+            vec![
+                Finding::LogicalSlot {
+                    name: "cdc".into(),
+                    plugin: Some("pgoutput".into()),
+                    database: Some("shop".into()),
+                    active: true,
+                },
+                Finding::Unlogged {
+                    database: "shop".into(),
+                    schema: "public".into(),
+                    name: "cart".into(),
+                    relkind: RelKind::Table,
+                    bytes: 1 << 20,
+                    rows: None,
+                },
+            ],
+        );
+        let report = ProbeReport {
+            target: "src".into(),
+            result: Ok(sample("0/3001000")),
+            checklist: Some(Box::new(checklist)),
+        };
+        let mut finished = Blockers::new();
+        finished.insert("pgm-1/7".into(), vec![Reason::Stage(Some(Stage::Success))]);
+        let d =
+            serde_json::to_value(StatusJson::build(&results, Some(&report), &finished)).unwrap();
+        assert_eq!(d["instances"][0]["tasks"][0]["verdict"], "finished");
+        let c = &d["source_checks"];
+        assert_eq!(c["read_at"], "2023-11-14T22:13:20.000Z");
+        assert_eq!(c["databases"], serde_json::json!(["postgres", "shop"]));
+        assert_eq!(
+            c["counts"],
+            serde_json::json!({"loses_data": 1, "breaks_consumers": 1, "blocks_drained": 0})
+        );
+        assert_eq!(
+            c["loss"],
+            "1 unlogged table (1.00 MiB) will be empty on RDS"
+        );
+        let first = &c["items"][0];
+        assert_eq!(first["severity"], "loses_data");
+        assert_eq!(first["kind"], "unlogged");
+        assert_eq!(first["name"], "cart");
+        assert_eq!(first["rows"], serde_json::Value::Null);
+        assert_eq!(c["items"][1]["kind"], "logical_slot");
+        assert_eq!(c["items"][1]["active"], true);
+        // Without a probe there is no checklist, and a task in increment is not_ready.
+        let d = serde_json::to_value(StatusJson::build(&results, None, &Blockers::new())).unwrap();
+        assert_eq!(d["source_checks"], serde_json::Value::Null);
+        assert_eq!(d["instances"][0]["tasks"][0]["verdict"], "not_ready");
+    }
 }

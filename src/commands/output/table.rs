@@ -428,4 +428,51 @@ mod tests {
         assert!(lines[1].contains("0 B  unknown   yes"), "{out}");
         assert!(lines[2].contains("not read"), "{out}");
     }
+
+    #[test]
+    fn a_finished_task_reads_finished_and_the_checklist_follows_the_table() {
+        use crate::model::Stage;
+        use crate::probe::checklist::{Finding, RelKind};
+        use crate::verdict::readiness::Reason;
+        let results = one_task(serde_json::json!({
+            "TaskId": 7,
+            "MigrateStage": "success",
+            "ReplicationState": "finish",
+        }));
+        let mut blockers = Blockers::new();
+        blockers.insert("pgm-1/7".into(), vec![Reason::Stage(Some(Stage::Success))]);
+        let report = ProbeReport {
+            target: "postgres://u@src/db".into(),
+            result: Err(ProbeError::Config("x".into())),
+            checklist: Some(Box::new(crate::probe::Checklist::new(
+                chrono::Utc::now(),
+                vec!["postgres".into()],
+                vec![Finding::Unlogged {
+                    database: "postgres".into(),
+                    schema: "public".into(),
+                    name: "cache\u{1b}[31m".into(),
+                    relkind: RelKind::Table,
+                    bytes: 8192,
+                    rows: Some(1),
+                }],
+            ))),
+        };
+        let out = render(&results, Some(&report), &blockers);
+        let row = out.lines().nth(1).unwrap();
+        assert!(row.ends_with("FINISHED"), "{out}");
+        assert!(
+            out.contains("source checklist: 1 loses data (in 1 database)"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "  loses data: unlogged table public.cache in postgres (8.00 KiB, ~1 row)"
+            ),
+            "{out}"
+        );
+        assert!(
+            !out.contains('\u{1b}'),
+            "server text is made printable: {out}"
+        );
+    }
 }

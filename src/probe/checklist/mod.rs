@@ -195,7 +195,8 @@ impl fmt::Display for Finding {
                     units::bytes(*bytes)
                 )?;
                 if let Some(rows) = rows {
-                    write!(f, ", ~{} rows", count(*rows))?;
+                    let s = if *rows == 1 { "" } else { "s" };
+                    write!(f, ", ~{} row{s}", count(*rows))?;
                 }
                 write!(f, "): will be empty on RDS")
             }

@@ -121,3 +121,31 @@ impl Probe for SimulatedProbe {
         TARGET
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::checklist::Severity;
+    use crate::sim::ManualClock;
+    use crate::sim::scenario::Scenario;
+
+    #[tokio::test]
+    async fn the_demo_lends_the_scenarios_checklist_once_then_now_and_then() {
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let engine = Arc::new(ScenarioSource::new(&Scenario::builtin(), 1, clock));
+        let mut p = SimulatedProbe::new(engine);
+        let crm = "pgm-bp1demo00crm02";
+        let first = p.report(crm).await;
+        let c = first.checklist.expect("read at start");
+        assert!(c.simulated);
+        assert_eq!(c.count(Severity::LosesData), 1, "{c:#?}");
+        assert_eq!(c.count(Severity::BreaksConsumers), 1, "{c:#?}");
+        assert!(c.databases.contains(&"crm".to_string()));
+        assert!(p.report(crm).await.checklist.is_none(), "not on every poll");
+        // Another instance's source has its own.
+        let log = p.report("pgm-bp1demo00log03").await.checklist.unwrap();
+        assert_eq!(log.count(Severity::LosesData), 0);
+        // While the source writes, the session that does is named.
+        assert_eq!(p.checklist(crm, true).count(Severity::BlocksDrained), 1);
+    }
+}

@@ -318,6 +318,13 @@ pub enum Require {
     InSync,
 }
 
+/// A loss `switchover --accept-loss` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AcceptLossArg {
+    /// Unlogged tables, sequences and materialized views: they will be empty on RDS.
+    Unlogged,
+}
+
 /// `migtop switchover`. Its `--timeout` bounds the wait for `success` after the call; one
 /// poll's deadline is `--poll-timeout`.
 #[derive(Debug, Clone, Args)]
@@ -331,6 +338,10 @@ pub struct SwitchoverArgs {
     /// Do not ask for the instance id to be typed (needed without a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Switch over although the source's checklist finds data RDS will not have (with
+    /// --require drained, refused otherwise): `unlogged` relations will be empty on RDS.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub accept_loss: Vec<AcceptLossArg>,
     #[command(flatten)]
     pub script: ScriptArgs,
     /// How long to wait for the task to reach success after the call (exit 3 past it); with
@@ -477,6 +488,16 @@ pub struct LabArgs {
     /// No scheduled replay pause, link cut or freeze (the write load still runs).
     #[arg(long)]
     pub no_faults: bool,
+    /// Do not make the unlogged tables (50,000 rows in `postgres` and in a second database,
+    /// `shop`) that the source checklist finds and a switchover leaves empty.
+    #[arg(long)]
+    pub no_unlogged: bool,
+    /// Do not make the logical replication slot the source checklist finds.
+    #[arg(long)]
+    pub no_logical_slot: bool,
+    /// Leave a prepared transaction open on the primary: DRAINED waits for it (`U` commits it).
+    #[arg(long)]
+    pub prepared_xact: bool,
     /// The instance id the API serves.
     #[arg(long, value_name = "ID", default_value = LAB_INSTANCE)]
     pub instance: String,

@@ -70,7 +70,10 @@ impl App {
                 inst.request_id = snap.request_id.clone();
                 inst.item_errors = snap.item_errors.clone();
                 let sample = match (&mut self.source, r.source) {
-                    (Some(src), Some(report)) => {
+                    (Some(src), Some(mut report)) => {
+                        if let Some(c) = report.checklist.take() {
+                            self.checklists.insert(report.target.clone(), *c);
+                        }
                         let by_instance = self
                             .source_by_instance
                             .entry(r.instance.clone())
@@ -417,5 +420,69 @@ mod tests {
         check(&a, "everything stale");
         ok(&mut a, WEST, 201, &[sync(7)]);
         check(&a, "west back");
+    }
+
+    /// A poll of `instance` at `s` with the probe's reading of `target`, with a checklist
+    /// when `checklist`.
+    fn probed(a: &mut App, instance: &str, s: i64, target: &str, checklist: bool) {
+        use crate::aliyun::InstanceSnapshot;
+        use crate::poller::PollResult;
+        use crate::probe::{Checklist, ProbeReport, SourceSample};
+        let report = ProbeReport {
+            target: target.into(),
+            result: Ok(SourceSample {
+                at: at(s),
+                lsn: crate::model::Lsn(1 << 30),
+                in_recovery: false,
+                timeline: Some(1),
+                server_version: None,
+                round_trip_ms: 0,
+                next_xid: Some(5),
+                xid_in_progress: Some(false),
+                wal_sender_timeout: None,
+                simulated: false,
+            }),
+            checklist: checklist.then(|| {
+                Box::new(Checklist::new(
+                    at(s),
+                    vec![format!("db of {target}")],
+                    vec![],
+                ))
+            }),
+        };
+        a.update(crate::app::Action::Poll(PollEvent::Finished(PollResult {
+            instance: instance.into(),
+            started: at(s),
+            at: at(s),
+            result: Ok(InstanceSnapshot {
+                instance: instance.into(),
+                ..Default::default()
+            }),
+            source: Some(report),
+        })));
+    }
+
+    #[test]
+    fn a_checklist_belongs_to_its_source() {
+        let mut cfg = crate::app::fixtures::config();
+        cfg.source_probe = Some("src".into());
+        // One real source for every instance: read during east's poll, west's too.
+        let mut a = App::new(cfg.clone(), at(0));
+        probed(&mut a, EAST, 0, "src", true);
+        probed(&mut a, WEST, 1, "src", false);
+        assert_eq!(a.checklist_for(WEST).unwrap().databases, ["db of src"]);
+        assert!(a.checklist_for(EAST).is_some());
+        // The simulator's sources, one per instance: west's is not east's.
+        let mut a = App::new(cfg, at(0));
+        probed(&mut a, EAST, 0, "sim east", true);
+        probed(&mut a, WEST, 1, "sim west", false);
+        assert_eq!(a.checklist_for(EAST).unwrap().databases, ["db of sim east"]);
+        assert!(
+            a.checklist_for(WEST).is_none(),
+            "never read for west's source"
+        );
+        probed(&mut a, WEST, 2, "sim west", true);
+        assert_eq!(a.checklist_for(WEST).unwrap().databases, ["db of sim west"]);
+        assert_eq!(a.checklists().count(), 2);
     }
 }

@@ -50,6 +50,13 @@ impl App {
                     _ => None,
                 };
             }
+            Some(Overlay::Checklist) => {
+                return match key.code {
+                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('c') => Some(Action::Escape),
+                    KeyCode::Char('q') => Some(Action::Quit),
+                    _ => None,
+                };
+            }
             Some(Overlay::Notice { .. }) => {
                 return match key.code {
                     KeyCode::Esc | KeyCode::Enter | KeyCode::Char('?') | KeyCode::F(1) => {
@@ -100,8 +107,10 @@ impl App {
             KeyCode::Char('+') | KeyCode::Char('=') => Action::IntervalUp,
             KeyCode::Char('-') | KeyCode::Char('_') => Action::IntervalDown,
             KeyCode::Char('S') => Action::Switchover,
+            KeyCode::Char('c') => Action::ToggleChecklist,
             KeyCode::Char('F') if self.config.lab_keys => Action::Lab(LabCommand::ToggleFreeze),
             KeyCode::Char('C') if self.config.lab_keys => Action::Lab(LabCommand::ToggleCut),
+            KeyCode::Char('U') if self.config.lab_keys => Action::Lab(LabCommand::DropFixtures),
             KeyCode::Char('P') if self.config.lab_keys => {
                 Action::Lab(LabCommand::ToggleReplayPause)
             }
@@ -228,7 +237,7 @@ mod tests {
     #[test]
     fn lab_keys_only_in_the_lab() {
         let mut a = app();
-        for c in ['F', 'C', 'P'] {
+        for c in ['F', 'C', 'P', 'U'] {
             assert!(a.key_action(ch(c)).is_none(), "{c} outside the lab");
         }
         a.config.lab_keys = true;
@@ -240,6 +249,10 @@ mod tests {
         assert_eq!(
             a.on_key(ch('P')),
             vec![Effect::Lab(LabCommand::ToggleReplayPause)]
+        );
+        assert_eq!(
+            a.on_key(ch('U')),
+            vec![Effect::Lab(LabCommand::DropFixtures)]
         );
         // The lowercase keys keep their meaning.
         assert!(matches!(a.key_action(ch('f')), Some(Action::ToggleFollow)));
@@ -258,5 +271,19 @@ mod tests {
         assert!(a.key_action(release).is_none());
         assert!(a.on_key(ch('q')).is_empty());
         assert!(a.quit);
+    }
+
+    #[test]
+    fn c_opens_and_closes_the_checklist() {
+        let mut a = app();
+        a.on_key(ch('c'));
+        assert_eq!(a.overlay, Some(Overlay::Checklist));
+        // Keys meant for the dashboard do nothing under it; c, Esc and Enter close it.
+        assert!(a.key_action(ch('r')).is_none());
+        a.on_key(ch('c'));
+        assert_eq!(a.overlay, None);
+        a.on_key(ch('c'));
+        a.on_key(key(KeyCode::Esc));
+        assert_eq!(a.overlay, None);
     }
 }

@@ -30,6 +30,7 @@ use crate::aliyun::ApiError;
 use crate::app::view::layout::{self, AppLayout, LayoutInput};
 use crate::model::Task;
 use crate::poller::{Control, PollEvent};
+use crate::probe::Checklist;
 use crate::verdict::history::{History, SampleData, SourceHistory};
 use crate::verdict::readiness::{self, ReadinessConfig, Verdict};
 
@@ -184,8 +185,13 @@ pub enum Focus {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
     Help,
-    Notice { title: String, text: String },
+    Notice {
+        title: String,
+        text: String,
+    },
     Switchover(SwitchDialog),
+    /// The source's checklist for the selected task (`c`).
+    Checklist,
 }
 
 /// What the lab dashboard's keys ask of the lab (each one toggles).
@@ -197,6 +203,9 @@ pub enum LabCommand {
     ToggleCut,
     /// Pause replay on the standby, or resume it.
     ToggleReplayPause,
+    /// Drop what the source checklist finds (unlogged tables, the logical slot) and commit
+    /// the prepared transaction.
+    DropFixtures,
 }
 
 /// Every way the state changes.
@@ -225,6 +234,8 @@ pub enum Action {
     IntervalUp,
     IntervalDown,
     ToggleHelp,
+    /// Open or close the source's checklist.
+    ToggleChecklist,
     /// Scroll the help overlay by this many lines (it scrolls when it does not fit).
     HelpScroll(i32),
     /// Select this row of the task list (a click), focusing the list.
@@ -278,6 +289,8 @@ pub struct App {
     /// The same readings by the instance whose poll they followed: a simulated probe lends
     /// each instance its own source, and rates must not mix two sources' positions.
     source_by_instance: HashMap<String, SourceHistory>,
+    /// The newest checklist of each source, by the probe's (redacted) target.
+    checklists: HashMap<String, Checklist>,
     pub tasks: HashMap<String, TaskEntry>,
     pub rows: Vec<RowRef>,
     pub selected: usize,
@@ -314,6 +327,17 @@ impl App {
         self.source_by_instance.get(instance)
     }
 
+    /// The newest checklist of the source `instance`'s readings come from, once read.
+    pub fn checklist_for(&self, instance: &str) -> Option<&Checklist> {
+        self.checklists.get(&self.source_for(instance)?.target)
+    }
+
+    /// Every source's newest checklist (one with a real probe; one per instance with the
+    /// simulator's).
+    pub fn checklists(&self) -> impl Iterator<Item = &Checklist> {
+        self.checklists.values()
+    }
+
     /// A fresh dashboard at time `now`, before any poll.
     pub fn new(config: AppConfig, now: DateTime<Utc>) -> App {
         let instances = config
@@ -334,6 +358,7 @@ impl App {
         let mut app = App {
             source,
             source_by_instance: HashMap::new(),
+            checklists: HashMap::new(),
             interval: config.interval,
             config,
             now,
@@ -486,6 +511,12 @@ impl App {
                 self.overlay = match self.overlay {
                     Some(Overlay::Help) => None,
                     _ => Some(Overlay::Help),
+                }
+            }
+            Action::ToggleChecklist => {
+                self.overlay = match self.overlay {
+                    Some(Overlay::Checklist) => None,
+                    _ => Some(Overlay::Checklist),
                 }
             }
             Action::HelpScroll(n) => {

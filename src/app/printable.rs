@@ -24,6 +24,10 @@ pub(super) fn poll_result(r: &mut PollResult) {
         Ok(snap) => snapshot(snap),
         Err(e) => error(e),
     }
+    // Table names, application names and queries are the source's users' text.
+    if let Some(c) = r.source.as_mut().and_then(|s| s.checklist.as_mut()) {
+        c.texts_mut(clean);
+    }
 }
 
 fn snapshot(snap: &mut InstanceSnapshot) {

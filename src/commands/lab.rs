@@ -69,6 +69,11 @@ pub async fn run(args: LabArgs) -> anyhow::Result<i32> {
         faults: !args.no_faults,
         instance: args.instance.clone(),
         writer_tps: args.writer_tps,
+        fixtures: crate::lab::Fixtures {
+            unlogged: !args.no_unlogged,
+            logical_slot: !args.no_logical_slot,
+            prepared: args.prepared_xact,
+        },
     };
     // A signal while the lab comes up drops the start, which removes what was made so far.
     let mut session = tokio::select! {
@@ -213,6 +218,10 @@ impl LabControl for LabKeys {
                 LabCommand::ToggleCut => {
                     lab.cut_link();
                     "link cut (C restores)"
+                }
+                LabCommand::DropFixtures => {
+                    lab.drop_fixtures().await.map_err(|e| format!("{e:#}"))?;
+                    "dropped the unlogged tables and the logical slot; committed the prepared transaction"
                 }
                 LabCommand::ToggleReplayPause => {
                     let paused = lab

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod docs;
 pub mod exporter;
 pub mod lab;
+pub mod loss_gate;
 pub mod metrics_endpoint;
 pub mod output;
 pub mod record;

@@ -18,7 +18,8 @@ use crate::probe::SourceProbe;
 use crate::recording::{Entry, Recorder};
 use crate::util::error::{UsageError, say};
 use crate::util::units;
-use crate::verdict::readiness::{ReadinessConfig, Verdict};
+use crate::verdict::readiness::ReadinessConfig;
+use crate::verdict::words;
 
 /// Default poll interval of `wait` and `switchover`.
 pub const SCRIPT_INTERVAL: Duration = Duration::from_secs(5);
@@ -248,8 +249,9 @@ impl Session {
         }
     }
 
-    /// The CI log line of the last poll: time, stage, state, lag, verdict and its first reason
-    /// (a failed poll: the error); none when the poll ends the command (it says why itself).
+    /// The CI log line of the last poll: time, stage, state, lag and the verdict in words
+    /// ([`words::headline`]: every blocker, or what DRAINED loses by the source's checklist);
+    /// a failed poll: the error; none when the poll ends the command (it says why itself).
     pub fn line(&self, seen: &Seen, max_errors: u32) -> Option<String> {
         let now = stamp(Utc::now());
         Some(match seen {
@@ -261,13 +263,8 @@ impl Session {
             Seen::Task => {
                 let e = self.key.as_deref().and_then(|k| self.judge.task(k))?;
                 let text = |v: Option<String>| v.unwrap_or_else(|| "unknown".into());
-                let verdict = match (&e.verdict, e.verdict.reasons().first()) {
-                    (_, Some(r)) => format!("{}: {r}", e.verdict.label()),
-                    (Verdict::InSync { not_drained, .. }, None) => {
-                        format!("IN SYNC: not DRAINED: {not_drained}")
-                    }
-                    _ => e.verdict.label().to_string(),
-                };
+                let verdict =
+                    words::headline(&e.verdict, self.judge.app().checklist_for(&e.task.instance));
                 format!(
                     "{now} task {} stage {} state {} lag {} {verdict}",
                     e.task.display_name(),

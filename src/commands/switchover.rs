@@ -28,6 +28,7 @@ use crate::util::error::{
 };
 use crate::verdict::cutover::{self, SourceMark, TargetReading};
 use crate::verdict::readiness::{Verdict, VerdictKind};
+use crate::verdict::words;
 
 /// Whether the verdict meets the requirement.
 pub fn meets(require: Require, e: &TaskEntry) -> bool {
@@ -76,10 +77,6 @@ fn settle(s: &Session, seen: &Seen, max_errors: u32) -> Option<i32> {
                 s.instance
             ));
             Some(EXIT_REFUSED)
-        }
-        Seen::Final(e) => {
-            say(format_args!("migtop: {e} This is final: not retried."));
-            Some(EXIT_API)
         }
         Seen::Error(e) if s.errors >= max_errors => {
             say(format_args!(
@@ -278,8 +275,13 @@ async fn judge(
     }
     let e = entry(s).expect("the window ended on a task");
     if !meets(gate, e) {
+        // Every blocker on the headline, terse; then each in full.
+        let why = match &e.verdict {
+            Verdict::InSync { not_drained, .. } => not_drained.to_string(),
+            v => words::blockers(v),
+        };
         say(format_args!(
-            "migtop: refused: task {} is {}, not {}:",
+            "migtop: refused: task {} is {}, not {}: {why}:",
             e.task.display_name(),
             e.verdict.label(),
             required_label(gate)
@@ -295,10 +297,14 @@ async fn judge(
     }))
 }
 
-/// Refusals that do not depend on the verdict, before anything is changed or sent (the
-/// source checklist's `--accept-loss` goes here). None yet.
-fn preflight(_args: &SwitchoverArgs, _s: &Session, _judged: &Judged) -> anyhow::Result<Flow<()>> {
-    Ok(Flow::Go(()))
+/// Refusals that do not depend on the verdict, before anything is changed or sent: the
+/// source checklist's *loses data* items, unless `--accept-loss` accepts them.
+fn preflight(args: &SwitchoverArgs, s: &Session, judged: &Judged) -> anyhow::Result<Flow<()>> {
+    let checklist = s.judge.app().checklist_for(&s.instance);
+    match super::loss_gate::check(args.require, &args.accept_loss, &judged.name, checklist) {
+        Some(code) => Ok(Flow::Exit(code)),
+        None => Ok(Flow::Go(())),
+    }
 }
 
 /// Asks for the instance id on the terminal unless `--yes`, then judges once more on fresh
@@ -347,7 +353,15 @@ async fn confirm(
     }
     let fresh = matches!(seen, Seen::Task);
     match entry(s) {
-        Some(e) if fresh && meets(gate, e) => Ok(Flow::Go(())),
+        Some(e) if fresh && meets(gate, e) => {
+            // The checklist may have been read again while the id was typed.
+            let checklist = s.judge.app().checklist_for(&e.task.instance);
+            let name = e.task.display_name();
+            match super::loss_gate::check(gate, &args.accept_loss, &name, checklist) {
+                Some(code) => Ok(Flow::Exit(code)),
+                None => Ok(Flow::Go(())),
+            }
+        }
         Some(e) => {
             say(format_args!(
                 "migtop: refused: task {} is no longer {}; nothing sent:",

@@ -12,6 +12,7 @@
 //! simulator can serve as is. Everything is cleaned up when the [`Lab`] is dropped or shut
 //! down, and on exit or signals (see [`guard`]).
 
+pub mod fixtures;
 pub mod guard;
 pub mod link;
 pub mod load;
@@ -33,6 +34,7 @@ use anyhow::{Context, bail};
 use serde_json::{Map, Value};
 
 use crate::model::{Lsn, ReplicationState, Stage};
+pub use fixtures::Fixtures;
 pub use link::{LinkMode, LinkStats, Upstream};
 pub use load::{LoadPhase, LoadPlan, LoadState};
 pub use standby::{ReceiverRow, StandbyReading};
@@ -64,6 +66,9 @@ pub struct LabOptions {
     /// the base backup instead of streaming through a slow link. (Otherwise the first
     /// [`Lab::start_load`] creates them.)
     pub pgbench_init: bool,
+    /// What the source checklist will find, made once the standby streams and before the
+    /// link is throttled (a second database's creation is WAL).
+    pub fixtures: Fixtures,
 }
 
 impl Default for LabOptions {
@@ -76,6 +81,7 @@ impl Default for LabOptions {
             utc_offset_hours: 8,
             link_rate: None,
             pgbench_init: false,
+            fixtures: Fixtures::default(),
         }
     }
 }
@@ -237,7 +243,10 @@ impl Lab {
                 pg::log_tail(&lab.dir().join("standby.log"), 6)
             )
         })?;
-        // Only now: the base backup and catch-up go at full speed.
+        lab.create_fixtures(opts.fixtures)
+            .await
+            .context("cannot make the checklist's objects on the primary")?;
+        // Only now: the base backup, catch-up and fixtures go at full speed.
         lab.link.set_rate(opts.link_rate);
         Ok(lab)
     }

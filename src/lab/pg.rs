@@ -269,7 +269,10 @@ pub const SERVER_CONF: &str = "
 listen_addresses = '127.0.0.1'
 max_connections = 40
 shared_buffers = 16MB
-wal_level = replica
+# logical: the lab makes a logical slot for the source checklist to find (a standby works
+# the same at either level); prepared transactions: the checklist names one left open.
+wal_level = logical
+max_prepared_transactions = 4
 max_wal_senders = 4
 max_replication_slots = 4
 wal_keep_size = 128MB

@@ -43,6 +43,8 @@ pub struct SessionConfig {
     /// A writer that keeps going at this many transactions per second until a fence stops
     /// it (`--writer-tps`); 0 for none.
     pub writer_tps: u32,
+    /// What the source checklist will find (unlogged tables, a logical slot, ...).
+    pub fixtures: super::Fixtures,
 }
 
 /// The PostgreSQL binaries, or a configuration error saying how to get them.
@@ -78,6 +80,7 @@ impl LabSession {
         let lab = Lab::start(LabOptions {
             link_rate: (config.link_rate > 0).then_some(config.link_rate),
             pgbench_init: true,
+            fixtures: config.fixtures,
             ..LabOptions::default()
         })
         .await?;

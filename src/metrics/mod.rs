@@ -32,6 +32,8 @@ use prometheus_client::registry::Registry;
 use crate::app::App;
 use crate::model::{ReplicationState, SeverityCounts, Task};
 use crate::poller::PollResult;
+use crate::probe::Checklist;
+use crate::probe::checklist::Severity;
 use crate::verdict::history::SampleData;
 use crate::verdict::readiness::{self, Verdict, VerdictKind};
 
@@ -102,6 +104,11 @@ struct CheckLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SeverityLabels {
+    severity: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct InstanceLabels {
     instance: String,
 }
@@ -114,18 +121,10 @@ struct ErrorLabels {
 
 /// The `verdict` label value of a verdict kind.
 pub fn verdict_label(kind: VerdictKind) -> &'static str {
-    match kind {
-        VerdictKind::NotReady => "not_ready",
-        VerdictKind::InSync => "in_sync",
-        VerdictKind::Drained => "drained",
-    }
+    kind.key()
 }
 
-const VERDICTS: [VerdictKind; 3] = [
-    VerdictKind::NotReady,
-    VerdictKind::InSync,
-    VerdictKind::Drained,
-];
+const VERDICTS: [VerdictKind; 5] = VerdictKind::ALL;
 
 /// Everything exported about one task; `None` is unknown and absent from the exposition.
 #[derive(Debug, Clone, PartialEq)]
@@ -218,6 +217,7 @@ pub struct Metrics {
     poll_failures: Family<InstanceLabels, Counter>,
     last_success: Family<InstanceLabels, F64Gauge>,
     poll_duration: Family<InstanceLabels, Histogram, fn() -> Histogram>,
+    source_checks: Family<SeverityLabels, U64Gauge>,
 }
 
 impl Default for Metrics {
@@ -265,6 +265,7 @@ impl Metrics {
             poll_failures: Family::default(),
             last_success: Family::default(),
             poll_duration: Family::new_with_constructor(poll_histogram),
+            source_checks: Family::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -332,7 +333,29 @@ impl Metrics {
             "Duration of a poll (the API request, and the source probe after a success)",
             m.poll_duration.clone(),
         );
+        r.register(
+            "migtop_source_check_items",
+            "Items of the source's checklist (--source-dsn) by severity: loses_data (unlogged relations, or what could not be read for them), breaks_consumers (logical slots, subscriptions), blocks_drained (prepared transactions, sessions holding an xid); absent before the checklist is read",
+            m.source_checks.clone(),
+        );
         m
+    }
+
+    /// Sets the checklist's item counts (summed over the sources, one with a real probe), or
+    /// removes them while no checklist has been read.
+    pub fn set_checklists<'a>(&self, checklists: impl Iterator<Item = &'a Checklist>) {
+        let _guard = self.lock();
+        let mut counts: Option<[u64; 3]> = None;
+        for c in checklists {
+            let n = counts.get_or_insert([0; 3]);
+            for (i, s) in Severity::ALL.iter().enumerate() {
+                n[i] += c.count(*s) as u64;
+            }
+        }
+        for (i, s) in Severity::ALL.iter().enumerate() {
+            let labels = SeverityLabels { severity: s.key() };
+            put(&self.source_checks, &labels, counts.map(|n| n[i]));
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<TaskLabels>> {
@@ -475,6 +498,7 @@ impl Metrics {
             })
             .collect();
         self.set_tasks(&readings);
+        self.set_checklists(app.checklists());
     }
 
     /// The exposition in the Prometheus text format, its series in a stable order from

@@ -173,7 +173,7 @@ fn unknown_values_are_absent_and_gone_tasks_removed() {
         .filter(|l| l.contains("task_name=\"billing\""))
         .collect();
     // Only the verdict is known about billing.
-    assert_eq!(billing.len(), 3, "{billing:#?}");
+    assert_eq!(billing.len(), 5, "{billing:#?}");
     assert!(
         billing
             .iter()
@@ -402,4 +402,77 @@ fn the_dashboard_state_is_exported_as_judged() {
         m.encode()
             .contains("migtop_last_poll_success_timestamp_seconds{instance=\"pgm-1\"}")
     );
+}
+
+#[test]
+fn a_finished_task_is_finished_not_not_ready() {
+    let m = Metrics::new();
+    let tk = task("pgm-1", 7, "orders", "success");
+    let finished = Verdict::NotReady(vec![Reason::Stage(Some(Stage::Success))]);
+    m.set_tasks(&[TaskReading::new(&tk, None, &finished, t(0))]);
+    for (v, want) in [
+        ("not_ready", "0"),
+        ("in_sync", "0"),
+        ("drained", "0"),
+        ("switching", "0"),
+        ("finished", "1"),
+    ] {
+        assert_eq!(
+            value(&m, &format!("migtop_task_verdict{{{L},verdict=\"{v}\"}}")).as_deref(),
+            Some(want),
+            "{v}"
+        );
+    }
+}
+
+#[test]
+fn the_checklist_is_counted_by_severity_once_read() {
+    use crate::probe::checklist::{Finding, RelKind};
+    let m = Metrics::new();
+    m.set_checklists(std::iter::empty());
+    assert!(!m.encode().contains("migtop_source_check_items{"));
+    let c = Checklist::new(
+        t(0),
+        vec!["postgres".into()],
+        vec![
+            Finding::Unlogged {
+                database: "postgres".into(),
+                schema: "public".into(),
+                name: "a".into(),
+                relkind: RelKind::Table,
+                bytes: 8192,
+                rows: None,
+            },
+            Finding::Unlogged {
+                database: "shop".into(),
+                schema: "public".into(),
+                name: "b".into(),
+                relkind: RelKind::Table,
+                bytes: 8192,
+                rows: None,
+            },
+            Finding::LogicalSlot {
+                name: "cdc".into(),
+                plugin: None,
+                database: None,
+                active: true,
+            },
+        ],
+    );
+    m.set_checklists([&c].into_iter());
+    for (s, want) in [
+        ("loses_data", "2"),
+        ("breaks_consumers", "1"),
+        ("blocks_drained", "0"),
+    ] {
+        assert_eq!(
+            value(
+                &m,
+                &format!("migtop_source_check_items{{severity=\"{s}\"}}")
+            )
+            .as_deref(),
+            Some(want),
+            "{s}"
+        );
+    }
 }

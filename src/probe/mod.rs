@@ -9,6 +9,7 @@
 //! an xid or needs a privilege beyond login. A probe failure is a value, never fatal.
 
 pub mod admin;
+pub mod checklist;
 pub mod conninfo;
 pub mod dsn;
 pub mod per_instance;
@@ -23,6 +24,7 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
+pub use checklist::Checklist;
 pub use dsn::{DsnError, SourceDsn};
 
 use crate::model::{Lsn, ReplicationInfo};
@@ -82,12 +84,35 @@ pub struct ProbeReport {
     /// The DSN, redacted.
     pub target: String,
     pub result: ProbeResult,
+    /// The source's checklist, when this reading took one (at start, then every
+    /// [`CHECKLIST_EVERY`], or sooner when a transaction started or ended holding an xid).
+    /// Boxed: it is rare, and a poll result travels through channels by value.
+    pub checklist: Option<Box<Checklist>>,
 }
 
 impl ProbeReport {
     /// The sample, if the probe succeeded.
     pub fn sample(&self) -> Option<&SourceSample> {
         self.result.as_ref().ok()
+    }
+}
+
+/// How often the checklist is read again: it opens a session per database, so not on every
+/// poll.
+pub const CHECKLIST_EVERY: Duration = Duration::from_secs(60);
+
+/// How soon after a reading the checklist is read again when the source's xid state changed
+/// (so the sessions it names are the ones DRAINED waits for, or none).
+pub const CHECKLIST_SOONEST: Duration = Duration::from_secs(5);
+
+/// Whether the checklist is due: never read, read [`CHECKLIST_EVERY`] ago, or the xid state
+/// changed since and [`CHECKLIST_SOONEST`] passed. `last`: how long ago it was read and the
+/// xid state then.
+pub fn checklist_due(last: Option<(Duration, Option<bool>)>, in_progress: Option<bool>) -> bool {
+    match last {
+        None => true,
+        Some((ago, _)) if ago >= CHECKLIST_EVERY => true,
+        Some((ago, then)) => ago >= CHECKLIST_SOONEST && then != in_progress,
     }
 }
 
@@ -190,6 +215,8 @@ pub struct SourceProbe {
     timeout: Duration,
     session: Option<Session>,
     warnings: Vec<String>,
+    /// When the checklist was last read, and the xid state then.
+    checklist_read: Option<(std::time::Instant, Option<bool>)>,
 }
 
 impl std::fmt::Debug for SourceProbe {
@@ -214,6 +241,7 @@ impl SourceProbe {
             timeout,
             session: None,
             warnings: resolved.warnings,
+            checklist_read: None,
         })
     }
 
@@ -227,13 +255,105 @@ impl SourceProbe {
         std::mem::take(&mut self.warnings)
     }
 
-    /// Reads the source once and labels the answer with the redacted DSN.
+    /// Reads the source once and labels the answer with the redacted DSN; the checklist too
+    /// when it is due ([`checklist_due`]) and the source answered.
     pub async fn report(&mut self) -> ProbeReport {
         let result = self.sample().await;
+        let checklist = match &result {
+            Ok(s) => {
+                let last = self.checklist_read.map(|(at, then)| (at.elapsed(), then));
+                if checklist_due(last, s.xid_in_progress) {
+                    self.checklist_read = Some((std::time::Instant::now(), s.xid_in_progress));
+                    Some(Box::new(self.checklist().await))
+                } else {
+                    None
+                }
+            }
+            Err(_) => None,
+        };
         ProbeReport {
             target: self.target().to_string(),
             result,
+            checklist,
         }
+    }
+
+    /// Reads the checklist now, in every database that accepts connections; what cannot be
+    /// read (no answer in time included) is an item, never a clean list.
+    pub async fn checklist(&mut self) -> Checklist {
+        let limit = self.timeout.saturating_mul(3);
+        match tokio::time::timeout(limit, self.read_checklist()).await {
+            Ok(c) => c,
+            Err(_) => {
+                // A hung session is dropped; the next sample opens a new one.
+                self.session = None;
+                Checklist::new(
+                    Utc::now(),
+                    Vec::new(),
+                    vec![checklist::Finding::Unreadable {
+                        what: "the checklist".into(),
+                        reason: format!("no answer within {} s", limit.as_secs().max(1)),
+                        severity: checklist::Severity::LosesData,
+                    }],
+                )
+            }
+        }
+    }
+
+    async fn read_checklist(&mut self) -> Checklist {
+        use checklist::{Finding, Severity, read};
+        let unreadable = |what: String, reason: String| Finding::Unreadable {
+            what,
+            reason,
+            severity: Severity::LosesData,
+        };
+        if self.session.is_none() {
+            match self.connect().await {
+                Ok(s) => self.session = Some(s),
+                Err(e) => {
+                    return Checklist::new(
+                        Utc::now(),
+                        Vec::new(),
+                        vec![unreadable("the source".into(), e.to_string())],
+                    );
+                }
+            }
+        }
+        let Some(s) = self.session.as_ref() else {
+            unreachable!("a session was just opened")
+        };
+        let (databases, mut items) = read::cluster(&s.client, s.version).await;
+        let current: Option<String> = s
+            .client
+            .query_one("SELECT current_database()::text", &[])
+            .await
+            .ok()
+            .and_then(|r| r.try_get(0).ok());
+        let mut read_dbs = Vec::new();
+        for db in databases.iter().take(read::MAX_DATABASES) {
+            if current.as_ref() == Some(db) {
+                items.extend(read::database(&s.client, db).await);
+            } else {
+                match self.open(Some(db)).await {
+                    Ok((client, conn)) => {
+                        items.extend(read::database(&client, db).await);
+                        conn.abort();
+                    }
+                    Err(reason) => {
+                        items.push(unreadable(format!("database {db}"), reason));
+                        continue;
+                    }
+                }
+            }
+            read_dbs.push(db.clone());
+        }
+        if databases.len() > read::MAX_DATABASES {
+            items.push(unreadable(
+                format!("{} more databases", databases.len() - read::MAX_DATABASES),
+                format!("only the first {} are read", read::MAX_DATABASES),
+            ));
+        }
+        Checklist::new(Utc::now(), read_dbs, items)
     }
 
     /// Reads the source once. A stale session is replaced and the query retried once.
@@ -277,22 +397,39 @@ impl SourceProbe {
         }
     }
 
-    async fn connect(&mut self) -> Result<Session, ProbeError> {
-        let target = self.target().to_string();
-        let resolved = self.dsn.resolve().map_err(|e| ProbeError::Config(e.0))?;
-        let (mode, tls) = tls::connector(resolved.ssl_mode, &resolved.root_cert)
-            .map_err(|e| ProbeError::Config(e.0))?;
+    /// A session with the DSN's settings, on `dbname` instead of the DSN's database when
+    /// given; the error is the reason alone (password scrubbed).
+    async fn open(
+        &self,
+        dbname: Option<&str>,
+    ) -> Result<(tokio_postgres::Client, JoinHandle<()>), String> {
+        let resolved = self.dsn.resolve().map_err(|e| e.0)?;
+        let (mode, tls) =
+            tls::connector(resolved.ssl_mode, &resolved.root_cert).map_err(|e| e.0)?;
         let mut config = resolved.config;
         config.ssl_mode(mode);
-        let (client, connection) = config.connect(tls).await.map_err(|e| ProbeError::Connect {
-            target: target.clone(),
-            reason: self.describe(&e),
-        })?;
+        if let Some(db) = dbname {
+            config.dbname(db);
+        }
+        let (client, connection) = config.connect(tls).await.map_err(|e| self.describe(&e))?;
         let conn = tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!("source probe session ended: {e}");
             }
         });
+        Ok((client, conn))
+    }
+
+    async fn connect(&mut self) -> Result<Session, ProbeError> {
+        let target = self.target().to_string();
+        // Configuration mistakes first, as such (`open` would give only their text).
+        let resolved = self.dsn.resolve().map_err(|e| ProbeError::Config(e.0))?;
+        tls::connector(resolved.ssl_mode, &resolved.root_cert)
+            .map_err(|e| ProbeError::Config(e.0))?;
+        let (client, conn) = self
+            .open(None)
+            .await
+            .map_err(|reason| ProbeError::Connect { target, reason })?;
         let row = client
             .query_one(SESSION_SQL, &[])
             .await
@@ -441,6 +578,18 @@ mod tests {
             wal_sender_timeout: Some(Duration::from_secs(60)),
             simulated: false,
         }
+    }
+
+    #[test]
+    fn the_checklist_is_read_at_start_now_and_then_and_when_writers_change() {
+        let s = Duration::from_secs;
+        assert!(checklist_due(None, Some(false)), "at start");
+        assert!(!checklist_due(Some((s(2), Some(false))), Some(false)));
+        assert!(checklist_due(Some((s(60), Some(false))), Some(false)));
+        // A writer came or went: read again soon, not at once.
+        assert!(!checklist_due(Some((s(2), Some(false))), Some(true)));
+        assert!(checklist_due(Some((s(5), Some(false))), Some(true)));
+        assert!(checklist_due(Some((s(6), Some(true))), Some(false)));
     }
 
     #[test]

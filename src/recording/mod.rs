@@ -12,8 +12,9 @@
 //!
 //! A poll line is [`PollResult`] in serde form: the decoded tasks (already redacted: no
 //! `SourcePassword`, conninfo passwords masked) or the error, and the source probe's reading
-//! (its target is the redacted DSN). Lines are written with one `write` each on a file opened
-//! for appending, so several runs (and several processes) can add to one file. A line that
+//! (its target is the redacted DSN; on the polls that read it, the source's checklist). Lines
+//! are written with one `write` each on a file opened for appending, so several runs (and
+//! several processes) can add to one file. A line that
 //! cannot be read (a torn last line after a crash, a newer version, another kind) is skipped
 //! with a warning; it never stops the rest from being read.
 
@@ -30,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aliyun::{ApiError, InstanceSnapshot};
 use crate::poller::PollResult;
-use crate::probe::{ProbeError, ProbeReport, SourceSample};
+use crate::probe::{Checklist, ProbeError, ProbeReport, SourceSample};
 
 /// The version written in every line's `v`; readers skip lines of a newer version.
 pub const FORMAT_VERSION: u32 = 1;
@@ -101,6 +102,9 @@ pub struct ProbeRecord {
     pub sample: Option<SourceSample>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ProbeError>,
+    /// The source's checklist, on the polls that read it (at start, then now and then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checklist: Option<Box<Checklist>>,
 }
 
 /// A switchover request and its answer.
@@ -137,6 +141,7 @@ impl From<&PollResult> for PollRecord {
                 target: p.target.clone(),
                 sample: p.result.as_ref().ok().cloned(),
                 error: p.result.as_ref().err().cloned(),
+                checklist: p.checklist.clone(),
             }),
         }
     }
@@ -162,6 +167,7 @@ impl PollRecord {
                         "the recording holds no reading for this poll".into(),
                     )),
                 },
+                checklist: p.checklist.clone(),
             }),
         }
     }
@@ -521,6 +527,7 @@ mod tests {
                 wal_sender_timeout: None,
                 simulated: false,
             }),
+            checklist: None,
         }
     }
 

@@ -46,6 +46,11 @@ pub struct InstanceSpec {
     pub id: String,
     #[serde(default)]
     pub tasks: Vec<TaskSpec>,
+    /// What the simulated probe's checklist finds on this instance's source (unlogged
+    /// relations, logical slots, ...), as the checklist's own items; a session holding an
+    /// xid is added while the source writes.
+    #[serde(default)]
+    pub source_checklist: Vec<crate::probe::checklist::Finding>,
 }
 
 /// One migration task.

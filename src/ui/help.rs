@@ -28,7 +28,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("r", "poll now"),
     ("p  Space", "pause / resume polling"),
     ("+/-", "poll less / more often"),
-    ("S", "switchover (needs --allow-switchover)"),
+    ("S", "switchover (--allow-switchover) · c: source checklist"),
     ("? F1", "this help (↑↓ PgUp/PgDn scroll it)"),
     ("Esc", "close overlays, clear the search"),
     ("q F10 Ctrl-C", "quit"),
@@ -38,6 +38,10 @@ pub const KEYS: &[(&str, &str)] = &[
 pub const LAB_KEYS: &[(&str, &str)] = &[
     ("F", "lab: freeze / thaw the link (no WAL sent, still up)"),
     ("C", "lab: cut / restore the link"),
+    (
+        "U",
+        "lab: drop the unlogged tables and slot, commit the prepared xact",
+    ),
     ("P", "lab: pause / resume replay on the standby"),
 ];
 
@@ -204,7 +208,7 @@ mod tests {
             " │ (scroll the log when it has focus) │ ",
             " │ g/G           first / last task    │ ",
             " │ (top / bottom of the log)          │ ",
-            " └──────────────── ▼ 37 more (↓ PgDn) ┘ ",
+            " └──────────────── ▼ 38 more (↓ PgDn) ┘ ",
         ]);
         assert_eq!(text(&render(40, 6)), text(&want));
     }

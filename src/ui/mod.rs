@@ -2,6 +2,7 @@
 //! built from the state here (each view's `of`, the only code below this module that reads
 //! `App`); the layout and the log's text come from [`crate::app::view`].
 
+pub mod checklist;
 pub mod details;
 pub mod footer;
 pub mod header;
@@ -105,6 +106,13 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Some(Overlay::Switchover(d)) => frame.render_widget(
             switchover::SwitchoverDialog {
                 view: switchover::SwitchoverView::of(app, d),
+                theme,
+            },
+            area,
+        ),
+        Some(Overlay::Checklist) => frame.render_widget(
+            checklist::ChecklistOverlay {
+                view: checklist::ChecklistView::of(app),
                 theme,
             },
             area,

@@ -1,4 +1,5 @@
-//! The switchover dialog: the verdict, a typed confirmation, then the API's answer.
+//! The switchover dialog: the verdict, the source's checklist, a typed confirmation, then
+//! the API's answer.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -9,9 +10,12 @@ use super::theme::Theme;
 use super::{centered, panel_block, verdict};
 use crate::app::{App, SwitchDialog, SwitchPhase};
 use crate::model::{ReplicationState, Stage};
+use crate::probe::Checklist;
+use crate::probe::checklist::Severity;
 use crate::util::text::printable;
-use crate::util::units;
+use crate::util::{text, units};
 use crate::verdict::readiness::{NotDrained, Verdict, VerdictKind};
+use crate::verdict::words::{self, Loss};
 
 /// The dialog as data: the dialog's state and the task it acts on.
 #[derive(Debug, Clone)]
@@ -32,6 +36,8 @@ pub struct SwitchTask {
     pub lag_lower_bound: bool,
     pub stage: Option<Stage>,
     pub state: Option<ReplicationState>,
+    /// The newest checklist of the task's source, once read.
+    pub checklist: Option<Checklist>,
 }
 
 impl<'a> SwitchoverView<'a> {
@@ -46,6 +52,7 @@ impl<'a> SwitchoverView<'a> {
                 lag_lower_bound: e.lag_is_lower_bound(),
                 stage: e.task.stage.clone(),
                 state: e.task.replication_state.clone(),
+                checklist: app.checklist_for(&e.task.instance).cloned(),
             }),
         }
     }
@@ -87,36 +94,68 @@ impl Widget for SwitchoverDialog<'_> {
                 .map_or("unknown".to_string(), |s| s.to_string());
             lines.push(Line::from(format!("Now: stage {stage}, state {state}")));
         }
-        lines.push(Line::default());
+        let w = 70.min(area.width.saturating_sub(2));
+        let inner_w = w.saturating_sub(2).max(1) as usize;
+        // The checklist's items sit above the confirmation, as many as the screen holds.
+        let mut items = Vec::new();
+        if matches!(d.phase, SwitchPhase::Typing)
+            && let Some(c) = entry.and_then(|e| e.checklist.as_ref())
+        {
+            items = checklist_lines(c, inner_w, theme);
+        }
+        let mut tail: Vec<Line> = vec![Line::default()];
         match &d.phase {
             SwitchPhase::Typing => {
-                lines.push(Line::from(
+                tail.push(Line::from(
                 "This calls ActivateMigrationTargetInstance (switch now). Type the instance id to confirm:",
             ));
-                lines.push(Line::from(vec![
+                tail.push(Line::from(vec![
                     Span::styled("> ", theme.accent()),
                     Span::raw(printable(&d.typed).into_owned()),
                     Span::styled("█", theme.dim()),
                 ]));
                 if let Some(h) = &d.hint {
-                    lines.push(Line::styled(h.clone(), theme.warn()));
+                    tail.push(Line::styled(h.clone(), theme.warn()));
                 }
             }
-            SwitchPhase::Sending => lines.push(Line::styled(
+            SwitchPhase::Sending => tail.push(Line::styled(
                 "Sending ActivateMigrationTargetInstance…",
                 theme.warn(),
             )),
-            SwitchPhase::Done(Ok(t)) => lines.push(Line::styled(t.clone(), theme.good())),
+            SwitchPhase::Done(Ok(t)) => tail.push(Line::styled(t.clone(), theme.good())),
             SwitchPhase::Done(Err(t)) => {
-                lines.push(Line::styled(format!("Refused: {t}"), theme.bad()))
+                tail.push(Line::styled(format!("Refused: {t}"), theme.bad()))
             }
         }
-        let w = 70.min(area.width.saturating_sub(2));
-        let h = 14.min(area.height);
+        let rows = |ls: &[Line]| -> usize {
+            ls.iter()
+                .map(|l| l.width().div_ceil(inner_w).max(1))
+                .sum::<usize>()
+        };
+        let fixed = rows(&lines) + rows(&tail) + 2;
+        let room = (area.height as usize).saturating_sub(fixed);
+        if items.len() > room {
+            // Keep the headline (the first line) and say how many more there are.
+            let shown = room.saturating_sub(1);
+            let more = items.len() - shown;
+            items.truncate(shown);
+            if room > 0 {
+                items.push(Line::styled(
+                    format!("  … +{more} more (c lists them all)"),
+                    theme.dim(),
+                ));
+            }
+        }
+        lines.extend(items);
+        lines.extend(tail);
+        let h = (rows(&lines) + 2).max(14).min(area.height as usize) as u16;
         let rect = centered(area, w, h);
         Clear.render(rect, buf);
         let danger = matches!(d.phase, SwitchPhase::Typing)
-            && entry.is_none_or(|e| e.verdict.kind() != VerdictKind::Drained);
+            && entry.is_none_or(|e| {
+                e.verdict.kind() != VerdictKind::Drained
+                    || words::loss(e.checklist.as_ref()) != Loss::Nothing
+            });
         let title = Line::from(Span::styled(
             " Switchover ",
             if danger { theme.bad() } else { theme.accent() },
@@ -152,15 +191,25 @@ fn verdict_lines(lines: &mut Vec<Line<'static>>, entry: Option<&SwitchTask>, the
         }
         None => lines.push(Line::styled("The task is no longer listed.", theme.bad())),
     }
+    let checklist = entry.and_then(|e| e.checklist.as_ref());
     match v {
-        Some(Verdict::Drained { simulated, .. }) => lines.push(Line::styled(
-            if *simulated {
-                "DRAINED (simulated probe): the source has stopped writing; a switchover now loses nothing."
-            } else {
-                "DRAINED: the source has stopped writing; a switchover now loses nothing."
-            },
-            theme.good(),
-        )),
+        Some(Verdict::Drained { simulated, .. }) => match words::loss(checklist) {
+            Loss::Nothing => lines.push(Line::styled(
+                if *simulated {
+                    "DRAINED (simulated probe): the source has stopped writing; a switchover now loses nothing."
+                } else {
+                    "DRAINED: the source has stopped writing; a switchover now loses nothing."
+                },
+                theme.good(),
+            )),
+            _ => lines.push(Line::styled(
+                format!(
+                    "DRAINED: the source has stopped writing, but {}.",
+                    words::drained_words(*simulated, checklist)
+                ),
+                theme.bad(),
+            )),
+        },
         Some(Verdict::InSync {
             not_drained: NotDrained::NoProbe,
             ..
@@ -185,4 +234,31 @@ fn verdict_lines(lines: &mut Vec<Line<'static>>, entry: Option<&SwitchTask>, the
         }
         None => {}
     }
+}
+
+/// The checklist's items, one line each (cut to `width`), under a headline with the counts.
+pub fn checklist_lines(c: &Checklist, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let simulated = if c.simulated { ", simulated" } else { "" };
+    let mut out = vec![Line::styled(
+        if c.items.is_empty() {
+            format!("Source checklist: clean{simulated}")
+        } else {
+            format!("Source checklist ({}{simulated}):", c.counts_text())
+        },
+        if c.loses_data() {
+            theme.bad()
+        } else {
+            theme.strong()
+        },
+    )];
+    for item in &c.items {
+        let (mark, style) = match item.severity() {
+            Severity::LosesData => ("✗ ", theme.bad()),
+            Severity::BreaksConsumers => ("! ", theme.warn()),
+            Severity::BlocksDrained => ("… ", theme.dim()),
+        };
+        let text = text::truncate(&item.to_string(), width.saturating_sub(2)).into_owned();
+        out.push(Line::from(vec![Span::styled(mark, style), Span::raw(text)]));
+    }
+    out
 }

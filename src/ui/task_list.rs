@@ -141,6 +141,9 @@ pub fn readiness_span(stage: Option<&Stage>, verdict: VerdictKind, theme: &Theme
             "DRAINED",
             theme.good().add_modifier(ratatui::style::Modifier::BOLD),
         ),
+        // The stage said it above; a stage the verdict saw first reads the same.
+        VerdictKind::Finished => Span::styled("done", theme.good()),
+        VerdictKind::Switching => Span::styled("switching", theme.accent()),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The readiness verdict: NOT READY with every reason, IN SYNC or DRAINED.
+//! The readiness verdict: NOT READY with every reason, IN SYNC or DRAINED (saying what the
+//! source's checklist finds a switchover loses), SWITCHING or FINISHED.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -10,37 +11,61 @@ use super::panel_block;
 use super::theme::Theme;
 use crate::app::App;
 use crate::model::Stage;
+use crate::probe::Checklist;
 use crate::util::{text, units};
-use crate::verdict::readiness::{NotDrained, Reason, Verdict};
+use crate::verdict::readiness::{NotDrained, Reason, Verdict, VerdictKind};
+use crate::verdict::words::{self, Loss};
 
 /// The verdict badge.
 pub fn badge(v: &Verdict, theme: &Theme) -> Span<'static> {
     // Past the switchover there is nothing to be ready for: say where the task is, without
     // the alarm colour.
-    let past_switchover = match v.reasons().first() {
-        Some(Reason::Stage(Some(Stage::Success))) => Some("FINISHED"),
-        Some(Reason::Stage(Some(Stage::Switch))) => Some("SWITCHING"),
-        _ => None,
+    let bg = match v.kind() {
+        VerdictKind::NotReady => Color::Red,
+        VerdictKind::InSync => Color::Yellow,
+        VerdictKind::Drained => Color::Green,
+        VerdictKind::Switching | VerdictKind::Finished => Color::Cyan,
     };
-    let (label, bg) = match (v, past_switchover) {
-        (Verdict::NotReady(_), Some(label)) => (label, Color::Cyan),
-        (Verdict::NotReady(_), None) => (v.label(), Color::Red),
-        (Verdict::InSync { .. }, _) => (v.label(), Color::Yellow),
-        (Verdict::Drained { .. }, _) => (v.label(), Color::Green),
-    };
-    Span::styled(format!(" {label} "), theme.badge(bg))
+    Span::styled(format!(" {} ", v.label()), theme.badge(bg))
 }
 
 /// The lines explaining `v` in `width` columns and at most `height` lines: the full reasons
 /// when each fits on a line, else their terse forms. Reasons that do not fit are never
 /// dropped silently: the last line says `+N more` and names them. Stale data comes first:
-/// it makes every other figure old.
+/// it makes every other figure old. Then what the source's `checklist` found, when it found
+/// anything (its line is kept first when the height is short).
 pub fn explain(
     v: &Verdict,
     max_lag: u64,
     width: usize,
     height: usize,
     theme: &Theme,
+    checklist: Option<&Checklist>,
+) -> Vec<Line<'static>> {
+    let summary = checklist
+        .filter(|c| !c.items.is_empty())
+        .filter(|_| !matches!(v.kind(), VerdictKind::Switching | VerdictKind::Finished))
+        .map(|c| {
+            let style = if c.loses_data() {
+                theme.bad()
+            } else {
+                theme.warn()
+            };
+            Line::styled(format!("checklist: {} (c)", c.counts_text()), style)
+        });
+    let room = height.saturating_sub(usize::from(summary.is_some())).max(1);
+    let mut lines = explain_verdict(v, max_lag, width, room, theme, checklist);
+    lines.extend(summary);
+    lines
+}
+
+fn explain_verdict(
+    v: &Verdict,
+    max_lag: u64,
+    width: usize,
+    height: usize,
+    theme: &Theme,
+    checklist: Option<&Checklist>,
 ) -> Vec<Line<'static>> {
     match v {
         Verdict::NotReady(reasons) => {
@@ -104,14 +129,13 @@ pub fn explain(
         }
         Verdict::Drained { stable, simulated } => vec![
             Line::from(format!("source idle {}", units::duration(*stable))),
-            Line::styled(
-                if *simulated {
-                    "loses nothing (simulated)"
-                } else {
-                    "switchover loses nothing"
-                },
-                theme.good(),
-            ),
+            match words::loss(checklist) {
+                Loss::Nothing if !*simulated => {
+                    Line::styled("switchover loses nothing", theme.good())
+                }
+                Loss::Nothing => Line::styled("loses nothing (simulated)", theme.good()),
+                _ => Line::styled(words::drained_words(*simulated, checklist), theme.bad()),
+            },
         ],
     }
 }
@@ -126,6 +150,8 @@ pub enum VerdictView {
         can_switch: bool,
         /// `--max-lag`.
         max_lag: u64,
+        /// The newest checklist of the task's source, once read.
+        checklist: Option<Checklist>,
     },
     /// An instance row: whether it answered (with no tasks) or not yet.
     NoTask { answered: bool },
@@ -143,6 +169,7 @@ impl VerdictView {
             verdict: entry.verdict.clone(),
             can_switch: app.config.allow_switchover && entry.task.stage == Some(Stage::Increment),
             max_lag: app.config.readiness.max_lag,
+            checklist: app.checklist_for(&entry.task.instance).cloned(),
         }
     }
 }
@@ -161,6 +188,7 @@ impl Widget for VerdictPanel {
             verdict,
             can_switch,
             max_lag,
+            checklist,
         } = &self.view
         else {
             let nothing = Verdict::NotReady(vec![Reason::NoData]);
@@ -188,6 +216,7 @@ impl Widget for VerdictPanel {
             inner.width as usize,
             inner.height as usize,
             theme,
+            checklist.as_ref(),
         );
         Paragraph::new(lines)
             .block(block)
@@ -260,6 +289,7 @@ mod tests {
             },
             can_switch: true,
             max_lag: 16 * MIB,
+            checklist: None,
         };
         let want = Buffer::with_lines([
             "┌  IN SYNC  S switch over ───┐",
@@ -281,6 +311,7 @@ mod tests {
             },
             can_switch: false,
             max_lag: 16 * MIB,
+            checklist: None,
         };
         let want = Buffer::with_lines([
             "┌  IN SYNC  ─────────┐",
@@ -306,6 +337,7 @@ mod tests {
             ]),
             can_switch: false,
             max_lag: 16 * MIB,
+            checklist: None,
         };
         let want = Buffer::with_lines([
             "┌  NOT READY  ───────┐",
@@ -329,6 +361,7 @@ mod tests {
             ]),
             can_switch: false,
             max_lag: 16 * MIB,
+            checklist: None,
         };
         let want = Buffer::with_lines([
             "┌  NOT READY  ──────────────────────┐",

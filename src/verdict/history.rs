@@ -568,6 +568,7 @@ mod tests {
         let report = |r: Result<SourceSample, ProbeError>| ProbeReport {
             target: "postgres://u@h/db".into(),
             result: r,
+            checklist: None,
         };
         let mut h = SourceHistory::new("postgres://u@h/db");
         assert_eq!(h.wal_rate(W), None);

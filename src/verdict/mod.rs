@@ -6,3 +6,4 @@ pub mod backup;
 pub mod cutover;
 pub mod history;
 pub mod readiness;
+pub mod words;

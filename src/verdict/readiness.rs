@@ -257,31 +257,71 @@ pub enum Verdict {
     Drained { stable: Duration, simulated: bool },
 }
 
-/// The verdict without its figures, for detecting transitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The verdict without its figures: what every output calls it (the dashboard, `status`,
+/// `wait`, the exporter's `verdict` label, recordings, the report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VerdictKind {
     NotReady,
     InSync,
     Drained,
+    /// Stage `switch`: the switchover is under way; nothing is judged.
+    Switching,
+    /// Stage `success`: the migration finished; nothing is judged.
+    Finished,
+}
+
+impl VerdictKind {
+    /// Every kind, in the order of the ladder, then past the switchover.
+    pub const ALL: [VerdictKind; 5] = [
+        VerdictKind::NotReady,
+        VerdictKind::InSync,
+        VerdictKind::Drained,
+        VerdictKind::Switching,
+        VerdictKind::Finished,
+    ];
+
+    /// `NOT READY`, `IN SYNC`, `DRAINED`, `SWITCHING` or `FINISHED`.
+    pub fn label(self) -> &'static str {
+        match self {
+            VerdictKind::NotReady => "NOT READY",
+            VerdictKind::InSync => "IN SYNC",
+            VerdictKind::Drained => "DRAINED",
+            VerdictKind::Switching => "SWITCHING",
+            VerdictKind::Finished => "FINISHED",
+        }
+    }
+
+    /// The snake_case key of JSON and the exporter: `not_ready`, ..., `finished`.
+    pub fn key(self) -> &'static str {
+        match self {
+            VerdictKind::NotReady => "not_ready",
+            VerdictKind::InSync => "in_sync",
+            VerdictKind::Drained => "drained",
+            VerdictKind::Switching => "switching",
+            VerdictKind::Finished => "finished",
+        }
+    }
 }
 
 impl Verdict {
-    /// Which of the three verdicts this is.
+    /// Which verdict this is. Past the switchover (stage `switch` or `success`, which
+    /// [`evaluate`] gives as the first reason) it is SWITCHING or FINISHED, not NOT READY:
+    /// there is nothing left to be ready for.
     pub fn kind(&self) -> VerdictKind {
         match self {
-            Verdict::NotReady(_) => VerdictKind::NotReady,
+            Verdict::NotReady(r) => match r.first() {
+                Some(Reason::Stage(Some(Stage::Switch))) => VerdictKind::Switching,
+                Some(Reason::Stage(Some(Stage::Success))) => VerdictKind::Finished,
+                _ => VerdictKind::NotReady,
+            },
             Verdict::InSync { .. } => VerdictKind::InSync,
             Verdict::Drained { .. } => VerdictKind::Drained,
         }
     }
 
-    /// `NOT READY`, `IN SYNC` or `DRAINED`.
+    /// `NOT READY`, `IN SYNC`, `DRAINED`, `SWITCHING` or `FINISHED`.
     pub fn label(&self) -> &'static str {
-        match self.kind() {
-            VerdictKind::NotReady => "NOT READY",
-            VerdictKind::InSync => "IN SYNC",
-            VerdictKind::Drained => "DRAINED",
-        }
+        self.kind().label()
     }
 
     /// The reasons of a NOT READY verdict (empty otherwise).
@@ -706,10 +746,25 @@ mod tests {
         d.stage = Some(Stage::Success);
         d.state = Some(ReplicationState::Finish);
         d.lag = None;
+        let v = eval(&[s], None);
         assert_eq!(
-            eval(&[s], None),
+            v,
             Verdict::NotReady(vec![Reason::Stage(Some(Stage::Success))])
         );
+        assert_eq!(v.kind(), VerdictKind::Finished);
+        assert_eq!(v.label(), "FINISHED");
+    }
+
+    #[test]
+    fn past_the_switchover_the_verdict_says_where_the_task_is() {
+        let mut s = good(0, 0, 1000);
+        s.data.as_mut().unwrap().stage = Some(Stage::Switch);
+        let v = eval(&[s.clone()], Some(Duration::from_secs(20)));
+        assert_eq!(v.kind(), VerdictKind::Switching, "{v:?}");
+        assert_eq!(v.label(), "SWITCHING");
+        assert_eq!(VerdictKind::Switching.key(), "switching");
+        s.data.as_mut().unwrap().stage = Some(Stage::Basebackup);
+        assert_eq!(eval(&[s], None).kind(), VerdictKind::NotReady);
     }
 
     #[test]

@@ -341,6 +341,8 @@ fn exported_names() -> BTreeSet<String> {
         seconds_since_source_message: Some(1.0),
         precheck: Some(Default::default()),
     }]);
+    let checklist = migtop::probe::Checklist::new(chrono::Utc::now(), vec![], vec![]);
+    m.set_checklists([&checklist].into_iter());
     let now = chrono::Utc::now();
     let poll = |result| migtop::poller::PollResult {
         instance: "pgm-1".into(),

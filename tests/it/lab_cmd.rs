@@ -58,7 +58,7 @@ fn client(endpoint: &str) -> RdsClient {
 
 /// The binary with a clean environment: a throwaway HOME, credentials in the environment,
 /// labs made under `tmp`.
-fn migtop(tmp: &Path) -> tokio::process::Command {
+pub(crate) fn migtop(tmp: &Path) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_migtop"));
     cmd.env_clear()
         .env("HOME", tmp)
@@ -75,7 +75,7 @@ fn migtop(tmp: &Path) -> tokio::process::Command {
 }
 
 /// A parent directory the servers' user (postgres, when running as root) can enter.
-fn reachable_tempdir() -> tempfile::TempDir {
+pub(crate) fn reachable_tempdir() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let d = tempfile::tempdir().unwrap();
     std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -94,7 +94,7 @@ fn postmaster_pid(data: &Path) -> i32 {
         .unwrap()
 }
 
-fn port_of(dsn: &str) -> u16 {
+pub(crate) fn port_of(dsn: &str) -> u16 {
     dsn.rsplit_once(':')
         .unwrap()
         .1

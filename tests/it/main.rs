@@ -6,6 +6,7 @@
 mod support;
 
 mod architecture;
+mod checklist_render;
 mod client_http;
 mod config_cli;
 mod credentials_modes;
@@ -20,6 +21,7 @@ mod fixtures;
 mod hardening;
 mod hostile_text;
 mod interop;
+mod lab_checklist;
 mod lab_cmd;
 mod lab_fence;
 mod lab_pg;

@@ -6,9 +6,10 @@ use serde::Serialize;
 use crate::aliyun::InstanceSnapshot;
 use crate::aliyun::error::{ApiError, ErrorJson};
 use crate::model::{Lsn, SeverityCounts, Task};
-use crate::probe::{ProbeReport, SourceComparison};
+use crate::probe::checklist::{Finding, Severity};
+use crate::probe::{Checklist, ProbeReport, SourceComparison};
 use crate::verdict::history::SampleData;
-use crate::verdict::readiness::{self, Reason};
+use crate::verdict::readiness::{self, Reason, Verdict, VerdictKind};
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -16,6 +17,56 @@ pub struct StatusJson {
     pub instances: Vec<InstanceJson>,
     /// The source probe (`--source-dsn`); `null` when none is configured.
     pub source_probe: Option<SourceProbeJson>,
+    /// The source's checklist (`--source-dsn`); `null` without a probe or when the source
+    /// could not be read.
+    pub source_checks: Option<SourceChecksJson>,
+}
+
+/// The source's checklist: what a switchover does not carry or waits on.
+#[derive(Debug, Serialize)]
+pub struct SourceChecksJson {
+    pub read_at: String,
+    /// The databases read (every one that accepts connections, templates aside).
+    pub databases: Vec<String>,
+    /// Items per severity: `loses_data`, `breaks_consumers`, `blocks_drained` (all three
+    /// always present).
+    pub counts: std::collections::BTreeMap<&'static str, usize>,
+    /// What a switchover loses in one phrase; `null` when no item loses data.
+    pub loss: Option<String>,
+    /// Every item, worst first.
+    pub items: Vec<CheckItemJson>,
+}
+
+/// One checklist item: its severity, the sentence, and its fields by `kind`.
+#[derive(Debug, Serialize)]
+pub struct CheckItemJson {
+    pub severity: &'static str,
+    pub text: String,
+    #[serde(flatten)]
+    pub finding: Finding,
+}
+
+impl From<&Checklist> for SourceChecksJson {
+    fn from(c: &Checklist) -> SourceChecksJson {
+        SourceChecksJson {
+            read_at: c.at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            databases: c.databases.clone(),
+            counts: Severity::ALL
+                .iter()
+                .map(|s| (s.key(), c.count(*s)))
+                .collect(),
+            loss: c.loss_summary(),
+            items: c
+                .items
+                .iter()
+                .map(|i| CheckItemJson {
+                    severity: i.severity().key(),
+                    text: i.to_string(),
+                    finding: i.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// What the source probe read, or why it could not.
@@ -60,11 +111,15 @@ impl StatusJson {
                         let reasons = blockers.get(&t.key()).map(Vec::as_slice).unwrap_or(&[]);
                         tj.lag_is_lower_bound = readiness::lag_is_lower_bound(&data, reasons);
                         tj.blockers = reasons.iter().map(|r| r.to_string()).collect();
+                        tj.verdict = Verdict::NotReady(reasons.to_vec()).kind().key();
                     }
                     inst
                 })
                 .collect(),
             source_probe: probe.map(SourceProbeJson::from),
+            source_checks: probe
+                .and_then(|p| p.checklist.as_deref())
+                .map(SourceChecksJson::from),
         }
     }
 }
@@ -167,6 +222,9 @@ pub struct TaskJson {
     /// words, one string each); empty when none. No blocker is not IN SYNC: that needs
     /// `--stable-for` of polls (`migtop wait --in-sync`).
     pub blockers: Vec<String>,
+    /// What this one poll can say: `switching` (stage switch), `finished` (stage success),
+    /// else `not_ready`; `in_sync` and `drained` need `--stable-for` of polls (`wait`).
+    pub verdict: &'static str,
     pub precheck: PrecheckJson,
     pub source: SourceJson,
     pub created: Option<String>,
@@ -210,6 +268,7 @@ impl From<&Task> for TaskJson {
             replay_lag_seconds: r.and_then(|r| r.replay_lag_seconds),
             synced: r.and_then(|r| r.synced),
             blockers: Vec::new(),
+            verdict: VerdictKind::NotReady.key(),
             precheck: PrecheckJson {
                 success,
                 warning,
@@ -366,6 +425,7 @@ mod tests {
         let report = ProbeReport {
             target: "src".into(),
             result: Ok(sample("0/3001000")),
+            checklist: None,
         };
         let t = task(one_task("disconnect"), Some(&report), &none);
         assert_eq!(t["lag_is_lower_bound"], false);
@@ -377,6 +437,7 @@ mod tests {
                 target: "src".into(),
                 secs: 5,
             }),
+            checklist: None,
         };
         assert_eq!(
             task(one_task("disconnect"), Some(&failed), &none)["lag_is_lower_bound"],
@@ -389,6 +450,7 @@ mod tests {
         let report = ProbeReport {
             target: "postgres://u:********@src/db".into(),
             result: Ok(sample("0/3001000")),
+            checklist: None,
         };
         let d = doc(Some(&report));
         let t = &d["instances"][0]["tasks"][0];
@@ -414,6 +476,7 @@ mod tests {
         let report = ProbeReport {
             target: "src".into(),
             result: Ok(sample("0/2000000")),
+            checklist: None,
         };
         let d = doc(Some(&report));
         let t = &d["instances"][0]["tasks"][0];
@@ -430,6 +493,7 @@ mod tests {
                 target: "postgres://u:********@src/db".into(),
                 reason: "Connection refused".into(),
             }),
+            checklist: None,
         };
         let d = doc(Some(&report));
         let t = &d["instances"][0]["tasks"][0];
@@ -442,5 +506,64 @@ mod tests {
             s["error"],
             "cannot connect to the source postgres://u:********@src/db: Connection refused"
         );
+    }
+
+    #[test]
+    fn source_checks_and_the_one_poll_verdict() {
+        use crate::model::Stage;
+        use crate::probe::checklist::{Finding, RelKind};
+        let results = one_task("streaming");
+        let checklist = crate::probe::Checklist::new(
+            chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            vec!["postgres".into(), "shop".into()],
+            vec![
+                Finding::LogicalSlot {
+                    name: "cdc".into(),
+                    plugin: Some("pgoutput".into()),
+                    database: Some("shop".into()),
+                    active: true,
+                },
+                Finding::Unlogged {
+                    database: "shop".into(),
+                    schema: "public".into(),
+                    name: "cart".into(),
+                    relkind: RelKind::Table,
+                    bytes: 1 << 20,
+                    rows: None,
+                },
+            ],
+        );
+        let report = ProbeReport {
+            target: "src".into(),
+            result: Ok(sample("0/3001000")),
+            checklist: Some(Box::new(checklist)),
+        };
+        let mut finished = Blockers::new();
+        finished.insert("pgm-1/7".into(), vec![Reason::Stage(Some(Stage::Success))]);
+        let d =
+            serde_json::to_value(StatusJson::build(&results, Some(&report), &finished)).unwrap();
+        assert_eq!(d["instances"][0]["tasks"][0]["verdict"], "finished");
+        let c = &d["source_checks"];
+        assert_eq!(c["read_at"], "2023-11-14T22:13:20.000Z");
+        assert_eq!(c["databases"], serde_json::json!(["postgres", "shop"]));
+        assert_eq!(
+            c["counts"],
+            serde_json::json!({"loses_data": 1, "breaks_consumers": 1, "blocks_drained": 0})
+        );
+        assert_eq!(
+            c["loss"],
+            "1 unlogged table (1.00 MiB) will be empty on RDS"
+        );
+        let first = &c["items"][0];
+        assert_eq!(first["severity"], "loses_data");
+        assert_eq!(first["kind"], "unlogged");
+        assert_eq!(first["name"], "cart");
+        assert_eq!(first["rows"], serde_json::Value::Null);
+        assert_eq!(c["items"][1]["kind"], "logical_slot");
+        assert_eq!(c["items"][1]["active"], true);
+        // Without a probe there is no checklist, and a task in increment is not_ready.
+        let d = serde_json::to_value(StatusJson::build(&results, None, &Blockers::new())).unwrap();
+        assert_eq!(d["source_checks"], serde_json::Value::Null);
+        assert_eq!(d["instances"][0]["tasks"][0]["verdict"], "not_ready");
     }
 }

@@ -5,7 +5,7 @@ use crate::commands::output::json::Blockers;
 use crate::model::{Stage, Task};
 use crate::probe::{ProbeReport, SourceComparison};
 use crate::verdict::history::SampleData;
-use crate::verdict::readiness;
+use crate::verdict::readiness::{self, Verdict, VerdictKind};
 
 use crate::util::text;
 use crate::util::units;
@@ -88,6 +88,10 @@ pub fn render(
                             .unwrap_or_else(|| "-".into()),
                         format!("{} ok, {} warn, {} fail", c.success, c.warning, c.fail),
                         match reasons {
+                            // Past the switchover: where the task is, not a blocker.
+                            _ if past_switchover(reasons) => {
+                                Verdict::NotReady(reasons.to_vec()).label().to_string()
+                            }
                             [] => {
                                 any_yes = true;
                                 "yes".to_string()
@@ -146,6 +150,17 @@ pub fn render(
             ),
             None => format!("source {}: not read (the error is on stderr)", p.target),
         });
+        if let Some(c) = &p.checklist {
+            notes.push(format!(
+                "source checklist: {} (in {} database{})",
+                c.counts_text(),
+                c.databases.len(),
+                if c.databases.len() == 1 { "" } else { "s" }
+            ));
+            for i in &c.items {
+                notes.push(format!("  {}: {i}", i.severity().label()));
+            }
+        }
     }
     if any_yes {
         notes.push(
@@ -159,6 +174,14 @@ pub fn render(
         out.push('\n');
     }
     out
+}
+
+/// Whether the one-poll verdict of these reasons is SWITCHING or FINISHED.
+fn past_switchover(reasons: &[readiness::Reason]) -> bool {
+    matches!(
+        Verdict::NotReady(reasons.to_vec()).kind(),
+        VerdictKind::Switching | VerdictKind::Finished
+    )
 }
 
 /// The base backup's percentage by the newest progress line of `Detail`, in stage
@@ -333,6 +356,7 @@ mod tests {
                 wal_sender_timeout: None,
                 simulated: false,
             }),
+            checklist: None,
         };
         let out = render(&results(), Some(&report), &Blockers::new());
         let lines: Vec<&str> = out.lines().collect();
@@ -382,6 +406,7 @@ mod tests {
                 wal_sender_timeout: None,
                 simulated: false,
             }),
+            checklist: None,
         };
         let out = render(&r, Some(&report), &Blockers::new());
         let lines: Vec<&str> = out.lines().collect();
@@ -396,10 +421,58 @@ mod tests {
                 target: "postgres://u@src/db".into(),
                 secs: 10,
             }),
+            checklist: None,
         };
         let out = render(&results(), Some(&report), &Blockers::new());
         let lines: Vec<&str> = out.lines().collect();
         assert!(lines[1].contains("0 B  unknown   yes"), "{out}");
         assert!(lines[2].contains("not read"), "{out}");
+    }
+
+    #[test]
+    fn a_finished_task_reads_finished_and_the_checklist_follows_the_table() {
+        use crate::model::Stage;
+        use crate::probe::checklist::{Finding, RelKind};
+        use crate::verdict::readiness::Reason;
+        let results = one_task(serde_json::json!({
+            "TaskId": 7,
+            "MigrateStage": "success",
+            "ReplicationState": "finish",
+        }));
+        let mut blockers = Blockers::new();
+        blockers.insert("pgm-1/7".into(), vec![Reason::Stage(Some(Stage::Success))]);
+        let report = ProbeReport {
+            target: "postgres://u@src/db".into(),
+            result: Err(ProbeError::Config("x".into())),
+            checklist: Some(Box::new(crate::probe::Checklist::new(
+                chrono::Utc::now(),
+                vec!["postgres".into()],
+                vec![Finding::Unlogged {
+                    database: "postgres".into(),
+                    schema: "public".into(),
+                    name: "cache\u{1b}[31m".into(),
+                    relkind: RelKind::Table,
+                    bytes: 8192,
+                    rows: Some(1),
+                }],
+            ))),
+        };
+        let out = render(&results, Some(&report), &blockers);
+        let row = out.lines().nth(1).unwrap();
+        assert!(row.ends_with("FINISHED"), "{out}");
+        assert!(
+            out.contains("source checklist: 1 loses data (in 1 database)"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "  loses data: unlogged table public.cache in postgres (8.00 KiB, ~1 row)"
+            ),
+            "{out}"
+        );
+        assert!(
+            !out.contains('\u{1b}'),
+            "server text is made printable: {out}"
+        );
     }
 }

@@ -9,7 +9,8 @@ use chrono::{DateTime, FixedOffset, Utc};
 use super::svg;
 use super::{Report, TaskReport, esc, label};
 use crate::util::units;
-use crate::verdict::readiness::VerdictKind;
+use crate::verdict::readiness::{Verdict, VerdictKind};
+use crate::verdict::words;
 
 const CSS: &str = "
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:960px;color:#111827;line-height:1.4}
@@ -23,7 +24,7 @@ table.summary th{width:260px}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.time{white-space:nowrap;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;padding:0 6px;border-radius:3px;color:#fff;font-weight:600;font-size:12px}
-.v-not-ready{background:#dc2626}.v-in-sync{background:#ca8a04}.v-drained{background:#16a34a}
+.v-not-ready{background:#dc2626}.v-in-sync{background:#ca8a04}.v-drained{background:#16a34a}.v-past{background:#0891b2}
 tr.ev-error td,tr.ev-disconnect td,tr.ev-probe-error td{background:#fef2f2}
 tr.ev-switchover td{background:#fefce8;font-weight:600}
 tr.ev-stage td{background:#eff6ff}
@@ -49,6 +50,7 @@ fn verdict_class(v: VerdictKind) -> &'static str {
         VerdictKind::NotReady => "v-not-ready",
         VerdictKind::InSync => "v-in-sync",
         VerdictKind::Drained => "v-drained",
+        VerdictKind::Switching | VerdictKind::Finished => "v-past",
     }
 }
 
@@ -218,12 +220,20 @@ fn task_section(h: &mut String, report: &Report, t: &TaskReport) {
     let s = &t.summary;
     h.push_str("<table class=\"summary\">\n<tbody>\n");
     let last = &t.last_verdict;
-    let reasons = last
-        .reasons()
-        .iter()
-        .map(|r| esc(&r.to_string()))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let reasons = match last {
+        // What DRAINED loses, by the source checklist ("loses nothing" only without a loss).
+        Verdict::Drained { simulated, .. } => {
+            esc(&words::drained_words(*simulated, t.checklist.as_ref()))
+        }
+        // Past the switchover the badge says it all.
+        _ if matches!(last.kind(), VerdictKind::Switching | VerdictKind::Finished) => String::new(),
+        _ => last
+            .reasons()
+            .iter()
+            .map(|r| esc(&r.to_string()))
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
     row(
         h,
         "last-verdict",
@@ -234,6 +244,35 @@ fn task_section(h: &mut String, report: &Report, t: &TaskReport) {
             format!("{} {reasons}", badge(last.kind()))
         },
     );
+    if let Some(c) = &t.checklist {
+        let items: String = c
+            .items
+            .iter()
+            .map(|i| {
+                format!(
+                    r#"<li data-severity="{}">{}: {}</li>"#,
+                    i.severity().key(),
+                    esc(i.severity().label()),
+                    esc(&i.to_string())
+                )
+            })
+            .collect();
+        row(
+            h,
+            "checklist",
+            "Source checklist",
+            &format!(
+                "{} (read {}){}",
+                esc(&c.counts_text()),
+                time(c.at, off),
+                if items.is_empty() {
+                    String::new()
+                } else {
+                    format!("<ul>{items}</ul>")
+                }
+            ),
+        );
+    }
     for (stage, d, lower) in &s.time_in_stage {
         let _ = writeln!(
             h,

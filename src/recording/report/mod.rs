@@ -15,6 +15,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::app::{App, AppConfig};
 use crate::model::{Lsn, ReplicationState, Stage};
+use crate::probe::Checklist;
 use crate::recording::player;
 use crate::recording::{Entry, Outcome, Recording};
 use crate::verdict::readiness::{ReadinessConfig, Verdict, VerdictKind};
@@ -53,6 +54,8 @@ pub enum EventKind {
     Switchover,
     /// The task was no longer listed.
     Gone,
+    /// The source checklist was read and said something new (its counts or its loss).
+    Checklist,
 }
 
 impl EventKind {
@@ -71,6 +74,7 @@ impl EventKind {
             EventKind::Recovered => "recovered",
             EventKind::Switchover => "switchover",
             EventKind::Gone => "gone",
+            EventKind::Checklist => "checklist",
         }
     }
 }
@@ -166,6 +170,8 @@ pub struct TaskReport {
     pub summary: Summary,
     /// The last verdict in full (with its reasons).
     pub last_verdict: Verdict,
+    /// The newest source checklist of its source, when the recording has one.
+    pub checklist: Option<Checklist>,
 }
 
 /// One step of a cutover migtop carried out (fence, token, checks, activation), from the
@@ -246,6 +252,15 @@ impl FailureRun {
     }
 }
 
+/// A checklist in one event line: its counts, and what a switchover loses.
+fn checklist_event_text(c: &Checklist) -> String {
+    let mut text = format!("source checklist: {}", c.counts_text());
+    if let Some(loss) = c.loss_summary() {
+        text.push_str(&format!("; {loss}"));
+    }
+    text
+}
+
 /// Reads the recording through the dashboard's state and collects the report.
 pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
     let guessed = player::guess_interval(rec);
@@ -265,6 +280,8 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
     let mut probe_runs: HashMap<String, FailureRun> = HashMap::new();
     let mut instance_events: Vec<(String, Event)> = Vec::new();
     let mut evidence: Vec<Evidence> = Vec::new();
+    // What the last checklist event of each instance said: a new one only when it changes.
+    let mut last_checklist: HashMap<String, String> = HashMap::new();
     let (mut polls, mut failed_polls) = (0usize, 0usize);
     let mut last_at = from;
     let tick = chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::seconds(5));
@@ -356,6 +373,7 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
                                         events: Vec::new(),
                                         summary: Summary::default(),
                                         last_verdict: Verdict::NotReady(vec![]),
+                                        checklist: None,
                                     },
                                     last_stage: None,
                                     last_state: None,
@@ -402,6 +420,28 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
                                     lower_bound: false,
                                 });
                             }
+                        }
+                    }
+                }
+                // After the snapshot, so the tasks it listed first get the event too.
+                if let Some(c) = p.source.as_ref().and_then(|s| s.checklist.as_deref()) {
+                    let keys: Vec<String> = order
+                        .iter()
+                        .filter(|k| tasks[*k].report.instance == p.instance)
+                        .cloned()
+                        .collect();
+                    let said = checklist_event_text(c);
+                    if last_checklist.get(&p.instance) != Some(&said) {
+                        last_checklist.insert(p.instance.clone(), said.clone());
+                        let ev = Event {
+                            at: p.at,
+                            kind: EventKind::Checklist,
+                            text: said,
+                        };
+                        if keys.is_empty() {
+                            instance_events.push((p.instance.clone(), ev));
+                        } else {
+                            push_to(&mut tasks, &keys, ev);
                         }
                     }
                 }
@@ -479,6 +519,7 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
             if let Some(e) = app.tasks.get(&k) {
                 b.report.last_verdict = e.verdict.clone();
             }
+            b.report.checklist = app.checklist_for(&b.report.instance).cloned();
             finish(b.report, to)
         })
         .collect();
@@ -681,11 +722,7 @@ fn note_verdicts(app: &App, tasks: &mut HashMap<String, Building>, at: DateTime<
 
 /// The label of a verdict kind.
 pub fn label(k: VerdictKind) -> &'static str {
-    match k {
-        VerdictKind::NotReady => "NOT READY",
-        VerdictKind::InSync => "IN SYNC",
-        VerdictKind::Drained => "DRAINED",
-    }
+    k.label()
 }
 
 /// Stage spans, summary figures and event order, once every poll is in.

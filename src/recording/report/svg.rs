@@ -30,6 +30,7 @@ pub fn verdict_color(v: VerdictKind) -> &'static str {
         VerdictKind::NotReady => "#dc2626",
         VerdictKind::InSync => "#eab308",
         VerdictKind::Drained => "#16a34a",
+        VerdictKind::Switching | VerdictKind::Finished => "#0891b2",
     }
 }
 

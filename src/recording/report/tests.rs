@@ -66,6 +66,7 @@ fn poll(s: i64, stage: &str, state: &str, end: u64, lag: u64, probe: bool) -> En
                 wal_sender_timeout: None,
                 simulated: false,
             }),
+            checklist: None,
         }),
     }))
 }
@@ -475,4 +476,60 @@ fn write_story_page() {
     let html = html::render(&build(&recording(), &config()));
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/target/report-story.html");
     std::fs::write(path, html).unwrap();
+}
+
+#[test]
+fn the_checklist_is_an_event_and_in_the_summary_and_finished_is_finished() {
+    use crate::probe::checklist::{Finding, RelKind};
+    let lossy = Checklist::new(
+        t(0),
+        vec!["postgres".into()],
+        vec![Finding::Unlogged {
+            database: "postgres".into(),
+            schema: "public".into(),
+            name: "orders_cache <x>".into(),
+            relkind: RelKind::Table,
+            bytes: 3 * MIB,
+            rows: Some(50_000),
+        }],
+    );
+    let mut entries = story();
+    // Read on the first two polls, saying the same: one event.
+    for e in entries.iter_mut().take(2) {
+        if let Entry::Poll(p) = e
+            && let Some(src) = p.source.as_mut()
+        {
+            src.checklist = Some(Box::new(lossy.clone()));
+        }
+    }
+    let text: String = entries.iter().map(encode).collect();
+    let r = build(&Recording::parse(&text), &config());
+    let task = &r.tasks[0];
+    let events: Vec<&Event> = task
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Checklist)
+        .collect();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert!(
+        events[0]
+            .text
+            .contains("1 loses data; 1 unlogged table (3.00 MiB) will be empty on RDS"),
+        "{}",
+        events[0].text
+    );
+    assert_eq!(task.last_verdict.kind(), VerdictKind::Finished);
+    let html = html::render(&r);
+    assert!(!html.contains("loses nothing"));
+    let doc = parse(&html);
+    let verdict = summary_cell(&doc, "last-verdict").text_all();
+    assert!(
+        verdict.contains("FINISHED") && !verdict.contains("NOT READY"),
+        "{verdict}"
+    );
+    let checklist = summary_cell(&doc, "checklist").text_all();
+    assert!(
+        checklist.contains("unlogged table public.orders_cache <x> in postgres"),
+        "{checklist}"
+    );
 }

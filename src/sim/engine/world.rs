@@ -10,6 +10,7 @@ use rand::{Rng, SeedableRng};
 
 use super::task::{SourceReading, TaskSim};
 use crate::model::Lsn;
+use crate::probe::checklist::Finding;
 use crate::sim::clock::{Calendar, Clock};
 use crate::sim::error::SimError;
 use crate::sim::scenario::{Scenario, TaskSpec};
@@ -155,6 +156,8 @@ impl World {
 pub struct ScenarioSource {
     world: Mutex<World>,
     clock: Arc<dyn Clock>,
+    /// Each instance's `source_checklist` from the scenario.
+    checklists: Vec<(String, Vec<Finding>)>,
 }
 
 impl ScenarioSource {
@@ -163,6 +166,11 @@ impl ScenarioSource {
         ScenarioSource {
             world: Mutex::new(World::new(scenario, seed, clock.calendar())),
             clock,
+            checklists: scenario
+                .instances
+                .iter()
+                .map(|i| (i.id.clone(), i.source_checklist.clone()))
+                .collect(),
         }
     }
 
@@ -184,6 +192,16 @@ impl ScenarioSource {
     /// The source of `instance`'s migration as of now; `None` for an unknown instance.
     pub fn source_reading(&self, instance: &str) -> Option<SourceReading> {
         self.with_world(|w, _| w.source_reading(instance))
+    }
+
+    /// What the scenario says the checklist of `instance`'s source finds (empty for an
+    /// instance without a `source_checklist`, or unknown).
+    pub fn checklist(&self, instance: &str) -> Vec<Finding> {
+        self.checklists
+            .iter()
+            .find(|(id, _)| id == instance)
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default()
     }
 }
 

@@ -270,7 +270,13 @@ pub fn source_at(at_s: i64, lsn: u64) -> ProbeReport {
             wal_sender_timeout: None,
             simulated: false,
         }),
+        checklist: None,
     }
+}
+
+/// A checklist read at `at_s` that found nothing.
+pub fn clean_checklist(at_s: i64) -> migtop::probe::Checklist {
+    migtop::probe::Checklist::new(at(at_s), vec!["postgres".into()], vec![])
 }
 
 /// A failed reading of the source (the target is redacted, as the probe reports it).
@@ -281,6 +287,7 @@ pub fn source_down() -> ProbeReport {
             target: SOURCE.into(),
             reason: "error connecting to server: Connection refused (os error 111)".into(),
         }),
+        checklist: None,
     }
 }
 
@@ -317,7 +324,14 @@ pub fn run_probed(
     let mut s = 0;
     while s <= until {
         let (p, src) = main(s);
-        let report = |lsn: Option<u64>| lsn.map_or_else(source_down, |l| source_at(s, l));
+        // The first reading takes the source's checklist, as the probe does: clean.
+        let report = |lsn: Option<u64>| {
+            let mut r = lsn.map_or_else(source_down, |l| source_at(s, l));
+            if s == 0 && r.result.is_ok() {
+                r.checklist = Some(Box::new(clean_checklist(s)));
+            }
+            r
+        };
         out.extend(ok_probed(
             app,
             "pgm-demo-east",

@@ -58,12 +58,12 @@ pub fn server_name(dsn: &SourceDsn, flag: &str) -> Result<String, UsageError> {
     Ok(format!("{host}:{port}/{db}"))
 }
 
-/// The servers read without a cloud API: the source of their tasks, their source probes
-/// (none when no primary is known) and the instance names. `None` without `--primary` or
-/// `--standby`.
-pub fn native(
-    args: &ApiArgs,
-) -> Result<Option<(NativeSource, Option<PerInstance>, Vec<String>)>, UsageError> {
+/// What `--primary` and `--standby` give: the source of their tasks, their source probes (none
+/// when no primary is known) and the instance names.
+pub type Native = (NativeSource, Option<PerInstance>, Vec<String>);
+
+/// The servers read without a cloud API; `None` without `--primary` or `--standby`.
+pub fn native(args: &ApiArgs) -> Result<Option<Native>, UsageError> {
     if args.primaries.is_empty() && args.standbys.is_empty() {
         return Ok(None);
     }

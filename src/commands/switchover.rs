@@ -78,6 +78,10 @@ fn settle(s: &Session, seen: &Seen, max_errors: u32) -> Option<i32> {
             ));
             Some(EXIT_REFUSED)
         }
+        Seen::Final(e) => {
+            say(format_args!("migtop: {e} This is final: not retried."));
+            Some(EXIT_API)
+        }
         Seen::Error(e) if s.errors >= max_errors => {
             say(format_args!(
                 "migtop: {max_errors} failed polls in a row, giving up; the last: {e}"
@@ -357,7 +361,7 @@ async fn confirm(
             // The checklist may have been read again while the id was typed.
             let checklist = s.judge.app().checklist_for(&e.task.instance);
             let name = e.task.display_name();
-            match super::loss_gate::check(gate, &args.accept_loss, &name, checklist) {
+            match super::loss_gate::check(args.require, &args.accept_loss, &name, checklist) {
                 Some(code) => Ok(Flow::Exit(code)),
                 None => Ok(Flow::Go(())),
             }

@@ -42,6 +42,7 @@ impl Probe for PerInstance {
                             "no source is known for {instance}"
                         ))),
                         target,
+                        checklist: None,
                     }
                 })
             }

@@ -261,6 +261,7 @@ mod tests {
             ]),
             can_switch: false,
             max_lag: 16 * MIB,
+            checklist: None,
         };
         let want = Buffer::with_lines([
             "┌  NOT READY  ───────────────────────┐",

@@ -417,3 +417,68 @@ impl Db {
 fn scrub(dsn: &SourceDsn, text: &str) -> String {
     dsn::scrub_password(text, dsn.secret().expose_secret())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(superuser: bool, version: u32) -> Privileges {
+        Privileges {
+            user: "app".into(),
+            superuser,
+            version,
+            alter_system: false,
+            signal_backend: false,
+            reload: false,
+            read_all_stats: false,
+        }
+    }
+
+    #[test]
+    fn what_the_fence_needs() {
+        assert!(role(true, 120000).missing().is_empty());
+        let old = role(false, 140000).missing();
+        assert_eq!(old.len(), 1);
+        assert!(old[0].contains("before PostgreSQL 15"), "{old:?}");
+        let none = role(false, 150000).missing();
+        assert_eq!(none.len(), 4, "{none:?}");
+        assert!(
+            none[0]
+                .contains("GRANT ALTER SYSTEM ON PARAMETER default_transaction_read_only TO app")
+        );
+        let granted = Privileges {
+            alter_system: true,
+            signal_backend: true,
+            reload: true,
+            read_all_stats: true,
+            ..role(false, 150000)
+        };
+        assert!(granted.missing().is_empty());
+    }
+
+    #[test]
+    fn the_lifting_command_is_quoted() {
+        let c = lift_command("host=h user=o'neil password=********");
+        assert_eq!(
+            c,
+            "psql 'host=h user=o'\\''neil password=********' -c 'ALTER SYSTEM RESET default_transaction_read_only' -c 'SELECT pg_reload_conf()'"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_named_without_the_password() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dsn = SourceDsn::new(format!(
+            "postgres://admin:hunter2-secret@127.0.0.1:{port}/postgres?sslmode=disable"
+        ));
+        let e = Db::connect(&dsn, Duration::from_secs(5)).await.unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(e, ProbeError::Connect { .. }), "{e:?}");
+        assert!(!text.contains("hunter2") && !format!("{e:?}").contains("hunter2"));
+        assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    }
+}

@@ -265,7 +265,8 @@ async fn fenced_switchover_with_a_writer_loses_nothing() {
 
 /// The link frozen once the fence is on (and WAL the standby will not get): the standby
 /// never replays the token, `--timeout 20s` passes, the fence is lifted and the source takes
-/// writes again; nothing was switched.
+/// writes again; nothing was switched. Then SIGTERM under the fence lifts it too; and a
+/// session holding a transaction id is ended by `--fence-terminate`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_link_lifts_the_fence_at_the_timeout() {
     let _machine = machine::heavy().await;
@@ -335,6 +336,27 @@ async fn a_frozen_link_lifts_the_fence_at_the_timeout() {
         "{err}"
     );
     try_write(&served.lab.primary_dsn()).await.unwrap();
+
+    // A session holding a transaction id across the fence: listed, and ended with
+    // --fence-terminate; then the switch goes through.
+    let holder = connect(&served.lab.primary_dsn()).await;
+    holder
+        .batch_execute(&format!(
+            "BEGIN; INSERT INTO {WRITES_TABLE} (pad) VALUES ('held')"
+        ))
+        .await
+        .unwrap();
+    let args = served.args(&["--fence", "--fence-terminate", "--timeout", "60s"]);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = migtop(home.path(), &argv).await;
+    eprintln!("{err}");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("holds a transaction id: pid "), "{err}");
+    assert!(err.contains("terminated pid "), "{err}");
+    assert!(
+        holder.batch_execute("COMMIT").await.is_err(),
+        "the holder's session was not ended"
+    );
     drop(writer);
     served.stop().await;
 }

@@ -401,9 +401,12 @@ async fn send(s: &mut Session, judged: &Judged) -> Activation {
         Ok(v) => crate::model::value::text(v.get("RequestId")),
         Err(e) => e.request_id().map(str::to_string),
     };
+    let sent = check::stamp_ms(requested);
     let message = match (&answer, &request_id) {
-        (Ok(_), Some(id)) => format!("ActivateMigrationTargetInstance accepted, request id {id}"),
-        (Ok(_), None) => "ActivateMigrationTargetInstance accepted".to_string(),
+        (Ok(_), Some(id)) => {
+            format!("ActivateMigrationTargetInstance accepted, request id {id} (sent at {sent})")
+        }
+        (Ok(_), None) => format!("ActivateMigrationTargetInstance accepted (sent at {sent})"),
         (Err(e), _) => e.to_string(),
     };
     s.record(&Entry::Switchover(SwitchoverRecord {

@@ -332,7 +332,7 @@ fn cycles(files: &Files) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Files of `domain` whose code names one of `words` (I/O that the domain promises not to do).
+/// Files of `domain` whose code names one of `words` (what the domain promises not to do).
 fn io_in(files: &Files, domain: &str, words: &[&str]) -> Vec<String> {
     files
         .iter()
@@ -393,6 +393,18 @@ fn the_state_and_the_panels_do_no_io() {
     let mut found = io_in(&read_src(), "app", &io);
     found.extend(io_in(&read_src(), "ui", &io));
     assert!(found.is_empty(), "I/O in app or ui: {found:?}");
+}
+
+#[test]
+fn the_state_the_panels_and_the_verdict_read_no_clock() {
+    // Time reaches them as `Action::Tick` or an argument, so tests drive them with a fake clock.
+    let clocks = ["Utc::now", "Local::now", "Instant::now", "SystemTime::now"];
+    let files = read_src();
+    let found: Vec<String> = ["app", "ui", "verdict"]
+        .iter()
+        .flat_map(|d| io_in(&files, d, &clocks))
+        .collect();
+    assert!(found.is_empty(), "clock reads: {found:?}");
 }
 
 #[test]

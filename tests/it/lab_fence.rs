@@ -266,7 +266,8 @@ async fn fenced_switchover_with_a_writer_loses_nothing() {
 /// The link frozen once the fence is on (and WAL the standby will not get): the standby
 /// never replays the token, `--timeout 20s` passes, the fence is lifted and the source takes
 /// writes again; nothing was switched. Then SIGTERM under the fence lifts it too; and a
-/// session holding a transaction id is ended by `--fence-terminate`.
+/// session holding a transaction id is ended by `--fence-terminate`, and a proof pointed at the
+/// wrong server fails with exit 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_link_lifts_the_fence_at_the_timeout() {
     let _machine = machine::heavy().await;
@@ -346,13 +347,30 @@ async fn a_frozen_link_lifts_the_fence_at_the_timeout() {
         ))
         .await
         .unwrap();
-    let args = served.args(&["--fence", "--fence-terminate", "--timeout", "60s"]);
+    // The proof is pointed at the wrong server (the old primary): the switch goes through,
+    // the proof fails, naming what it found (exit 1).
+    let wrong = served.primary();
+    let args = served.args(&[
+        "--fence",
+        "--fence-terminate",
+        "--timeout",
+        "60s",
+        "--target-dsn",
+        &wrong,
+    ]);
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, _, err) = migtop(home.path(), &argv).await;
     eprintln!("{err}");
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("holds a transaction id: pid "), "{err}");
     assert!(err.contains("terminated pid "), "{err}");
+    assert!(err.contains("reached success"), "{err}");
+    assert!(
+        err.contains("NOT verified: the new primary")
+            && err.contains("the target is on timeline 1, not past the source's 1"),
+        "{err}"
+    );
+    assert!(!err.contains("verified: the new primary holds"), "{err}");
     assert!(
         holder.batch_execute("COMMIT").await.is_err(),
         "the holder's session was not ended"

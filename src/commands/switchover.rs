@@ -99,7 +99,7 @@ pub enum Flow<T> {
 }
 
 /// The value of a step that goes on; otherwise returns its exit code from the caller.
-macro_rules! go_on {
+macro_rules! go {
     ($step:expr) => {
         match $step? {
             Flow::Go(v) => v,
@@ -107,7 +107,7 @@ macro_rules! go_on {
         }
     };
 }
-use go_on as go;
+use go;
 
 /// `migtop switchover`.
 pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
@@ -171,9 +171,9 @@ async fn switch(args: &SwitchoverArgs, s: &mut Session) -> anyhow::Result<i32> {
 
 /// Without a fence: the judged window is checked against the source at the switch.
 async fn unfenced(args: &SwitchoverArgs, s: &mut Session) -> anyhow::Result<Flow<i32>> {
-    let judged = go_on!(judge(args, args.require, s).await);
-    go_on!(preflight(args, s, &judged));
-    go_on!(confirm(args, args.require, s).await);
+    let judged = go!(judge(args, args.require, s).await);
+    go!(preflight(args, s, &judged));
+    go!(confirm(args, args.require, s).await);
     // What the switch is checked against: the source's reading the verdict rests on
     // (read again after typing, when the instance id was typed).
     let mark = entry(s)
@@ -209,8 +209,8 @@ async fn unfenced(args: &SwitchoverArgs, s: &mut Session) -> anyhow::Result<Flow
         }
         (Require::InSync, _) => None,
     };
-    go_on!(activate(s, &judged).await);
-    let code = go_on!(wait_success(args, s).await);
+    go!(activate(s, &judged).await);
+    let code = go!(wait_success(args, s).await);
     match at_switch {
         Some(token) => verify(args, s, &judged, &token).await,
         None => Ok(Flow::Go(code)),

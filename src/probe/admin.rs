@@ -15,6 +15,22 @@ use tokio_postgres::Client;
 use super::{ProbeError, SourceDsn, dsn, error_text, tls};
 use crate::model::Lsn;
 
+/// Why a step on a cutover session failed; the text names the server by its redacted DSN
+/// only, and the statement that failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminError {
+    /// No session could be had (configuration, connection, time).
+    #[error(transparent)]
+    Open(#[from] ProbeError),
+    /// A statement failed or took too long.
+    #[error("{target}: {what} failed: {reason}")]
+    Step {
+        target: String,
+        what: &'static str,
+        reason: String,
+    },
+}
+
 /// The setting the fence turns on.
 pub const FENCE_SETTING: &str = "default_transaction_read_only";
 
@@ -194,7 +210,7 @@ const PREPARED_SQL: &str = "SELECT gid, database::text, \
 impl Db {
     /// Opens a session with `dsn` (its rules, `~/.pgpass`, TLS) within `timeout`. The session
     /// itself is never read-only, whatever the fence: it must be able to lift it.
-    pub async fn connect(dsn: &SourceDsn, timeout: Duration) -> Result<Db, ProbeError> {
+    pub async fn connect(dsn: &SourceDsn, timeout: Duration) -> Result<Db, AdminError> {
         let target = dsn.redacted().to_string();
         let secs = timeout.as_secs().max(1);
         let open = async {
@@ -223,18 +239,18 @@ impl Db {
             db.client
                 .batch_execute("SET default_transaction_read_only = off")
                 .await
-                .map_err(|e| db.error(&e))?;
+                .map_err(|e| db.error("SET default_transaction_read_only = off", &e))?;
             let row = db
                 .client
                 .query_one("SELECT current_setting('server_version_num')::int", &[])
                 .await
-                .map_err(|e| db.error(&e))?;
+                .map_err(|e| db.error("reading server_version_num", &e))?;
             db.version = u32::try_from(row.get::<_, i32>(0)).unwrap_or(0);
             Ok(db)
         };
         tokio::time::timeout(timeout, open)
             .await
-            .unwrap_or(Err(ProbeError::Timeout { target, secs }))
+            .unwrap_or(Err(AdminError::Open(ProbeError::Timeout { target, secs })))
     }
 
     /// The DSN, redacted.
@@ -242,35 +258,45 @@ impl Db {
         self.dsn.redacted()
     }
 
-    fn error(&self, e: &tokio_postgres::Error) -> ProbeError {
-        ProbeError::Query {
+    fn error(&self, what: &'static str, e: &tokio_postgres::Error) -> AdminError {
+        AdminError::Step {
             target: self.target().to_string(),
+            what,
             reason: scrub(&self.dsn, &error_text(e)),
         }
     }
 
+    /// Runs one statement within the session's timeout; `what` names it in the error.
     async fn bounded<T>(
         &self,
+        what: &'static str,
         f: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
-    ) -> Result<T, ProbeError> {
+    ) -> Result<T, AdminError> {
         match tokio::time::timeout(self.timeout, f).await {
-            Ok(r) => r.map_err(|e| self.error(&e)),
-            Err(_) => Err(ProbeError::Timeout {
+            Ok(r) => r.map_err(|e| self.error(what, &e)),
+            Err(_) => Err(AdminError::Step {
                 target: self.target().to_string(),
-                secs: self.timeout.as_secs().max(1),
+                what,
+                reason: format!("no answer within {} s", self.timeout.as_secs().max(1)),
             }),
         }
     }
 
     /// The role and what it may do for the fence.
-    pub async fn privileges(&self) -> Result<Privileges, ProbeError> {
+    pub async fn privileges(&self) -> Result<Privileges, AdminError> {
         let row = self
-            .bounded(self.client.query_one(PRIVILEGES_SQL, &[]))
+            .bounded(
+                "reading the role's privileges",
+                self.client.query_one(PRIVILEGES_SQL, &[]),
+            )
             .await?;
         let alter_system = if self.version >= 150000 {
-            self.bounded(self.client.query_one(PARAMETER_SQL, &[]))
-                .await?
-                .get::<_, bool>(0)
+            self.bounded(
+                "has_parameter_privilege",
+                self.client.query_one(PARAMETER_SQL, &[]),
+            )
+            .await?
+            .get::<_, bool>(0)
         } else {
             false
         };
@@ -287,9 +313,9 @@ impl Db {
 
     /// `default_transaction_read_only` as the server has it now (`on`/`off`) and where it
     /// comes from (`default`, `configuration file`, ...).
-    pub async fn read_only_setting(&self) -> Result<(String, String), ProbeError> {
+    pub async fn read_only_setting(&self) -> Result<(String, String), AdminError> {
         let row = self
-            .bounded(self.client.query_one(
+            .bounded("reading default_transaction_read_only", self.client.query_one(
                 "SELECT reset_val, source FROM pg_settings WHERE name = 'default_transaction_read_only'",
                 &[],
             ))
@@ -298,8 +324,9 @@ impl Db {
     }
 
     /// Raises the fence: new transactions are read-only from the reload on.
-    pub async fn fence(&self) -> Result<(), ProbeError> {
+    pub async fn fence(&self) -> Result<(), AdminError> {
         self.bounded(
+            "ALTER SYSTEM SET default_transaction_read_only = on",
             self.client
                 .batch_execute("ALTER SYSTEM SET default_transaction_read_only = on"),
         )
@@ -307,30 +334,40 @@ impl Db {
         self.reload().await
     }
 
-    async fn reload(&self) -> Result<(), ProbeError> {
+    async fn reload(&self) -> Result<(), AdminError> {
         let ok: bool = self
-            .bounded(self.client.query_one("SELECT pg_reload_conf()", &[]))
+            .bounded(
+                "pg_reload_conf()",
+                self.client.query_one("SELECT pg_reload_conf()", &[]),
+            )
             .await?
             .get(0);
         if ok {
             Ok(())
         } else {
-            Err(ProbeError::Query {
+            Err(AdminError::Step {
                 target: self.target().to_string(),
-                reason: "pg_reload_conf() returned false".into(),
+                what: "pg_reload_conf()",
+                reason: "it returned false".into(),
             })
         }
     }
 
     /// Lifts the fence (`ALTER SYSTEM RESET`, reload).
-    pub async fn lift(&self) -> Result<(), ProbeError> {
-        self.bounded(self.client.batch_execute(LIFT_SQL[0])).await?;
+    pub async fn lift(&self) -> Result<(), AdminError> {
+        self.bounded(LIFT_SQL[0], self.client.batch_execute(LIFT_SQL[0]))
+            .await?;
         self.reload().await
     }
 
     /// The sessions holding a transaction id, oldest transaction first.
-    pub async fn xid_holders(&self) -> Result<Vec<XidHolder>, ProbeError> {
-        let rows = self.bounded(self.client.query(HOLDERS_SQL, &[])).await?;
+    pub async fn xid_holders(&self) -> Result<Vec<XidHolder>, AdminError> {
+        let rows = self
+            .bounded(
+                "listing the sessions holding an xid",
+                self.client.query(HOLDERS_SQL, &[]),
+            )
+            .await?;
         Ok(rows
             .iter()
             .map(|r| XidHolder {
@@ -347,8 +384,13 @@ impl Db {
     }
 
     /// The prepared transactions.
-    pub async fn prepared(&self) -> Result<Vec<Prepared>, ProbeError> {
-        let rows = self.bounded(self.client.query(PREPARED_SQL, &[])).await?;
+    pub async fn prepared(&self) -> Result<Vec<Prepared>, AdminError> {
+        let rows = self
+            .bounded(
+                "listing the prepared transactions",
+                self.client.query(PREPARED_SQL, &[]),
+            )
+            .await?;
         Ok(rows
             .iter()
             .map(|r| Prepared {
@@ -360,9 +402,10 @@ impl Db {
     }
 
     /// Ends a session (`pg_terminate_backend`); false when it was already gone.
-    pub async fn terminate(&self, pid: i32) -> Result<bool, ProbeError> {
+    pub async fn terminate(&self, pid: i32) -> Result<bool, AdminError> {
         Ok(self
             .bounded(
+                "pg_terminate_backend",
                 self.client
                     .query_one("SELECT pg_terminate_backend($1)", &[&pid]),
             )
@@ -373,15 +416,18 @@ impl Db {
     /// Reads what the new primary says about itself: recovery, its timeline and where that
     /// timeline began (the history file when readable, else `pg_last_wal_replay_lsn()`,
     /// which stays at the end of recovery once promoted).
-    pub async fn target_facts(&self) -> Result<TargetFacts, ProbeError> {
+    pub async fn target_facts(&self) -> Result<TargetFacts, AdminError> {
         let row = self
-            .bounded(self.client.query_one(
-                "SELECT pg_is_in_recovery(), \
+            .bounded(
+                "reading recovery and timeline",
+                self.client.query_one(
+                    "SELECT pg_is_in_recovery(), \
                    CASE WHEN pg_is_in_recovery() THEN NULL \
                         ELSE pg_walfile_name(pg_current_wal_lsn()) END, \
                    pg_last_wal_replay_lsn()::text",
-                &[],
-            ))
+                    &[],
+                ),
+            )
             .await?;
         let in_recovery: bool = row.get(0);
         let walfile: Option<String> = row.get(1);
@@ -397,10 +443,14 @@ impl Db {
         if let Some(tli) = timeline.filter(|t| *t > 1) {
             let path = format!("pg_wal/{tli:08X}.history");
             match self
-                .bounded(self.client.query_one("SELECT pg_read_file($1)", &[&path]))
+                .bounded(
+                    "reading the timeline history file",
+                    self.client.query_one("SELECT pg_read_file($1)", &[&path]),
+                )
                 .await
             {
                 Ok(r) => history = Some(r.get::<_, String>(0)),
+                Err(AdminError::Step { reason, .. }) => history_error = Some(reason),
                 Err(e) => history_error = Some(e.to_string()),
             }
         }
@@ -477,7 +527,10 @@ mod tests {
         ));
         let e = Db::connect(&dsn, Duration::from_secs(5)).await.unwrap_err();
         let text = e.to_string();
-        assert!(matches!(e, ProbeError::Connect { .. }), "{e:?}");
+        assert!(
+            matches!(e, AdminError::Open(ProbeError::Connect { .. })),
+            "{e:?}"
+        );
         assert!(!text.contains("hunter2") && !format!("{e:?}").contains("hunter2"));
         assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
     }

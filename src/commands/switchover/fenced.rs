@@ -20,8 +20,8 @@ use super::{
 };
 use crate::cli::{Require, SwitchoverArgs};
 use crate::commands::script::{Session, stamp};
-use crate::probe::admin::{Db, lift_command};
-use crate::probe::{ProbeError, SourceDsn};
+use crate::probe::SourceDsn;
+use crate::probe::admin::{AdminError, Db, lift_command};
 use crate::recording::cutover::CutoverEvent;
 use crate::util::error::{EXIT_API, EXIT_REFUSED, EXIT_TIMEOUT, say};
 use crate::util::signals::StopSignals;
@@ -66,7 +66,7 @@ impl Fence {
     }
 
     /// Lifts the fence, on a new session if the first one is gone.
-    async fn lift(&mut self) -> Result<(), ProbeError> {
+    async fn lift(&mut self) -> Result<(), AdminError> {
         if self.db.lift().await.is_ok() {
             return Ok(());
         }

@@ -420,6 +420,25 @@ async fn the_fence_and_the_proof_need_require_drained() {
         assert!(!err.contains("hunter2"), "{err}");
         assert!(!err.contains("calling ActivateMigrationTargetInstance"));
     }
+    // A target DSN that cannot be used is a usage error before anything is polled or sent,
+    // quoted without its password.
+    let (code, _, err) = run(&[
+        "--require",
+        "drained",
+        "--source-dsn",
+        "postgres://u@127.0.0.1:1/postgres",
+        "--fence",
+        "--target-dsn",
+        "postgres://u:hunter2-secret@127.0.0.1:notaport/postgres",
+    ])
+    .await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--target-dsn: ") && err.contains("port"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(!err.contains("fence on"), "{err}");
     // --fence-terminate only with --fence (clap's own usage error).
     let (code, _, err) = run(&["--require", "in-sync", "--fence-terminate"]).await;
     assert_eq!(code, 2, "{err}");

@@ -1,10 +1,20 @@
-//! `migtop switchover`: the scripted twin of the dashboard's `S`.
+//! `migtop switchover`: the scripted twin of the dashboard's `S`, in steps.
 //!
-//! It polls the task for a full `--stable-for` window and judges it as the dashboard does;
-//! refuses (exit 5, every reason) unless the verdict meets `--require`; asks for the
-//! instance id on a terminal unless `--yes` (and refuses without a terminal and without
-//! `--yes`, exit 2); calls ActivateMigrationTargetInstance (exit 1 with the API's code when
-//! refused); then polls until the task reaches `success` (exit 0, or 3 past `--timeout`).
+//! 1. **judge**: polls the task for a full `--stable-for` window and judges it as the
+//!    dashboard does; refuses (exit 5, every reason) unless the verdict meets `--require`
+//!    (with `--fence`: IN SYNC, since a source that writes is DRAINED only under the fence);
+//! 2. **preflight refusals** that do not depend on the verdict (the source checklist's);
+//! 3. **confirm**: the typed instance id on a terminal unless `--yes` (and refuses without a
+//!    terminal and without `--yes`, exit 2), then judges once more;
+//! 4. with `--fence` (`fenced`): the fence, DRAINED under it, the token, the standby's replay
+//!    of it;
+//! 5. the **check at the switch** ([`check`]) with `--require drained`;
+//! 6. **activate**: ActivateMigrationTargetInstance, once (exit 1 with the API's code when
+//!    refused);
+//! 7. **wait** until the task reaches `success` (exit 0, or 3 past `--timeout`);
+//! 8. **verify** the new primary with `--target-dsn` (exit 1 naming what failed).
+//!
+//! Each step says what it did on stderr and, with `--record`, as a `cutover` line.
 
 pub mod check;
 mod fenced;

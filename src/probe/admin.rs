@@ -139,6 +139,8 @@ impl Privileges {
 #[derive(Debug, Clone, PartialEq)]
 pub struct XidHolder {
     pub pid: i32,
+    /// `client backend`, `autovacuum worker`, ...
+    pub backend_type: Option<String>,
     pub user: Option<String>,
     pub application: Option<String>,
     pub client: Option<String>,
@@ -148,9 +150,26 @@ pub struct XidHolder {
     pub query: Option<String>,
 }
 
+impl XidHolder {
+    /// An application's session (not autovacuum or another server process): the only kind
+    /// `--fence-terminate` ends.
+    pub fn is_client(&self) -> bool {
+        self.backend_type
+            .as_deref()
+            .is_none_or(|k| k == "client backend")
+    }
+}
+
 impl std::fmt::Display for XidHolder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let or = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+        if let Some(kind) = self
+            .backend_type
+            .as_deref()
+            .filter(|k| *k != "client backend")
+        {
+            write!(f, "{kind} ")?;
+        }
         write!(
             f,
             "pid {} user {} application {} client {} open {} query {:?}",
@@ -200,7 +219,7 @@ const PARAMETER_SQL: &str =
 
 const HOLDERS_SQL: &str = "SELECT pid, usename::text, application_name, client_addr::text, \
        extract(epoch FROM now() - xact_start)::float8, \
-       left(regexp_replace(query, '\\s+', ' ', 'g'), 80) \
+       left(regexp_replace(query, '\\s+', ' ', 'g'), 80), backend_type \
      FROM pg_stat_activity \
      WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() ORDER BY xact_start";
 
@@ -372,6 +391,7 @@ impl Db {
             .iter()
             .map(|r| XidHolder {
                 pid: r.get(0),
+                backend_type: r.get(6),
                 user: r.get(1),
                 application: r.get::<_, Option<String>>(2).filter(|a| !a.is_empty()),
                 client: r.get(3),

@@ -280,7 +280,9 @@ async fn drained(
                     shown = pids;
                 }
                 if args.fence_terminate {
-                    for h in &holders {
+                    // Only applications' sessions: autovacuum and other server processes
+                    // finish on their own.
+                    for h in holders.iter().filter(|h| h.is_client()) {
                         if !ended.insert(h.pid) {
                             continue;
                         }

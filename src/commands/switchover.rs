@@ -183,7 +183,7 @@ async fn switch(args: &SwitchoverArgs, s: &mut Session) -> anyhow::Result<i32> {
 async fn unfenced(args: &SwitchoverArgs, s: &mut Session) -> anyhow::Result<Flow<i32>> {
     let judged = go!(judge(args, args.require, s).await);
     go!(preflight(args, s, &judged));
-    go!(confirm(args, args.require, s).await);
+    go!(confirm(args, args.require, s, &judged).await);
     // What the switch is checked against: the source's reading the verdict rests on
     // (read again after typing, when the instance id was typed).
     let mark = entry(s)
@@ -301,18 +301,21 @@ async fn judge(
     }))
 }
 
-/// Refusals that do not depend on the verdict, before anything is changed or sent (the
-/// source checklist's `--accept-loss` goes here). None yet.
+/// Refusals that do not depend on the verdict, before anything is changed or sent, run
+/// after the judgement and again after the typed confirmation's fresh poll (the source
+/// checklist's `--accept-loss` gate goes here, against `args.require`, not the fence's
+/// IN SYNC gate). None yet.
 fn preflight(_args: &SwitchoverArgs, _s: &Session, _judged: &Judged) -> anyhow::Result<Flow<()>> {
     Ok(Flow::Go(()))
 }
 
 /// Asks for the instance id on the terminal unless `--yes`, then judges once more on fresh
-/// data (typing took time).
+/// data (typing took time), the preflight refusals included.
 async fn confirm(
     args: &SwitchoverArgs,
     gate: Require,
     s: &mut Session,
+    judged: &Judged,
 ) -> anyhow::Result<Flow<()>> {
     if args.yes {
         return Ok(Flow::Go(()));
@@ -353,7 +356,7 @@ async fn confirm(
     }
     let fresh = matches!(seen, Seen::Task);
     match entry(s) {
-        Some(e) if fresh && meets(gate, e) => Ok(Flow::Go(())),
+        Some(e) if fresh && meets(gate, e) => preflight(args, s, judged),
         Some(e) => {
             say(format_args!(
                 "migtop: refused: task {} is no longer {}; nothing sent:",

@@ -89,7 +89,7 @@ enum Before {
 pub async fn switch(args: &SwitchoverArgs, s: &mut Session) -> anyhow::Result<Flow<i32>> {
     let judged = super::go!(judge(args, Require::InSync, s).await);
     super::go!(preflight(args, s, &judged));
-    super::go!(confirm(args, Require::InSync, s).await);
+    super::go!(confirm(args, Require::InSync, s, &judged).await);
     let dsn = args
         .api
         .source_dsn

@@ -1,10 +1,20 @@
-//! `migtop switchover`: the scripted twin of the dashboard's `S`.
+//! `migtop switchover`: the scripted twin of the dashboard's `S`, in steps.
 //!
-//! It polls the task for a full `--stable-for` window and judges it as the dashboard does;
-//! refuses (exit 5, every reason) unless the verdict meets `--require`; asks for the
-//! instance id on a terminal unless `--yes` (and refuses without a terminal and without
-//! `--yes`, exit 2); calls ActivateMigrationTargetInstance (exit 1 with the API's code when
-//! refused); then polls until the task reaches `success` (exit 0, or 3 past `--timeout`).
+//! 1. **judge**: polls the task for a full `--stable-for` window and judges it as the
+//!    dashboard does; refuses (exit 5, every reason) unless the verdict meets `--require`
+//!    (with `--fence`: IN SYNC, since a source that writes is DRAINED only under the fence);
+//! 2. **preflight refusals** that do not depend on the verdict (the source checklist's);
+//! 3. **confirm**: the typed instance id on a terminal unless `--yes` (and refuses without a
+//!    terminal and without `--yes`, exit 2), then judges once more;
+//! 4. with `--fence` (`fenced`): the fence, DRAINED under it, the token, the standby's replay
+//!    of it;
+//! 5. the **check at the switch** ([`check`]) with `--require drained`;
+//! 6. **activate**: ActivateMigrationTargetInstance, once (exit 1 with the API's code when
+//!    refused);
+//! 7. **wait** until the task reaches `success` (exit 0, or 3 past `--timeout`);
+//! 8. **verify** the new primary with `--target-dsn` (exit 1 naming what failed).
+//!
+//! Each step says what it did on stderr and, with `--record`, as a `cutover` line.
 
 pub mod check;
 mod fenced;
@@ -104,7 +114,7 @@ pub enum Flow<T> {
 }
 
 /// The value of a step that goes on; otherwise returns its exit code from the caller.
-macro_rules! go_on {
+macro_rules! go {
     ($step:expr) => {
         match $step? {
             Flow::Go(v) => v,
@@ -112,7 +122,7 @@ macro_rules! go_on {
         }
     };
 }
-use go_on as go;
+use go;
 
 /// `migtop switchover`.
 pub async fn run(mut args: SwitchoverArgs) -> anyhow::Result<i32> {
@@ -176,9 +186,9 @@ async fn switch(args: &SwitchoverArgs, s: &mut Session) -> anyhow::Result<i32> {
 
 /// Without a fence: the judged window is checked against the source at the switch.
 async fn unfenced(args: &SwitchoverArgs, s: &mut Session) -> anyhow::Result<Flow<i32>> {
-    let judged = go_on!(judge(args, args.require, s).await);
-    go_on!(preflight(args, s, &judged));
-    go_on!(confirm(args, args.require, s).await);
+    let judged = go!(judge(args, args.require, s).await);
+    go!(preflight(args, s, &judged));
+    go!(confirm(args, args.require, s, &judged).await);
     // What the switch is checked against: the source's reading the verdict rests on
     // (read again after typing, when the instance id was typed).
     let mark = entry(s)
@@ -214,8 +224,8 @@ async fn unfenced(args: &SwitchoverArgs, s: &mut Session) -> anyhow::Result<Flow
         }
         (Require::InSync, _) => None,
     };
-    go_on!(activate(s, &judged).await);
-    let code = go_on!(wait_success(args, s).await);
+    go!(activate(s, &judged).await);
+    let code = go!(wait_success(args, s).await);
     match at_switch {
         Some(token) => verify(args, s, &judged, &token).await,
         None => Ok(Flow::Go(code)),
@@ -301,8 +311,10 @@ async fn judge(
     }))
 }
 
-/// Refusals that do not depend on the verdict, before anything is changed or sent: the
-/// source checklist's *loses data* items, unless `--accept-loss` accepts them.
+/// Refusals that do not depend on the verdict, before anything is changed or sent, run
+/// after the judgement and again after the typed confirmation's fresh poll (the checklist
+/// may have been read again meanwhile): the source checklist's *loses data* items, against
+/// `args.require` (not the fence's IN SYNC gate), unless `--accept-loss` accepts them.
 fn preflight(args: &SwitchoverArgs, s: &Session, judged: &Judged) -> anyhow::Result<Flow<()>> {
     let checklist = s.judge.app().checklist_for(&s.instance);
     match super::loss_gate::check(args.require, &args.accept_loss, &judged.name, checklist) {
@@ -312,11 +324,12 @@ fn preflight(args: &SwitchoverArgs, s: &Session, judged: &Judged) -> anyhow::Res
 }
 
 /// Asks for the instance id on the terminal unless `--yes`, then judges once more on fresh
-/// data (typing took time).
+/// data (typing took time), the preflight refusals included.
 async fn confirm(
     args: &SwitchoverArgs,
     gate: Require,
     s: &mut Session,
+    judged: &Judged,
 ) -> anyhow::Result<Flow<()>> {
     if args.yes {
         return Ok(Flow::Go(()));
@@ -357,15 +370,7 @@ async fn confirm(
     }
     let fresh = matches!(seen, Seen::Task);
     match entry(s) {
-        Some(e) if fresh && meets(gate, e) => {
-            // The checklist may have been read again while the id was typed.
-            let checklist = s.judge.app().checklist_for(&e.task.instance);
-            let name = e.task.display_name();
-            match super::loss_gate::check(args.require, &args.accept_loss, &name, checklist) {
-                Some(code) => Ok(Flow::Exit(code)),
-                None => Ok(Flow::Go(())),
-            }
-        }
+        Some(e) if fresh && meets(gate, e) => preflight(args, s, judged),
         Some(e) => {
             say(format_args!(
                 "migtop: refused: task {} is no longer {}; nothing sent:",
@@ -423,9 +428,12 @@ async fn send(s: &mut Session, judged: &Judged) -> Activation {
         Ok(v) => crate::model::value::text(v.get("RequestId")),
         Err(e) => e.request_id().map(str::to_string),
     };
+    let sent = check::stamp_ms(requested);
     let message = match (&answer, &request_id) {
-        (Ok(_), Some(id)) => format!("ActivateMigrationTargetInstance accepted, request id {id}"),
-        (Ok(_), None) => "ActivateMigrationTargetInstance accepted".to_string(),
+        (Ok(_), Some(id)) => {
+            format!("ActivateMigrationTargetInstance accepted, request id {id} (sent at {sent})")
+        }
+        (Ok(_), None) => format!("ActivateMigrationTargetInstance accepted (sent at {sent})"),
         (Err(e), _) => e.to_string(),
     };
     s.record(&Entry::Switchover(SwitchoverRecord {

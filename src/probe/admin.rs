@@ -15,6 +15,40 @@ use tokio_postgres::Client;
 use super::{ProbeError, SourceDsn, dsn, error_text, tls};
 use crate::model::Lsn;
 
+/// Why a step on a cutover session failed; the text names the server by its redacted DSN
+/// only, and the statement that failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminError {
+    /// No session could be had (configuration, connection, time).
+    #[error(transparent)]
+    Open(#[from] ProbeError),
+    /// A statement failed or took too long.
+    #[error("{target}: {what} failed: {reason}")]
+    Step {
+        target: String,
+        what: &'static str,
+        reason: String,
+    },
+}
+
+/// A reading that needed a session (the standbys read without a cloud API) fails as a probe
+/// does: the statement's failure is a query error.
+impl From<AdminError> for ProbeError {
+    fn from(e: AdminError) -> ProbeError {
+        match e {
+            AdminError::Open(p) => p,
+            AdminError::Step {
+                target,
+                what,
+                reason,
+            } => ProbeError::Query {
+                target,
+                reason: format!("{what}: {reason}"),
+            },
+        }
+    }
+}
+
 /// The setting the fence turns on.
 pub const FENCE_SETTING: &str = "default_transaction_read_only";
 
@@ -123,6 +157,8 @@ impl Privileges {
 #[derive(Debug, Clone, PartialEq)]
 pub struct XidHolder {
     pub pid: i32,
+    /// `client backend`, `autovacuum worker`, ...
+    pub backend_type: Option<String>,
     pub user: Option<String>,
     pub application: Option<String>,
     pub client: Option<String>,
@@ -132,9 +168,26 @@ pub struct XidHolder {
     pub query: Option<String>,
 }
 
+impl XidHolder {
+    /// An application's session (not autovacuum or another server process): the only kind
+    /// `--fence-terminate` ends.
+    pub fn is_client(&self) -> bool {
+        self.backend_type
+            .as_deref()
+            .is_none_or(|k| k == "client backend")
+    }
+}
+
 impl std::fmt::Display for XidHolder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let or = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
+        if let Some(kind) = self
+            .backend_type
+            .as_deref()
+            .filter(|k| *k != "client backend")
+        {
+            write!(f, "{kind} ")?;
+        }
         write!(
             f,
             "pid {} user {} application {} client {} open {} query {:?}",
@@ -184,7 +237,7 @@ const PARAMETER_SQL: &str =
 
 const HOLDERS_SQL: &str = "SELECT pid, usename::text, application_name, client_addr::text, \
        extract(epoch FROM now() - xact_start)::float8, \
-       left(regexp_replace(query, '\\s+', ' ', 'g'), 80) \
+       left(regexp_replace(query, '\\s+', ' ', 'g'), 80), backend_type \
      FROM pg_stat_activity \
      WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() ORDER BY xact_start";
 
@@ -194,7 +247,7 @@ const PREPARED_SQL: &str = "SELECT gid, database::text, \
 impl Db {
     /// Opens a session with `dsn` (its rules, `~/.pgpass`, TLS) within `timeout`. The session
     /// itself is never read-only, whatever the fence: it must be able to lift it.
-    pub async fn connect(dsn: &SourceDsn, timeout: Duration) -> Result<Db, ProbeError> {
+    pub async fn connect(dsn: &SourceDsn, timeout: Duration) -> Result<Db, AdminError> {
         let target = dsn.redacted().to_string();
         let secs = timeout.as_secs().max(1);
         let open = async {
@@ -223,18 +276,18 @@ impl Db {
             db.client
                 .batch_execute("SET default_transaction_read_only = off")
                 .await
-                .map_err(|e| db.error(&e))?;
+                .map_err(|e| db.error("SET default_transaction_read_only = off", &e))?;
             let row = db
                 .client
                 .query_one("SELECT current_setting('server_version_num')::int", &[])
                 .await
-                .map_err(|e| db.error(&e))?;
+                .map_err(|e| db.error("reading server_version_num", &e))?;
             db.version = u32::try_from(row.get::<_, i32>(0)).unwrap_or(0);
             Ok(db)
         };
         tokio::time::timeout(timeout, open)
             .await
-            .unwrap_or(Err(ProbeError::Timeout { target, secs }))
+            .unwrap_or(Err(AdminError::Open(ProbeError::Timeout { target, secs })))
     }
 
     /// The DSN, redacted.
@@ -242,29 +295,37 @@ impl Db {
         self.dsn.redacted()
     }
 
-    fn error(&self, e: &tokio_postgres::Error) -> ProbeError {
-        ProbeError::Query {
+    fn error(&self, what: &'static str, e: &tokio_postgres::Error) -> AdminError {
+        AdminError::Step {
             target: self.target().to_string(),
+            what,
             reason: scrub(&self.dsn, &error_text(e)),
         }
     }
 
+    /// Runs one statement within the session's timeout; `what` names it in the error.
     async fn bounded<T>(
         &self,
+        what: &'static str,
         f: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
-    ) -> Result<T, ProbeError> {
+    ) -> Result<T, AdminError> {
         match tokio::time::timeout(self.timeout, f).await {
-            Ok(r) => r.map_err(|e| self.error(&e)),
-            Err(_) => Err(ProbeError::Timeout {
+            Ok(r) => r.map_err(|e| self.error(what, &e)),
+            Err(_) => Err(AdminError::Step {
                 target: self.target().to_string(),
-                secs: self.timeout.as_secs().max(1),
+                what,
+                reason: format!("no answer within {} s", self.timeout.as_secs().max(1)),
             }),
         }
     }
 
-    /// Runs one read-only query within the session's deadline.
-    pub async fn query(&self, sql: &str) -> Result<Vec<tokio_postgres::Row>, ProbeError> {
-        self.bounded(self.client.query(sql, &[])).await
+    /// Runs one read-only query within the session's deadline; `what` names it in the error.
+    pub async fn query(
+        &self,
+        what: &'static str,
+        sql: &str,
+    ) -> Result<Vec<tokio_postgres::Row>, AdminError> {
+        self.bounded(what, self.client.query(sql, &[])).await
     }
 
     /// The session died (server restart, idle timeout, terminated): open a new one.
@@ -273,14 +334,20 @@ impl Db {
     }
 
     /// The role and what it may do for the fence.
-    pub async fn privileges(&self) -> Result<Privileges, ProbeError> {
+    pub async fn privileges(&self) -> Result<Privileges, AdminError> {
         let row = self
-            .bounded(self.client.query_one(PRIVILEGES_SQL, &[]))
+            .bounded(
+                "reading the role's privileges",
+                self.client.query_one(PRIVILEGES_SQL, &[]),
+            )
             .await?;
         let alter_system = if self.version >= 150000 {
-            self.bounded(self.client.query_one(PARAMETER_SQL, &[]))
-                .await?
-                .get::<_, bool>(0)
+            self.bounded(
+                "has_parameter_privilege",
+                self.client.query_one(PARAMETER_SQL, &[]),
+            )
+            .await?
+            .get::<_, bool>(0)
         } else {
             false
         };
@@ -297,9 +364,9 @@ impl Db {
 
     /// `default_transaction_read_only` as the server has it now (`on`/`off`) and where it
     /// comes from (`default`, `configuration file`, ...).
-    pub async fn read_only_setting(&self) -> Result<(String, String), ProbeError> {
+    pub async fn read_only_setting(&self) -> Result<(String, String), AdminError> {
         let row = self
-            .bounded(self.client.query_one(
+            .bounded("reading default_transaction_read_only", self.client.query_one(
                 "SELECT reset_val, source FROM pg_settings WHERE name = 'default_transaction_read_only'",
                 &[],
             ))
@@ -308,8 +375,9 @@ impl Db {
     }
 
     /// Raises the fence: new transactions are read-only from the reload on.
-    pub async fn fence(&self) -> Result<(), ProbeError> {
+    pub async fn fence(&self) -> Result<(), AdminError> {
         self.bounded(
+            "ALTER SYSTEM SET default_transaction_read_only = on",
             self.client
                 .batch_execute("ALTER SYSTEM SET default_transaction_read_only = on"),
         )
@@ -317,34 +385,45 @@ impl Db {
         self.reload().await
     }
 
-    async fn reload(&self) -> Result<(), ProbeError> {
+    async fn reload(&self) -> Result<(), AdminError> {
         let ok: bool = self
-            .bounded(self.client.query_one("SELECT pg_reload_conf()", &[]))
+            .bounded(
+                "pg_reload_conf()",
+                self.client.query_one("SELECT pg_reload_conf()", &[]),
+            )
             .await?
             .get(0);
         if ok {
             Ok(())
         } else {
-            Err(ProbeError::Query {
+            Err(AdminError::Step {
                 target: self.target().to_string(),
-                reason: "pg_reload_conf() returned false".into(),
+                what: "pg_reload_conf()",
+                reason: "it returned false".into(),
             })
         }
     }
 
     /// Lifts the fence (`ALTER SYSTEM RESET`, reload).
-    pub async fn lift(&self) -> Result<(), ProbeError> {
-        self.bounded(self.client.batch_execute(LIFT_SQL[0])).await?;
+    pub async fn lift(&self) -> Result<(), AdminError> {
+        self.bounded(LIFT_SQL[0], self.client.batch_execute(LIFT_SQL[0]))
+            .await?;
         self.reload().await
     }
 
     /// The sessions holding a transaction id, oldest transaction first.
-    pub async fn xid_holders(&self) -> Result<Vec<XidHolder>, ProbeError> {
-        let rows = self.bounded(self.client.query(HOLDERS_SQL, &[])).await?;
+    pub async fn xid_holders(&self) -> Result<Vec<XidHolder>, AdminError> {
+        let rows = self
+            .bounded(
+                "listing the sessions holding an xid",
+                self.client.query(HOLDERS_SQL, &[]),
+            )
+            .await?;
         Ok(rows
             .iter()
             .map(|r| XidHolder {
                 pid: r.get(0),
+                backend_type: r.get(6),
                 user: r.get(1),
                 application: r.get::<_, Option<String>>(2).filter(|a| !a.is_empty()),
                 client: r.get(3),
@@ -357,8 +436,13 @@ impl Db {
     }
 
     /// The prepared transactions.
-    pub async fn prepared(&self) -> Result<Vec<Prepared>, ProbeError> {
-        let rows = self.bounded(self.client.query(PREPARED_SQL, &[])).await?;
+    pub async fn prepared(&self) -> Result<Vec<Prepared>, AdminError> {
+        let rows = self
+            .bounded(
+                "listing the prepared transactions",
+                self.client.query(PREPARED_SQL, &[]),
+            )
+            .await?;
         Ok(rows
             .iter()
             .map(|r| Prepared {
@@ -370,9 +454,10 @@ impl Db {
     }
 
     /// Ends a session (`pg_terminate_backend`); false when it was already gone.
-    pub async fn terminate(&self, pid: i32) -> Result<bool, ProbeError> {
+    pub async fn terminate(&self, pid: i32) -> Result<bool, AdminError> {
         Ok(self
             .bounded(
+                "pg_terminate_backend",
                 self.client
                     .query_one("SELECT pg_terminate_backend($1)", &[&pid]),
             )
@@ -383,15 +468,18 @@ impl Db {
     /// Reads what the new primary says about itself: recovery, its timeline and where that
     /// timeline began (the history file when readable, else `pg_last_wal_replay_lsn()`,
     /// which stays at the end of recovery once promoted).
-    pub async fn target_facts(&self) -> Result<TargetFacts, ProbeError> {
+    pub async fn target_facts(&self) -> Result<TargetFacts, AdminError> {
         let row = self
-            .bounded(self.client.query_one(
-                "SELECT pg_is_in_recovery(), \
+            .bounded(
+                "reading recovery and timeline",
+                self.client.query_one(
+                    "SELECT pg_is_in_recovery(), \
                    CASE WHEN pg_is_in_recovery() THEN NULL \
                         ELSE pg_walfile_name(pg_current_wal_lsn()) END, \
                    pg_last_wal_replay_lsn()::text",
-                &[],
-            ))
+                    &[],
+                ),
+            )
             .await?;
         let in_recovery: bool = row.get(0);
         let walfile: Option<String> = row.get(1);
@@ -407,10 +495,14 @@ impl Db {
         if let Some(tli) = timeline.filter(|t| *t > 1) {
             let path = format!("pg_wal/{tli:08X}.history");
             match self
-                .bounded(self.client.query_one("SELECT pg_read_file($1)", &[&path]))
+                .bounded(
+                    "reading the timeline history file",
+                    self.client.query_one("SELECT pg_read_file($1)", &[&path]),
+                )
                 .await
             {
                 Ok(r) => history = Some(r.get::<_, String>(0)),
+                Err(AdminError::Step { reason, .. }) => history_error = Some(reason),
                 Err(e) => history_error = Some(e.to_string()),
             }
         }
@@ -426,4 +518,72 @@ impl Db {
 
 fn scrub(dsn: &SourceDsn, text: &str) -> String {
     dsn::scrub_password(text, dsn.secret().expose_secret())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(superuser: bool, version: u32) -> Privileges {
+        Privileges {
+            user: "app".into(),
+            superuser,
+            version,
+            alter_system: false,
+            signal_backend: false,
+            reload: false,
+            read_all_stats: false,
+        }
+    }
+
+    #[test]
+    fn what_the_fence_needs() {
+        assert!(role(true, 120000).missing().is_empty());
+        let old = role(false, 140000).missing();
+        assert_eq!(old.len(), 1);
+        assert!(old[0].contains("before PostgreSQL 15"), "{old:?}");
+        let none = role(false, 150000).missing();
+        assert_eq!(none.len(), 4, "{none:?}");
+        assert!(
+            none[0]
+                .contains("GRANT ALTER SYSTEM ON PARAMETER default_transaction_read_only TO app")
+        );
+        let granted = Privileges {
+            alter_system: true,
+            signal_backend: true,
+            reload: true,
+            read_all_stats: true,
+            ..role(false, 150000)
+        };
+        assert!(granted.missing().is_empty());
+    }
+
+    #[test]
+    fn the_lifting_command_is_quoted() {
+        let c = lift_command("host=h user=o'neil password=********");
+        assert_eq!(
+            c,
+            "psql 'host=h user=o'\\''neil password=********' -c 'ALTER SYSTEM RESET default_transaction_read_only' -c 'SELECT pg_reload_conf()'"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_named_without_the_password() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dsn = SourceDsn::new(format!(
+            "postgres://admin:hunter2-secret@127.0.0.1:{port}/postgres?sslmode=disable"
+        ));
+        let e = Db::connect(&dsn, Duration::from_secs(5)).await.unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(e, AdminError::Open(ProbeError::Connect { .. })),
+            "{e:?}"
+        );
+        assert!(!text.contains("hunter2") && !format!("{e:?}").contains("hunter2"));
+        assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    }
 }

@@ -52,7 +52,9 @@ pub struct StandbyReading {
 
 /// Reads the standby once.
 pub async fn read(db: &Db) -> Result<StandbyReading, ProbeError> {
-    let rows = db.query(STANDBY_SQL).await?;
+    let rows = db
+        .query("reading pg_stat_wal_receiver", STANDBY_SQL)
+        .await?;
     Ok(rows.first().map(from_row).unwrap_or_default())
 }
 

@@ -76,7 +76,7 @@ pub struct PrimaryReading {
 
 /// Reads the primary once.
 pub async fn read(db: &Db) -> Result<PrimaryReading, ProbeError> {
-    let rows = db.query(PRIMARY_SQL).await?;
+    let rows = db.query("reading pg_stat_replication", PRIMARY_SQL).await?;
     Ok(from_rows(&rows))
 }
 

@@ -141,8 +141,8 @@ async fn writer(served: &Served) -> Writer {
 
 /// `switchover --fence --require drained --target-dsn` with the writer at 20 tps: exit 0,
 /// every committed row on the new primary, the source read-only afterwards, the proof
-/// printed and the evidence in the recording's report. First, a role without the fence's
-/// privileges changes nothing.
+/// printed and the evidence in the recording's report; by a role with only the grants the
+/// README lists. First, a role without them changes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fenced_switchover_with_a_writer_loses_nothing() {
     let _machine = machine::heavy().await;
@@ -178,10 +178,21 @@ async fn fenced_switchover_with_a_writer_loses_nothing() {
         .get(0);
     assert_eq!(read_only, "off");
 
-    // The superuser: fenced, drained, switched, verified.
+    // A role with exactly the grants the README lists (not a superuser): fenced, drained,
+    // switched, verified. It may not read the timeline history file, so the switch point
+    // comes from pg_last_wal_replay_lsn().
+    pg.batch_execute(
+        "CREATE ROLE fencer LOGIN; \
+         GRANT ALTER SYSTEM ON PARAMETER default_transaction_read_only TO fencer; \
+         GRANT EXECUTE ON FUNCTION pg_reload_conf() TO fencer; \
+         GRANT pg_signal_backend, pg_read_all_stats TO fencer",
+    )
+    .await
+    .unwrap();
+    let as_fencer = |dsn: String| dsn.replace("postgres://postgres@", "postgres://fencer@");
     let record = home.path().join("cutover.jsonl");
-    let standby = served.standby();
-    let args = served.args(&[
+    let standby = as_fencer(served.standby());
+    let mut args = served.args(&[
         "--fence",
         "--target-dsn",
         &standby,
@@ -190,6 +201,7 @@ async fn fenced_switchover_with_a_writer_loses_nothing() {
         "--record",
         record.to_str().unwrap(),
     ]);
+    args[at + 1] = as_fencer(served.primary());
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, _, err) = migtop(home.path(), &argv).await;
     eprintln!("{err}");
@@ -203,6 +215,7 @@ async fn fenced_switchover_with_a_writer_loses_nothing() {
         "ALTER SYSTEM RESET default_transaction_read_only",
         "reached success",
         "verified: the new primary holds everything up to ",
+        "read from pg_last_wal_replay_lsn() (the history file: ",
     ] {
         assert!(err.contains(line), "no {line:?} in:\n{err}");
     }
@@ -265,7 +278,9 @@ async fn fenced_switchover_with_a_writer_loses_nothing() {
 
 /// The link frozen once the fence is on (and WAL the standby will not get): the standby
 /// never replays the token, `--timeout 20s` passes, the fence is lifted and the source takes
-/// writes again; nothing was switched.
+/// writes again; nothing was switched. Then SIGTERM under the fence lifts it too; and a
+/// session holding a transaction id is ended by `--fence-terminate`, and a proof pointed at the
+/// wrong server fails with exit 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_link_lifts_the_fence_at_the_timeout() {
     let _machine = machine::heavy().await;
@@ -335,6 +350,44 @@ async fn a_frozen_link_lifts_the_fence_at_the_timeout() {
         "{err}"
     );
     try_write(&served.lab.primary_dsn()).await.unwrap();
+
+    // A session holding a transaction id across the fence: listed, and ended with
+    // --fence-terminate; then the switch goes through.
+    let holder = connect(&served.lab.primary_dsn()).await;
+    holder
+        .batch_execute(&format!(
+            "BEGIN; INSERT INTO {WRITES_TABLE} (pad) VALUES ('held')"
+        ))
+        .await
+        .unwrap();
+    // The proof is pointed at the wrong server (the old primary): the switch goes through,
+    // the proof fails, naming what it found (exit 1).
+    let wrong = served.primary();
+    let args = served.args(&[
+        "--fence",
+        "--fence-terminate",
+        "--timeout",
+        "60s",
+        "--target-dsn",
+        &wrong,
+    ]);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = migtop(home.path(), &argv).await;
+    eprintln!("{err}");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("holds a transaction id: pid "), "{err}");
+    assert!(err.contains("terminated pid "), "{err}");
+    assert!(err.contains("reached success"), "{err}");
+    assert!(
+        err.contains("NOT verified: the new primary")
+            && err.contains("the target is on timeline 1, not past the source's 1"),
+        "{err}"
+    );
+    assert!(!err.contains("verified: the new primary holds"), "{err}");
+    assert!(
+        holder.batch_execute("COMMIT").await.is_err(),
+        "the holder's session was not ended"
+    );
     drop(writer);
     served.stop().await;
 }

@@ -385,3 +385,64 @@ async fn metrics_listen_exposes_the_task_while_judging() {
         "the metrics server stops with the command"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fence_and_the_proof_need_require_drained() {
+    let s = sim(None, 1.0).await;
+    let home = tempfile::tempdir().unwrap();
+    let ep = s.endpoint();
+    let base = [
+        "switchover",
+        "--endpoint",
+        ep.as_str(),
+        "-i",
+        CRM,
+        "--task-id",
+        CRM_MIGRATE,
+        "--yes",
+    ];
+    let run = |extra: &'static [&'static str]| {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend_from_slice(extra);
+        let home = home.path().to_path_buf();
+        async move { migtop(&home, &args).await }
+    };
+    for extra in [
+        &["--require", "in-sync", "--fence"][..],
+        &[
+            "--require",
+            "in-sync",
+            "--target-dsn",
+            "postgres://u:hunter2-secret@127.0.0.1:1/postgres",
+        ][..],
+    ] {
+        let (code, _, err) = run(extra).await;
+        assert_eq!(code, 2, "{extra:?}: {err}");
+        assert!(err.contains("need --require drained"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(!err.contains("calling ActivateMigrationTargetInstance"));
+    }
+    // A target DSN that cannot be used is a usage error before anything is polled or sent,
+    // quoted without its password.
+    let (code, _, err) = run(&[
+        "--require",
+        "drained",
+        "--source-dsn",
+        "postgres://u@127.0.0.1:1/postgres",
+        "--fence",
+        "--target-dsn",
+        "postgres://u:hunter2-secret@127.0.0.1:notaport/postgres",
+    ])
+    .await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--target-dsn: ") && err.contains("port"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(!err.contains("fence on"), "{err}");
+    // --fence-terminate only with --fence (clap's own usage error).
+    let (code, _, err) = run(&["--require", "in-sync", "--fence-terminate"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--fence"), "{err}");
+}

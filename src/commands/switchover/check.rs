@@ -46,10 +46,11 @@ pub async fn at_switch(
         if let (Seen::Task, Some(now)) = (&seen, reading) {
             let check = check_at_switch(judged, &now, received);
             let line = format!(
-                "check at the switch: judged at {} (source {}, next xid {}); the source now {}, next xid {}; the standby received {}: {check}",
+                "check at the switch: judged at {} (source {}, next xid {}); the source at {}: {}, next xid {}; the standby received {}: {check}",
                 stamp_ms(judged.at),
                 judged.lsn,
                 judged.next_xid,
+                stamp_ms(now.at),
                 now.lsn,
                 now.next_xid
                     .map(|x| x.to_string())
@@ -105,6 +106,6 @@ pub async fn at_switch(
 }
 
 /// A time to the millisecond, for the judged instant.
-fn stamp_ms(t: chrono::DateTime<Utc>) -> String {
+pub fn stamp_ms(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

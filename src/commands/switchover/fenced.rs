@@ -20,8 +20,8 @@ use super::{
 };
 use crate::cli::{Require, SwitchoverArgs};
 use crate::commands::script::{Session, stamp};
-use crate::probe::admin::{Db, lift_command};
-use crate::probe::{ProbeError, SourceDsn};
+use crate::probe::SourceDsn;
+use crate::probe::admin::{AdminError, Db, lift_command};
 use crate::recording::cutover::CutoverEvent;
 use crate::util::error::{EXIT_API, EXIT_REFUSED, EXIT_TIMEOUT, say};
 use crate::util::signals::StopSignals;
@@ -66,7 +66,7 @@ impl Fence {
     }
 
     /// Lifts the fence, on a new session if the first one is gone.
-    async fn lift(&mut self) -> Result<(), ProbeError> {
+    async fn lift(&mut self) -> Result<(), AdminError> {
         if self.db.lift().await.is_ok() {
             return Ok(());
         }
@@ -89,7 +89,7 @@ enum Before {
 pub async fn switch(args: &SwitchoverArgs, s: &mut Session) -> anyhow::Result<Flow<i32>> {
     let judged = super::go!(judge(args, Require::InSync, s).await);
     super::go!(preflight(args, s, &judged));
-    super::go!(confirm(args, Require::InSync, s).await);
+    super::go!(confirm(args, Require::InSync, s, &judged).await);
     let dsn = args
         .api
         .source_dsn
@@ -280,7 +280,9 @@ async fn drained(
                     shown = pids;
                 }
                 if args.fence_terminate {
-                    for h in &holders {
+                    // Only applications' sessions: autovacuum and other server processes
+                    // finish on their own.
+                    for h in holders.iter().filter(|h| h.is_client()) {
                         if !ended.insert(h.pid) {
                             continue;
                         }

@@ -468,6 +468,74 @@ fn a_recording_without_tasks_or_with_errors_only_still_reports() {
     assert!(doc.text_all().contains("2 failures in a row"));
 }
 
+#[test]
+fn the_cutover_evidence_is_a_timeline_in_the_page() {
+    use crate::recording::cutover::{CutoverEvent, CutoverRecord};
+    let step = |s: i64, event: CutoverEvent| {
+        Entry::Cutover(CutoverRecord {
+            instance: "pgm-1".into(),
+            task_id: Some(7),
+            at: t(s),
+            event,
+        })
+    };
+    let mut entries = story();
+    entries.extend([
+        step(200, CutoverEvent::FenceOn),
+        step(
+            230,
+            CutoverEvent::Token {
+                lsn: "0/5000000".parse().unwrap(),
+                next_xid: 900,
+            },
+        ),
+        step(
+            231,
+            CutoverEvent::SwitchCheck {
+                judged_at: t(230),
+                judged_lsn: "0/5000000".parse().unwrap(),
+                judged_xid: 900,
+                source_lsn: Some("0/5000000".parse().unwrap()),
+                next_xid: Some(901),
+                received: Some("0/5000000".parse().unwrap()),
+                passed: false,
+                text: "the source wrote since it was judged: next xid 900 → 901 <script>".into(),
+            },
+        ),
+        step(
+            232,
+            CutoverEvent::FenceOff {
+                reason: "refused at the switch".into(),
+            },
+        ),
+    ]);
+    let text: String = entries.iter().map(encode).collect();
+    let r = build(&Recording::parse(&text), &config());
+    let steps: Vec<&str> = r.evidence.iter().map(|e| e.step).collect();
+    assert_eq!(
+        steps,
+        ["fence on", "token", "check at the switch", "fence off"]
+    );
+    assert_eq!(r.evidence[2].passed, Some(false));
+    let page = html::render(&r);
+    assert!(!page.contains("<script>"), "server text is escaped");
+    let doc = parse(&page);
+    let rows = doc.find_all(|n| n.name == "tr" && n.attr("data-step").is_some());
+    let cells: Vec<String> = rows.iter().map(|r| r.text_all()).collect();
+    assert_eq!(rows.len(), 4, "{cells:?}");
+    assert!(cells[1].contains("token 0/5000000"), "{}", cells[1]);
+    assert!(
+        cells[2].contains("FAILED") && cells[2].contains("next xid 900 → 901 <script>"),
+        "{}",
+        cells[2]
+    );
+    assert!(cells[3].contains("refused at the switch"), "{}", cells[3]);
+    // Without cutover lines there is no such section.
+    let plain: String = story().iter().map(encode).collect();
+    let page = html::render(&build(&Recording::parse(&plain), &config()));
+    assert!(!page.contains("Cutover evidence"));
+}
+
 /// Writes the story's page to `target/report-story.html`, to look at in a browser:
 /// `cargo test --lib report::tests::write_story_page -- --ignored`.
 #[test]

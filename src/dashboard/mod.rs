@@ -101,7 +101,7 @@ pub async fn run(
     let mut urgent = true;
 
     loop {
-        if app.quit || tui::panicked() {
+        if app.quit() || tui::panicked() {
             break;
         }
         if app.is_dirty() {
@@ -180,7 +180,7 @@ pub async fn run(
                 },
                 Effect::Switchover { instance } => match &client {
                     Some(client) => {
-                        let task_id = match &app.overlay {
+                        let task_id = match &app.overlay() {
                             Some(Overlay::Switchover(d)) => {
                                 d.task_key.rsplit('/').next().and_then(|id| id.parse().ok())
                             }
@@ -228,7 +228,7 @@ fn record(
     let Some(rec) = recorder.as_mut() else { return };
     if let Err(e) = write(rec) {
         tracing::error!("{e}");
-        app.overlay = Some(Overlay::Notice {
+        app.update(Action::Notice {
             title: "Recording stopped".into(),
             text: format!("{e}. The dashboard goes on without recording."),
         });

@@ -40,7 +40,7 @@ impl<'a> DetailsView<'a> {
         DetailsView {
             task: app.selected_task().map(|e| &e.task),
             source: app
-                .source
+                .source()
                 .as_ref()
                 .map(|src| match (src.sample(), src.error()) {
                     (Some(s), _) => SourceLsn::Read {
@@ -50,8 +50,8 @@ impl<'a> DetailsView<'a> {
                     (None, Some(_)) => SourceLsn::Failing,
                     (None, None) => SourceLsn::Waiting,
                 }),
-            now: app.now,
-            local_offset: app.config.local_offset,
+            now: app.now(),
+            local_offset: app.config().local_offset,
         }
     }
 }

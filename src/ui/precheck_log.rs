@@ -67,9 +67,9 @@ impl<'a> LogPanelView<'a> {
         LogPanelView {
             log,
             focused: is_focused(app, Focus::Log),
-            follow: app.log.follow,
-            input: app.log.input.as_deref(),
-            search: app.log.search.as_ref(),
+            follow: app.log().follow,
+            input: app.log().input.as_deref(),
+            search: app.log().search.as_ref(),
         }
     }
 }

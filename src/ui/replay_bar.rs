@@ -16,7 +16,7 @@ pub fn keys(app: &App, paused: bool) -> Vec<(&'static str, &'static str)> {
         ("[ ]", "changes"),
         ("+/-", "speed"),
     ];
-    match app.focus {
+    match app.focus() {
         Focus::Tasks => v.extend([("↑↓", "select"), ("Tab", "log")]),
         Focus::Log => v.extend([("↑↓", "scroll"), ("Tab", "tasks")]),
     }
@@ -28,11 +28,11 @@ pub fn keys(app: &App, paused: bool) -> Vec<(&'static str, &'static str)> {
 /// owns the footer.
 pub fn draw(frame: &mut Frame, app: &App, paused: bool) {
     let area = frame.area();
-    if app.overlay.is_some() || app.log.input.is_some() || area.height == 0 {
+    if app.overlay().is_some() || app.log().input.is_some() || area.height == 0 {
         return;
     }
     let theme = Theme {
-        color: app.config.color,
+        color: app.config().color,
     };
     let row = Rect::new(area.x, area.y + area.height - 1, area.width, 1);
     let item = |k: &str, d: &str| -> Vec<Span<'static>> {

@@ -47,7 +47,7 @@ impl StageBar {
         match app.selected_task() {
             Some(e) => StageBar::Task {
                 stage: e.task.stage.clone(),
-                since: (app.now - e.stage_since).to_std().unwrap_or_default(),
+                since: (app.now() - e.stage_since).to_std().unwrap_or_default(),
                 exact: e.stage_since_exact,
                 backup: e.history.backup_trend().map(|tr| {
                     // Stale data keeps its percentage but makes no claim about the rate.
@@ -55,7 +55,7 @@ impl StageBar {
                     BackupView {
                         percent: tr.latest.percent,
                         rate: tr.rate.filter(|_| fresh),
-                        eta: tr.eta(app.now).filter(|_| fresh),
+                        eta: tr.eta(app.now()).filter(|_| fresh),
                     }
                 }),
             },

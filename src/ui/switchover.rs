@@ -38,7 +38,7 @@ impl<'a> SwitchoverView<'a> {
     pub fn of(app: &App, d: &'a SwitchDialog) -> SwitchoverView<'a> {
         SwitchoverView {
             dialog: d,
-            task: app.tasks.get(&d.task_key).map(|e| SwitchTask {
+            task: app.tasks().get(&d.task_key).map(|e| SwitchTask {
                 name: e.task.display_name(),
                 verdict: e.verdict.clone(),
                 judged_lag: e.judged_lag(),

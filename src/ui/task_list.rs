@@ -80,11 +80,11 @@ impl TaskListView {
     /// The task table for the state of `app`.
     pub fn of(app: &App) -> TaskListView {
         let rows = app
-            .rows
+            .rows()
             .iter()
             .map(|r| match r {
                 RowRef::Task(key) => {
-                    let Some(e) = app.tasks.get(key) else {
+                    let Some(e) = app.tasks().get(key) else {
                         return TaskRow::Missing;
                     };
                     let t = &e.task;
@@ -104,7 +104,7 @@ impl TaskListView {
                     }
                 }
                 RowRef::Instance(i) => {
-                    let inst = &app.instances[*i];
+                    let inst = &app.instances()[*i];
                     TaskRow::Instance {
                         name: inst.name.clone(),
                         error: inst.last_error.as_ref().map(|(_, e)| e.code().to_string()),
@@ -115,11 +115,11 @@ impl TaskListView {
             .collect();
         TaskListView {
             rows,
-            selected: app.selected,
-            offset: app.task_offset,
+            selected: app.selected(),
+            offset: app.task_offset(),
             focused: is_focused(app, Focus::Tasks),
-            max_lag: app.config.readiness.max_lag,
-            longest_instance: app.instances.iter().map(|i| i.name.chars().count()).max(),
+            max_lag: app.config().readiness.max_lag,
+            longest_instance: app.instances().iter().map(|i| i.name.chars().count()).max(),
         }
     }
 }

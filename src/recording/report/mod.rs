@@ -374,7 +374,7 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
                         for k in &keys_of_instance {
                             let b = tasks.get_mut(k).expect("known");
                             if !b.gone {
-                                let verdict = app.tasks.get(k).map(|e| e.verdict.kind());
+                                let verdict = app.tasks().get(k).map(|e| e.verdict.kind());
                                 b.report.points.push(Point {
                                     at: p.at,
                                     reported: None,
@@ -451,7 +451,7 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
         .into_iter()
         .map(|k| {
             let mut b = tasks.remove(&k).expect("known");
-            if let Some(e) = app.tasks.get(&k) {
+            if let Some(e) = app.tasks().get(&k) {
                 b.report.last_verdict = e.verdict.clone();
             }
             finish(b.report, to)
@@ -514,7 +514,7 @@ fn extend_run(
 
 /// Takes in one poll of one task: its point and what changed.
 fn observe(b: &mut Building, app: &App, task: &crate::model::Task, at: DateTime<Utc>) {
-    let entry = app.tasks.get(&task.key());
+    let entry = app.tasks().get(&task.key());
     let data = entry.and_then(|e| e.history.latest()).map(|(_, d)| d);
     let verdict = entry.map_or(VerdictKind::NotReady, |e| e.verdict.kind());
     let r = &mut b.report;
@@ -615,7 +615,9 @@ fn note_verdicts(app: &App, tasks: &mut HashMap<String, Building>, at: DateTime<
         if b.gone {
             continue;
         }
-        let Some(e) = app.tasks.get(k) else { continue };
+        let Some(e) = app.tasks().get(k) else {
+            continue;
+        };
         let kind = e.verdict.kind();
         if b.last_verdict != Some(kind) {
             let reasons = e

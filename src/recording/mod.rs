@@ -18,6 +18,7 @@
 
 pub mod player;
 pub mod report;
+pub mod writer;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};

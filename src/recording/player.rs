@@ -160,9 +160,9 @@ impl Player {
         &self.app
     }
 
-    /// The dashboard state, e.g. to set its size.
-    pub fn app_mut(&mut self) -> &mut App {
-        &mut self.app
+    /// The terminal was resized.
+    pub fn resize(&mut self, w: u16, h: u16) {
+        self.app.update(Action::Resize(w, h));
     }
 
     /// How many entries have been played.
@@ -199,6 +199,11 @@ impl Player {
     pub fn take_dirty(&mut self) -> bool {
         let app = self.app.take_dirty();
         std::mem::take(&mut self.dirty) || app
+    }
+
+    /// Whether something changed since the last [`Player::take_dirty`], without clearing it.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty || self.app.is_dirty()
     }
 
     /// Whether the DBA asked to quit.

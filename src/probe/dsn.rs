@@ -469,17 +469,13 @@ fn os_user_name() -> Option<String> {
         .ok()
         .filter(|u| !u.is_empty())
         .or_else(|| {
-            // SAFETY: getpwuid returns a pointer into static storage or null; read at once.
-            unsafe {
-                let pw = libc::getpwuid(libc::geteuid());
-                if pw.is_null() {
-                    return None;
-                }
-                std::ffi::CStr::from_ptr((*pw).pw_name)
-                    .to_str()
-                    .ok()
-                    .map(str::to_string)
-            }
+            // getpwuid_r (nix), not getpwuid: its static buffer is shared by every thread of
+            // the runtime.
+            let uid = nix::unistd::geteuid();
+            nix::unistd::User::from_uid(uid)
+                .ok()
+                .flatten()
+                .map(|u| u.name)
         })
 }
 

@@ -452,6 +452,7 @@ fn more_marker(buf: &mut Buffer, area: Rect, rows: usize, offset: usize, theme: 
 mod tests {
     use super::*;
     use crate::ui::test_text;
+    use ratatui::style::Modifier;
 
     fn counts(success: usize, warning: usize, fail: usize) -> SeverityCounts {
         SeverityCounts {
@@ -550,6 +551,86 @@ mod tests {
             assert!(!rows[1].contains("CHK"), "{width}: {}", rows[1]);
             assert!(rows[3].contains("basebackup 75%"), "{width}: {}", rows[3]);
         }
+    }
+
+    /// A task in increment with `lag` bytes, judged `verdict`.
+    fn increment(name: &str, lag: Option<u64>, verdict: VerdictKind, stale: bool) -> TaskRow {
+        TaskRow::Task {
+            instance: "pgm-east".into(),
+            task_id: Some(7),
+            task_name: Some(name.into()),
+            display_name: name.into(),
+            stage: Some(Stage::Increment),
+            state: Some(ReplicationState::Streaming),
+            lag,
+            lag_lower_bound: false,
+            verdict,
+            stale,
+            checks: counts(12, 0, 0),
+            backup_percent: None,
+        }
+    }
+
+    fn list(rows: Vec<TaskRow>, w: u16, h: u16, selected: usize, offset: usize) -> Buffer {
+        let view = TaskListView {
+            rows,
+            selected,
+            offset,
+            focused: true,
+            max_lag: 16 << 20,
+            longest_instance: Some(8),
+        };
+        let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+        TaskList {
+            view,
+            theme: Theme { color: false },
+        }
+        .render(buf.area, &mut buf);
+        buf
+    }
+
+    #[test]
+    fn verdicts_lags_instances_and_the_more_marker() {
+        let rows = vec![
+            increment("orders", Some(0), VerdictKind::Drained, false),
+            increment("billing", Some(3 << 20), VerdictKind::InSync, false),
+            increment("audit", Some(40 << 20), VerdictKind::NotReady, true),
+            TaskRow::Instance {
+                name: "pgm-west".into(),
+                error: Some("Throttling.User".into()),
+                answered: false,
+            },
+            TaskRow::Instance {
+                name: "pgm-north".into(),
+                error: None,
+                answered: true,
+            },
+        ];
+        let buf = list(rows.clone(), 80, 7, 1, 0);
+        let want = Buffer::with_lines([
+            "┌ Tasks (3) ───────────────────────────────────────────────────────────────────┐",
+            "│INSTANCE TASK               STAGE          STATE      LAG        CHK READY    │",
+            "│pgm-east orders             increment 4/6  streaming  0 B        ok  DRAINED  │",
+            "│         billing            increment 4/6  streaming  3.00 MiB   ok  IN SYNC  │",
+            "│         audit              increment 4/6  streaming  40.0 MiB   ok  stale    │",
+            "│pgm-west Throttling.User                                             no data  │",
+            "└─────────────────────────────────────────────────────────────────── ▼ 1 more ─┘",
+        ]);
+        assert_eq!(test_text(&buf), test_text(&want));
+        // The selected row (focused) is reversed, the others are not.
+        assert!(buf[(10, 3)].modifier.contains(Modifier::REVERSED));
+        assert!(!buf[(10, 2)].modifier.contains(Modifier::REVERSED));
+        // Scrolled to the end at 60 columns: no INSTANCE column, instance rows say their
+        // name first (cut to the TASK column), no marker when nothing is below.
+        let want = Buffer::with_lines([
+            "┌ Tasks (3) ───────────────────────────────────────────────┐",
+            "│TASK        STAGE          STATE      LAG        READY    │",
+            "│audit       increment 4/6  streaming  40.0 MiB   stale    │",
+            "│pgm-west Th                                      no data  │",
+            "│pgm-north n                                               │",
+            "└──────────────────────────────────────────────────────────┘",
+        ]);
+        assert_eq!(test_text(&list(rows, 60, 6, 4, 2)), test_text(&want));
     }
 
     #[test]

@@ -244,65 +244,7 @@ impl Widget for TaskList {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let theme = &self.theme;
         let v = &self.view;
-        let focused = v.focused;
-        let n_tasks = v
-            .rows
-            .iter()
-            .filter(|r| !matches!(r, TaskRow::Instance { .. }))
-            .count();
-        let title = Line::from(vec![
-            Span::styled(
-                " Tasks ",
-                if focused {
-                    theme.accent()
-                } else {
-                    theme.strong()
-                },
-            ),
-            Span::styled(format!("({n_tasks}) "), theme.dim()),
-        ]);
-        let block = panel_block(title, theme, focused);
-        let narrow = area.width < 70;
-        // As wide as the longest instance id, within reason.
-        let longest = v.longest_instance.unwrap_or(8);
-        let mut instance_w = longest.clamp(8, (area.width as usize / 5).max(8)) as u16;
-        // TASK's room without CHECKS.
-        let room = |instance_w: u16| {
-            let fixed = if narrow {
-                STAGE_W + STATE_W + LAG_W + READY_W + 4
-            } else {
-                instance_w + STAGE_W + STATE_W + LAG_W + READY_W + 5
-            };
-            area.width.saturating_sub(2).saturating_sub(fixed)
-        };
-        // CHECKS while TASK keeps room for a name: in full where there is plenty (100+
-        // columns), terse at 80, where a long instance id gives up a few columns (ids differ at
-        // their ends, which stay), none below (the verdict panel names a failed check first).
-        let checks_w = if narrow {
-            None
-        } else if room(instance_w) >= ChecksWidth::Full.columns() + 1 + FULL_TASK_W {
-            Some(ChecksWidth::Full)
-        } else {
-            let need = ChecksWidth::Compact.columns() + 1 + TERSE_TASK_W;
-            let short = need.saturating_sub(room(instance_w));
-            instance_w = instance_w
-                .saturating_sub(short)
-                .max(MIN_INSTANCE_W.min(instance_w));
-            (room(instance_w) >= ChecksWidth::Compact.columns() + 1 + MIN_TASK_W)
-                .then_some(ChecksWidth::Compact)
-        };
-        let mut header_cells = if narrow {
-            vec!["TASK", "STAGE", "STATE", "LAG", "READY"]
-        } else {
-            vec!["INSTANCE", "TASK", "STAGE", "STATE", "LAG", "READY"]
-        };
-        if let Some(w) = checks_w {
-            header_cells.insert(header_cells.len() - 1, w.header());
-        }
-        let header = Row::new(header_cells).style(theme.strong());
-        // Task ids only where there is room; the name is what DBAs recognise.
-        let show_ids = area.width >= 100;
-        let max_lag = v.max_lag;
+        let cols = Columns::at(area.width, v.longest_instance);
         let mut prev_instance: Option<&str> = None;
         let rows: Vec<Row> = v
             .rows
@@ -310,113 +252,32 @@ impl Widget for TaskList {
             .enumerate()
             .map(|(i, r)| match r {
                 TaskRow::Missing => Row::new(vec![Cell::from("?")]),
-                TaskRow::Task {
-                    instance: task_instance,
-                    task_id,
-                    task_name,
-                    display_name,
-                    stage,
-                    state,
-                    lag,
-                    lag_lower_bound,
-                    verdict,
-                    stale,
-                    checks,
-                    backup_percent,
-                } => {
-                    let name = match (task_id, task_name) {
-                        (Some(id), Some(n)) if show_ids => format!("{id} {n}"),
-                        _ => display_name.clone(),
-                    };
-                    // The instance is named once per group of its tasks, and on the first row in
-                    // view.
-                    let instance = if prev_instance == Some(task_instance.as_str()) && i != v.offset
-                    {
+                TaskRow::Task { instance, .. } => {
+                    // The instance is named once per group of its tasks, and on the first row
+                    // in view.
+                    let label = if prev_instance == Some(instance.as_str()) && i != v.offset {
                         String::new()
                     } else {
-                        mid_truncate(task_instance, instance_w as usize)
+                        mid_truncate(instance, cols.instance_w as usize)
                     };
-                    prev_instance = Some(task_instance.as_str());
-                    let stage_text = stage_text(stage.as_ref(), *backup_percent);
-                    // With a source probe the true lag is the better figure: the table shows the
-                    // lag the verdict judges, `≥ X` when that is only a lower bound.
-                    let lag = match lag {
-                        Some(l) => {
-                            Span::styled(units::lag(*l, *lag_lower_bound), theme.level(*l, max_lag))
-                        }
-                        None => Span::styled("unknown", theme.dim()),
-                    };
-                    let mut cells = Vec::new();
-                    if !narrow {
-                        cells.push(Cell::from(instance));
-                    }
-                    cells.extend([
-                        Cell::from(name),
-                        Cell::from(stage_text),
-                        Cell::from(state_span(state.as_ref(), theme)),
-                        Cell::from(lag),
-                    ]);
-                    if let Some(w) = checks_w {
-                        cells.push(Cell::from(checks_span(*checks, w, theme)));
-                    }
-                    cells.push(Cell::from(if *stale {
-                        Span::styled("stale", theme.bad())
-                    } else {
-                        readiness_span(stage.as_ref(), *verdict, theme)
-                    }));
-                    Row::new(cells)
+                    prev_instance = Some(instance.as_str());
+                    cols.task_row(r, label, v.max_lag, theme)
                 }
                 TaskRow::Instance {
-                    name: inst_name,
+                    name,
                     error,
                     answered,
                 } => {
-                    prev_instance = Some(inst_name.as_str());
-                    let (what, ready, style) = match (error, answered) {
-                        (Some(code), _) => (code.clone(), "no data", theme.bad()),
-                        (None, true) => ("no migration tasks".to_string(), "", theme.dim()),
-                        (None, false) => ("waiting for data…".to_string(), "", theme.dim()),
-                    };
-                    let mut cells = Vec::new();
-                    if !narrow {
-                        cells.push(Cell::from(mid_truncate(inst_name, instance_w as usize)));
-                    } else {
-                        cells.push(Cell::from(Span::styled(
-                            format!("{inst_name} {what}"),
-                            style,
-                        )));
-                    }
-                    if !narrow {
-                        cells.push(Cell::from(Span::styled(what, style)));
-                    }
-                    cells.extend([Cell::from(""), Cell::from(""), Cell::from("")]);
-                    if checks_w.is_some() {
-                        cells.push(Cell::from(""));
-                    }
-                    cells.push(Cell::from(Span::styled(ready, style)));
-                    Row::new(cells)
+                    prev_instance = Some(name.as_str());
+                    cols.instance_row(name, error.as_deref(), *answered, theme)
                 }
             })
             .collect();
-        let mut widths: Vec<Constraint> = Vec::new();
-        if !narrow {
-            widths.push(Constraint::Length(instance_w));
-        }
-        widths.extend([
-            Constraint::Fill(1),
-            Constraint::Length(STAGE_W),
-            Constraint::Length(STATE_W),
-            Constraint::Length(LAG_W),
-        ]);
-        if let Some(w) = checks_w {
-            widths.push(Constraint::Length(w.columns()));
-        }
-        widths.push(Constraint::Length(READY_W));
-        let table = Table::new(rows, widths)
-            .header(header)
-            .block(block)
+        let table = Table::new(rows, cols.widths())
+            .header(cols.header(theme))
+            .block(panel_block(title(v, theme), theme, v.focused))
             .column_spacing(1)
-            .row_highlight_style(if focused {
+            .row_highlight_style(if v.focused {
                 theme.selected()
             } else {
                 Style::new().add_modifier(
@@ -429,6 +290,186 @@ impl Widget for TaskList {
             .with_selected(Some(v.selected));
         StatefulWidget::render(table, area, buf, &mut state);
         more_marker(buf, area, v.rows.len(), state.offset(), theme);
+    }
+}
+
+/// `Tasks (N)`: instance rows are not counted.
+fn title(v: &TaskListView, theme: &Theme) -> Line<'static> {
+    let n_tasks = v
+        .rows
+        .iter()
+        .filter(|r| !matches!(r, TaskRow::Instance { .. }))
+        .count();
+    Line::from(vec![
+        Span::styled(
+            " Tasks ",
+            if v.focused {
+                theme.accent()
+            } else {
+                theme.strong()
+            },
+        ),
+        Span::styled(format!("({n_tasks}) "), theme.dim()),
+    ])
+}
+
+/// Which columns the table has at one width, and how wide the flexible ones are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Columns {
+    /// Below 70 columns: no INSTANCE column (instance rows name it in TASK).
+    narrow: bool,
+    instance_w: u16,
+    checks: Option<ChecksWidth>,
+    /// Task ids before the names, from 100 columns (the name is what DBAs recognise).
+    show_ids: bool,
+}
+
+impl Columns {
+    /// The columns for a table `width` wide whose longest instance id is `longest` long.
+    fn at(width: u16, longest: Option<usize>) -> Columns {
+        let narrow = width < 70;
+        // As wide as the longest instance id, within reason.
+        let longest = longest.unwrap_or(8);
+        let mut instance_w = longest.clamp(8, (width as usize / 5).max(8)) as u16;
+        // TASK's room without CHECKS.
+        let room = |instance_w: u16| {
+            let fixed = if narrow {
+                STAGE_W + STATE_W + LAG_W + READY_W + 4
+            } else {
+                instance_w + STAGE_W + STATE_W + LAG_W + READY_W + 5
+            };
+            width.saturating_sub(2).saturating_sub(fixed)
+        };
+        // CHECKS while TASK keeps room for a name: in full where there is plenty (100+
+        // columns), terse at 80, where a long instance id gives up a few columns (ids differ at
+        // their ends, which stay), none below (the verdict panel names a failed check first).
+        let checks = if narrow {
+            None
+        } else if room(instance_w) >= ChecksWidth::Full.columns() + 1 + FULL_TASK_W {
+            Some(ChecksWidth::Full)
+        } else {
+            let need = ChecksWidth::Compact.columns() + 1 + TERSE_TASK_W;
+            let short = need.saturating_sub(room(instance_w));
+            instance_w = instance_w
+                .saturating_sub(short)
+                .max(MIN_INSTANCE_W.min(instance_w));
+            (room(instance_w) >= ChecksWidth::Compact.columns() + 1 + MIN_TASK_W)
+                .then_some(ChecksWidth::Compact)
+        };
+        Columns {
+            narrow,
+            instance_w,
+            checks,
+            show_ids: width >= 100,
+        }
+    }
+
+    fn header(&self, theme: &Theme) -> Row<'static> {
+        let mut cells = if self.narrow {
+            vec!["TASK", "STAGE", "STATE", "LAG", "READY"]
+        } else {
+            vec!["INSTANCE", "TASK", "STAGE", "STATE", "LAG", "READY"]
+        };
+        if let Some(w) = self.checks {
+            cells.insert(cells.len() - 1, w.header());
+        }
+        Row::new(cells).style(theme.strong())
+    }
+
+    fn widths(&self) -> Vec<Constraint> {
+        let mut widths: Vec<Constraint> = Vec::new();
+        if !self.narrow {
+            widths.push(Constraint::Length(self.instance_w));
+        }
+        widths.extend([
+            Constraint::Fill(1),
+            Constraint::Length(STAGE_W),
+            Constraint::Length(STATE_W),
+            Constraint::Length(LAG_W),
+        ]);
+        if let Some(w) = self.checks {
+            widths.push(Constraint::Length(w.columns()));
+        }
+        widths.push(Constraint::Length(READY_W));
+        widths
+    }
+
+    /// A task's row (`r` is a [`TaskRow::Task`]); `instance` is what its INSTANCE cell says.
+    fn task_row(&self, r: &TaskRow, instance: String, max_lag: u64, theme: &Theme) -> Row<'static> {
+        let TaskRow::Task {
+            task_id,
+            task_name,
+            display_name,
+            stage,
+            state,
+            lag,
+            lag_lower_bound,
+            verdict,
+            stale,
+            checks,
+            backup_percent,
+            ..
+        } = r
+        else {
+            return Row::new(vec![Cell::from("?")]);
+        };
+        let name = match (task_id, task_name) {
+            (Some(id), Some(n)) if self.show_ids => format!("{id} {n}"),
+            _ => display_name.clone(),
+        };
+        // With a source probe the true lag is the better figure: the table shows the lag the
+        // verdict judges, `≥ X` when that is only a lower bound.
+        let lag = match lag {
+            Some(l) => Span::styled(units::lag(*l, *lag_lower_bound), theme.level(*l, max_lag)),
+            None => Span::styled("unknown", theme.dim()),
+        };
+        let mut cells = Vec::new();
+        if !self.narrow {
+            cells.push(Cell::from(instance));
+        }
+        cells.extend([
+            Cell::from(name),
+            Cell::from(stage_text(stage.as_ref(), *backup_percent)),
+            Cell::from(state_span(state.as_ref(), theme)),
+            Cell::from(lag),
+        ]);
+        if let Some(w) = self.checks {
+            cells.push(Cell::from(checks_span(*checks, w, theme)));
+        }
+        cells.push(Cell::from(if *stale {
+            Span::styled("stale", theme.bad())
+        } else {
+            readiness_span(stage.as_ref(), *verdict, theme)
+        }));
+        Row::new(cells)
+    }
+
+    /// The row of an instance without tasks to show: its error, or why there are none.
+    fn instance_row(
+        &self,
+        name: &str,
+        error: Option<&str>,
+        answered: bool,
+        theme: &Theme,
+    ) -> Row<'static> {
+        let (what, ready, style) = match (error, answered) {
+            (Some(code), _) => (code.to_string(), "no data", theme.bad()),
+            (None, true) => ("no migration tasks".to_string(), "", theme.dim()),
+            (None, false) => ("waiting for data…".to_string(), "", theme.dim()),
+        };
+        let mut cells = Vec::new();
+        if self.narrow {
+            cells.push(Cell::from(Span::styled(format!("{name} {what}"), style)));
+        } else {
+            cells.push(Cell::from(mid_truncate(name, self.instance_w as usize)));
+            cells.push(Cell::from(Span::styled(what, style)));
+        }
+        cells.extend([Cell::from(""), Cell::from(""), Cell::from("")]);
+        if self.checks.is_some() {
+            cells.push(Cell::from(""));
+        }
+        cells.push(Cell::from(Span::styled(ready, style)));
+        Row::new(cells)
     }
 }
 

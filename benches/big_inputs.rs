@@ -124,7 +124,7 @@ fn big(c: &mut Criterion) {
     let mut app = app_with(snap.clone());
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     term.draw(|f| migtop::ui::draw(f, &app)).unwrap();
-    assert_eq!(app.focus, Focus::Tasks);
+    assert_eq!(app.focus(), Focus::Tasks);
     g.bench_function(
         "key: scroll the 50 MB log one page and draw (1,000 tasks)",
         |b| {

@@ -194,6 +194,19 @@ pub enum Overlay {
     Checklist,
 }
 
+/// What the DBA looks at, apart from the data: carried from one state of a session to
+/// another built at a different point (the replay rebuilds the app when it steps back).
+#[derive(Debug, Clone)]
+pub struct ViewState {
+    size: (u16, u16),
+    focus: Focus,
+    log: LogView,
+    overlay: Option<Overlay>,
+    label: Option<String>,
+    selected: Option<RowRef>,
+    task_offset: usize,
+}
+
 /// What the lab dashboard's keys ask of the lab (each one toggles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LabCommand {
@@ -253,6 +266,16 @@ pub enum Action {
     Lab(LabCommand),
     /// What the lab did about a [`LabCommand`], or why it could not.
     LabDone(Result<String, String>),
+    /// Show a message over the dashboard (closed with Esc or Enter).
+    Notice {
+        title: String,
+        text: String,
+    },
+    /// Set the header's label (the replay shows its clock, speed and position there).
+    SetLabel(Option<String>),
+    /// Take over what the DBA looked at in another state of the same session (see
+    /// [`App::view_state`]); the selection follows its row when that row still exists.
+    RestoreView(Box<ViewState>),
     Poll(PollEvent),
     Tick(DateTime<Utc>),
     Resize(u16, u16),
@@ -275,35 +298,35 @@ pub enum Effect {
 /// The whole dashboard state.
 #[derive(Debug, Clone)]
 pub struct App {
-    pub config: AppConfig,
+    config: AppConfig,
     /// The time everything is drawn against.
-    pub now: DateTime<Utc>,
-    pub started: DateTime<Utc>,
+    now: DateTime<Utc>,
+    started: DateTime<Utc>,
     /// The terminal size, for paging and keeping the selection in view.
-    pub size: (u16, u16),
-    pub interval: Duration,
-    pub paused: bool,
-    pub instances: Vec<InstanceStatus>,
+    size: (u16, u16),
+    interval: Duration,
+    paused: bool,
+    instances: Vec<InstanceStatus>,
     /// The source probe's readings, when one is configured.
-    pub source: Option<SourceHistory>,
+    source: Option<SourceHistory>,
     /// The same readings by the instance whose poll they followed: a simulated probe lends
     /// each instance its own source, and rates must not mix two sources' positions.
     source_by_instance: HashMap<String, SourceHistory>,
     /// The newest checklist of each source, by the probe's (redacted) target.
     checklists: HashMap<String, Checklist>,
-    pub tasks: HashMap<String, TaskEntry>,
-    pub rows: Vec<RowRef>,
-    pub selected: usize,
+    tasks: HashMap<String, TaskEntry>,
+    rows: Vec<RowRef>,
+    selected: usize,
     /// First task row shown in the table.
-    pub task_offset: usize,
-    pub focus: Focus,
-    pub log: LogView,
-    pub overlay: Option<Overlay>,
+    task_offset: usize,
+    focus: Focus,
+    log: LogView,
+    overlay: Option<Overlay>,
     /// First line of the help overlay shown (the drawing clamps it to the help's length).
-    pub help_scroll: u16,
+    help_scroll: u16,
     /// What the last lab key did (shown in the header), in lab mode.
-    pub lab_note: Option<String>,
-    pub quit: bool,
+    lab_note: Option<String>,
+    quit: bool,
     dirty: bool,
     /// The selected task's log wrapped to the panel, kept until the log or the width changes
     /// (wrapping a 50 MB Detail on every key would take seconds).
@@ -313,6 +336,95 @@ pub struct App {
 }
 
 impl App {
+    /// The session's settings.
+    pub fn config(&self) -> &AppConfig {
+        &self.config
+    }
+
+    /// The time everything is drawn against (the last tick's).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// When the session started.
+    pub fn started(&self) -> DateTime<Utc> {
+        self.started
+    }
+
+    /// The terminal size (columns, rows).
+    pub fn size(&self) -> (u16, u16) {
+        self.size
+    }
+
+    /// The poll interval now in force.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Whether polling is paused (the header's badge).
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// What is known about polling each instance, in the configured order.
+    pub fn instances(&self) -> &[InstanceStatus] {
+        &self.instances
+    }
+
+    /// The source probe's readings, when one is configured.
+    pub fn source(&self) -> Option<&SourceHistory> {
+        self.source.as_ref()
+    }
+
+    /// Every task seen, by key.
+    pub fn tasks(&self) -> &HashMap<String, TaskEntry> {
+        &self.tasks
+    }
+
+    /// The task table's lines, in order.
+    pub fn rows(&self) -> &[RowRef] {
+        &self.rows
+    }
+
+    /// The index of the selected row.
+    pub fn selected(&self) -> usize {
+        self.selected
+    }
+
+    /// The first task row shown in the table.
+    pub fn task_offset(&self) -> usize {
+        self.task_offset
+    }
+
+    /// Which panel the arrow keys act on.
+    pub fn focus(&self) -> Focus {
+        self.focus
+    }
+
+    /// The precheck log's scroll, follow and search state.
+    pub fn log(&self) -> &LogView {
+        &self.log
+    }
+
+    /// What is drawn over the dashboard, if anything.
+    pub fn overlay(&self) -> Option<&Overlay> {
+        self.overlay.as_ref()
+    }
+
+    /// The first line of the help overlay shown.
+    pub fn help_scroll(&self) -> u16 {
+        self.help_scroll
+    }
+
+    /// What the last lab key did (shown in the header), in lab mode.
+    pub fn lab_note(&self) -> Option<&str> {
+        self.lab_note.as_deref()
+    }
+
+    /// Whether the DBA asked to quit.
+    pub fn quit(&self) -> bool {
+        self.quit
+    }
     /// The source readings that followed polls of `instance` (all of them when the probe has
     /// not been read for it yet).
     pub fn source_for(&self, instance: &str) -> Option<&SourceHistory> {
@@ -385,6 +497,19 @@ impl App {
         };
         app.rebuild_rows();
         app
+    }
+
+    /// What the DBA looks at, for [`Action::RestoreView`] on another state of this session.
+    pub fn view_state(&self) -> ViewState {
+        ViewState {
+            size: self.size,
+            focus: self.focus,
+            log: self.log.clone(),
+            overlay: self.overlay.clone(),
+            label: self.config.label.clone(),
+            selected: self.rows.get(self.selected).cloned(),
+            task_offset: self.task_offset,
+        }
     }
 
     /// Whether something changed since the last [`App::take_dirty`].
@@ -547,6 +672,9 @@ impl App {
             Action::LabDone(r) => {
                 self.lab_note = Some(r.unwrap_or_else(|e| format!("lab key failed: {e}")));
             }
+            Action::Notice { title, text } => self.overlay = Some(Overlay::Notice { title, text }),
+            Action::SetLabel(label) => self.config.label = label,
+            Action::RestoreView(view) => self.restore_view(*view),
             Action::Poll(ev) => self.on_poll(ev, &mut out),
             Action::Tick(now) => dirty = self.on_tick(now, &mut out),
             Action::Resize(w, h) => {
@@ -557,6 +685,24 @@ impl App {
         self.ring_once(&mut out);
         self.dirty |= dirty;
         out
+    }
+
+    /// See [`Action::RestoreView`].
+    fn restore_view(&mut self, view: ViewState) {
+        self.focus = view.focus;
+        self.log = view.log;
+        self.overlay = view.overlay;
+        self.config.label = view.label;
+        if let Some(pos) = view
+            .selected
+            .and_then(|k| self.rows.iter().position(|r| *r == k))
+        {
+            self.selected = pos;
+        }
+        self.task_offset = view.task_offset;
+        // As a resize does: the selection stays in view at the new size.
+        self.size = view.size;
+        self.keep_selection_visible();
     }
 
     /// At most one bell per update (enough to flag the window), none without `bell`.

@@ -1,25 +1,15 @@
 //! `migtop replay FILE`: the dashboard on a recording, on the recording's clock.
 
-use std::time::Duration;
-
-use anyhow::Context;
 use chrono::Local;
-use crossterm::event::Event;
 
 use super::dashboard_config::{WATCH_INTERVAL, color_enabled};
-use crate::app::{Action, AppConfig};
+use crate::app::AppConfig;
 use crate::cli::{JudgeArgs, ReplayArgs};
 use crate::dashboard;
-use crate::dashboard::tui::{self, Tui};
 use crate::recording::Recording;
 use crate::recording::player::{self, Player};
-use crate::ui::replay_bar;
-use crate::util::error::{EXIT_OK, UsageError};
-use crate::util::signals::{StopSignal, StopSignals};
+use crate::util::error::UsageError;
 use crate::verdict::readiness::ReadinessConfig;
-
-/// How often the replay's clock moves on (and the screen may change).
-const FRAME: Duration = Duration::from_millis(100);
 
 /// Reads a recording for `replay` or `report`: unreadable lines are warnings on stderr, a
 /// file with nothing readable is a usage error.
@@ -54,51 +44,6 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<i32> {
     base.color = color_enabled(args.no_color, no_color_env.as_deref());
     base.local_offset = *Local::now().offset();
     let config = player::app_config(&rec, base);
-    let mut player = Player::new(rec, config, args.speed);
-
-    let mut signals = StopSignals::listen()?;
-    let mut tui = Tui::enter().context("cannot set up the terminal")?;
-    if let Ok((w, h)) = tui.size() {
-        player.app_mut().update(Action::Resize(w, h));
-    }
-    let mut events = tui::Input::spawn();
-    let mut frame = tokio::time::interval(FRAME);
-    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut last = tokio::time::Instant::now();
-    let mut ended_by: Option<StopSignal> = None;
-    loop {
-        if player.quit() || tui::panicked() {
-            break;
-        }
-        if player.take_dirty() {
-            let paused = player.paused();
-            let app = player.app();
-            tui.draw_with(|f| replay_bar::draw_replay(f, app, paused))?;
-        }
-        tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) => player.on_key(k),
-                Some(Ok(Event::Resize(w, h))) => {
-                    player.app_mut().update(Action::Resize(w, h));
-                }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => {
-                    tracing::error!("terminal input failed: {e}");
-                    break;
-                }
-                None => break,
-            },
-            _ = frame.tick() => {
-                let now = tokio::time::Instant::now();
-                player.advance(now - last);
-                last = now;
-            }
-            sig = signals.recv() => { ended_by = Some(sig); break }
-        }
-    }
-    tui.restore();
-    if tui::panicked() {
-        anyhow::bail!("internal error (see the message above); the terminal was restored");
-    }
-    Ok(ended_by.map_or(EXIT_OK, |s| s.exit_code()))
+    let player = Player::new(rec, config, args.speed);
+    dashboard::replay::run(player).await
 }

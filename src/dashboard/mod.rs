@@ -1,26 +1,22 @@
-//! The dashboard's event loop: pollers, state and screen tied together (used by `watch`,
-//! `demo` and `lab`).
+//! The dashboard's one event loop ([`run_session`]): terminal, signals, input, frame pacing and
+//! restore, the same for every session. Sessions differ only in where their events come from:
+//! [`live`] (`watch`, `demo`, `lab`: pollers, API answers, the wall clock) and [`replay`]
+//! (`replay`: a recording on its own clock).
 
+pub mod live;
+pub mod replay;
 pub mod tui;
 
 use std::io::IsTerminal;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
 use crossterm::event::Event;
-use futures::future::BoxFuture;
-use tokio::sync::mpsc;
 
-use crate::aliyun::{ApiError, RdsClient};
-use crate::app::{Action, App, AppConfig, Effect, LabCommand, Overlay};
-use crate::metrics::Metrics;
-use crate::poller::{PollEvent, Poller, SnapshotSource};
-use crate::probe::Probe;
-use crate::recording::{Entry, Recorder, RecordingError, SwitchoverRecord};
+use crate::app::{App, Effect};
 use crate::util::error::{EXIT_OK, UsageError};
 use crate::util::signals::{StopSignal, StopSignals};
+pub use live::{Extras, LabControl, run};
 use tui::Tui;
 
 /// How long a change from the pollers may wait for others to share its frame. The pollers
@@ -40,76 +36,88 @@ pub fn require_terminal() -> Result<(), UsageError> {
     Ok(())
 }
 
-/// What the lab's keys act on, provided by `migtop lab`: the app only emits [`Effect::Lab`],
-/// this loop hands it over and feeds the answer back as [`Action::LabDone`].
-pub trait LabControl: Send + Sync {
-    /// Carries out `cmd`; says what it did, or why it could not.
-    fn apply(&self, cmd: LabCommand) -> BoxFuture<'static, Result<String, String>>;
+/// What one of a session's own events did: the effects to carry out, and whether the change
+/// may wait up to [`FRAME_SETTLE`] for others to share its frame.
+pub struct Fed {
+    /// Side effects of the actions the event became.
+    pub effects: Vec<Effect>,
+    /// Draw at once (keys, answers, the clock) rather than let the frame settle (polls).
+    pub urgent: bool,
 }
 
-/// What a dashboard session has besides the screen and the API: `recorder` gets every
-/// finished poll and every switchover answer (if writing fails, the dashboard says so and goes
-/// on without recording); `metrics` is kept current from the same poll results and state (a
-/// few map operations in this loop; scrapes are answered on the server's own task); `lab`
-/// carries out the lab keys.
-#[derive(Default)]
-pub struct Extras {
-    pub recorder: Option<Recorder>,
-    pub metrics: Option<Arc<Metrics>>,
-    pub lab: Option<Arc<dyn LabControl>>,
+/// One kind of dashboard session: where its events come from and what its effects do. The
+/// loop around it is [`run_session`]'s.
+pub trait Session {
+    /// The state drawn, and asked whether the DBA quit.
+    fn app(&self) -> &App;
+
+    /// Whether something was changed since the last call (the app, or the session's own
+    /// state that it draws).
+    fn take_dirty(&mut self) -> bool;
+
+    /// Whether a change is waiting to be drawn, without clearing it.
+    fn is_dirty(&self) -> bool;
+
+    /// Applies terminal input (a key, a click, a resize); returns the effects.
+    fn on_input(&mut self, ev: Event) -> Vec<Effect>;
+
+    /// Waits for the session's next event of its own and applies it. Must be cancel-safe:
+    /// the loop drops it when input or a signal comes first.
+    fn next(&mut self) -> impl Future<Output = Fed>;
+
+    /// Carries out an effect (the loop rings the bell itself).
+    fn effect(&mut self, effect: Effect);
+
+    /// Draws the state.
+    fn draw(&self, tui: &mut Tui) -> std::io::Result<()>;
 }
 
-/// Runs the dashboard until the DBA quits or a signal ends it; the terminal is restored in
-/// every case. With `probe`, the source is read after every successful poll and the true lag
-/// shown next to the reported one (`config` names its target: see the commands' builder).
-/// See [`Extras`] for what else a session may have.
-pub async fn run(
-    source: Arc<dyn SnapshotSource>,
-    client: Option<RdsClient>,
-    probe: Option<Box<dyn Probe>>,
-    config: AppConfig,
-    extras: Extras,
-) -> anyhow::Result<i32> {
-    let Extras {
-        mut recorder,
-        metrics,
-        lab,
-    } = extras;
-    let probe = probe.map(|p| Arc::new(tokio::sync::Mutex::new(p)));
-    let (poll_tx, mut poll_rx) = mpsc::channel(256);
-    let poller = Poller::spawn(source, &config.instances, config.interval, probe, poll_tx);
-    let (switch_tx, mut switch_rx) =
-        mpsc::unbounded_channel::<Result<serde_json::Value, ApiError>>();
-    let (lab_tx, mut lab_rx) = mpsc::unbounded_channel::<Result<String, String>>();
+/// Runs `session` on the terminal until the DBA quits or a signal ends it; the terminal is
+/// restored in every case. Returns the exit code (128 + n after signal n).
+pub async fn run_session(session: &mut impl Session) -> anyhow::Result<i32> {
     let mut signals = StopSignals::listen()?;
-
-    let mut app = App::new(config, Utc::now());
     let mut tui = Tui::enter().context("cannot set up the terminal")?;
     if let Ok((w, h)) = tui.size() {
-        app.update(Action::Resize(w, h));
+        session.on_input(Event::Resize(w, h));
     }
     let mut events = tui::Input::spawn();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    // The signal that ended the session, for the exit code 128 + n.
-    let mut ended_by: Option<StopSignal> = None;
-    // The switchover sent and not yet answered: instance, task id, when (for the recording).
-    let mut pending_switch: Option<(String, Option<i64>, DateTime<Utc>)> = None;
+    let ended_by = event_loop(session, &mut tui, &mut events, &mut signals).await;
+    tui.restore();
+    if tui::panicked() {
+        anyhow::bail!("internal error (see the message above); the terminal was restored");
+    }
+    match ended_by? {
+        Some(sig) => {
+            tracing::info!("ended by {}", sig.name());
+            Ok(sig.exit_code())
+        }
+        None => Ok(EXIT_OK),
+    }
+}
+
+/// The loop itself: draws when the state is dirty (at once, or after [`FRAME_SETTLE`] for a
+/// poller's change), waits for input, the session's next event or a stop signal. Returns the
+/// signal that ended it, if one did.
+async fn event_loop(
+    session: &mut impl Session,
+    tui: &mut Tui,
+    events: &mut tui::Input,
+    signals: &mut StopSignals,
+) -> anyhow::Result<Option<StopSignal>> {
     // When the changes waiting for a frame get one; `None` while none waits.
     let mut frame_due: Option<tokio::time::Instant> = None;
     // Whether the last event should be seen at once (all but the pollers').
     let mut urgent = true;
-
     loop {
-        if app.quit || tui::panicked() {
-            break;
+        if session.app().quit() || tui::panicked() {
+            return Ok(None);
         }
-        if app.is_dirty() {
+        if session.is_dirty() {
             let now = tokio::time::Instant::now();
             if urgent || frame_due.is_some_and(|due| due <= now) {
-                app.take_dirty();
+                session.take_dirty();
                 frame_due = None;
-                tui.draw(&app)?;
+                session.draw(tui)?;
             } else if frame_due.is_none() {
                 frame_due = Some(now + FRAME_SETTLE);
             }
@@ -117,146 +125,28 @@ pub async fn run(
         urgent = true;
         let effects = tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) => app.on_key(k),
-                Some(Ok(Event::Mouse(m))) => app.on_mouse(m),
-                Some(Ok(Event::Resize(w, h))) => app.update(Action::Resize(w, h)),
-                Some(Ok(_)) => Vec::new(),
+                Some(Ok(ev)) => session.on_input(ev),
                 Some(Err(e)) => {
                     tracing::error!("terminal input failed: {e}");
-                    break;
+                    return Ok(None);
                 }
-                None => break,
+                None => return Ok(None),
             },
-            Some(ev) = poll_rx.recv() => {
-                urgent = false;
-                if let PollEvent::Finished(r) = &ev {
-                    record(&mut recorder, &mut app, |rec| rec.append(r));
-                }
-                if let Some(m) = &metrics {
-                    m.observe_event(&ev);
-                }
-                let effects = app.update(Action::Poll(ev));
-                if let Some(m) = &metrics {
-                    m.observe_app(&app);
-                }
-                effects
+            fed = session.next() => {
+                urgent = fed.urgent;
+                fed.effects
             }
-            Some(res) = switch_rx.recv() => {
-                if let Some((instance, task_id, requested)) = pending_switch.take() {
-                    let entry = switchover_entry(instance, task_id, requested, &res);
-                    record(&mut recorder, &mut app, |rec| rec.append_entry(&entry));
-                }
-                app.update(Action::SwitchoverDone(res))
-            }
-            Some(res) = lab_rx.recv() => app.update(Action::LabDone(res)),
-            _ = tick.tick() => {
-                let effects = app.update(Action::Tick(Utc::now()));
-                if let Some(m) = &metrics {
-                    m.observe_app(&app);
-                }
-                effects
-            }
-            sig = signals.recv() => { ended_by = Some(sig); break }
+            sig = signals.recv() => return Ok(Some(sig)),
             _ = tokio::time::sleep_until(frame_due.unwrap_or_else(tokio::time::Instant::now)),
                 if frame_due.is_some() => Vec::new(),
         };
         for effect in effects {
             match effect {
-                Effect::Poller(ctl) => poller.send(ctl),
                 Effect::Bell => {
                     let _ = tui.bell();
                 }
-                Effect::Lab(cmd) => match &lab {
-                    Some(lab) => {
-                        let done = lab.apply(cmd);
-                        let tx = lab_tx.clone();
-                        tokio::spawn(async move {
-                            let _ = tx.send(done.await);
-                        });
-                    }
-                    None => {
-                        let _ = lab_tx.send(Err("no lab in this session".into()));
-                    }
-                },
-                Effect::Switchover { instance } => match &client {
-                    Some(client) => {
-                        let task_id = match &app.overlay {
-                            Some(Overlay::Switchover(d)) => {
-                                d.task_key.rsplit('/').next().and_then(|id| id.parse().ok())
-                            }
-                            _ => None,
-                        };
-                        pending_switch = Some((instance.clone(), task_id, Utc::now()));
-                        let client = client.clone();
-                        let tx = switch_tx.clone();
-                        tracing::warn!(instance = %instance, "switchover requested");
-                        tokio::spawn(async move {
-                            let res = client.activate_migration_target(&instance).await;
-                            tracing::warn!(instance = %instance, ok = res.is_ok(), "switchover answered");
-                            let _ = tx.send(res);
-                        });
-                    }
-                    None => {
-                        let _ = switch_tx.send(Err(ApiError::BadResponse {
-                            http_status: 0,
-                            message: "no API client in this session".into(),
-                        }));
-                    }
-                },
+                other => session.effect(other),
             }
         }
     }
-    drop(poller);
-    tui.restore();
-    if tui::panicked() {
-        anyhow::bail!("internal error (see the message above); the terminal was restored");
-    }
-    if let Some(sig) = ended_by {
-        tracing::info!("ended by {}", sig.name());
-        return Ok(sig.exit_code());
-    }
-    Ok(EXIT_OK)
-}
-
-/// Appends to the recording with `write`; a failure stops the recording and says so on screen
-/// (the dashboard itself goes on).
-fn record(
-    recorder: &mut Option<Recorder>,
-    app: &mut App,
-    write: impl FnOnce(&mut Recorder) -> Result<(), RecordingError>,
-) {
-    let Some(rec) = recorder.as_mut() else { return };
-    if let Err(e) = write(rec) {
-        tracing::error!("{e}");
-        app.overlay = Some(Overlay::Notice {
-            title: "Recording stopped".into(),
-            text: format!("{e}. The dashboard goes on without recording."),
-        });
-        *recorder = None;
-    }
-}
-
-/// A switchover's answer as a line of the recording.
-fn switchover_entry(
-    instance: String,
-    task_id: Option<i64>,
-    requested: DateTime<Utc>,
-    res: &Result<serde_json::Value, ApiError>,
-) -> Entry {
-    let message = match res {
-        Ok(v) => match crate::model::value::text(v.get("RequestId")) {
-            Some(id) => format!("ActivateMigrationTargetInstance accepted, request id {id}"),
-            None => "ActivateMigrationTargetInstance accepted".to_string(),
-        },
-        Err(e) => e.to_string(),
-    };
-    Entry::Switchover(SwitchoverRecord {
-        instance,
-        task_id,
-        requested,
-        at: Utc::now(),
-        accepted: res.is_ok(),
-        message,
-        origin: "dashboard".into(),
-    })
 }

@@ -200,10 +200,8 @@ impl<W: Write> FrameBackend<W> {
 /// The size of the terminal on stdout, from one ioctl. Ratatui asks for the size before every
 /// frame, and crossterm answers by opening and closing /dev/tty each time.
 fn stdout_size() -> Option<Size> {
-    // SAFETY: TIOCGWINSZ only writes a `winsize` into the struct it is given.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
-    (rc == 0 && ws.ws_col > 0 && ws.ws_row > 0).then(|| Size::new(ws.ws_col, ws.ws_row))
+    let ws = rustix::termios::tcgetwinsize(std::io::stdout()).ok()?;
+    (ws.ws_col > 0 && ws.ws_row > 0).then(|| Size::new(ws.ws_col, ws.ws_row))
 }
 
 /// Bytes written straight through (the bell).

@@ -16,6 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
 /// How long a server gets to leave after SIGQUIT before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -55,7 +58,9 @@ impl Cleanup {
         reg.push(Arc::downgrade(&c));
         drop(reg);
         ATEXIT.call_once(|| {
-            // SAFETY: registering a plain extern "C" function with no captured state.
+            // Neither nix nor rustix wraps atexit(3) (Rust has no exit hooks), so this stays the
+            // one raw libc call. SAFETY: registering a plain extern "C" function with no
+            // captured state.
             unsafe {
                 libc::atexit(cleanup_at_exit);
             }
@@ -145,11 +150,9 @@ fn stop(child: &mut Child, name: &str, grace: Duration) {
     if matches!(child.try_wait(), Ok(Some(_))) {
         return;
     }
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: signalling our own child, which has not been reaped (so the pid is still ours).
-    unsafe {
-        libc::kill(pid, libc::SIGQUIT);
-    }
+    let pid = child.id() as i32;
+    // Our own child, not yet reaped: the pid is still ours.
+    let _ = kill(Pid::from_raw(pid), Signal::SIGQUIT);
     let start = Instant::now();
     while start.elapsed() < grace {
         if matches!(child.try_wait(), Ok(Some(_))) {
@@ -194,9 +197,9 @@ pub fn exit_on_signals() -> std::io::Result<tokio::task::JoinHandle<()>> {
     let mut hup = signal(SignalKind::hangup())?;
     Ok(tokio::spawn(async move {
         let code = tokio::select! {
-            _ = int.recv() => 128 + libc::SIGINT,
-            _ = term.recv() => 128 + libc::SIGTERM,
-            _ = hup.recv() => 128 + libc::SIGHUP,
+            _ = int.recv() => 128 + Signal::SIGINT as i32,
+            _ = term.recv() => 128 + Signal::SIGTERM as i32,
+            _ = hup.recv() => 128 + Signal::SIGHUP as i32,
         };
         let _ = tokio::task::spawn_blocking(cleanup_all).await;
         std::process::exit(code);
@@ -230,18 +233,14 @@ pub fn sweep_stale(parent: &Path) -> Vec<PathBuf> {
                 && alive(pid)
                 && runs_in(pid, &data)
             {
-                // SAFETY: plain signals to a process we identified as this lab's postmaster.
-                unsafe {
-                    libc::kill(pid, libc::SIGQUIT);
-                }
+                // A process identified as this lab's postmaster (see `runs_in`).
+                let _ = kill(Pid::from_raw(pid), Signal::SIGQUIT);
                 let start = Instant::now();
                 while alive(pid) && start.elapsed() < STOP_GRACE {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 if alive(pid) {
-                    unsafe {
-                        libc::kill(pid, libc::SIGKILL);
-                    }
+                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
                 }
             }
         }
@@ -276,8 +275,8 @@ pub fn alive(pid: i32) -> bool {
             .and_then(|(_, rest)| rest.split_whitespace().next())
             .is_some_and(|state| state != "Z" && state != "X"),
         // Without /proc, ask the kernel.
-        // SAFETY: signal 0 only checks for existence.
-        Err(_) => unsafe { libc::kill(pid, 0) == 0 },
+        // Without /proc, ask the kernel (no signal: only checks for existence).
+        Err(_) => kill(Pid::from_raw(pid), None).is_ok(),
     }
 }
 

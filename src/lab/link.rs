@@ -83,23 +83,7 @@ const SOCKET_BUFFER: u32 = 64 * 1024;
 
 /// Caps the send buffer of an accepted connection.
 fn cap_send_buffer(s: &TcpStream) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let size = SOCKET_BUFFER as libc::c_int;
-    // SAFETY: setsockopt on a valid, open socket with a pointer to a live c_int.
-    let rc = unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            &size as *const libc::c_int as *const libc::c_void,
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    socket2::SockRef::from(s).set_send_buffer_size(SOCKET_BUFFER as usize)
 }
 
 /// A running relay; dropping it closes every connection.

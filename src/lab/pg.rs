@@ -160,8 +160,7 @@ impl RunAs {
     /// `None` when not root (servers run as ourselves); else the named user (default
     /// `postgres`), which must exist.
     pub fn decide(user: Option<&str>) -> anyhow::Result<Option<RunAs>> {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if !nix::unistd::geteuid().is_root() {
             return Ok(None);
         }
         let name = user.unwrap_or("postgres");
@@ -182,25 +181,10 @@ impl RunAs {
     }
 }
 
+/// The uid and gid of user `name` (getpwnam_r, through nix).
 fn lookup_user(name: &str) -> Option<(u32, u32)> {
-    let cname = std::ffi::CString::new(name).ok()?;
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0 as libc::c_char; 16384];
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: all pointers are valid for the call; the result points into `pwd`/`buf`.
-    let rc = unsafe {
-        libc::getpwnam_r(
-            cname.as_ptr(),
-            &mut pwd,
-            buf.as_mut_ptr(),
-            buf.len(),
-            &mut result,
-        )
-    };
-    if rc != 0 || result.is_null() {
-        return None;
-    }
-    Some((pwd.pw_uid, pwd.pw_gid))
+    let user = nix::unistd::User::from_name(name).ok()??;
+    Some((user.uid.as_raw(), user.gid.as_raw()))
 }
 
 /// Makes a command run as `run_as` (if any), away from the terminal's process group, with no

@@ -12,6 +12,7 @@ use crate::app::{Action, App, AppConfig};
 use crate::poller::{PollEvent, Poller, SnapshotSource};
 use crate::probe::Probe;
 use crate::recording::Recorder;
+use crate::recording::writer::RecordWriter;
 
 use super::Metrics;
 
@@ -33,9 +34,11 @@ pub async fn run(
     probe: Option<Box<dyn Probe>>,
     config: AppConfig,
     metrics: Arc<Metrics>,
-    mut recorder: Option<Recorder>,
+    recorder: Option<Recorder>,
     stop: impl Future<Output = ()>,
 ) {
+    // Written off this loop, as the dashboard's: a slow disk must not delay the metrics.
+    let mut recorder = recorder.map(RecordWriter::spawn);
     let probe = probe.map(|p| Arc::new(tokio::sync::Mutex::new(p)));
     let (tx, mut rx) = mpsc::channel(256);
     let poller = Poller::spawn(source, &config.instances, config.interval, probe, tx);
@@ -50,7 +53,7 @@ pub async fn run(
                 Some(ev) => {
                     metrics.observe_event(&ev);
                     if let (Some(rec), PollEvent::Finished(r)) = (&mut recorder, &ev)
-                        && let Err(e) = rec.append(r)
+                        && let Err(e) = rec.send_poll(r)
                     {
                         // A headless service keeps serving metrics; the log says why the
                         // recording stopped.
@@ -68,4 +71,7 @@ pub async fn run(
         metrics.observe_app(&app);
     }
     drop(poller);
+    if let Some(w) = recorder {
+        w.finish().await;
+    }
 }

@@ -490,11 +490,11 @@ impl Metrics {
     /// Every task of the dashboard state, as the dashboard judges it, measured at `app.now`.
     pub fn observe_app(&self, app: &App) {
         let readings: Vec<TaskReading> = app
-            .tasks
+            .tasks()
             .values()
             .map(|e| {
                 let data = e.history.latest().map(|(_, d)| d);
-                TaskReading::new(&e.task, data, &e.verdict, app.now)
+                TaskReading::new(&e.task, data, &e.verdict, app.now())
             })
             .collect();
         self.set_tasks(&readings);

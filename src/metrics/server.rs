@@ -11,62 +11,22 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use super::{CONTENT_TYPE, Metrics};
+use crate::util::accept::ServerHandle;
 
 /// A slow or idle client is dropped after this long without a complete request head.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The running `/metrics` server; dropping it stops the server.
-pub struct MetricsServer {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl MetricsServer {
-    /// The address it listens on (the real port when asked for port 0).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Stops accepting, closes every connection and waits for the server task to end.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for MetricsServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
+pub type MetricsServer = ServerHandle;
 
 /// Binds `addr` and serves `metrics` on a tokio task. Binding errors (address in use, no
 /// permission) are returned, not logged.
 pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<MetricsServer> {
     let listener = TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(crate::util::accept::run(
-        listener,
-        stopped,
-        "metrics",
-        move |stream| connection(stream, metrics.clone()),
-    ));
-    Ok(MetricsServer {
-        addr,
-        stop: Some(stop),
-        task: Some(task),
+    ServerHandle::spawn(listener, "metrics", move |stream| {
+        connection(stream, metrics.clone())
     })
 }
 

@@ -382,7 +382,7 @@ fn the_dashboard_state_is_exported_as_judged() {
         m.observe_app(&app);
     }
     // The dashboard's verdict, whatever it is, is the one exported.
-    let entry = app.tasks.values().next().unwrap();
+    let entry = app.tasks().values().next().unwrap();
     let want = verdict_label(entry.verdict.kind());
     assert_eq!(
         value(

@@ -189,140 +189,33 @@ impl SourceDsn {
         if let Some(why) = misread_password(&info) {
             return Err(DsnError(format!("the source DSN is not valid: {why}")));
         }
-        // A keyword's value: the DSN's, else its environment variable's (an empty value
-        // given in the DSN still counts as given, as in libpq).
-        let given = |k: &str| -> Option<String> {
-            info.get(k)
-                .map(str::to_string)
-                .or_else(|| env_var(k).and_then(env))
+        let l = Lookup {
+            info: &info,
+            env,
+            raw,
         };
-        let set = |k: &str| given(k).filter(|v| !v.is_empty());
-        let scrub = |msg: String| scrub_password(&msg, raw);
-
         for k in conninfo::KEYWORDS {
-            if let Some(v) = set(k)
+            if let Some(v) = l.set(k)
                 && let Some(why) = unsupported(k, &v)
             {
-                return Err(DsnError(scrub(why)));
+                return Err(DsnError(l.scrub(why)));
             }
-        }
-
-        let mut kv: Vec<String> = Vec::new();
-        for k in DELEGATED {
-            if let Some(v) = set(k) {
-                kv.push(format!("{k}={}", quote(&v)));
-            }
-        }
-        if let Some(v) = set("keepalives_count") {
-            kv.push(format!("keepalives_retries={}", quote(&v)));
-        }
-        let hosts = set("host").map_or(0, |h| h.split(',').count());
-        let addrs = set("hostaddr").map_or(0, |h| h.split(',').count());
-        if let Some(ports) = set("port") {
-            let mut list = Vec::new();
-            for p in ports.split(',') {
-                let p = p.trim_matches(|c: char| c.is_ascii_whitespace());
-                if p.is_empty() {
-                    list.push("5432".to_string());
-                    continue;
-                }
-                match p.parse::<i64>() {
-                    Ok(n) if (1..=65535).contains(&n) => list.push(n.to_string()),
-                    _ => {
-                        return Err(DsnError(scrub(
-                            "the source DSN is not valid: invalid port number (1 to 65535)".into(),
-                        )));
-                    }
-                }
-            }
-            let n_hosts = hosts.max(addrs).max(1);
-            if list.len() != 1 && list.len() != n_hosts {
-                return Err(DsnError(format!(
-                    "the source DSN is not valid: could not match {} port numbers to {n_hosts} hosts",
-                    list.len()
-                )));
-            }
-            kv.push(format!("port={}", list.join(",")));
         }
         let mut config: tokio_postgres::Config =
-            kv.join(" ").parse().map_err(|e: tokio_postgres::Error| {
-                DsnError(scrub(format!(
-                    "the source DSN is not valid: {}",
-                    super::error_text(&e)
-                )))
-            })?;
+            delegated(&l)?
+                .join(" ")
+                .parse()
+                .map_err(|e: tokio_postgres::Error| {
+                    DsnError(l.scrub(format!(
+                        "the source DSN is not valid: {}",
+                        super::error_text(&e)
+                    )))
+                })?;
         let mut warnings = Vec::new();
-
-        if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
-            // libpq's default is the Unix socket directory, as psql does.
-            let sock = Path::new("/var/run/postgresql");
-            if sock.is_dir() {
-                config.host_path(sock);
-            } else {
-                config.host("localhost");
-            }
-        }
-        if config.get_user().is_none() {
-            let user = os_user_name().ok_or_else(|| {
-                DsnError("the source DSN names no user and PGUSER is not set".into())
-            })?;
-            config.user(user);
-        }
-        match set("application_name").or_else(|| set("fallback_application_name")) {
-            Some(a) => config.application_name(a),
-            None => config.application_name("migtop"),
-        };
-        match set("connect_timeout") {
-            Some(t) => {
-                let secs = t
-                    .trim_matches(|c: char| c.is_ascii_whitespace())
-                    .parse::<i64>()
-                    .map_err(|_| {
-                        DsnError(format!(
-                            "connect_timeout {t:?} is not a whole number of seconds"
-                        ))
-                    })?;
-                // libpq: zero or less waits forever (the probe's own timeout still bounds
-                // it); less than 2 s is taken as 2 s.
-                if secs > 0 {
-                    config.connect_timeout(Duration::from_secs(secs.max(2) as u64));
-                }
-            }
-            None => {
-                config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
-            }
-        }
-        match set("password") {
-            Some(p) => {
-                config.password(p);
-            }
-            None => {
-                let file = set("passfile")
-                    .map(PathBuf::from)
-                    .or_else(|| home.map(|h| h.join(".pgpass")));
-                if let Some(file) = file
-                    && let Some(p) = pgpass_for(&config, &file, &mut warnings)
-                {
-                    config.password(p);
-                }
-            }
-        }
-
-        let ssl_mode = match given("sslmode") {
-            Some(m) => SslMode::parse(&m).ok_or_else(|| {
-                DsnError(format!(
-                    "sslmode {m:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"
-                ))
-            })?,
-            // libpq still reads the deprecated PGREQUIRESSL=1.
-            None if env("PGREQUIRESSL").is_some_and(|v| v.starts_with('1')) => SslMode::Require,
-            None => SslMode::Prefer,
-        };
-        let root_cert = match set("sslrootcert") {
-            Some(v) if v == "system" => RootCert::System,
-            Some(v) => RootCert::File(PathBuf::from(v)),
-            None => RootCert::Default(home.map(|h| h.join(".postgresql/root.crt"))),
-        };
+        libpq_defaults(&mut config, &l)?;
+        connect_timeout(&mut config, &l)?;
+        password(&mut config, &l, home, &mut warnings);
+        let (ssl_mode, root_cert) = tls(&l, home)?;
         Ok(Resolved {
             config,
             ssl_mode,
@@ -330,6 +223,177 @@ impl SourceDsn {
             warnings,
         })
     }
+}
+
+/// Where a keyword's value comes from: the DSN, else its environment variable.
+struct Lookup<'a> {
+    info: &'a conninfo::Conninfo,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    /// The DSN as given, for scrubbing its password out of messages.
+    raw: &'a str,
+}
+
+impl Lookup<'_> {
+    /// A keyword's value: the DSN's, else its environment variable's (an empty value given in
+    /// the DSN still counts as given, as in libpq).
+    fn given(&self, k: &str) -> Option<String> {
+        self.info
+            .get(k)
+            .map(str::to_string)
+            .or_else(|| env_var(k).and_then(self.env))
+    }
+
+    /// A keyword's value when it is not empty.
+    fn set(&self, k: &str) -> Option<String> {
+        self.given(k).filter(|v| !v.is_empty())
+    }
+
+    /// `msg` with the DSN's password masked.
+    fn scrub(&self, msg: String) -> String {
+        scrub_password(&msg, self.raw)
+    }
+}
+
+/// The keywords tokio-postgres reads as libpq does, as `key=value` pairs (ports checked).
+fn delegated(l: &Lookup) -> Result<Vec<String>, DsnError> {
+    let mut kv: Vec<String> = Vec::new();
+    for k in DELEGATED {
+        if let Some(v) = l.set(k) {
+            kv.push(format!("{k}={}", quote(&v)));
+        }
+    }
+    if let Some(v) = l.set("keepalives_count") {
+        kv.push(format!("keepalives_retries={}", quote(&v)));
+    }
+    if let Some(ports) = ports(l)? {
+        kv.push(format!("port={ports}"));
+    }
+    Ok(kv)
+}
+
+/// The port list as libpq checks it: each 1 to 65535 (empty: 5432), one for all hosts or
+/// one per host.
+fn ports(l: &Lookup) -> Result<Option<String>, DsnError> {
+    let Some(ports) = l.set("port") else {
+        return Ok(None);
+    };
+    let hosts = l.set("host").map_or(0, |h| h.split(',').count());
+    let addrs = l.set("hostaddr").map_or(0, |h| h.split(',').count());
+    let mut list = Vec::new();
+    for p in ports.split(',') {
+        let p = p.trim_matches(|c: char| c.is_ascii_whitespace());
+        if p.is_empty() {
+            list.push("5432".to_string());
+            continue;
+        }
+        match p.parse::<i64>() {
+            Ok(n) if (1..=65535).contains(&n) => list.push(n.to_string()),
+            _ => {
+                return Err(DsnError(l.scrub(
+                    "the source DSN is not valid: invalid port number (1 to 65535)".into(),
+                )));
+            }
+        }
+    }
+    let n_hosts = hosts.max(addrs).max(1);
+    if list.len() != 1 && list.len() != n_hosts {
+        return Err(DsnError(format!(
+            "the source DSN is not valid: could not match {} port numbers to {n_hosts} hosts",
+            list.len()
+        )));
+    }
+    Ok(Some(list.join(",")))
+}
+
+/// libpq's defaults for what the DSN leaves out: the Unix socket directory (as psql), the
+/// login name, and `migtop` as the application name.
+fn libpq_defaults(config: &mut tokio_postgres::Config, l: &Lookup) -> Result<(), DsnError> {
+    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+        let sock = Path::new("/var/run/postgresql");
+        if sock.is_dir() {
+            config.host_path(sock);
+        } else {
+            config.host("localhost");
+        }
+    }
+    if config.get_user().is_none() {
+        let user = os_user_name()
+            .ok_or_else(|| DsnError("the source DSN names no user and PGUSER is not set".into()))?;
+        config.user(user);
+    }
+    match l
+        .set("application_name")
+        .or_else(|| l.set("fallback_application_name"))
+    {
+        Some(a) => config.application_name(a),
+        None => config.application_name("migtop"),
+    };
+    Ok(())
+}
+
+/// `connect_timeout` as libpq reads it (whole seconds; zero or less: none; under 2 s: 2 s),
+/// else [`DEFAULT_CONNECT_TIMEOUT`].
+fn connect_timeout(config: &mut tokio_postgres::Config, l: &Lookup) -> Result<(), DsnError> {
+    let Some(t) = l.set("connect_timeout") else {
+        config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
+        return Ok(());
+    };
+    let secs = t
+        .trim_matches(|c: char| c.is_ascii_whitespace())
+        .parse::<i64>()
+        .map_err(|_| {
+            DsnError(format!(
+                "connect_timeout {t:?} is not a whole number of seconds"
+            ))
+        })?;
+    // libpq: zero or less waits forever (the probe's own timeout still bounds it); less than
+    // 2 s is taken as 2 s.
+    if secs > 0 {
+        config.connect_timeout(Duration::from_secs(secs.max(2) as u64));
+    }
+    Ok(())
+}
+
+/// The password: the DSN's or PGPASSWORD, else the password file's line for this target.
+fn password(
+    config: &mut tokio_postgres::Config,
+    l: &Lookup,
+    home: Option<&Path>,
+    warnings: &mut Vec<String>,
+) {
+    if let Some(p) = l.set("password") {
+        config.password(p);
+        return;
+    }
+    let file = l
+        .set("passfile")
+        .map(PathBuf::from)
+        .or_else(|| home.map(|h| h.join(".pgpass")));
+    if let Some(file) = file
+        && let Some(p) = pgpass_for(config, &file, warnings)
+    {
+        config.password(p);
+    }
+}
+
+/// `sslmode` (libpq's default `prefer`; the deprecated PGREQUIRESSL=1 still read) and where
+/// the root certificates come from.
+fn tls(l: &Lookup, home: Option<&Path>) -> Result<(SslMode, RootCert), DsnError> {
+    let ssl_mode = match l.given("sslmode") {
+        Some(m) => SslMode::parse(&m).ok_or_else(|| {
+            DsnError(format!(
+                "sslmode {m:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+            ))
+        })?,
+        None if (l.env)("PGREQUIRESSL").is_some_and(|v| v.starts_with('1')) => SslMode::Require,
+        None => SslMode::Prefer,
+    };
+    let root_cert = match l.set("sslrootcert") {
+        Some(v) if v == "system" => RootCert::System,
+        Some(v) => RootCert::File(PathBuf::from(v)),
+        None => RootCert::Default(home.map(|h| h.join(".postgresql/root.crt"))),
+    };
+    Ok((ssl_mode, root_cert))
 }
 
 /// Why a parsed URI looks like a password with an unencoded `/` or `@`: libpq then reads part
@@ -470,17 +534,13 @@ fn os_user_name() -> Option<String> {
         .ok()
         .filter(|u| !u.is_empty())
         .or_else(|| {
-            // SAFETY: getpwuid returns a pointer into static storage or null; read at once.
-            unsafe {
-                let pw = libc::getpwuid(libc::geteuid());
-                if pw.is_null() {
-                    return None;
-                }
-                std::ffi::CStr::from_ptr((*pw).pw_name)
-                    .to_str()
-                    .ok()
-                    .map(str::to_string)
-            }
+            // getpwuid_r (nix), not getpwuid: its static buffer is shared by every thread of
+            // the runtime.
+            let uid = nix::unistd::geteuid();
+            nix::unistd::User::from_uid(uid)
+                .ok()
+                .flatten()
+                .map(|u| u.name)
         })
 }
 

@@ -21,6 +21,7 @@
 pub mod cutover;
 pub mod player;
 pub mod report;
+pub mod writer;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::app::{Action, App, AppConfig, Overlay, RowRef};
+use crate::app::{Action, App, AppConfig};
 use crate::model::Stage;
 use crate::poller::PollEvent;
 use crate::recording::{Entry, Recording};
@@ -79,7 +79,7 @@ pub fn feed(app: &mut App, e: &Entry, next_start: Option<DateTime<Utc>>) {
 
 /// What each task looks like for change detection: stage and verdict.
 fn task_marks(app: &App) -> HashMap<String, (Option<Stage>, VerdictKind)> {
-    app.tasks
+    app.tasks()
         .iter()
         .map(|(k, e)| (k.clone(), (e.task.stage.clone(), e.verdict.kind())))
         .collect()
@@ -160,9 +160,9 @@ impl Player {
         &self.app
     }
 
-    /// The dashboard state, e.g. to set its size.
-    pub fn app_mut(&mut self) -> &mut App {
-        &mut self.app
+    /// The terminal was resized.
+    pub fn resize(&mut self, w: u16, h: u16) {
+        self.app.update(Action::Resize(w, h));
     }
 
     /// How many entries have been played.
@@ -201,9 +201,14 @@ impl Player {
         std::mem::take(&mut self.dirty) || app
     }
 
+    /// Whether something changed since the last [`Player::take_dirty`], without clearing it.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty || self.app.is_dirty()
+    }
+
     /// Whether the DBA asked to quit.
     pub fn quit(&self) -> bool {
-        self.app.quit
+        self.app.quit()
     }
 
     /// Lets `real` wall time pass: the clock moves `speed` times as far and every entry up to
@@ -262,7 +267,8 @@ impl Player {
             for i in *at..n {
                 feed(&mut app, &self.entries[i], self.next_start[i]);
             }
-            carry_view(&self.app, &mut app);
+            // Keep what the DBA looks at (selection, focus, log position, size).
+            app.update(Action::RestoreView(Box::new(self.app.view_state())));
             self.app = app;
             self.applied = n;
         }
@@ -281,7 +287,7 @@ impl Player {
             return;
         }
         let plain = !key.modifiers.contains(KeyModifiers::CONTROL);
-        let dialog_open = self.app.overlay.is_some() || self.app.log.input.is_some();
+        let dialog_open = self.app.overlay().is_some() || self.app.log().input.is_some();
         if plain && !dialog_open {
             match key.code {
                 KeyCode::Char(' ') | KeyCode::Char('p') => {
@@ -332,18 +338,23 @@ impl Player {
                 }
                 KeyCode::Char('r') => return,
                 KeyCode::Char('S') => {
-                    self.app.overlay = Some(Overlay::Notice {
+                    self.app.update(Action::Notice {
                         title: "Replay".into(),
                         text: "This is a recording: nothing is sent to the API.".into(),
                     });
-                    self.app.update(Action::Tick(self.clock));
                     return;
                 }
                 _ => {}
             }
         }
-        // Effects (poller control, bell, switchover) have nowhere to go in a replay.
-        let _ = self.app.on_key(key);
+        // Effects (poller control, bell, switchover) have nowhere to go in a replay, and
+        // pausing is the replay's own (above): polling's badge must not claim it.
+        match self.app.key_action(key) {
+            Some(Action::TogglePause) | None => {}
+            Some(action) => {
+                let _ = self.app.update(action);
+            }
+        }
     }
 
     /// The header label: replay, the recording's time, speed and position.
@@ -351,7 +362,7 @@ impl Player {
         self.dirty = true;
         let local = self
             .clock
-            .with_timezone(&self.app.config.local_offset)
+            .with_timezone(&self.app.config().local_offset)
             .format("%H:%M:%S");
         let state = if self.applied >= self.entries.len() && self.paused {
             "end".to_string()
@@ -360,14 +371,11 @@ impl Player {
         } else {
             format!("×{}", trim_float(self.speed))
         };
-        self.app.config.label = Some(format!(
+        self.app.update(Action::SetLabel(Some(format!(
             "replay {local} {state} {}/{}",
             self.applied,
             self.entries.len()
-        ));
-        // The badge shows the replay's pause, not polling's.
-        self.app.paused = false;
-        self.app.update(Action::Tick(self.clock));
+        ))));
     }
 }
 
@@ -376,26 +384,11 @@ fn trim_float(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// Copies what the DBA looks at from `old` to `new` (same recording, another position).
-fn carry_view(old: &App, new: &mut App) {
-    new.size = old.size;
-    new.focus = old.focus;
-    new.log = old.log.clone();
-    new.overlay = old.overlay.clone();
-    new.config.label = old.config.label.clone();
-    let key: Option<RowRef> = old.rows.get(old.selected).cloned();
-    if let Some(pos) = key.and_then(|k| new.rows.iter().position(|r| *r == k)) {
-        new.selected = pos;
-    }
-    new.task_offset = old.task_offset;
-    // A resize keeps the selection in view.
-    new.update(Action::Resize(old.size.0, old.size.1));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::aliyun::InstanceSnapshot;
+    use crate::app::Overlay;
     use crate::model::Page;
     use crate::poller::PollResult;
     use crate::recording::{PollRecord, encode};
@@ -471,10 +464,10 @@ mod tests {
     fn plus_is_faster_as_the_help_says() {
         let mut p = player();
         p.on_key(key(KeyCode::Char('+')));
-        assert!(p.app().config.label.as_deref().unwrap().contains("×2"));
+        assert!(p.app().config().label.as_deref().unwrap().contains("×2"));
         p.on_key(key(KeyCode::Char('-')));
         p.on_key(key(KeyCode::Char('-')));
-        assert!(p.app().config.label.as_deref().unwrap().contains("×0.5"));
+        assert!(p.app().config().label.as_deref().unwrap().contains("×0.5"));
         // ui::help::REPLAY_KEYS says "+/-  replay: faster / slower" (tested there).
     }
 
@@ -488,11 +481,11 @@ mod tests {
     fn plays_at_the_recordings_clock() {
         let mut p = player();
         assert_eq!(p.position(), 1);
-        assert_eq!(p.app().now, t(0));
+        assert_eq!(p.app().now(), t(0));
         p.advance(Duration::from_secs(12));
         assert_eq!(p.position(), 3, "polls at 0, 5 and 10 s");
-        assert_eq!(p.app().now, t(12));
-        let inst = &p.app().instances[0];
+        assert_eq!(p.app().now(), t(12));
+        let inst = &p.app().instances()[0];
         assert_eq!(
             inst.next_poll,
             Some(t(15)),
@@ -501,7 +494,7 @@ mod tests {
         p.advance(Duration::from_secs(1000));
         assert_eq!(p.position(), p.len());
         assert!(p.paused());
-        assert!(p.app().config.label.as_deref().unwrap().contains("end"));
+        assert!(p.app().config().label.as_deref().unwrap().contains("end"));
     }
 
     #[test]
@@ -515,13 +508,13 @@ mod tests {
         b.on_key(key(KeyCode::Left));
         assert_eq!(b.position(), 20);
         assert!(b.paused());
-        let (ta, tb) = (&a.app().tasks, &b.app().tasks);
+        let (ta, tb) = (a.app().tasks(), b.app().tasks());
         assert_eq!(ta.len(), tb.len());
         for (k, e) in ta {
             assert_eq!(e.verdict, tb[k].verdict);
             assert_eq!(e.history.samples(), tb[k].history.samples());
         }
-        assert_eq!(a.app().now, b.app().now);
+        assert_eq!(a.app().now(), b.app().now());
     }
 
     #[test]
@@ -533,7 +526,7 @@ mod tests {
         assert_eq!(marks[0], 4);
         p.on_key(key(KeyCode::Char(']')));
         assert_eq!(p.position(), 4);
-        let e = p.app().tasks.values().next().unwrap();
+        let e = p.app().tasks().values().next().unwrap();
         assert_eq!(e.task.stage, Some(Stage::Increment));
         p.on_key(key(KeyCode::Char(']')));
         assert_eq!(p.position(), marks[1]);
@@ -552,9 +545,13 @@ mod tests {
         assert!(p.take_dirty(), "the label changed: redraw");
         p.advance(Duration::from_secs(60));
         assert_eq!(p.position(), 1);
+        while p.take_dirty() {}
         p.on_key(key(KeyCode::Char('S')));
-        assert!(matches!(p.app().overlay, Some(Overlay::Notice { .. })));
+        assert!(matches!(p.app().overlay(), Some(Overlay::Notice { .. })));
+        assert!(p.take_dirty(), "the notice is drawn, not left invisible");
         p.on_key(key(KeyCode::Esc));
+        assert!(p.app().overlay().is_none());
+        assert!(p.take_dirty(), "closing it is drawn too");
         p.on_key(key(KeyCode::Char(' ')));
         assert!(!p.paused());
         p.on_key(key(KeyCode::Char('+')));

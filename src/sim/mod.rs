@@ -29,9 +29,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tokio::sync::oneshot;
-
 use crate::aliyun::Credentials;
+use crate::util::accept::ServerHandle;
 use crate::util::error::UsageError;
 
 pub use clock::{Clock, ManualClock, RealClock};
@@ -68,8 +67,8 @@ pub struct SimHandle {
     /// The scenario engine behind the server, when it serves a scenario (for the simulated
     /// source probe).
     pub scenario: Option<Arc<ScenarioSource>>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    /// Dropping it stops the server.
+    server: ServerHandle,
 }
 
 impl SimHandle {
@@ -94,22 +93,8 @@ impl SimHandle {
     }
 
     /// Stops accepting, closes every connection and waits for the server task to end.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for SimHandle {
-    fn drop(&mut self) {
-        // The server task sees the closed channel and stops on its own.
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 
@@ -236,10 +221,9 @@ pub async fn start_with_sts(
         .map_err(|e| UsageError(format!("cannot listen on {listen}: {e}")))?;
     Ok(SimHandle {
         scenario: None,
-        addr: running.addr,
+        addr: running.local_addr(),
         instances,
         credentials,
-        stop: Some(running.stop),
-        task: Some(running.task),
+        server: running,
     })
 }

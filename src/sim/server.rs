@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
 
 use super::auth::{Incoming, Verified, Verifier};
 use super::clock::Clock;
@@ -28,6 +28,7 @@ use super::render::{self, ItemKind, Shape};
 use super::source::{NewTask, Password, SourceView, TaskSource, TaskView};
 use crate::aliyun::Credentials;
 use crate::model::Stage;
+use crate::util::accept::ServerHandle;
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 1 << 20;
@@ -59,20 +60,13 @@ struct ServerState {
 }
 
 /// A running server: where it listens and how to stop it.
-pub(crate) struct Running {
-    pub addr: SocketAddr,
-    pub stop: oneshot::Sender<()>,
-    pub task: tokio::task::JoinHandle<()>,
-}
-
 /// Binds and starts serving on a tokio task; `sts` issues the temporary keys it accepts.
 pub(crate) async fn serve(
     config: ServerConfig,
     source: Arc<dyn TaskSource>,
     sts: Arc<super::sts::Sts>,
-) -> std::io::Result<Running> {
+) -> std::io::Result<ServerHandle> {
     let listener = TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
     let app = Arc::new(ServerState {
         verifier: Verifier::with_sts(config.credentials, sts),
         source,
@@ -80,17 +74,10 @@ pub(crate) async fn serve(
         faults: Faults::new(config.faults, config.seed),
         clock: config.clock,
     });
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(crate::util::accept::run(
-        listener,
-        stopped,
-        "simulator",
-        move |stream| {
-            let _ = stream.set_nodelay(true);
-            connection(stream, app.clone())
-        },
-    ));
-    Ok(Running { addr, stop, task })
+    ServerHandle::spawn(listener, "simulator", move |stream| {
+        let _ = stream.set_nodelay(true);
+        connection(stream, app.clone())
+    })
 }
 
 /// Lets a handler reset its connection (a fault): the connection task drops the socket with

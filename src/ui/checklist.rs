@@ -35,8 +35,8 @@ impl ChecklistView {
                 .and_then(|i| app.checklist_for(i))
                 .cloned(),
             instance,
-            probed: app.source.is_some(),
-            now: app.now,
+            probed: app.source().is_some(),
+            now: app.now(),
         }
     }
 

@@ -41,7 +41,7 @@ impl<'a> DetailsView<'a> {
             task: app.selected_task().map(|e| &e.task),
             // The selected task's own source: a simulated probe lends each instance its own,
             // and the readings of all of them together end with another instance's position.
-            source: app.source.as_ref().map(|_| {
+            source: app.source().map(|_| {
                 let own = app
                     .selected_task()
                     .and_then(|e| app.source_of(&e.task.instance));
@@ -54,8 +54,8 @@ impl<'a> DetailsView<'a> {
                     _ => SourceLsn::Waiting,
                 }
             }),
-            now: app.now,
-            local_offset: app.config.local_offset,
+            now: app.now(),
+            local_offset: app.config().local_offset,
         }
     }
 }

@@ -25,8 +25,8 @@ impl Footer {
     pub fn of(app: &App, theme: Theme) -> Footer {
         Footer {
             keys: keys(app),
-            always: app.overlay.is_none() && app.log.input.is_none(),
-            switchover: app.config.allow_switchover,
+            always: app.overlay().is_none() && app.log().input.is_none(),
+            switchover: app.config().allow_switchover,
             theme,
         }
     }
@@ -34,7 +34,7 @@ impl Footer {
 
 /// The (key, what it does) pairs for the current mode, most useful first.
 pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
-    match &app.overlay {
+    match &app.overlay() {
         Some(Overlay::Switchover(d)) => {
             return match d.phase {
                 SwitchPhase::Typing => vec![
@@ -49,14 +49,14 @@ pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
         Some(_) => return vec![("Esc", "close"), ("q", "quit")],
         None => {}
     }
-    if app.log.input.is_some() {
+    if app.log().input.is_some() {
         return vec![
             ("type", "search text"),
             ("Enter", "find"),
             ("Esc", "cancel"),
         ];
     }
-    let mut v = match app.focus {
+    let mut v = match app.focus() {
         Focus::Tasks => vec![("↑↓", "select"), ("Tab", "log"), ("/", "search")],
         Focus::Log => vec![
             ("↑↓", "scroll"),
@@ -67,12 +67,12 @@ pub fn keys(app: &App) -> Vec<(&'static str, &'static str)> {
         ],
     };
     v.push(("r", "poll"));
-    v.push(("p", if app.paused { "resume" } else { "pause" }));
+    v.push(("p", if app.paused() { "resume" } else { "pause" }));
     v.push(("+/-", "interval"));
-    if app.config.lab_keys {
+    if app.config().lab_keys {
         v.extend([("F", "freeze"), ("C", "cut"), ("P", "replay")]);
     }
-    if app.focus == Focus::Tasks {
+    if app.focus() == Focus::Tasks {
         v.push(("PgUp/Dn", "scroll log"));
     }
     v

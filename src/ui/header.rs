@@ -43,16 +43,20 @@ impl HeaderView {
     /// The header for the state of `app`.
     pub fn of(app: &App) -> HeaderView {
         HeaderView {
-            label: app.config.label.clone(),
-            lab_note: app.lab_note.clone(),
-            instances: app.instances.iter().map(|i| i.name.clone()).collect(),
-            paused: app.paused,
-            stale_age: app.instances.iter().filter_map(|i| app.stale_age(i)).max(),
-            oldest_ok: app.instances.iter().filter_map(|i| i.last_ok).min(),
-            polling_since: app.instances.iter().filter_map(|i| i.polling_since).min(),
-            next_poll: app.instances.iter().filter_map(|i| i.next_poll).min(),
-            interval: app.interval,
-            now: app.now,
+            label: app.config().label.clone(),
+            lab_note: app.lab_note().map(str::to_owned),
+            instances: app.instances().iter().map(|i| i.name.clone()).collect(),
+            paused: app.paused(),
+            stale_age: app
+                .instances()
+                .iter()
+                .filter_map(|i| app.stale_age(i))
+                .max(),
+            oldest_ok: app.instances().iter().filter_map(|i| i.last_ok).min(),
+            polling_since: app.instances().iter().filter_map(|i| i.polling_since).min(),
+            next_poll: app.instances().iter().filter_map(|i| i.next_poll).min(),
+            interval: app.interval(),
+            now: app.now(),
             alert: app.alert(),
         }
     }

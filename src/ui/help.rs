@@ -81,11 +81,11 @@ impl HelpView {
     /// The help for the configuration of `app`.
     pub fn of(app: &App) -> HelpView {
         HelpView {
-            lab_keys: app.config.lab_keys,
-            replay: app.config.command == "replay",
-            max_lag: app.config.readiness.max_lag,
-            stable_for: app.config.readiness.stable_for,
-            scroll: app.help_scroll,
+            lab_keys: app.config().lab_keys,
+            replay: app.config().command == "replay",
+            max_lag: app.config().readiness.max_lag,
+            stable_for: app.config().readiness.stable_for,
+            scroll: app.help_scroll(),
         }
     }
 }

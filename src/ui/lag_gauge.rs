@@ -537,7 +537,7 @@ impl<'a> LagView<'a> {
             };
             return LagView::NoTask { text, failing };
         };
-        let max_lag = app.config.readiness.max_lag;
+        let max_lag = app.config().readiness.max_lag;
         LagView::Task {
             figures: Box::new(figures(
                 entry,

@@ -33,7 +33,7 @@ use theme::Theme;
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let theme = Theme {
-        color: app.config.color,
+        color: app.config().color,
     };
     let l = layout::compute(area, &app.layout_input(area.width));
     if l.too_small {
@@ -94,7 +94,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         );
     }
     frame.render_widget(footer::Footer::of(app, theme), l.footer);
-    match &app.overlay {
+    match &app.overlay() {
         Some(Overlay::Help) => frame.render_widget(
             help::HelpOverlay {
                 view: help::HelpView::of(app),
@@ -174,7 +174,7 @@ pub fn panel_block<'a>(title: impl Into<Line<'a>>, theme: &Theme, focused: bool)
 
 /// Whether `focus` is the focused panel and no overlay hides it.
 pub fn is_focused(app: &App, focus: Focus) -> bool {
-    app.focus == focus && app.overlay.is_none()
+    app.focus() == focus && app.overlay().is_none()
 }
 
 /// A `w`×`h` rectangle centred in `area`.

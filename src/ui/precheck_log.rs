@@ -75,9 +75,9 @@ impl<'a> LogPanelView<'a> {
         LogPanelView {
             log,
             focused: is_focused(app, Focus::Log),
-            follow: app.log.follow,
-            input: app.log.input.as_deref(),
-            search: app.log.search.as_ref(),
+            follow: app.log().follow,
+            input: app.log().input.as_deref(),
+            search: app.log().search.as_ref(),
         }
     }
 }
@@ -315,6 +315,87 @@ mod tests {
         let same = render(48, true, 8);
         assert_eq!(same[0], "┌ Precheck log 0 warn · 0 fail ────────────────┐");
         assert!(same[2].contains("02-25 17:00:29"), "{}", same[2]);
+    }
+
+    const LONG: &str = "[Check rds empty]\nCheck rds databases: success\n[Check source glibc version]\nCheck source glibc version compatible: warning(warning:glibc too old)\n[Check disk size]\nCheck disk size enough: success\n[Check wal keep size]\nCheck wal keep size large enough: fail(too small)\n";
+
+    /// `LONG` in a `w`×`h` panel from row `top`, with `search` and `input`.
+    fn panel(w: u16, h: u16, top: usize, search: Option<&Search>, input: Option<&str>) -> Buffer {
+        let p = Precheck::parse(LONG);
+        let clock = LogClock {
+            zone: DetailZone {
+                offset: FixedOffset::east_opt(0).unwrap(),
+                assumed: false,
+            },
+            local: FixedOffset::east_opt(0).unwrap(),
+        };
+        let view = LogPanelView {
+            log: Some({
+                // The panel gets the rows in view, as the app's log window gives them.
+                let all = wrap(&p, w as usize - 2, &clock);
+                TaskLog {
+                    counts: p.counts,
+                    total: all.len(),
+                    rows: all[top.min(all.len())..].to_vec(),
+                    top,
+                    clock,
+                }
+            }),
+            focused: true,
+            follow: false,
+            input,
+            search,
+        };
+        let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+        PrecheckLog {
+            view,
+            theme: Theme { color: false },
+        }
+        .render(buf.area, &mut buf);
+        buf
+    }
+
+    #[test]
+    fn a_scrolled_log_with_a_search_shows_the_match_and_the_scrollbar() {
+        let search = Search {
+            query: "glibc".into(),
+            matches: vec![2, 3],
+            current: Some(1),
+        };
+        let buf = panel(40, 7, 2, Some(&search), None);
+        let want = Buffer::with_lines([
+            "┌ Precheck log 1 warn · 1 fail ────────┐",
+            "│[Check source glibc version]          ║",
+            "│  ! Check source glibc version        █",
+            "│    compatible: warning — glibc too   █",
+            "│    old                               ║",
+            "│[Check disk size]                     ║",
+            "└ /glibc 2/2 ──────────────────────────┘",
+        ]);
+        assert_eq!(test_text(&buf), test_text(&want));
+        // Every match is marked; the current one (line 3, both of its rows) also underlined.
+        let at = |row: u16| {
+            let line = &test_text(&buf)[row as usize];
+            let x = line[..line.find("glibc").unwrap()].chars().count();
+            buf[(x as u16, row)].modifier
+        };
+        assert!(at(1).contains(Modifier::REVERSED));
+        assert!(!at(1).contains(Modifier::UNDERLINED));
+        assert!(at(2).contains(Modifier::REVERSED | Modifier::UNDERLINED));
+        assert!(at(3).contains(Modifier::REVERSED | Modifier::UNDERLINED));
+    }
+
+    #[test]
+    fn the_search_being_typed_is_in_the_bottom_border() {
+        let want = Buffer::with_lines([
+            "┌ Precheck log 1 warn · 1 fail ────────┐",
+            "│[Check rds empty]                     █",
+            "│  ✓ Check rds databases: success      ║",
+            "│[Check source glibc version]          ║",
+            "└ /wal█ ───────────────────────────────┘",
+        ]);
+        let buf = panel(40, 5, 0, None, Some("wal"));
+        assert_eq!(test_text(&buf), test_text(&want));
     }
 
     #[test]

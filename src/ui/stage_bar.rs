@@ -56,12 +56,12 @@ impl StageBar {
         match app.selected_task() {
             Some(e) if e.task.kind == TaskKind::Physical => StageBar::Stream {
                 state: e.task.replication_state.clone(),
-                since: (app.now - e.stage_since).to_std().unwrap_or_default(),
+                since: (app.now() - e.stage_since).to_std().unwrap_or_default(),
                 exact: e.stage_since_exact,
             },
             Some(e) => StageBar::Task {
                 stage: e.task.stage.clone(),
-                since: (app.now - e.stage_since).to_std().unwrap_or_default(),
+                since: (app.now() - e.stage_since).to_std().unwrap_or_default(),
                 exact: e.stage_since_exact,
                 backup: e.history.backup_trend().map(|tr| {
                     // Stale data keeps its percentage but makes no claim about the rate.
@@ -69,7 +69,7 @@ impl StageBar {
                     BackupView {
                         percent: tr.latest.percent,
                         rate: tr.rate.filter(|_| fresh),
-                        eta: tr.eta(app.now).filter(|_| fresh),
+                        eta: tr.eta(app.now()).filter(|_| fresh),
                     }
                 }),
             },

@@ -45,7 +45,7 @@ impl<'a> SwitchoverView<'a> {
     pub fn of(app: &App, d: &'a SwitchDialog) -> SwitchoverView<'a> {
         SwitchoverView {
             dialog: d,
-            task: app.tasks.get(&d.task_key).map(|e| SwitchTask {
+            task: app.tasks().get(&d.task_key).map(|e| SwitchTask {
                 name: e.task.display_name(),
                 verdict: e.verdict.clone(),
                 judged_lag: e.judged_lag(),
@@ -261,4 +261,148 @@ pub fn checklist_lines(c: &Checklist, width: usize, theme: &Theme) -> Vec<Line<'
         out.push(Line::from(vec![Span::styled(mark, style), Span::raw(text)]));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::test_text as text;
+    use ratatui::style::Modifier;
+    use std::time::Duration;
+
+    fn dialog(phase: SwitchPhase, typed: &str) -> SwitchDialog {
+        SwitchDialog {
+            task_key: "pgm-a/7".into(),
+            instance: "pgm-a".into(),
+            typed: typed.into(),
+            phase,
+            hint: None,
+        }
+    }
+
+    fn task(verdict: Verdict) -> SwitchTask {
+        SwitchTask {
+            name: "orders".into(),
+            verdict,
+            judged_lag: Some(0),
+            lag_lower_bound: false,
+            stage: Some(Stage::Increment),
+            state: Some(ReplicationState::Streaming),
+            checklist: None,
+        }
+    }
+
+    fn render(d: &SwitchDialog, task: Option<SwitchTask>, w: u16, h: u16) -> Buffer {
+        let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+        SwitchoverDialog {
+            view: SwitchoverView { dialog: d, task },
+            theme: Theme { color: false },
+        }
+        .render(buf.area, &mut buf);
+        buf
+    }
+
+    #[test]
+    fn a_drained_task_asks_for_the_instance_id() {
+        let d = dialog(SwitchPhase::Typing, "pgm-");
+        let drained = Verdict::Drained {
+            stable: Duration::from_secs(30),
+            simulated: false,
+        };
+        let want = Buffer::with_lines([
+            " ┌ Switchover ──────────────────────────────────┐ ",
+            " │Task orders on pgm-a                          │ ",
+            " │Verdict  DRAINED   lag 0 B                    │ ",
+            " │DRAINED: the source has stopped writing; a    │ ",
+            " │switchover now loses nothing.                 │ ",
+            " │                                              │ ",
+            " │This calls ActivateMigrationTargetInstance    │ ",
+            " │(switch now). Type the instance id to confirm:│ ",
+            " │> pgm-█                                       │ ",
+            " │                                              │ ",
+            " │                                              │ ",
+            " │                                              │ ",
+            " │                                              │ ",
+            " └──────────────────────────────────────────────┘ ",
+        ]);
+        assert_eq!(text(&render(&d, Some(task(drained)), 50, 14)), text(&want));
+    }
+
+    #[test]
+    fn an_in_sync_task_without_a_probe_is_said_to_lose_changes() {
+        let mut d = dialog(SwitchPhase::Typing, "pgm-b");
+        d.hint = Some("Type pgm-a exactly.".into());
+        let in_sync = Verdict::InSync {
+            lag: 0,
+            stable: Duration::from_secs(30),
+            not_drained: NotDrained::NoProbe,
+        };
+        let want = Buffer::with_lines([
+            " ┌ Switchover ──────────────────────────────────┐ ",
+            " │Task orders on pgm-a                          │ ",
+            " │Verdict  IN SYNC   lag 0 B                    │ ",
+            " │Not DRAINED (IN SYNC): the source's position  │ ",
+            " │is unknown to RDS; it may still be writing,   │ ",
+            " │and changes not yet replayed are lost.        │ ",
+            " │--source-dsn confirms DRAINED.                │ ",
+            " │                                              │ ",
+            " │This calls ActivateMigrationTargetInstance    │ ",
+            " │(switch now). Type the instance id to confirm:│ ",
+            " │> pgm-b█                                      │ ",
+            " │Type pgm-a exactly.                           │ ",
+            " │                                              │ ",
+            " └──────────────────────────────────────────────┘ ",
+        ]);
+        let buf = render(&d, Some(task(in_sync)), 50, 14);
+        assert_eq!(text(&buf), text(&want));
+        // Not DRAINED: the frame itself warns (red with colour; bold underlined without).
+        assert!(buf[(1, 0)].modifier.contains(Modifier::UNDERLINED));
+    }
+
+    #[test]
+    fn a_task_no_longer_listed_is_said_so() {
+        let want = Buffer::with_lines([
+            " ┌ Switchover ──────────────────────────────────┐ ",
+            " │Task pgm-a/7 on pgm-a                         │ ",
+            " │The task is no longer listed.                 │ ",
+            " │                                              │ ",
+            " │This calls ActivateMigrationTargetInstance    │ ",
+            " │(switch now). Type the instance id to confirm:│ ",
+            " │> █                                           │ ",
+            " └──────────────────────────────────────────────┘ ",
+        ]);
+        let buf = render(&dialog(SwitchPhase::Typing, ""), None, 50, 8);
+        assert_eq!(text(&buf), text(&want));
+        assert!(buf[(1, 0)].modifier.contains(Modifier::UNDERLINED));
+    }
+
+    #[test]
+    fn once_sent_it_shows_where_the_task_is_and_the_answer() {
+        let not_ready = || Some(task(Verdict::NotReady(vec![])));
+        let sending = render(&dialog(SwitchPhase::Sending, "pgm-a"), not_ready(), 50, 7);
+        let want = Buffer::with_lines([
+            " ┌ Switchover ──────────────────────────────────┐ ",
+            " │Task orders on pgm-a                          │ ",
+            " │Now: stage increment, state streaming         │ ",
+            " │                                              │ ",
+            " │Sending ActivateMigrationTargetInstance…      │ ",
+            " │                                              │ ",
+            " └──────────────────────────────────────────────┘ ",
+        ]);
+        assert_eq!(text(&sending), text(&want));
+        // Sent: no longer a warning frame.
+        assert!(!sending[(1, 0)].modifier.contains(Modifier::UNDERLINED));
+        let refused = SwitchPhase::Done(Err("InvalidStatus: not now".into()));
+        let want = Buffer::with_lines([
+            " ┌ Switchover ──────────────────────────────────┐ ",
+            " │Task orders on pgm-a                          │ ",
+            " │Now: stage increment, state streaming         │ ",
+            " │                                              │ ",
+            " │Refused: InvalidStatus: not now               │ ",
+            " │                                              │ ",
+            " └──────────────────────────────────────────────┘ ",
+        ]);
+        let buf = render(&dialog(refused, "pgm-a"), not_ready(), 50, 7);
+        assert_eq!(text(&buf), text(&want));
+    }
 }

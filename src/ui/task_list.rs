@@ -82,11 +82,11 @@ impl TaskListView {
     /// The task table for the state of `app`.
     pub fn of(app: &App) -> TaskListView {
         let rows = app
-            .rows
+            .rows()
             .iter()
             .map(|r| match r {
                 RowRef::Task(key) => {
-                    let Some(e) = app.tasks.get(key) else {
+                    let Some(e) = app.tasks().get(key) else {
                         return TaskRow::Missing;
                     };
                     let t = &e.task;
@@ -107,7 +107,7 @@ impl TaskListView {
                     }
                 }
                 RowRef::Instance(i) => {
-                    let inst = &app.instances[*i];
+                    let inst = &app.instances()[*i];
                     TaskRow::Instance {
                         name: inst.name.clone(),
                         error: inst.last_error.as_ref().map(|(_, e)| e.code().to_string()),
@@ -118,11 +118,11 @@ impl TaskListView {
             .collect();
         TaskListView {
             rows,
-            selected: app.selected,
-            offset: app.task_offset,
+            selected: app.selected(),
+            offset: app.task_offset(),
             focused: is_focused(app, Focus::Tasks),
-            max_lag: app.config.readiness.max_lag,
-            longest_instance: app.instances.iter().map(|i| i.name.chars().count()).max(),
+            max_lag: app.config().readiness.max_lag,
+            longest_instance: app.instances().iter().map(|i| i.name.chars().count()).max(),
         }
     }
 }
@@ -250,65 +250,7 @@ impl Widget for TaskList {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let theme = &self.theme;
         let v = &self.view;
-        let focused = v.focused;
-        let n_tasks = v
-            .rows
-            .iter()
-            .filter(|r| !matches!(r, TaskRow::Instance { .. }))
-            .count();
-        let title = Line::from(vec![
-            Span::styled(
-                " Tasks ",
-                if focused {
-                    theme.accent()
-                } else {
-                    theme.strong()
-                },
-            ),
-            Span::styled(format!("({n_tasks}) "), theme.dim()),
-        ]);
-        let block = panel_block(title, theme, focused);
-        let narrow = area.width < 70;
-        // As wide as the longest instance id, within reason.
-        let longest = v.longest_instance.unwrap_or(8);
-        let mut instance_w = longest.clamp(8, (area.width as usize / 5).max(8)) as u16;
-        // TASK's room without CHECKS.
-        let room = |instance_w: u16| {
-            let fixed = if narrow {
-                STAGE_W + STATE_W + LAG_W + READY_W + 4
-            } else {
-                instance_w + STAGE_W + STATE_W + LAG_W + READY_W + 5
-            };
-            area.width.saturating_sub(2).saturating_sub(fixed)
-        };
-        // CHECKS while TASK keeps room for a name: in full where there is plenty (100+
-        // columns), terse at 80, where a long instance id gives up a few columns (ids differ at
-        // their ends, which stay), none below (the verdict panel names a failed check first).
-        let checks_w = if narrow {
-            None
-        } else if room(instance_w) >= ChecksWidth::Full.columns() + 1 + FULL_TASK_W {
-            Some(ChecksWidth::Full)
-        } else {
-            let need = ChecksWidth::Compact.columns() + 1 + TERSE_TASK_W;
-            let short = need.saturating_sub(room(instance_w));
-            instance_w = instance_w
-                .saturating_sub(short)
-                .max(MIN_INSTANCE_W.min(instance_w));
-            (room(instance_w) >= ChecksWidth::Compact.columns() + 1 + MIN_TASK_W)
-                .then_some(ChecksWidth::Compact)
-        };
-        let mut header_cells = if narrow {
-            vec!["TASK", "STAGE", "STATE", "LAG", "READY"]
-        } else {
-            vec!["INSTANCE", "TASK", "STAGE", "STATE", "LAG", "READY"]
-        };
-        if let Some(w) = checks_w {
-            header_cells.insert(header_cells.len() - 1, w.header());
-        }
-        let header = Row::new(header_cells).style(theme.strong());
-        // Task ids only where there is room; the name is what DBAs recognise.
-        let show_ids = area.width >= 100;
-        let max_lag = v.max_lag;
+        let cols = Columns::at(area.width, v.longest_instance);
         let mut prev_instance: Option<&str> = None;
         let rows: Vec<Row> = v
             .rows
@@ -316,118 +258,32 @@ impl Widget for TaskList {
             .enumerate()
             .map(|(i, r)| match r {
                 TaskRow::Missing => Row::new(vec![Cell::from("?")]),
-                TaskRow::Task {
-                    instance: task_instance,
-                    task_id,
-                    task_name,
-                    display_name,
-                    kind,
-                    stage,
-                    state,
-                    lag,
-                    lag_lower_bound,
-                    verdict,
-                    stale,
-                    checks,
-                    backup_percent,
-                } => {
-                    let name = match (task_id, task_name) {
-                        (Some(id), Some(n)) if show_ids => format!("{id} {n}"),
-                        _ => display_name.clone(),
-                    };
-                    // The instance is named once per group of its tasks, and on the first row in
-                    // view.
-                    let instance = if prev_instance == Some(task_instance.as_str()) && i != v.offset
-                    {
+                TaskRow::Task { instance, .. } => {
+                    // The instance is named once per group of its tasks, and on the first row
+                    // in view.
+                    let label = if prev_instance == Some(instance.as_str()) && i != v.offset {
                         String::new()
                     } else {
-                        mid_truncate(task_instance, instance_w as usize)
+                        mid_truncate(instance, cols.instance_w as usize)
                     };
-                    prev_instance = Some(task_instance.as_str());
-                    let stage_text = match kind {
-                        // Its state (catchup, streaming) is the STATE cell.
-                        TaskKind::Physical => "standby".to_string(),
-                        TaskKind::Rds => stage_text(stage.as_ref(), *backup_percent),
-                    };
-                    // With a source probe the true lag is the better figure: the table shows the
-                    // lag the verdict judges, `≥ X` when that is only a lower bound.
-                    let lag = match lag {
-                        Some(l) => {
-                            Span::styled(units::lag(*l, *lag_lower_bound), theme.level(*l, max_lag))
-                        }
-                        None => Span::styled("unknown", theme.dim()),
-                    };
-                    let mut cells = Vec::new();
-                    if !narrow {
-                        cells.push(Cell::from(instance));
-                    }
-                    cells.extend([
-                        Cell::from(name),
-                        Cell::from(stage_text),
-                        Cell::from(state_span(state.as_ref(), theme)),
-                        Cell::from(lag),
-                    ]);
-                    if let Some(w) = checks_w {
-                        cells.push(Cell::from(checks_span(*checks, w, theme)));
-                    }
-                    cells.push(Cell::from(if *stale {
-                        Span::styled("stale", theme.bad())
-                    } else {
-                        readiness_span(stage.as_ref(), *verdict, theme)
-                    }));
-                    Row::new(cells)
+                    prev_instance = Some(instance.as_str());
+                    cols.task_row(r, label, v.max_lag, theme)
                 }
                 TaskRow::Instance {
-                    name: inst_name,
+                    name,
                     error,
                     answered,
                 } => {
-                    prev_instance = Some(inst_name.as_str());
-                    let (what, ready, style) = match (error, answered) {
-                        (Some(code), _) => (code.clone(), "no data", theme.bad()),
-                        (None, true) => ("no migration tasks".to_string(), "", theme.dim()),
-                        (None, false) => ("waiting for data…".to_string(), "", theme.dim()),
-                    };
-                    let mut cells = Vec::new();
-                    if !narrow {
-                        cells.push(Cell::from(mid_truncate(inst_name, instance_w as usize)));
-                    } else {
-                        cells.push(Cell::from(Span::styled(
-                            format!("{inst_name} {what}"),
-                            style,
-                        )));
-                    }
-                    if !narrow {
-                        cells.push(Cell::from(Span::styled(what, style)));
-                    }
-                    cells.extend([Cell::from(""), Cell::from(""), Cell::from("")]);
-                    if checks_w.is_some() {
-                        cells.push(Cell::from(""));
-                    }
-                    cells.push(Cell::from(Span::styled(ready, style)));
-                    Row::new(cells)
+                    prev_instance = Some(name.as_str());
+                    cols.instance_row(name, error.as_deref(), *answered, theme)
                 }
             })
             .collect();
-        let mut widths: Vec<Constraint> = Vec::new();
-        if !narrow {
-            widths.push(Constraint::Length(instance_w));
-        }
-        widths.extend([
-            Constraint::Fill(1),
-            Constraint::Length(STAGE_W),
-            Constraint::Length(STATE_W),
-            Constraint::Length(LAG_W),
-        ]);
-        if let Some(w) = checks_w {
-            widths.push(Constraint::Length(w.columns()));
-        }
-        widths.push(Constraint::Length(READY_W));
-        let table = Table::new(rows, widths)
-            .header(header)
-            .block(block)
+        let table = Table::new(rows, cols.widths())
+            .header(cols.header(theme))
+            .block(panel_block(title(v, theme), theme, v.focused))
             .column_spacing(1)
-            .row_highlight_style(if focused {
+            .row_highlight_style(if v.focused {
                 theme.selected()
             } else {
                 Style::new().add_modifier(
@@ -440,6 +296,191 @@ impl Widget for TaskList {
             .with_selected(Some(v.selected));
         StatefulWidget::render(table, area, buf, &mut state);
         more_marker(buf, area, v.rows.len(), state.offset(), theme);
+    }
+}
+
+/// `Tasks (N)`: instance rows are not counted.
+fn title(v: &TaskListView, theme: &Theme) -> Line<'static> {
+    let n_tasks = v
+        .rows
+        .iter()
+        .filter(|r| !matches!(r, TaskRow::Instance { .. }))
+        .count();
+    Line::from(vec![
+        Span::styled(
+            " Tasks ",
+            if v.focused {
+                theme.accent()
+            } else {
+                theme.strong()
+            },
+        ),
+        Span::styled(format!("({n_tasks}) "), theme.dim()),
+    ])
+}
+
+/// Which columns the table has at one width, and how wide the flexible ones are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Columns {
+    /// Below 70 columns: no INSTANCE column (instance rows name it in TASK).
+    narrow: bool,
+    instance_w: u16,
+    checks: Option<ChecksWidth>,
+    /// Task ids before the names, from 100 columns (the name is what DBAs recognise).
+    show_ids: bool,
+}
+
+impl Columns {
+    /// The columns for a table `width` wide whose longest instance id is `longest` long.
+    fn at(width: u16, longest: Option<usize>) -> Columns {
+        let narrow = width < 70;
+        // As wide as the longest instance id, within reason.
+        let longest = longest.unwrap_or(8);
+        let mut instance_w = longest.clamp(8, (width as usize / 5).max(8)) as u16;
+        // TASK's room without CHECKS.
+        let room = |instance_w: u16| {
+            let fixed = if narrow {
+                STAGE_W + STATE_W + LAG_W + READY_W + 4
+            } else {
+                instance_w + STAGE_W + STATE_W + LAG_W + READY_W + 5
+            };
+            width.saturating_sub(2).saturating_sub(fixed)
+        };
+        // CHECKS while TASK keeps room for a name: in full where there is plenty (100+
+        // columns), terse at 80, where a long instance id gives up a few columns (ids differ at
+        // their ends, which stay), none below (the verdict panel names a failed check first).
+        let checks = if narrow {
+            None
+        } else if room(instance_w) >= ChecksWidth::Full.columns() + 1 + FULL_TASK_W {
+            Some(ChecksWidth::Full)
+        } else {
+            let need = ChecksWidth::Compact.columns() + 1 + TERSE_TASK_W;
+            let short = need.saturating_sub(room(instance_w));
+            instance_w = instance_w
+                .saturating_sub(short)
+                .max(MIN_INSTANCE_W.min(instance_w));
+            (room(instance_w) >= ChecksWidth::Compact.columns() + 1 + MIN_TASK_W)
+                .then_some(ChecksWidth::Compact)
+        };
+        Columns {
+            narrow,
+            instance_w,
+            checks,
+            show_ids: width >= 100,
+        }
+    }
+
+    fn header(&self, theme: &Theme) -> Row<'static> {
+        let mut cells = if self.narrow {
+            vec!["TASK", "STAGE", "STATE", "LAG", "READY"]
+        } else {
+            vec!["INSTANCE", "TASK", "STAGE", "STATE", "LAG", "READY"]
+        };
+        if let Some(w) = self.checks {
+            cells.insert(cells.len() - 1, w.header());
+        }
+        Row::new(cells).style(theme.strong())
+    }
+
+    fn widths(&self) -> Vec<Constraint> {
+        let mut widths: Vec<Constraint> = Vec::new();
+        if !self.narrow {
+            widths.push(Constraint::Length(self.instance_w));
+        }
+        widths.extend([
+            Constraint::Fill(1),
+            Constraint::Length(STAGE_W),
+            Constraint::Length(STATE_W),
+            Constraint::Length(LAG_W),
+        ]);
+        if let Some(w) = self.checks {
+            widths.push(Constraint::Length(w.columns()));
+        }
+        widths.push(Constraint::Length(READY_W));
+        widths
+    }
+
+    /// A task's row (`r` is a [`TaskRow::Task`]); `instance` is what its INSTANCE cell says.
+    fn task_row(&self, r: &TaskRow, instance: String, max_lag: u64, theme: &Theme) -> Row<'static> {
+        let TaskRow::Task {
+            task_id,
+            task_name,
+            display_name,
+            kind,
+            stage,
+            state,
+            lag,
+            lag_lower_bound,
+            verdict,
+            stale,
+            checks,
+            backup_percent,
+            ..
+        } = r
+        else {
+            return Row::new(vec![Cell::from("?")]);
+        };
+        let name = match (task_id, task_name) {
+            (Some(id), Some(n)) if self.show_ids => format!("{id} {n}"),
+            _ => display_name.clone(),
+        };
+        // With a source probe the true lag is the better figure: the table shows the lag the
+        // verdict judges, `≥ X` when that is only a lower bound.
+        let lag = match lag {
+            Some(l) => Span::styled(units::lag(*l, *lag_lower_bound), theme.level(*l, max_lag)),
+            None => Span::styled("unknown", theme.dim()),
+        };
+        let mut cells = Vec::new();
+        if !self.narrow {
+            cells.push(Cell::from(instance));
+        }
+        cells.extend([
+            Cell::from(name),
+            Cell::from(match kind {
+                // Its state (catchup, streaming) is the STATE cell.
+                TaskKind::Physical => "standby".to_string(),
+                TaskKind::Rds => stage_text(stage.as_ref(), *backup_percent),
+            }),
+            Cell::from(state_span(state.as_ref(), theme)),
+            Cell::from(lag),
+        ]);
+        if let Some(w) = self.checks {
+            cells.push(Cell::from(checks_span(*checks, w, theme)));
+        }
+        cells.push(Cell::from(if *stale {
+            Span::styled("stale", theme.bad())
+        } else {
+            readiness_span(stage.as_ref(), *verdict, theme)
+        }));
+        Row::new(cells)
+    }
+
+    /// The row of an instance without tasks to show: its error, or why there are none.
+    fn instance_row(
+        &self,
+        name: &str,
+        error: Option<&str>,
+        answered: bool,
+        theme: &Theme,
+    ) -> Row<'static> {
+        let (what, ready, style) = match (error, answered) {
+            (Some(code), _) => (code.to_string(), "no data", theme.bad()),
+            (None, true) => ("no migration tasks".to_string(), "", theme.dim()),
+            (None, false) => ("waiting for data…".to_string(), "", theme.dim()),
+        };
+        let mut cells = Vec::new();
+        if self.narrow {
+            cells.push(Cell::from(Span::styled(format!("{name} {what}"), style)));
+        } else {
+            cells.push(Cell::from(mid_truncate(name, self.instance_w as usize)));
+            cells.push(Cell::from(Span::styled(what, style)));
+        }
+        cells.extend([Cell::from(""), Cell::from(""), Cell::from("")]);
+        if self.checks.is_some() {
+            cells.push(Cell::from(""));
+        }
+        cells.push(Cell::from(Span::styled(ready, style)));
+        Row::new(cells)
     }
 }
 
@@ -463,6 +504,7 @@ fn more_marker(buf: &mut Buffer, area: Rect, rows: usize, offset: usize, theme: 
 mod tests {
     use super::*;
     use crate::ui::test_text;
+    use ratatui::style::Modifier;
 
     fn counts(success: usize, warning: usize, fail: usize) -> SeverityCounts {
         SeverityCounts {
@@ -562,6 +604,87 @@ mod tests {
             assert!(!rows[1].contains("CHK"), "{width}: {}", rows[1]);
             assert!(rows[3].contains("basebackup 75%"), "{width}: {}", rows[3]);
         }
+    }
+
+    /// A task in increment with `lag` bytes, judged `verdict`.
+    fn increment(name: &str, lag: Option<u64>, verdict: VerdictKind, stale: bool) -> TaskRow {
+        TaskRow::Task {
+            instance: "pgm-east".into(),
+            task_id: Some(7),
+            task_name: Some(name.into()),
+            display_name: name.into(),
+            kind: TaskKind::Rds,
+            stage: Some(Stage::Increment),
+            state: Some(ReplicationState::Streaming),
+            lag,
+            lag_lower_bound: false,
+            verdict,
+            stale,
+            checks: counts(12, 0, 0),
+            backup_percent: None,
+        }
+    }
+
+    fn list(rows: Vec<TaskRow>, w: u16, h: u16, selected: usize, offset: usize) -> Buffer {
+        let view = TaskListView {
+            rows,
+            selected,
+            offset,
+            focused: true,
+            max_lag: 16 << 20,
+            longest_instance: Some(8),
+        };
+        let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+        TaskList {
+            view,
+            theme: Theme { color: false },
+        }
+        .render(buf.area, &mut buf);
+        buf
+    }
+
+    #[test]
+    fn verdicts_lags_instances_and_the_more_marker() {
+        let rows = vec![
+            increment("orders", Some(0), VerdictKind::Drained, false),
+            increment("billing", Some(3 << 20), VerdictKind::InSync, false),
+            increment("audit", Some(40 << 20), VerdictKind::NotReady, true),
+            TaskRow::Instance {
+                name: "pgm-west".into(),
+                error: Some("Throttling.User".into()),
+                answered: false,
+            },
+            TaskRow::Instance {
+                name: "pgm-north".into(),
+                error: None,
+                answered: true,
+            },
+        ];
+        let buf = list(rows.clone(), 80, 7, 1, 0);
+        let want = Buffer::with_lines([
+            "┌ Tasks (3) ───────────────────────────────────────────────────────────────────┐",
+            "│INSTANCE TASK               STAGE          STATE      LAG        CHK READY    │",
+            "│pgm-east orders             increment 4/6  streaming  0 B        ok  DRAINED  │",
+            "│         billing            increment 4/6  streaming  3.00 MiB   ok  IN SYNC  │",
+            "│         audit              increment 4/6  streaming  40.0 MiB   ok  stale    │",
+            "│pgm-west Throttling.User                                             no data  │",
+            "└─────────────────────────────────────────────────────────────────── ▼ 1 more ─┘",
+        ]);
+        assert_eq!(test_text(&buf), test_text(&want));
+        // The selected row (focused) is reversed, the others are not.
+        assert!(buf[(10, 3)].modifier.contains(Modifier::REVERSED));
+        assert!(!buf[(10, 2)].modifier.contains(Modifier::REVERSED));
+        // Scrolled to the end at 60 columns: no INSTANCE column, instance rows say their
+        // name first (cut to the TASK column), no marker when nothing is below.
+        let want = Buffer::with_lines([
+            "┌ Tasks (3) ───────────────────────────────────────────────┐",
+            "│TASK        STAGE          STATE      LAG        READY    │",
+            "│audit       increment 4/6  streaming  40.0 MiB   stale    │",
+            "│pgm-west Th                                      no data  │",
+            "│pgm-north n                                               │",
+            "└──────────────────────────────────────────────────────────┘",
+        ]);
+        assert_eq!(test_text(&list(rows, 60, 6, 4, 2)), test_text(&want));
     }
 
     #[test]

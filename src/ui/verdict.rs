@@ -167,8 +167,8 @@ impl VerdictView {
         };
         VerdictView::Task {
             verdict: entry.verdict.clone(),
-            can_switch: app.config.allow_switchover && entry.task.stage == Some(Stage::Increment),
-            max_lag: app.config.readiness.max_lag,
+            can_switch: app.config().allow_switchover && entry.task.stage == Some(Stage::Increment),
+            max_lag: app.config().readiness.max_lag,
             checklist: app.checklist_for(&entry.task.instance).cloned(),
         }
     }

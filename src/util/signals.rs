@@ -3,6 +3,7 @@
 
 use std::io;
 
+use nix::sys::signal::Signal as Sig;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// A signal asking migtop to stop.
@@ -26,9 +27,9 @@ impl StopSignal {
     /// The signal's number.
     pub fn number(self) -> i32 {
         match self {
-            StopSignal::Interrupt => libc::SIGINT,
-            StopSignal::Terminate => libc::SIGTERM,
-            StopSignal::Hangup => libc::SIGHUP,
+            StopSignal::Interrupt => Sig::SIGINT as i32,
+            StopSignal::Terminate => Sig::SIGTERM as i32,
+            StopSignal::Hangup => Sig::SIGHUP as i32,
         }
     }
 

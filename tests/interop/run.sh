@@ -5,8 +5,10 @@
 #
 #   tests/interop/run.sh [PATH_TO_MIGTOP]      (default: $MIGTOP_BIN, else target/debug/migtop)
 #
-# Installs the SDKs into a throwaway venv. Exits 0 on success, non-zero on failure; when PyPI
-# cannot be reached it prints why it skipped and exits 0.
+# Installs the SDKs into a throwaway venv. Exits 0 on success, 1 on failure, and 77 (the
+# autotools "skipped" code) saying why when a tool is missing: no python3, no venv module, or
+# PyPI out of reach. The Rust test (tests/it/interop.rs) makes 77 a skip locally and a failure
+# under CI.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,9 +19,10 @@ packages=${INTEROP_PACKAGES:-aliyun-python-sdk-core aliyun-python-sdk-rds alibab
 
 say() { echo "interop: $*"; }
 fail() { say "FAIL: $*"; exit 1; }
+skip() { say "SKIP: $*"; exit 77; }
 
 [ -x "$bin" ] || fail "no migtop binary at $bin (run cargo build, or pass its path)"
-command -v "$python" >/dev/null || fail "$python not found (install python3 and python3-venv)"
+command -v "$python" >/dev/null || skip "$python not found (install python3 and python3-venv)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/migtop-interop.XXXXXX")
 sim_pid=""
@@ -38,11 +41,10 @@ import sys, urllib.request
 urllib.request.urlopen(sys.argv[1].rstrip("/") + "/pip/", timeout=15).read(1)
 PY
 then
-    say "SKIP: PyPI ($index) cannot be reached from here"
-    exit 0
+    skip "PyPI ($index) cannot be reached from here"
 fi
 
-"$python" -m venv "$work/venv" || fail "cannot create a venv (install python3-venv)"
+"$python" -m venv "$work/venv" || skip "cannot create a venv (install python3-venv)"
 say "installing $packages into a throwaway venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check $packages \
     || fail "pip install failed although PyPI is reachable"

@@ -146,5 +146,5 @@ fn the_checklist_overlay_80x24_and_120x40() {
         assert_snapshot!(format!("checklist_overlay_{w}x{h}"), t.backend());
     }
     a.on_key(ch('c'));
-    assert!(a.overlay.is_none(), "c closes it again");
+    assert!(a.overlay().is_none(), "c closes it again");
 }

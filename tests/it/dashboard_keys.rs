@@ -47,9 +47,9 @@ fn select_moves_across_instances_and_sticks_to_the_task() {
     // And the table scrolls to keep it visible.
     a.update(Action::Resize(60, 18));
     a.on_key(ch('G'));
-    assert!(a.task_offset > 0, "offset {}", a.task_offset);
+    assert!(a.task_offset() > 0, "offset {}", a.task_offset());
     a.on_key(ch('g'));
-    assert_eq!(a.task_offset, 0);
+    assert_eq!(a.task_offset(), 0);
 }
 
 fn long_log_app() -> migtop::app::App {
@@ -85,40 +85,40 @@ fn scrolling_the_log() {
     // From the top (the log opens at its first warning).
     a.update(Action::LogTop);
     a.on_key(key(KeyCode::PageDown));
-    let page = a.log.scroll;
+    let page = a.log().scroll;
     assert!(page >= 4, "a page is most of the viewport: {page}");
     a.on_key(ctrl('d'));
-    let half = a.log.scroll - page;
+    let half = a.log().scroll - page;
     assert!(half >= 2 && half < page, "half page {half}");
     a.on_key(ctrl('u'));
-    assert_eq!(a.log.scroll, page);
+    assert_eq!(a.log().scroll, page);
     a.on_key(key(KeyCode::PageUp));
-    assert_eq!(a.log.scroll, 0);
+    assert_eq!(a.log().scroll, 0);
     a.on_key(key(KeyCode::PageUp));
-    assert_eq!(a.log.scroll, 0, "never above the top");
+    assert_eq!(a.log().scroll, 0, "never above the top");
     // With focus on the log, j/k and g/G scroll it instead of moving the selection.
     a.on_key(key(KeyCode::Tab));
-    assert_eq!(a.focus, Focus::Log);
+    assert_eq!(a.focus(), Focus::Log);
     a.on_key(ch('j'));
     a.on_key(ch('j'));
-    assert_eq!(a.log.scroll, 2);
+    assert_eq!(a.log().scroll, 2);
     a.on_key(ch('G'));
-    let bottom = a.log.scroll;
+    let bottom = a.log().scroll;
     for _ in 0..5 {
         a.on_key(key(KeyCode::PageDown));
     }
-    assert_eq!(a.log.scroll, bottom, "never below the bottom");
+    assert_eq!(a.log().scroll, bottom, "never below the bottom");
     a.on_key(ch('g'));
-    assert_eq!(a.log.scroll, 0);
+    assert_eq!(a.log().scroll, 0);
     a.on_key(key(KeyCode::Tab));
-    assert_eq!(a.focus, Focus::Tasks);
+    assert_eq!(a.focus(), Focus::Tasks);
 }
 
 #[test]
 fn follow_keeps_the_tail_in_view() {
     let mut a = long_log_app();
     a.on_key(ch('f'));
-    assert!(a.log.follow);
+    assert!(a.log().follow);
     let mut d = String::from(DETAIL);
     for i in 0..120 {
         d.push_str(&format!(r"2026-03-01 15:00:00 --- more {i}\n"));
@@ -140,7 +140,7 @@ fn follow_keeps_the_tail_in_view() {
     assert!(s.contains("more 119"), "{s}");
     // Scrolling up leaves follow mode.
     a.on_key(key(KeyCode::PageUp));
-    assert!(!a.log.follow);
+    assert!(!a.log().follow);
     let s = screen(&render(&mut a, 80, 24));
     assert!(!s.contains("more 119"), "{s}");
 }
@@ -149,51 +149,51 @@ fn follow_keeps_the_tail_in_view() {
 fn search_with_next_and_previous() {
     let mut a = long_log_app();
     a.on_key(ch('/'));
-    assert_eq!(a.focus, Focus::Log);
-    assert!(a.log.input.is_some());
+    assert_eq!(a.focus(), Focus::Log);
+    assert!(a.log().input.is_some());
     // While typing, keys are text: q does not quit.
     let cmds = typing(&mut a, "step 1");
     assert!(cmds.is_empty());
-    assert!(!a.quit);
+    assert!(!a.quit());
     a.on_key(key(KeyCode::Backspace));
     typing(&mut a, "1");
     a.on_key(key(KeyCode::Enter));
-    let s = a.log.search.clone().unwrap();
+    let s = a.log().search.clone().unwrap();
     assert_eq!(s.query, "step 1");
     // "step 1", "step 10".."step 19": 11 matches.
     assert_eq!(s.matches.len(), 11);
     assert_eq!(s.current, Some(0));
-    let first_scroll = a.log.scroll;
+    let first_scroll = a.log().scroll;
     assert!(first_scroll > 0, "jumped down to the first match");
     a.on_key(ch('n'));
-    assert_eq!(a.log.search.as_ref().unwrap().current, Some(1));
+    assert_eq!(a.log().search.as_ref().unwrap().current, Some(1));
     a.on_key(ch('N'));
     a.on_key(ch('N'));
     assert_eq!(
-        a.log.search.as_ref().unwrap().current,
+        a.log().search.as_ref().unwrap().current,
         Some(10),
         "wraps around"
     );
     a.on_key(ch('n'));
-    assert_eq!(a.log.search.as_ref().unwrap().current, Some(0));
+    assert_eq!(a.log().search.as_ref().unwrap().current, Some(0));
     // Case-insensitive.
     a.on_key(ch('/'));
     typing(&mut a, "GLIBC");
     a.on_key(key(KeyCode::Enter));
-    assert_eq!(a.log.search.as_ref().unwrap().matches.len(), 2);
+    assert_eq!(a.log().search.as_ref().unwrap().matches.len(), 2);
     // Esc clears the search; Esc while typing cancels only the typing.
     a.on_key(ch('/'));
     typing(&mut a, "zzz");
     a.on_key(key(KeyCode::Esc));
-    assert!(a.log.input.is_none());
-    assert_eq!(a.log.search.as_ref().unwrap().query, "GLIBC");
+    assert!(a.log().input.is_none());
+    assert_eq!(a.log().search.as_ref().unwrap().query, "GLIBC");
     a.on_key(key(KeyCode::Esc));
-    assert!(a.log.search.is_none());
+    assert!(a.log().search.is_none());
     // A search with no match.
     a.on_key(ch('/'));
     typing(&mut a, "no such text");
     a.on_key(key(KeyCode::Enter));
-    assert!(a.log.search.as_ref().unwrap().matches.is_empty());
+    assert!(a.log().search.as_ref().unwrap().matches.is_empty());
     let s = screen(&render(&mut a, 80, 24));
     assert!(s.contains("no match"), "{s}");
 }
@@ -206,14 +206,14 @@ fn pause_poll_now_and_interval() {
         a.on_key(ch('p')),
         vec![Effect::Poller(Control::Pause(true))]
     );
-    assert!(a.paused);
+    assert!(a.paused());
     let s = screen(&render(&mut a, 80, 24));
     assert!(s.contains("PAUSED"), "{s}");
     assert_eq!(
         a.on_key(ch(' ')),
         vec![Effect::Poller(Control::Pause(false))]
     );
-    assert!(!a.paused);
+    assert!(!a.paused());
     assert_eq!(
         a.on_key(ch('+')),
         vec![Effect::Poller(Control::Interval(Duration::from_secs(10)))]
@@ -222,12 +222,12 @@ fn pause_poll_now_and_interval() {
     a.on_key(ch('-'));
     a.on_key(ch('-'));
     a.on_key(ch('-'));
-    assert_eq!(a.interval, Duration::from_secs(1));
+    assert_eq!(a.interval(), Duration::from_secs(1));
     assert!(a.on_key(ch('-')).is_empty(), "1 s is the floor");
     for _ in 0..30 {
         a.on_key(ch('+'));
     }
-    assert_eq!(a.interval, Duration::from_secs(3600));
+    assert_eq!(a.interval(), Duration::from_secs(3600));
     // The interval decides staleness.
     let s = screen(&render(&mut a, 80, 24));
     assert!(s.contains("every 1h"), "{s}");
@@ -237,24 +237,24 @@ fn pause_poll_now_and_interval() {
 fn help_and_quit() {
     let mut a = app();
     a.on_key(ch('?'));
-    assert_eq!(a.overlay, Some(Overlay::Help));
+    assert_eq!(a.overlay(), Some(&Overlay::Help));
     a.on_key(ch('j'));
     assert_eq!(
-        a.overlay,
-        Some(Overlay::Help),
+        a.overlay(),
+        Some(&Overlay::Help),
         "keys other than close are ignored"
     );
     a.on_key(key(KeyCode::Esc));
-    assert_eq!(a.overlay, None);
+    assert_eq!(a.overlay(), None);
     a.on_key(ch('?'));
     a.on_key(ch('?'));
-    assert_eq!(a.overlay, None);
+    assert_eq!(a.overlay(), None);
     assert_eq!(a.on_key(ch('q')), vec![]);
-    assert!(a.quit);
+    assert!(a.quit());
     let mut a = app();
     a.on_key(ch('/'));
     assert_eq!(a.on_key(ctrl('c')), vec![]);
-    assert!(a.quit, "Ctrl-C quits even while typing");
+    assert!(a.quit(), "Ctrl-C quits even while typing");
 }
 
 #[test]
@@ -310,7 +310,7 @@ fn switchover_needs_the_flag_the_stage_and_the_typed_id() {
     run(&mut a, 40, |s| pos(0x5_0000_0000 + s as u64 * MIB, MIB));
     a.on_key(ch('S'));
     assert!(
-        matches!(&a.overlay, Some(Overlay::Notice { text, .. }) if text.contains("--allow-switchover"))
+        matches!(&a.overlay(), Some(Overlay::Notice { text, .. }) if text.contains("--allow-switchover"))
     );
     a.on_key(key(KeyCode::Esc));
 
@@ -322,17 +322,17 @@ fn switchover_needs_the_flag_the_stage_and_the_typed_id() {
     select_task(&mut a, 402);
     a.on_key(ch('S'));
     assert!(
-        matches!(&a.overlay, Some(Overlay::Notice { text, .. }) if text.contains("basebackup"))
+        matches!(&a.overlay(), Some(Overlay::Notice { text, .. }) if text.contains("basebackup"))
     );
     a.on_key(key(KeyCode::Esc));
     select_task(&mut a, 401);
     a.on_key(ch('S'));
-    assert!(matches!(a.overlay, Some(Overlay::Switchover(_))));
+    assert!(matches!(a.overlay(), Some(Overlay::Switchover(_))));
     // A wrong id is refused; q is text here, not quit.
     typing(&mut a, "pgm-demo-wesq");
-    assert!(!a.quit);
+    assert!(!a.quit());
     assert!(a.on_key(key(KeyCode::Enter)).is_empty());
-    let Some(Overlay::Switchover(d)) = &a.overlay else {
+    let Some(Overlay::Switchover(d)) = &a.overlay() else {
         panic!()
     };
     assert!(d.hint.is_some());
@@ -346,7 +346,7 @@ fn switchover_needs_the_flag_the_stage_and_the_typed_id() {
             instance: "pgm-demo-east".into()
         }]
     );
-    let Some(Overlay::Switchover(d)) = &a.overlay else {
+    let Some(Overlay::Switchover(d)) = &a.overlay() else {
         panic!()
     };
     assert_eq!(d.phase, SwitchPhase::Sending);
@@ -358,7 +358,7 @@ fn switchover_needs_the_flag_the_stage_and_the_typed_id() {
         a.update(Action::SwitchoverDone(Ok(answer))),
         vec![Effect::Poller(Control::PollNow)]
     );
-    let Some(Overlay::Switchover(d)) = &a.overlay else {
+    let Some(Overlay::Switchover(d)) = &a.overlay() else {
         panic!()
     };
     assert!(matches!(&d.phase, SwitchPhase::Done(Ok(t)) if t.contains("R-9")));
@@ -368,7 +368,7 @@ fn switchover_needs_the_flag_the_stage_and_the_typed_id() {
     assert!(!s.contains("Not DRAINED"), "{s}");
     assert!(s.contains("Now: stage increment"), "{s}");
     a.on_key(key(KeyCode::Enter));
-    assert_eq!(a.overlay, None);
+    assert_eq!(a.overlay(), None);
     // A refusal is shown as the API's sentence.
     a.on_key(ch('S'));
     typing(&mut a, "pgm-demo-east");
@@ -389,7 +389,7 @@ fn failed_polls_leave_gaps_and_errors_clear_on_success() {
     let mut a = app();
     run(&mut a, 10, |_| pos(0x5_0000_0000, MIB));
     fail(&mut a, "pgm-demo-east", 15, throttled(), 10);
-    let inst = &a.instances[0];
+    let inst = &a.instances()[0];
     assert_eq!(inst.failures, 1);
     assert!(inst.last_error.is_some());
     select_task(&mut a, 401);
@@ -401,8 +401,8 @@ fn failed_polls_leave_gaps_and_errors_clear_on_success() {
         25,
         east_items(pos(0x5_0000_0000, MIB)),
     );
-    assert!(a.instances[0].last_error.is_none());
-    assert_eq!(a.instances[0].failures, 0);
+    assert!(a.instances()[0].last_error.is_none());
+    assert_eq!(a.instances()[0].failures, 0);
 }
 
 #[test]
@@ -419,7 +419,7 @@ fn switchover_is_not_sent_once_the_task_left_increment() {
     items[0]["MigrateStage"] = "switch".into();
     ok(&mut a, "pgm-demo-east", 45, items);
     assert!(a.on_key(key(KeyCode::Enter)).is_empty());
-    let Some(Overlay::Switchover(d)) = &a.overlay else {
+    let Some(Overlay::Switchover(d)) = &a.overlay() else {
         panic!()
     };
     assert_eq!(d.phase, SwitchPhase::Typing);
@@ -475,7 +475,7 @@ fn a_scrolled_table_still_names_the_instance_of_its_first_row() {
     // Two rows in view; move to the third task so the view starts inside east's group.
     a.on_key(ch('j'));
     a.on_key(ch('j'));
-    assert_eq!(a.task_offset, 1);
+    assert_eq!(a.task_offset(), 1);
     assert_eq!(selected_id(&a), Some(403));
     let s = screen(&render(&mut a, 80, 20));
     let first_row = s.lines().nth(3).unwrap();

@@ -51,6 +51,23 @@ fn demo_recording_replays_in_tmux_and_reports() {
     t.wait_for("one step back", Duration::from_secs(5), |s| {
         pos(s) == before + 1
     });
+    // `S` in a paused replay: nothing else changes the screen, so the notice must be drawn on
+    // its own (it once opened unseen and swallowed the keys after it), and Esc closes it.
+    t.keys(&["S"]);
+    t.wait_for(
+        "the replay's switchover notice",
+        Duration::from_secs(5),
+        |s| s.contains("nothing is sent to the API"),
+    );
+    t.keys(&["Escape"]);
+    let s = t.wait_for("the notice closed", Duration::from_secs(5), |s| {
+        !s.contains("nothing is sent to the API")
+    });
+    assert_eq!(pos(&s), before + 1, "{s}");
+    t.keys(&["Right"]);
+    t.wait_for("keys reach the replay again", Duration::from_secs(5), |s| {
+        pos(s) == before + 2
+    });
     t.quit_with("q");
 
     // The report of the same recording.

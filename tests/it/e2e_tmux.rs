@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::support::machine;
+use crate::support::{machine, tools};
 
 /// A private tmux server (its own socket), killed when the test ends, pass or fail.
 pub(crate) struct Tmux {
@@ -15,12 +15,10 @@ pub(crate) struct Tmux {
 
 impl Tmux {
     /// A private server (socket `migtop-<name>-<pid>`) running `cmd` in a detached `w`×`h`
-    /// session; `None`, after saying the test skipped, where tmux is not installed.
+    /// session; `None` where tmux is not installed (a printed skip, a failure under CI: see
+    /// [`tools`]).
     pub(crate) fn start(name: &str, (w, h): (u16, u16), cmd: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            eprintln!("SKIPPED {name}: tmux is not installed");
-            return None;
-        }
+        tools::tmux()?;
         let t = Tmux {
             socket: format!("migtop-{name}-{}", std::process::id()),
             session: name.into(),
@@ -304,5 +302,32 @@ fn a_named_cutover_drives_watch_in_tmux() {
         "the cutover's max_lag:\n{screen}"
     );
     assert!(!screen.contains("cfg-test-secret"), "{screen}");
+    t.quit_with("q");
+}
+
+/// A recording that cannot be written (`/dev/full`: every write fails) stops with a notice,
+/// written off the event loop, and the dashboard goes on: Esc closes the notice, keys work.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_recording_that_cannot_be_written_stops_with_a_notice() {
+    let _machine = machine::quiet();
+    let bin = env!("CARGO_BIN_EXE_migtop");
+    let cmd = format!("{bin} demo --speed 20 --no-bell --record /dev/full");
+    let Some(t) = Tmux::start("e2e-record-full", (100, 30), &cmd) else {
+        return;
+    };
+    let screen = t.wait_for("the recording's notice", Duration::from_secs(30), |s| {
+        s.contains("Recording stopped")
+    });
+    assert!(screen.contains("goes on without recording"), "{screen}");
+    t.keys(&["Escape"]);
+    t.wait_for("the notice closed", Duration::from_secs(5), |s| {
+        !s.contains("Recording stopped") && s.contains("Tasks (")
+    });
+    t.keys(&["?"]);
+    t.wait_for("the help", Duration::from_secs(5), |s| {
+        s.contains("this help")
+    });
+    t.keys(&["Escape"]);
     t.quit_with("q");
 }

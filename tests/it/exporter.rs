@@ -27,24 +27,13 @@ fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The Prometheus tool `name` on PATH. Missing: `None` with a message, or a failure under CI
-/// (CI installs it with .ci/install-prometheus, so there a missing tool is a broken setup).
+/// The Prometheus tool `name` on PATH (a printed skip without it, a failure under CI: see
+/// [`crate::support::tools`]).
 fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} is not installed but CI is set: .ci/run must call .ci/install-prometheus"
-        );
-        eprintln!(
-            "SKIPPED: {name} is not installed (Debian package `prometheus`; run .ci/install-prometheus)"
-        );
-    }
-    found
+    crate::support::tools::on_path(
+        name,
+        "Debian package `prometheus`; run .ci/install-prometheus",
+    )
 }
 
 /// A child process killed (by its PID) when the test ends, however it ends.

@@ -2,8 +2,8 @@
 //! checked against PostgreSQL's own arithmetic; activation through the API promotes the
 //! standby; SIGTERM leaves nothing behind. And the lab's task source in-process.
 //!
-//! Needs PostgreSQL server binaries (`.ci/install-postgres`); with `MIGTOP_SKIP_PG=1` the
-//! tests are skipped with a printed reason instead of failing.
+//! Needs PostgreSQL server binaries (`.ci/install-postgres`): without them a printed skip, a
+//! failure under CI (`support::tools`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The lab against real PostgreSQL: migtop's figures must equal PostgreSQL's own.
 //!
-//! Needs PostgreSQL server binaries (`.ci/install-postgres`); with `MIGTOP_SKIP_PG=1` the
-//! tests are skipped with a printed reason instead of failing.
+//! Needs PostgreSQL server binaries (`.ci/install-postgres`): without them a printed skip, a
+//! failure under CI (`support::tools`).
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use crate::support::pg::*;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// Starts a lab, or `None` (test skipped) when PostgreSQL is missing and MIGTOP_SKIP_PG=1.
+/// Starts a lab, or `None` (test skipped) when PostgreSQL is missing (see `support::tools`).
 pub(crate) async fn lab() -> Option<Lab> {
     if !have_pg() {
         return None;

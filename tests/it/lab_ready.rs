@@ -281,7 +281,7 @@ impl Watch {
         self.app.update(Action::Tick(Utc::now()));
         let entry = self
             .app
-            .tasks
+            .tasks()
             .values()
             .next()
             .expect("the lab's task is listed");

@@ -65,19 +65,20 @@ fn steady_ids(r: &mut PollResult, n: usize) {
 }
 
 fn render(app: &mut App, w: u16, h: u16) -> String {
+    app.update(Action::Resize(w, h));
     draw(app, w, h, migtop::ui::draw)
 }
 
 /// A replay's screen: the dashboard with the replay's footer.
 fn render_replay(p: &mut Player, w: u16, h: u16) -> String {
+    p.resize(w, h);
     let paused = p.paused();
-    draw(p.app_mut(), w, h, |f, app| {
+    draw(p.app(), w, h, |f, app| {
         migtop::ui::replay_bar::draw_replay(f, app, paused)
     })
 }
 
-fn draw(app: &mut App, w: u16, h: u16, render: impl FnOnce(&mut ratatui::Frame, &App)) -> String {
-    app.update(Action::Resize(w, h));
+fn draw(app: &App, w: u16, h: u16, render: impl FnOnce(&mut ratatui::Frame, &App)) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| render(f, app)).unwrap();
     let buf = t.backend().buffer();

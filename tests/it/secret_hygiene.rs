@@ -328,7 +328,7 @@ fn dashboard_screens(seen: &mut Outputs) {
     shot(&mut app, "help");
     app.update(Action::Escape);
     app.update(Action::Switchover);
-    assert!(app.overlay.is_some(), "the switchover dialog opens");
+    assert!(app.overlay().is_some(), "the switchover dialog opens");
     shot(&mut app, "switchover dialog");
     app.update(Action::Escape);
     app.update(Action::Down);

@@ -4,17 +4,18 @@
 
 use std::process::Command;
 
+use crate::support::tools;
+
 #[test]
 fn the_side_by_side_harness_runs_the_dashboard_in_a_pty() {
-    if Command::new("python3").arg("--version").output().is_err() {
-        eprintln!("skipped: no python3");
+    let Some(python3) = tools::python3() else {
         return;
-    }
+    };
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/benches/support/side_by_side.py"
     );
-    let out = Command::new("python3")
+    let out = Command::new(python3)
         .arg(script)
         .args(["--migtop", env!("CARGO_BIN_EXE_migtop")])
         .args(["--only", "migtop", "--duration", "2", "--size", "100x30"])

@@ -1,13 +1,20 @@
 //! The report page: well-formed (XHTML-compatible) HTML with inline CSS and inline SVG, no
 //! scripts and nothing loaded from elsewhere, so it opens offline and attaches to a ticket.
+//!
+//! Written with maud rather than askama: `html!` is checked by the compiler and escapes every
+//! `(value)` it is given, so no row can forget to (the page was once `writeln!` with manual
+//! escaping, and some rows skipped it); the page is one Rust function over the report's
+//! types, with no template files and no second language to keep in step. What must not be
+//! escaped is marked: the chart's SVG (built by `svg`, which escapes its own text) and the two
+//! `<meta/>` tags, which maud would write unclosed, as HTML allows and XML does not.
 
-use std::fmt::Write;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::svg;
-use super::{Report, TaskReport, esc, label};
+use super::{Report, TaskReport, label};
 use crate::util::units;
 use crate::verdict::readiness::{Verdict, VerdictKind};
 use crate::verdict::words;
@@ -54,130 +61,142 @@ fn verdict_class(v: VerdictKind) -> &'static str {
     }
 }
 
-fn badge(v: VerdictKind) -> String {
-    format!(
-        r#"<span class="badge {}">{}</span>"#,
-        verdict_class(v),
-        label(v)
-    )
+fn badge(v: VerdictKind) -> Markup {
+    html! { span class={ "badge " (verdict_class(v)) } { (label(v)) } }
+}
+
+/// Control characters have no place in a page and break XML parsers: server text (a task's
+/// name, an error) may carry them, so the whole page is cleaned once (the markup itself has
+/// none but newlines).
+fn without_controls(page: String) -> String {
+    if !page
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return page;
+    }
+    page.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// The page for `report`.
 pub fn render(report: &Report) -> String {
     let off = &report.local_offset;
-    let mut h = String::new();
-    h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
-    h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n");
-    let _ = writeln!(
-        h,
-        "<title>migtop report: {}</title>\n<style>{CSS}</style>\n</head>\n<body>",
-        esc(&report.title)
-    );
-    let _ = writeln!(h, "<h1>Migration report: {}</h1>", esc(&report.title));
     let span = (report.to - report.from).to_std().unwrap_or_default();
-    let _ = writeln!(
-        h,
-        r#"<p class="meta" id="recording">Recorded from <b>{}</b> to <b>{}</b> ({}), times in UTC{}. {} poll{} of {}, {} failed.</p>"#,
-        time(report.from, off),
-        time(report.to, off),
-        dur(span),
-        off,
-        report.polls,
-        if report.polls == 1 { "" } else { "s" },
-        esc(&report.instances.join(", ")),
-        report.failed_polls
-    );
-    let _ = writeln!(
-        h,
-        r#"<p class="meta" id="rules">Verdicts re-evaluated with the dashboard's rules: lag at most <b>{}</b> for <b>{}</b>; poll interval {}{}. {}</p>"#,
-        esc(&units::bytes(report.readiness.max_lag)),
-        dur(report.readiness.stable_for),
-        dur(report.interval),
-        if report.interval_guessed {
-            " (from the recording)"
-        } else {
-            ""
-        },
-        match &report.probe {
-            Some(t) => format!(
-                "Source probe: {} (true lag = the source's position − ReplayLsn).",
-                esc(t)
-            ),
-            None => "No source probe: only the lag the API reported is known.".to_string(),
+    let page = html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            head {
+                (PreEscaped(r#"<meta charset="utf-8"/><meta name="viewport" content="width=device-width, initial-scale=1"/>"#))
+                title { "migtop report: " (report.title) }
+                style { (PreEscaped(CSS)) }
+            }
+            "\n"
+            body {
+                h1 { "Migration report: " (report.title) }
+                p.meta #recording {
+                    "Recorded from " b { (time(report.from, off)) } " to " b { (time(report.to, off)) }
+                    " (" (dur(span)) "), times in UTC" (off) ". "
+                    (report.polls) " poll" @if report.polls != 1 { "s" } " of "
+                    (report.instances.join(", ")) ", " (report.failed_polls) " failed."
+                }
+                p.meta #rules {
+                    "Verdicts re-evaluated with the dashboard's rules: lag at most "
+                    b { (units::bytes(report.readiness.max_lag)) } " for "
+                    b { (dur(report.readiness.stable_for)) } "; poll interval " (dur(report.interval))
+                    @if report.interval_guessed { " (from the recording)" }
+                    ". "
+                    @match &report.probe {
+                        Some(t) => { "Source probe: " (t) " (true lag = the source's position − ReplayLsn)." }
+                        None => "No source probe: only the lag the API reported is known.",
+                    }
+                }
+                "\n"
+                @for w in &report.warnings {
+                    p class="meta warn" { "Recording: " (w) }
+                    "\n"
+                }
+                @if report.tasks.len() > 1 {
+                    ul #tasks {
+                        @for t in &report.tasks {
+                            li {
+                                a href={ "#" (anchor(&t.key)) } { (t.name) }
+                                " on " (t.instance) ": " (badge(t.last_verdict.kind()))
+                            }
+                            "\n"
+                        }
+                    }
+                }
+                @if report.tasks.is_empty() {
+                    p { "No task was listed in this recording." }
+                }
+                @for t in &report.tasks {
+                    (task_section(report, t))
+                }
+                (evidence(report))
+                @if !report.instance_events.is_empty() {
+                    h2 { "Instances without tasks" }
+                    table.events #instance-events {
+                        thead { tr { th { "time" } th { "instance" } th { "event" } th { "details" } } }
+                        tbody {
+                            @for (inst, e) in &report.instance_events {
+                                tr class={ "ev-" (e.kind.as_str().replace(' ', "-")) } {
+                                    td.time { (time(e.at, off)) }
+                                    td { (inst) }
+                                    td { (e.kind.as_str()) }
+                                    td { (e.text) }
+                                }
+                                "\n"
+                            }
+                        }
+                    }
+                }
+                footer {
+                    "Made by migtop " (env!("CARGO_PKG_VERSION")) " from a recording. Lags are bytes of WAL; the reported lag is max(LatestEndLsn, ReceivedLsn) − ReplayLsn as RDS reports it; the true lag needs the source probe. A stage time marked ≥ began before the recording or had not ended when it stopped."
+                }
+            }
         }
-    );
-    for w in &report.warnings {
-        let _ = writeln!(h, r#"<p class="meta warn">Recording: {}</p>"#, esc(w));
-    }
-    if report.tasks.len() > 1 {
-        h.push_str("<ul id=\"tasks\">\n");
-        for t in &report.tasks {
-            let _ = writeln!(
-                h,
-                "<li><a href=\"#{}\">{}</a> on {}: {}</li>",
-                anchor(&t.key),
-                esc(&t.name),
-                esc(&t.instance),
-                badge(t.last_verdict.kind())
-            );
-        }
-        h.push_str("</ul>\n");
-    }
-    if report.tasks.is_empty() {
-        h.push_str("<p>No task was listed in this recording.</p>\n");
-    }
-    for t in &report.tasks {
-        task_section(&mut h, report, t);
-    }
-    evidence_section(&mut h, report);
-    if !report.instance_events.is_empty() {
-        h.push_str("<h2>Instances without tasks</h2>\n<table class=\"events\" id=\"instance-events\">\n<thead><tr><th>time</th><th>instance</th><th>event</th><th>details</th></tr></thead>\n<tbody>\n");
-        for (inst, e) in &report.instance_events {
-            let _ = writeln!(
-                h,
-                r#"<tr class="ev-{}"><td class="time">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-                e.kind.as_str().replace(' ', "-"),
-                time(e.at, off),
-                esc(inst),
-                esc(e.kind.as_str()),
-                esc(&e.text)
-            );
-        }
-        h.push_str("</tbody>\n</table>\n");
-    }
-    let _ = writeln!(
-        h,
-        "<footer>Made by migtop {} from a recording. Lags are bytes of WAL; the reported lag is max(LatestEndLsn, ReceivedLsn) − ReplayLsn as RDS reports it; the true lag needs the source probe. A stage time marked ≥ began before the recording or had not ended when it stopped.</footer>\n</body>\n</html>",
-        env!("CARGO_PKG_VERSION")
-    );
-    h
+        "\n"
+    };
+    without_controls(page.into_string())
 }
 
 /// "Cutover evidence": the steps `migtop switchover` carried out, on one timeline.
-fn evidence_section(h: &mut String, report: &Report) {
-    if report.evidence.is_empty() {
-        return;
-    }
+fn evidence(report: &Report) -> Markup {
     let off = &report.local_offset;
-    h.push_str("<h2>Cutover evidence</h2>\n<table class=\"events\" id=\"evidence\">\n<thead><tr><th>time</th><th>instance</th><th>step</th><th>result</th><th>details</th></tr></thead>\n<tbody>\n");
-    for e in &report.evidence {
-        let result = match e.passed {
-            Some(true) => "passed",
-            Some(false) => "FAILED",
-            None => "",
-        };
-        let _ = writeln!(
-            h,
-            r#"<tr data-step="{}"><td class="time">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            e.step.replace(' ', "-"),
-            time(e.at, off),
-            esc(&e.instance),
-            esc(e.step),
-            result,
-            esc(&e.text)
-        );
+    html! {
+        @if !report.evidence.is_empty() {
+            h2 { "Cutover evidence" }
+            table.events #evidence {
+                thead { tr { th { "time" } th { "instance" } th { "step" } th { "result" } th { "details" } } }
+                tbody {
+                    @for e in &report.evidence {
+                        tr data-step=(e.step.replace(' ', "-")) {
+                            td.time { (time(e.at, off)) }
+                            td { (e.instance) }
+                            td { (e.step) }
+                            td {
+                                @match e.passed {
+                                    Some(true) => "passed",
+                                    Some(false) => "FAILED",
+                                    None => "",
+                                }
+                            }
+                            td { (e.text) }
+                        }
+                        "\n"
+                    }
+                }
+            }
+        }
     }
-    h.push_str("</tbody>\n</table>\n");
 }
 
 /// An id attribute for a task key (`pgm-1/7` → `task-pgm-1-7`).
@@ -193,239 +212,216 @@ pub fn anchor(key: &str) -> String {
     s
 }
 
-fn row(h: &mut String, key: &str, name: &str, value: &str) {
-    let _ = writeln!(
-        h,
-        r#"<tr data-key="{key}"><th>{}</th><td>{value}</td></tr>"#,
-        esc(name)
-    );
+/// A line of a task's summary table.
+fn row(key: &str, name: &str, value: Markup) -> Markup {
+    html! { tr data-key=(key) { th { (name) } td { (value) } } "\n" }
 }
 
-fn task_section(h: &mut String, report: &Report, t: &TaskReport) {
+/// `≥ X` when the figure was read while it was only a lower bound.
+fn lag(v: &Option<(u64, DateTime<Utc>)>, lower_bound: bool, off: &FixedOffset) -> Markup {
+    html! {
+        @match v {
+            Some((b, at)) => { span data-bytes=(b) { (units::lag(*b, lower_bound)) } " at " (time(*at, off)) }
+            None => "unknown",
+        }
+    }
+}
+
+/// A time with its Unix timestamp for machines, or `none`.
+fn at_or(v: Option<DateTime<Utc>>, none: &str, off: &FixedOffset) -> Markup {
+    html! {
+        @match v {
+            Some(at) => span data-ts=(at.timestamp()) { (time(at, off)) },
+            None => (none),
+        }
+    }
+}
+
+fn summary(report: &Report, t: &TaskReport) -> Markup {
     let off = &report.local_offset;
-    let id = t
-        .task_id
-        .map(|i| format!(" (TaskId {i})"))
-        .unwrap_or_default();
-    let _ = writeln!(
-        h,
-        r#"<section class="task" id="{}">
-<h2>Task {}{} on {}</h2>"#,
-        anchor(&t.key),
-        esc(&t.name),
-        id,
-        esc(&t.instance)
-    );
-    // Summary.
     let s = &t.summary;
-    h.push_str("<table class=\"summary\">\n<tbody>\n");
     let last = &t.last_verdict;
     let reasons = match last {
         // What DRAINED loses, by the source checklist ("loses nothing" only without a loss).
         Verdict::Drained { simulated, .. } => {
-            esc(&words::drained_words(*simulated, t.checklist.as_ref()))
+            words::drained_words(*simulated, t.checklist.as_ref())
         }
         // Past the switchover the badge says it all.
         _ if matches!(last.kind(), VerdictKind::Switching | VerdictKind::Finished) => String::new(),
         _ => last
             .reasons()
             .iter()
-            .map(|r| esc(&r.to_string()))
+            .map(|r| r.to_string())
             .collect::<Vec<_>>()
             .join("; "),
     };
-    row(
-        h,
-        "last-verdict",
-        "Verdict at the end",
-        &if reasons.is_empty() {
-            badge(last.kind())
-        } else {
-            format!("{} {reasons}", badge(last.kind()))
-        },
-    );
-    if let Some(c) = &t.checklist {
-        let items: String = c
-            .items
-            .iter()
-            .map(|i| {
-                format!(
-                    r#"<li data-severity="{}">{}: {}</li>"#,
-                    i.severity().key(),
-                    esc(i.severity().label()),
-                    esc(&i.to_string())
-                )
-            })
-            .collect();
-        row(
-            h,
-            "checklist",
-            "Source checklist",
-            &format!(
-                "{} (read {}){}",
-                esc(&c.counts_text()),
-                time(c.at, off),
-                if items.is_empty() {
-                    String::new()
-                } else {
-                    format!("<ul>{items}</ul>")
-                }
-            ),
-        );
-    }
-    for (stage, d, lower) in &s.time_in_stage {
-        let _ = writeln!(
-            h,
-            r#"<tr data-key="stage-time" data-stage="{}" data-seconds="{}"><th>Time in {}</th><td class="num">{}{}</td></tr>"#,
-            esc(stage.as_str()),
-            d.as_secs(),
-            esc(stage.as_str()),
-            if *lower { "≥ " } else { "" },
-            dur(*d)
-        );
-    }
-    // `≥ X` when the figure was read while it was only a lower bound.
-    let lag = |v: &Option<(u64, DateTime<Utc>)>, lower_bound: bool| match v {
-        Some((b, at)) => format!(
-            r#"<span data-bytes="{b}">{}</span> at {}"#,
-            esc(&units::lag(*b, lower_bound)),
-            time(*at, off)
-        ),
-        None => "unknown".to_string(),
-    };
-    row(
-        h,
-        "max-reported",
-        "Max lag (reported)",
-        &lag(&s.max_reported, s.max_reported_lower_bound),
-    );
-    if report.probe.is_some() {
-        row(h, "max-true", "Max lag (true)", &lag(&s.max_true, false));
-    }
-    let at_or = |v: Option<DateTime<Utc>>, none: &str| match v {
-        Some(at) => format!(
-            r#"<span data-ts="{}">{}</span>"#,
-            at.timestamp(),
-            time(at, off)
-        ),
-        None => none.to_string(),
-    };
-    row(
-        h,
-        "first-in-sync",
-        "First IN SYNC",
-        &at_or(s.first_in_sync, "never"),
-    );
-    row(
-        h,
-        "first-drained",
-        "First DRAINED",
-        &at_or(s.first_drained, "never"),
-    );
-    let sw = match &s.switchover {
-        None => "no switchover in this recording".to_string(),
-        Some(sw) => {
-            let how = if sw.sent_by_migtop {
-                "sent by migtop, accepted"
-            } else {
-                "seen as the stage moving on (between two polls)"
-            };
-            format!(
-                r#"<span data-ts="{}">{}</span> ({how})"#,
-                sw.at.timestamp(),
-                time(sw.at, off)
-            )
+    let switchover = html! {
+        @match &s.switchover {
+            None => "no switchover in this recording",
+            Some(sw) => {
+                span data-ts=(sw.at.timestamp()) { (time(sw.at, off)) }
+                @if sw.sent_by_migtop { " (sent by migtop, accepted)" }
+                @else { " (seen as the stage moving on (between two polls))" }
+            }
         }
     };
-    row(h, "switchover", "Switchover", &sw);
-    let drained = match &s.switchover {
-        None => "—".to_string(),
-        Some(sw) => match (sw.drained_for, sw.verdict_before) {
-            (Some(d), _) => format!(
-                r#"<span data-seconds="{}">{}</span> (DRAINED at {})"#,
-                d.as_secs(),
-                dur(d),
-                time(
-                    sw.at - chrono::Duration::from_std(d).unwrap_or_default(),
-                    off
-                )
-            ),
-            (None, Some(v)) => format!(
-                "not DRAINED at the switchover: the verdict was {}",
-                badge(v)
-            ),
-            (None, None) => "no verdict before the switchover".to_string(),
-        },
+    let drained = html! {
+        @match &s.switchover {
+            None => "—",
+            Some(sw) => @match (sw.drained_for, sw.verdict_before) {
+                (Some(d), _) => {
+                    span data-seconds=(d.as_secs()) { (dur(d)) }
+                    " (DRAINED at " (time(sw.at - chrono::Duration::from_std(d).unwrap_or_default(), off)) ")"
+                }
+                (None, Some(v)) => { "not DRAINED at the switchover: the verdict was " (badge(v)) }
+                (None, None) => "no verdict before the switchover",
+            },
+        }
     };
-    row(
-        h,
-        "drained-to-switchover",
-        "DRAINED to switchover",
-        &drained,
-    );
-    row(
-        h,
-        "polls",
-        "Polls",
-        &format!("{} ({} failed)", s.polls, s.failed_polls),
-    );
-    h.push_str("</tbody>\n</table>\n");
-    // Chart.
+    html! {
+        table.summary {
+            tbody {
+                (row("last-verdict", "Verdict at the end", html! {
+                    (badge(last.kind())) @if !reasons.is_empty() { " " (reasons) }
+                }))
+                @if let Some(c) = &t.checklist {
+                    (row("checklist", "Source checklist", html! {
+                        (c.counts_text()) " (read " (time(c.at, off)) ")"
+                        @if !c.items.is_empty() {
+                            ul {
+                                @for i in &c.items {
+                                    li data-severity=(i.severity().key()) {
+                                        (i.severity().label()) ": " (i.to_string())
+                                    }
+                                }
+                            }
+                        }
+                    }))
+                }
+                @for (stage, d, lower) in &s.time_in_stage {
+                    tr data-key="stage-time" data-stage=(stage.as_str()) data-seconds=(d.as_secs()) {
+                        th { "Time in " (stage.as_str()) }
+                        td.num { @if *lower { "≥ " } (dur(*d)) }
+                    }
+                    "\n"
+                }
+                (row("max-reported", "Max lag (reported)", lag(&s.max_reported, s.max_reported_lower_bound, off)))
+                @if report.probe.is_some() {
+                    (row("max-true", "Max lag (true)", lag(&s.max_true, false, off)))
+                }
+                (row("first-in-sync", "First IN SYNC", at_or(s.first_in_sync, "never", off)))
+                (row("first-drained", "First DRAINED", at_or(s.first_drained, "never", off)))
+                (row("switchover", "Switchover", switchover))
+                (row("drained-to-switchover", "DRAINED to switchover", drained))
+                (row("polls", "Polls", html! { (s.polls) " (" (s.failed_polls) " failed)" }))
+            }
+        }
+    }
+}
+
+fn chart(report: &Report, t: &TaskReport) -> Markup {
+    let off = &report.local_offset;
     let t0 = t.points.first().map_or(report.from, |p| p.at);
     let t1 = t.points.last().map_or(report.to, |p| p.at);
-    h.push_str("<figure>\n");
-    h.push_str(&svg::lag_chart(t, t0, t1, report.readiness.max_lag, off));
-    let _ = writeln!(
-        h,
-        r#"
-<figcaption class="legend"><span><i class="swatch" style="background:{}"></i>reported lag (dotted: a lower bound: not streaming or the link silent)</span>{}<span><i class="swatch" style="background:#dc2626"></i>--max-lag</span><span>verdict: {} {} {}</span></figcaption>
-</figure>"#,
-        svg::REPORTED_COLOR,
-        if report.probe.is_some() {
-            format!(
-                r#"<span><i class="swatch" style="background:{}"></i>true lag (source probe)</span>"#,
-                svg::TRUE_COLOR
-            )
-        } else {
-            String::new()
-        },
-        badge(VerdictKind::NotReady),
-        badge(VerdictKind::InSync),
-        badge(VerdictKind::Drained)
-    );
-    // Stage timeline.
-    h.push_str("<h3>Stage timeline</h3>\n<table class=\"stages\">\n<thead><tr><th>stage</th><th>from</th><th>to</th><th>for</th></tr></thead>\n<tbody>\n");
-    for sp in &t.stages {
-        let name = sp.value.as_ref().map_or("unknown", |s| s.as_str());
-        let _ = writeln!(
-            h,
-            r#"<tr><td>{}</td><td class="time">{}{}</td><td class="time">{}{}</td><td class="num">{}{}</td></tr>"#,
-            esc(name),
-            if sp.open_start { "≤ " } else { "" },
-            time(sp.from, off),
-            time(sp.to, off),
-            if sp.open_end { " (still)" } else { "" },
-            if sp.open_start || sp.open_end {
-                "≥ "
-            } else {
-                ""
-            },
-            dur(sp.duration())
+    html! {
+        figure {
+            // Built by `svg`, which escapes its own text.
+            (PreEscaped(svg::lag_chart(t, t0, t1, report.readiness.max_lag, off)))
+            "\n"
+            figcaption.legend {
+                span { i.swatch style={ "background:" (svg::REPORTED_COLOR) } {} "reported lag (dotted: a lower bound: not streaming or the link silent)" }
+                @if report.probe.is_some() {
+                    span { i.swatch style={ "background:" (svg::TRUE_COLOR) } {} "true lag (source probe)" }
+                }
+                span { i.swatch style="background:#dc2626" {} "--max-lag" }
+                span {
+                    "verdict: " (badge(VerdictKind::NotReady)) " " (badge(VerdictKind::InSync)) " "
+                    (badge(VerdictKind::Drained))
+                }
+            }
+        }
+    }
+}
+
+fn stage_timeline(report: &Report, t: &TaskReport) -> Markup {
+    let off = &report.local_offset;
+    html! {
+        h3 { "Stage timeline" }
+        table.stages {
+            thead { tr { th { "stage" } th { "from" } th { "to" } th { "for" } } }
+            tbody {
+                @for sp in &t.stages {
+                    tr {
+                        td { (sp.value.as_ref().map_or("unknown", |s| s.as_str())) }
+                        td.time { @if sp.open_start { "≤ " } (time(sp.from, off)) }
+                        td.time { (time(sp.to, off)) @if sp.open_end { " (still)" } }
+                        td.num { @if sp.open_start || sp.open_end { "≥ " } (dur(sp.duration())) }
+                    }
+                    "\n"
+                }
+            }
+        }
+    }
+}
+
+fn events(report: &Report, t: &TaskReport) -> Markup {
+    let off = &report.local_offset;
+    html! {
+        h3 { "Events" }
+        table.events {
+            thead { tr { th { "time" } th { "event" } th { "details" } } }
+            tbody {
+                @for e in &t.events {
+                    tr class={ "ev-" (e.kind.as_str().replace(' ', "-")) } {
+                        td.time { (time(e.at, off)) }
+                        td { (e.kind.as_str()) }
+                        td { (e.text) }
+                    }
+                    "\n"
+                }
+            }
+        }
+    }
+}
+
+fn task_section(report: &Report, t: &TaskReport) -> Markup {
+    let id = t.task_id.map(|i| format!(" (TaskId {i})"));
+    html! {
+        section.task id=(anchor(&t.key)) {
+            "\n"
+            h2 { "Task " (t.name) @if let Some(id) = &id { (id) } " on " (t.instance) }
+            "\n"
+            (summary(report, t))
+            "\n"
+            (chart(report, t))
+            "\n"
+            (stage_timeline(report, t))
+            "\n"
+            (events(report, t))
+        }
+        "\n"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_become_replacement_characters() {
+        assert_eq!(
+            without_controls("a\x1b[31mb\x07\n\tc".into()),
+            "a\u{FFFD}[31mb\u{FFFD}\n\tc"
+        );
+        assert_eq!(without_controls("plain\n".into()), "plain\n");
+    }
+
+    #[test]
+    fn badges_and_rows_escape_what_they_are_given() {
+        let r = row("k", "<th>", html! { ("a & b") });
+        assert_eq!(
+            r.into_string(),
+            "<tr data-key=\"k\"><th>&lt;th&gt;</th><td>a &amp; b</td></tr>\n"
         );
     }
-    h.push_str("</tbody>\n</table>\n");
-    // Events.
-    h.push_str("<h3>Events</h3>\n<table class=\"events\">\n<thead><tr><th>time</th><th>event</th><th>details</th></tr></thead>\n<tbody>\n");
-    for e in &t.events {
-        let details = esc(&e.text);
-        let _ = writeln!(
-            h,
-            r#"<tr class="ev-{}"><td class="time">{}</td><td>{}</td><td>{}</td></tr>"#,
-            e.kind.as_str().replace(' ', "-"),
-            time(e.at, off),
-            esc(e.kind.as_str()),
-            details
-        );
-    }
-    h.push_str("</tbody>\n</table>\n</section>\n");
 }

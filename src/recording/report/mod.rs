@@ -13,11 +13,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
+use crate::aliyun::{ApiError, InstanceSnapshot};
 use crate::app::{App, AppConfig};
 use crate::model::{Lsn, ReplicationState, Stage};
 use crate::probe::Checklist;
 use crate::recording::player;
-use crate::recording::{Entry, Outcome, Recording};
+use crate::recording::{Entry, Outcome, PollRecord, Recording, SwitchoverRecord};
 use crate::verdict::readiness::{ReadinessConfig, Verdict, VerdictKind};
 
 /// How to judge and show a recording.
@@ -272,182 +273,27 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
     let app_config = player::app_config(rec, base);
     let from = rec.entries.first().map(Entry::at).unwrap_or_else(Utc::now);
     let to = rec.entries.last().map(Entry::at).unwrap_or(from);
-    let mut app = App::new(app_config, from);
-
-    let mut order: Vec<String> = Vec::new();
-    let mut tasks: HashMap<String, Building> = HashMap::new();
-    let mut api_runs: HashMap<String, FailureRun> = HashMap::new();
-    let mut probe_runs: HashMap<String, FailureRun> = HashMap::new();
-    let mut instance_events: Vec<(String, Event)> = Vec::new();
-    let mut evidence: Vec<Evidence> = Vec::new();
-    // What the last checklist event of each instance said: a new one only when it changes.
-    let mut last_checklist: HashMap<String, String> = HashMap::new();
-    let (mut polls, mut failed_polls) = (0usize, 0usize);
-    let mut last_at = from;
-    let tick = chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::seconds(5));
-
+    let mut b = Builder {
+        app: App::new(app_config, from),
+        offset: cfg.local_offset,
+        tick: chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::seconds(5)),
+        last_at: from,
+        order: Vec::new(),
+        tasks: HashMap::new(),
+        api_runs: HashMap::new(),
+        probe_runs: HashMap::new(),
+        instance_events: Vec::new(),
+        last_checklist: HashMap::new(),
+        evidence: Vec::new(),
+        polls: 0,
+        failed_polls: 0,
+    };
     for entry in &rec.entries {
-        // Between polls, the clock runs on: staleness can change a verdict without a poll.
-        let gap = entry.at() - last_at;
-        if gap > tick {
-            let steps = (gap.num_milliseconds() / tick.num_milliseconds().max(1)).min(120);
-            let step = gap / (steps as i32 + 1);
-            for k in 1..=steps {
-                let t = last_at + step * (k as i32);
-                app.update(crate::app::Action::Tick(t));
-                note_verdicts(&app, &mut tasks, t);
-            }
-        }
-        last_at = last_at.max(entry.at());
+        b.run_clock_to(entry.at());
         match entry {
-            Entry::Poll(p) => {
-                polls += 1;
-                player::feed(&mut app, entry, None);
-                let keys_of_instance: Vec<String> = order
-                    .iter()
-                    .filter(|k| tasks[*k].report.instance == p.instance)
-                    .cloned()
-                    .collect();
-                // Probe failures, collapsed per run; a failed poll has no reading and neither
-                // ends nor extends a run.
-                if let Some(source) = &p.source {
-                    match &source.error {
-                        Some(e) => extend_run(
-                            &mut probe_runs,
-                            &p.instance,
-                            EventKind::ProbeError,
-                            format!("{:?}", std::mem::discriminant(e)),
-                            e.to_string(),
-                            p.at,
-                        ),
-                        None => {
-                            if let Some(run) = probe_runs.remove(&p.instance) {
-                                push_to(
-                                    &mut tasks,
-                                    &keys_of_instance,
-                                    run.event(&cfg.local_offset),
-                                );
-                            }
-                        }
-                    }
-                }
-                match &p.outcome {
-                    Outcome::Snapshot(snap) => {
-                        if let Some(run) = api_runs.remove(&p.instance) {
-                            let ev = run.event(&cfg.local_offset);
-                            if keys_of_instance.is_empty() {
-                                instance_events.push((p.instance.clone(), ev));
-                            } else {
-                                push_to(&mut tasks, &keys_of_instance, ev);
-                            }
-                            push_to(
-                                &mut tasks,
-                                &keys_of_instance,
-                                Event {
-                                    at: p.at,
-                                    kind: EventKind::Recovered,
-                                    text: format!(
-                                        "polls of {} succeed again after {} failure{}",
-                                        p.instance,
-                                        run.count,
-                                        if run.count == 1 { "" } else { "s" }
-                                    ),
-                                },
-                            );
-                        }
-                        let mut seen = Vec::new();
-                        for task in &snap.tasks {
-                            let key = task.key();
-                            seen.push(key.clone());
-                            let b = tasks.entry(key.clone()).or_insert_with(|| {
-                                order.push(key.clone());
-                                Building {
-                                    report: TaskReport {
-                                        key: key.clone(),
-                                        instance: task.instance.clone(),
-                                        task_id: task.task_id,
-                                        name: task.display_name(),
-                                        points: Vec::new(),
-                                        stages: Vec::new(),
-                                        verdicts: Vec::new(),
-                                        events: Vec::new(),
-                                        summary: Summary::default(),
-                                        last_verdict: Verdict::NotReady(vec![]),
-                                        checklist: None,
-                                    },
-                                    last_stage: None,
-                                    last_state: None,
-                                    last_receive_start: None,
-                                    last_verdict: None,
-                                    gone: false,
-                                }
-                            });
-                            observe(b, &app, task, p.at);
-                        }
-                        for k in &keys_of_instance {
-                            let b = tasks.get_mut(k).expect("known");
-                            if !seen.contains(k) && !b.gone {
-                                b.gone = true;
-                                b.report.events.push(Event {
-                                    at: p.at,
-                                    kind: EventKind::Gone,
-                                    text: format!("no longer listed by {}", p.instance),
-                                });
-                            }
-                        }
-                    }
-                    Outcome::Error(e) => {
-                        failed_polls += 1;
-                        extend_run(
-                            &mut api_runs,
-                            &p.instance,
-                            EventKind::Error,
-                            e.code().to_string(),
-                            e.to_string(),
-                            p.at,
-                        );
-                        for k in &keys_of_instance {
-                            let b = tasks.get_mut(k).expect("known");
-                            if !b.gone {
-                                let verdict = app.tasks.get(k).map(|e| e.verdict.kind());
-                                b.report.points.push(Point {
-                                    at: p.at,
-                                    reported: None,
-                                    true_lag: None,
-                                    stage: b.last_stage.clone().flatten(),
-                                    verdict: verdict.unwrap_or(VerdictKind::NotReady),
-                                    failed: true,
-                                    lower_bound: false,
-                                });
-                            }
-                        }
-                    }
-                }
-                // After the snapshot, so the tasks it listed first get the event too.
-                if let Some(c) = p.source.as_ref().and_then(|s| s.checklist.as_deref()) {
-                    let keys: Vec<String> = order
-                        .iter()
-                        .filter(|k| tasks[*k].report.instance == p.instance)
-                        .cloned()
-                        .collect();
-                    let said = checklist_event_text(c);
-                    if last_checklist.get(&p.instance) != Some(&said) {
-                        last_checklist.insert(p.instance.clone(), said.clone());
-                        let ev = Event {
-                            at: p.at,
-                            kind: EventKind::Checklist,
-                            text: said,
-                        };
-                        if keys.is_empty() {
-                            instance_events.push((p.instance.clone(), ev));
-                        } else {
-                            push_to(&mut tasks, &keys, ev);
-                        }
-                    }
-                }
-                note_verdicts(&app, &mut tasks, p.at);
-            }
-            Entry::Cutover(c) => evidence.push(Evidence {
+            Entry::Poll(p) => b.on_poll(entry, p),
+            Entry::Switchover(s) => b.on_switchover(s),
+            Entry::Cutover(c) => b.evidence.push(Evidence {
                 at: c.at,
                 instance: c.instance.clone(),
                 task_id: c.task_id,
@@ -455,72 +301,19 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
                 passed: c.event.passed(),
                 text: c.event.text(),
             }),
-            Entry::Switchover(s) => {
-                let keys: Vec<String> = order
-                    .iter()
-                    .filter(|k| {
-                        let r = &tasks[*k].report;
-                        r.instance == s.instance && (s.task_id.is_none() || r.task_id == s.task_id)
-                    })
-                    .cloned()
-                    .collect();
-                let origin = if s.origin.is_empty() {
-                    String::new()
-                } else {
-                    format!(" from {}", s.origin)
-                };
-                let ev = Event {
-                    at: s.at,
-                    kind: EventKind::Switchover,
-                    text: format!(
-                        "ActivateMigrationTargetInstance sent{origin}: {} ({})",
-                        if s.accepted { "accepted" } else { "refused" },
-                        s.message
-                    ),
-                };
-                if keys.is_empty() {
-                    instance_events.push((s.instance.clone(), ev));
-                } else {
-                    for k in &keys {
-                        let b = tasks.get_mut(k).expect("known");
-                        b.report.events.push(ev.clone());
-                        if s.accepted && b.report.summary.switchover.is_none() {
-                            b.report.summary.switchover = Some(Switchover {
-                                at: s.at,
-                                sent_by_migtop: true,
-                                verdict_before: b.last_verdict,
-                                drained_for: None,
-                            });
-                        }
-                    }
-                }
-            }
         }
     }
-    // Failures still going on at the end.
-    for (inst, run) in api_runs.into_iter().chain(probe_runs) {
-        let keys: Vec<String> = order
-            .iter()
-            .filter(|k| tasks[*k].report.instance == inst)
-            .cloned()
-            .collect();
-        if keys.is_empty() {
-            instance_events.push((inst, run.event(&cfg.local_offset)));
-        } else {
-            push_to(&mut tasks, &keys, run.event(&cfg.local_offset));
-        }
-    }
-    instance_events.sort_by_key(|(_, e)| e.at);
-
-    let reports = order
-        .into_iter()
+    b.end_runs();
+    let reports = b
+        .order
+        .iter()
         .map(|k| {
-            let mut b = tasks.remove(&k).expect("known");
-            if let Some(e) = app.tasks.get(&k) {
-                b.report.last_verdict = e.verdict.clone();
+            let mut t = b.tasks.remove(k).expect("known");
+            if let Some(e) = b.app.tasks().get(k) {
+                t.report.last_verdict = e.verdict.clone();
             }
-            b.report.checklist = app.checklist_for(&b.report.instance).cloned();
-            finish(b.report, to)
+            t.report.checklist = b.app.checklist_for(&t.report.instance).cloned();
+            finish(t.report, to)
         })
         .collect();
     Report {
@@ -529,16 +322,284 @@ pub fn build(rec: &Recording, cfg: &ReportConfig) -> Report {
         to,
         local_offset: cfg.local_offset,
         instances: rec.instances(),
-        polls,
-        failed_polls,
+        polls: b.polls,
+        failed_polls: b.failed_polls,
         interval,
         interval_guessed: cfg.interval.is_none() && guessed.is_some(),
         readiness: cfg.readiness,
         probe: rec.probe_target(),
         tasks: reports,
-        instance_events,
+        instance_events: b.instance_events,
         warnings: rec.warnings.clone(),
-        evidence,
+        evidence: b.evidence,
+    }
+}
+
+/// The report while the recording is read through the dashboard's state.
+struct Builder {
+    app: App,
+    offset: FixedOffset,
+    /// The poll interval, the step of the clock between polls.
+    tick: chrono::Duration,
+    /// The latest time fed to the app.
+    last_at: DateTime<Utc>,
+    /// Task keys in the order they were first seen.
+    order: Vec<String>,
+    tasks: HashMap<String, Building>,
+    /// Runs of failed polls and of failed probe readings, by instance.
+    api_runs: HashMap<String, FailureRun>,
+    probe_runs: HashMap<String, FailureRun>,
+    instance_events: Vec<(String, Event)>,
+    /// What the last checklist event of each instance said: a new one only when it changes.
+    last_checklist: HashMap<String, String>,
+    evidence: Vec<Evidence>,
+    polls: usize,
+    failed_polls: usize,
+}
+
+impl Builder {
+    /// Between polls, the clock runs on: staleness can change a verdict without a poll.
+    fn run_clock_to(&mut self, at: DateTime<Utc>) {
+        let gap = at - self.last_at;
+        if gap > self.tick {
+            let steps = (gap.num_milliseconds() / self.tick.num_milliseconds().max(1)).min(120);
+            let step = gap / (steps as i32 + 1);
+            for k in 1..=steps {
+                let t = self.last_at + step * (k as i32);
+                self.app.update(crate::app::Action::Tick(t));
+                note_verdicts(&self.app, &mut self.tasks, t);
+            }
+        }
+        self.last_at = self.last_at.max(at);
+    }
+
+    /// The keys of the tasks of `instance` seen so far.
+    fn keys_of(&self, instance: &str) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|k| self.tasks[*k].report.instance == instance)
+            .cloned()
+            .collect()
+    }
+
+    fn on_poll(&mut self, entry: &Entry, p: &PollRecord) {
+        self.polls += 1;
+        player::feed(&mut self.app, entry, None);
+        let keys = self.keys_of(&p.instance);
+        self.on_probe_reading(p, &keys);
+        match &p.outcome {
+            Outcome::Snapshot(snap) => {
+                self.on_snapshot(p, snap, &keys);
+                // After the snapshot, so the tasks it listed first get the event too.
+                self.on_checklist(p);
+            }
+            Outcome::Error(e) => self.on_failed_poll(p, e, &keys),
+        }
+        note_verdicts(&self.app, &mut self.tasks, p.at);
+    }
+
+    /// A checklist event when the source's checklist says something new.
+    fn on_checklist(&mut self, p: &PollRecord) {
+        let Some(c) = p.source.as_ref().and_then(|s| s.checklist.as_deref()) else {
+            return;
+        };
+        let said = checklist_event_text(c);
+        if self.last_checklist.get(&p.instance) == Some(&said) {
+            return;
+        }
+        self.last_checklist.insert(p.instance.clone(), said.clone());
+        let ev = Event {
+            at: p.at,
+            kind: EventKind::Checklist,
+            text: said,
+        };
+        let keys = self.keys_of(&p.instance);
+        if keys.is_empty() {
+            self.instance_events.push((p.instance.clone(), ev));
+        } else {
+            push_to(&mut self.tasks, &keys, ev);
+        }
+    }
+
+    /// Probe failures, collapsed per run; a failed poll has no reading and neither ends nor
+    /// extends a run.
+    fn on_probe_reading(&mut self, p: &PollRecord, keys: &[String]) {
+        let Some(source) = &p.source else { return };
+        match &source.error {
+            Some(e) => extend_run(
+                &mut self.probe_runs,
+                &p.instance,
+                EventKind::ProbeError,
+                format!("{:?}", std::mem::discriminant(e)),
+                e.to_string(),
+                p.at,
+            ),
+            None => {
+                if let Some(run) = self.probe_runs.remove(&p.instance) {
+                    push_to(&mut self.tasks, keys, run.event(&self.offset));
+                }
+            }
+        }
+    }
+
+    fn on_snapshot(&mut self, p: &PollRecord, snap: &InstanceSnapshot, keys: &[String]) {
+        if let Some(run) = self.api_runs.remove(&p.instance) {
+            let ev = run.event(&self.offset);
+            if keys.is_empty() {
+                self.instance_events.push((p.instance.clone(), ev));
+            } else {
+                push_to(&mut self.tasks, keys, ev);
+            }
+            push_to(
+                &mut self.tasks,
+                keys,
+                Event {
+                    at: p.at,
+                    kind: EventKind::Recovered,
+                    text: format!(
+                        "polls of {} succeed again after {} failure{}",
+                        p.instance,
+                        run.count,
+                        if run.count == 1 { "" } else { "s" }
+                    ),
+                },
+            );
+        }
+        let mut seen = Vec::new();
+        for task in &snap.tasks {
+            let key = task.key();
+            seen.push(key.clone());
+            let order = &mut self.order;
+            let b = self.tasks.entry(key.clone()).or_insert_with(|| {
+                order.push(key.clone());
+                Building::new(key.clone(), task)
+            });
+            observe(b, &self.app, task, p.at);
+        }
+        for k in keys {
+            let b = self.tasks.get_mut(k).expect("known");
+            if !seen.contains(k) && !b.gone {
+                b.gone = true;
+                b.report.events.push(Event {
+                    at: p.at,
+                    kind: EventKind::Gone,
+                    text: format!("no longer listed by {}", p.instance),
+                });
+            }
+        }
+    }
+
+    fn on_failed_poll(&mut self, p: &PollRecord, e: &ApiError, keys: &[String]) {
+        self.failed_polls += 1;
+        extend_run(
+            &mut self.api_runs,
+            &p.instance,
+            EventKind::Error,
+            e.code().to_string(),
+            e.to_string(),
+            p.at,
+        );
+        for k in keys {
+            let b = self.tasks.get_mut(k).expect("known");
+            if !b.gone {
+                let verdict = self.app.tasks().get(k).map(|e| e.verdict.kind());
+                b.report.points.push(Point {
+                    at: p.at,
+                    reported: None,
+                    true_lag: None,
+                    stage: b.last_stage.clone().flatten(),
+                    verdict: verdict.unwrap_or(VerdictKind::NotReady),
+                    failed: true,
+                    lower_bound: false,
+                });
+            }
+        }
+    }
+
+    fn on_switchover(&mut self, s: &SwitchoverRecord) {
+        let keys: Vec<String> = self
+            .order
+            .iter()
+            .filter(|k| {
+                let r = &self.tasks[*k].report;
+                r.instance == s.instance && (s.task_id.is_none() || r.task_id == s.task_id)
+            })
+            .cloned()
+            .collect();
+        let origin = if s.origin.is_empty() {
+            String::new()
+        } else {
+            format!(" from {}", s.origin)
+        };
+        let ev = Event {
+            at: s.at,
+            kind: EventKind::Switchover,
+            text: format!(
+                "ActivateMigrationTargetInstance sent{origin}: {} ({})",
+                if s.accepted { "accepted" } else { "refused" },
+                s.message
+            ),
+        };
+        if keys.is_empty() {
+            self.instance_events.push((s.instance.clone(), ev));
+            return;
+        }
+        for k in &keys {
+            let b = self.tasks.get_mut(k).expect("known");
+            b.report.events.push(ev.clone());
+            if s.accepted && b.report.summary.switchover.is_none() {
+                b.report.summary.switchover = Some(Switchover {
+                    at: s.at,
+                    sent_by_migtop: true,
+                    verdict_before: b.last_verdict,
+                    drained_for: None,
+                });
+            }
+        }
+    }
+
+    /// Failures still going on at the end.
+    fn end_runs(&mut self) {
+        let runs: Vec<(String, FailureRun)> = self
+            .api_runs
+            .drain()
+            .chain(self.probe_runs.drain())
+            .collect();
+        for (inst, run) in runs {
+            let keys = self.keys_of(&inst);
+            if keys.is_empty() {
+                self.instance_events.push((inst, run.event(&self.offset)));
+            } else {
+                push_to(&mut self.tasks, &keys, run.event(&self.offset));
+            }
+        }
+        self.instance_events.sort_by_key(|(_, e)| e.at);
+    }
+}
+
+impl Building {
+    /// A task first seen as `task`.
+    fn new(key: String, task: &crate::model::Task) -> Building {
+        Building {
+            report: TaskReport {
+                key,
+                instance: task.instance.clone(),
+                task_id: task.task_id,
+                name: task.display_name(),
+                points: Vec::new(),
+                stages: Vec::new(),
+                verdicts: Vec::new(),
+                events: Vec::new(),
+                summary: Summary::default(),
+                last_verdict: Verdict::NotReady(vec![]),
+                checklist: None,
+            },
+            last_stage: None,
+            last_state: None,
+            last_receive_start: None,
+            last_verdict: None,
+            gone: false,
+        }
     }
 }
 
@@ -581,7 +642,7 @@ fn extend_run(
 
 /// Takes in one poll of one task: its point and what changed.
 fn observe(b: &mut Building, app: &App, task: &crate::model::Task, at: DateTime<Utc>) {
-    let entry = app.tasks.get(&task.key());
+    let entry = app.tasks().get(&task.key());
     let data = entry.and_then(|e| e.history.latest()).map(|(_, d)| d);
     let verdict = entry.map_or(VerdictKind::NotReady, |e| e.verdict.kind());
     let r = &mut b.report;
@@ -682,7 +743,9 @@ fn note_verdicts(app: &App, tasks: &mut HashMap<String, Building>, at: DateTime<
         if b.gone {
             continue;
         }
-        let Some(e) = app.tasks.get(k) else { continue };
+        let Some(e) = app.tasks().get(k) else {
+            continue;
+        };
         let kind = e.verdict.kind();
         if b.last_verdict != Some(kind) {
             let reasons = e

@@ -234,7 +234,7 @@ pub fn screen(t: &Terminal<TestBackend>) -> String {
 /// Selects task `id` by moving down from the top.
 pub fn select_task(app: &mut App, id: i64) {
     app.on_key(ch('g'));
-    for _ in 0..app.rows.len() {
+    for _ in 0..app.rows().len() {
         if app.selected_task().and_then(|e| e.task.task_id) == Some(id) {
             return;
         }

@@ -9,3 +9,4 @@ pub mod pg;
 pub mod rpc;
 pub mod script;
 pub mod sim;
+pub mod tools;

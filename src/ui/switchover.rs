@@ -315,6 +315,7 @@ mod tests {
             " │Verdict  DRAINED   lag 0 B                    │ ",
             " │DRAINED: the source has stopped writing; a    │ ",
             " │switchover now loses nothing.                 │ ",
+            " │Source checklist: clean                       │ ",
             " │                                              │ ",
             " │This calls ActivateMigrationTargetInstance    │ ",
             " │(switch now). Type the instance id to confirm:│ ",
@@ -322,10 +323,20 @@ mod tests {
             " │                                              │ ",
             " │                                              │ ",
             " │                                              │ ",
-            " │                                              │ ",
             " └──────────────────────────────────────────────┘ ",
         ]);
-        assert_eq!(text(&render(&d, Some(task(drained)), 50, 14)), text(&want));
+        // "Loses nothing" rests on a checklist that was read and found nothing to lose.
+        let mut clean = task(drained.clone());
+        clean.checklist = Some(Checklist::new(
+            chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
+            vec!["postgres".into()],
+            vec![],
+        ));
+        assert_eq!(text(&render(&d, Some(clean), 50, 14)), text(&want));
+        // Without one, DRAINED says what it has not checked.
+        let unread = text(&render(&d, Some(task(drained)), 50, 14)).join("");
+        assert!(!unread.contains("loses nothing"), "{unread}");
+        assert!(unread.contains("not read yet"), "{unread}");
     }
 
     #[test]

@@ -77,6 +77,45 @@ pub fn slots(rows: &[SlotRow]) -> Vec<Finding> {
         .collect()
 }
 
+/// One row of `pg_subscription` (with its database's name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubscriptionRow {
+    pub name: String,
+    pub database: Option<String>,
+    pub enabled: bool,
+}
+
+/// Every subscription: the source consumes another server, and RDS gets the definition only.
+pub fn subscriptions(rows: &[SubscriptionRow]) -> Vec<Finding> {
+    rows.iter()
+        .map(|r| Finding::Subscription {
+            name: r.name.clone(),
+            database: r.database.clone(),
+            enabled: r.enabled,
+        })
+        .collect()
+}
+
+/// One row of `pg_prepared_xacts`, its age in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedRow {
+    pub gid: String,
+    pub database: String,
+    pub age_secs: Option<f64>,
+}
+
+/// Every prepared transaction (each holds an xid until committed or rolled back); an age
+/// below zero (the clocks of a restored server) or unknown reads 0.
+pub fn prepared(rows: &[PreparedRow]) -> Vec<Finding> {
+    rows.iter()
+        .map(|r| Finding::Prepared {
+            gid: r.gid.clone(),
+            database: r.database.clone(),
+            age_secs: r.age_secs.filter(|a| *a >= 0.0).map_or(0, |a| a as u64),
+        })
+        .collect()
+}
+
 /// One row of `pg_stat_activity`, as a role without `pg_read_all_stats` may see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionRow {
@@ -280,6 +319,41 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject(), "cdc");
         assert_eq!(found[0].severity(), Severity::BreaksConsumers);
+    }
+
+    #[test]
+    fn subscriptions_and_prepared_transactions_are_all_listed() {
+        let subs = subscriptions(&[SubscriptionRow {
+            name: "from_legacy".into(),
+            database: None,
+            enabled: false,
+        }]);
+        assert_eq!(
+            subs[0].to_string(),
+            "subscription from_legacy in ? (disabled): defined on the source, check it on RDS"
+        );
+        assert_eq!(subs[0].severity(), Severity::BreaksConsumers);
+        let p = prepared(&[
+            PreparedRow {
+                gid: "a".into(),
+                database: "postgres".into(),
+                age_secs: Some(754.9),
+            },
+            PreparedRow {
+                gid: "b".into(),
+                database: "postgres".into(),
+                age_secs: Some(-3.0),
+            },
+        ]);
+        assert_eq!(
+            p[0].to_string(),
+            "prepared transaction a in postgres, 12m34s old"
+        );
+        assert_eq!(
+            p[1].to_string(),
+            "prepared transaction b in postgres, 0s old"
+        );
+        assert!(p.iter().all(|f| f.severity() == Severity::BlocksDrained));
     }
 
     #[test]

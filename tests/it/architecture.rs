@@ -169,10 +169,9 @@ fn imports(module: &[String], text: &str, files: &Files) -> BTreeSet<Vec<String>
                 .rev()
                 .map(|k| &t[..k])
                 .find(|p| files.contains_key(*p))
+                && file != module
             {
-                if file != module {
-                    found.insert(file.to_vec());
-                }
+                found.insert(file.to_vec());
             }
         }
     }

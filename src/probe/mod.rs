@@ -103,7 +103,9 @@ pub const CHECKLIST_EVERY: Duration = Duration::from_secs(60);
 
 /// How soon after a reading the checklist is read again when the source's xid state changed
 /// (so the sessions it names are the ones DRAINED waits for, or none).
-pub const CHECKLIST_SOONEST: Duration = Duration::from_secs(5);
+/// Not sooner: on a busy source the xid state flips between polls, and each reading opens a
+/// session per database.
+pub const CHECKLIST_SOONEST: Duration = Duration::from_secs(15);
 
 /// Whether the checklist is due: never read, read [`CHECKLIST_EVERY`] ago, or the xid state
 /// changed since and [`CHECKLIST_SOONEST`] passed. `last`: how long ago it was read and the
@@ -588,8 +590,9 @@ mod tests {
         assert!(checklist_due(Some((s(60), Some(false))), Some(false)));
         // A writer came or went: read again soon, not at once.
         assert!(!checklist_due(Some((s(2), Some(false))), Some(true)));
-        assert!(checklist_due(Some((s(5), Some(false))), Some(true)));
-        assert!(checklist_due(Some((s(6), Some(true))), Some(false)));
+        assert!(!checklist_due(Some((s(14), Some(false))), Some(true)));
+        assert!(checklist_due(Some((s(15), Some(false))), Some(true)));
+        assert!(checklist_due(Some((s(16), Some(true))), Some(false)));
     }
 
     #[test]

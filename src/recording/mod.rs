@@ -103,9 +103,24 @@ pub struct ProbeRecord {
     pub sample: Option<SourceSample>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ProbeError>,
-    /// The source's checklist, on the polls that read it (at start, then now and then).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The source's checklist, on the polls that read it (at start, then now and then). One
+    /// this version cannot read (a newer kind of item) is dropped, not the poll with it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient"
+    )]
     pub checklist: Option<Box<Checklist>>,
+}
+
+/// `Some` when the value reads as a `T`, `None` otherwise (never an error).
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).ok())
 }
 
 /// A switchover request and its answer.
@@ -677,5 +692,45 @@ mod tests {
         let line = encode(&e);
         assert!(line.contains("\"kind\":\"switchover\""));
         assert_eq!(Recording::parse(&line).entries, vec![e]);
+    }
+
+    #[test]
+    fn a_checklist_round_trips_and_an_unreadable_one_drops_alone() {
+        use crate::probe::checklist::{Finding, RelKind};
+        let mut poll = poll(0);
+        let mut report = probe_ok(poll.at);
+        report.checklist = Some(Box::new(Checklist::new(
+            poll.at,
+            vec!["postgres".into()],
+            vec![Finding::Unlogged {
+                database: "postgres".into(),
+                schema: "public".into(),
+                name: "t".into(),
+                relkind: RelKind::Table,
+                bytes: 8192,
+                rows: Some(2),
+            }],
+        )));
+        poll.source = Some(report.clone());
+        let line = encode(&Entry::Poll(PollRecord::from(&poll)));
+        let rec = Recording::parse(&line);
+        let Entry::Poll(p) = &rec.entries[0] else {
+            panic!("{rec:?}")
+        };
+        assert_eq!(
+            p.to_poll_result().source.unwrap().checklist,
+            report.checklist
+        );
+        // A newer kind of item: the poll stays, without its checklist.
+        let newer = line.replace("\"kind\":\"unlogged\"", "\"kind\":\"from_the_future\"");
+        assert_ne!(newer, line);
+        let rec = Recording::parse(&newer);
+        assert!(rec.warnings.is_empty(), "{:?}", rec.warnings);
+        let Entry::Poll(p) = &rec.entries[0] else {
+            panic!("{rec:?}")
+        };
+        let source = p.to_poll_result().source.unwrap();
+        assert!(source.result.is_ok());
+        assert_eq!(source.checklist, None);
     }
 }

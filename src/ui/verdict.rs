@@ -123,7 +123,11 @@ fn explain_verdict(
                     lines.push(Line::styled("true lag unknown:", theme.warn()));
                     lines.push(Line::styled("DRAINED unconfirmed", theme.warn()));
                 }
-                other => lines.push(Line::styled(other.to_string(), theme.dim())),
+                // Who keeps the source writing, when the checklist names them.
+                other => lines.push(Line::styled(
+                    format!("{other}{}", words::writers(other, checklist)),
+                    theme.dim(),
+                )),
             }
             lines
         }
@@ -383,5 +387,76 @@ mod tests {
         ]);
         let got = render(VerdictView::NoTask { answered: true }, 22, 4);
         assert_eq!(text(&got), text(&want));
+    }
+
+    #[test]
+    fn drained_says_what_is_lost_and_in_sync_who_writes() {
+        use crate::probe::checklist::{Finding, RelKind};
+        let at = chrono::DateTime::from_timestamp(0, 0).unwrap();
+        let lossy = Checklist::new(
+            at,
+            vec!["postgres".into()],
+            vec![Finding::Unlogged {
+                database: "postgres".into(),
+                schema: "public".into(),
+                name: "t".into(),
+                relkind: RelKind::Table,
+                bytes: 2 * MIB,
+                rows: None,
+            }],
+        );
+        let drained = VerdictView::Task {
+            verdict: Verdict::Drained {
+                stable: Duration::from_secs(40),
+                simulated: false,
+            },
+            can_switch: false,
+            max_lag: 16 * MIB,
+            checklist: Some(lossy),
+        };
+        let got = text(&render(drained, 60, 6)).join("\n");
+        assert!(
+            got.contains("1 unlogged table (2.00 MiB) will be empty on RDS"),
+            "{got}"
+        );
+        assert!(got.contains("checklist: 1 loses data (c)"), "{got}");
+        assert!(!got.contains("loses nothing"), "{got}");
+        // Never read: not "loses nothing" either.
+        let unread = VerdictView::Task {
+            verdict: Verdict::Drained {
+                stable: Duration::from_secs(40),
+                simulated: false,
+            },
+            can_switch: false,
+            max_lag: 16 * MIB,
+            checklist: None,
+        };
+        let got = text(&render(unread, 60, 6)).join("\n");
+        assert!(!got.contains("loses nothing"), "{got}");
+        let writing = Checklist::new(
+            at,
+            vec!["postgres".into()],
+            vec![Finding::XidSession {
+                pid: 4242,
+                user: None,
+                application: None,
+                client: None,
+                age_secs: None,
+                query: None,
+            }],
+        );
+        let in_sync = VerdictView::Task {
+            verdict: Verdict::InSync {
+                lag: 0,
+                stable: Duration::from_secs(45),
+                not_drained: NotDrained::SourceWriting,
+            },
+            can_switch: false,
+            max_lag: 16 * MIB,
+            checklist: Some(writing),
+        };
+        let got = text(&render(in_sync, 60, 7)).join("\n");
+        assert!(got.contains("source still writing (pid 4242)"), "{got}");
+        assert!(got.contains("checklist: 1 blocks DRAINED (c)"), "{got}");
     }
 }

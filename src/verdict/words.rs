@@ -72,7 +72,7 @@ pub fn headline(v: &Verdict, checklist: Option<&Checklist>) -> String {
 /// Who keeps the source writing, by the checklist's *blocks DRAINED* items, e.g. ` (prepared
 /// transaction g1, pid 4242)`; empty unless the source is writing and the checklist names
 /// someone.
-fn writers(not_drained: &NotDrained, checklist: Option<&Checklist>) -> String {
+pub fn writers(not_drained: &NotDrained, checklist: Option<&Checklist>) -> String {
     const SHOWN: usize = 3;
     if *not_drained != NotDrained::SourceWriting {
         return String::new();

@@ -104,6 +104,14 @@ pub enum Finding {
         /// The planner's row estimate (`reltuples`); `None` when never counted.
         rows: Option<u64>,
     },
+    /// Unlogged relations beyond the [`rules::MAX_UNLOGGED_PER_DATABASE`] largest of a
+    /// database, counted but not named (a checklist stays small on any schema).
+    MoreUnlogged {
+        database: String,
+        count: usize,
+        /// Their total size with indexes and TOAST.
+        bytes: u64,
+    },
     /// A logical replication slot: not carried to RDS, its consumer stops.
     LogicalSlot {
         name: String,
@@ -149,7 +157,7 @@ impl Finding {
     /// How bad it is.
     pub fn severity(&self) -> Severity {
         match self {
-            Finding::Unlogged { .. } => Severity::LosesData,
+            Finding::Unlogged { .. } | Finding::MoreUnlogged { .. } => Severity::LosesData,
             Finding::LogicalSlot { .. } | Finding::Subscription { .. } => Severity::BreaksConsumers,
             Finding::Prepared { .. } | Finding::XidSession { .. } => Severity::BlocksDrained,
             Finding::Unreadable { severity, .. } => *severity,
@@ -165,6 +173,9 @@ impl Finding {
                 name,
                 ..
             } => format!("{database}.{schema}.{name}"),
+            Finding::MoreUnlogged {
+                database, count, ..
+            } => format!("{database}: {count} more"),
             Finding::LogicalSlot { name, .. } | Finding::Subscription { name, .. } => name.clone(),
             Finding::Prepared { gid, .. } => gid.clone(),
             Finding::XidSession { pid, .. } => format!("pid {pid}"),
@@ -200,6 +211,16 @@ impl fmt::Display for Finding {
                 }
                 write!(f, "): will be empty on RDS")
             }
+            Finding::MoreUnlogged {
+                database,
+                count: n,
+                bytes,
+            } => write!(
+                f,
+                "{} more unlogged relations in {database} ({}): will be empty on RDS",
+                count(*n as u64),
+                units::bytes(*bytes)
+            ),
             Finding::LogicalSlot {
                 name,
                 plugin,
@@ -348,6 +369,7 @@ impl Checklist {
                     f(schema);
                     f(name);
                 }
+                Finding::MoreUnlogged { database, .. } => f(database),
                 Finding::LogicalSlot {
                     name,
                     plugin,

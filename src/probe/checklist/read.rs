@@ -5,7 +5,7 @@
 
 use tokio_postgres::Client;
 
-use super::rules::{self, RelRow, SessionRow, SlotRow};
+use super::rules::{self, PreparedRow, RelRow, SessionRow, SlotRow, SubscriptionRow};
 use super::{Finding, Severity};
 use crate::probe::error_text;
 
@@ -104,11 +104,17 @@ pub async fn cluster(client: &Client, version: u32) -> (Vec<String>, Vec<Finding
     }
     if version >= 100000 {
         match client.query(SUBSCRIPTIONS_SQL, &[]).await {
-            Ok(rows) => items.extend(rows.iter().map(|r| Finding::Subscription {
-                name: r.try_get(0).unwrap_or_default(),
-                database: r.try_get(1).unwrap_or(None),
-                enabled: r.try_get(2).unwrap_or(false),
-            })),
+            Ok(rows) => {
+                let rows: Vec<SubscriptionRow> = rows
+                    .iter()
+                    .map(|r| SubscriptionRow {
+                        name: r.try_get(0).unwrap_or_default(),
+                        database: r.try_get(1).unwrap_or(None),
+                        enabled: r.try_get(2).unwrap_or(false),
+                    })
+                    .collect();
+                items.extend(rules::subscriptions(&rows));
+            }
             Err(e) => items.push(unreadable(
                 "subscriptions",
                 error_text(&e),
@@ -117,18 +123,17 @@ pub async fn cluster(client: &Client, version: u32) -> (Vec<String>, Vec<Finding
         }
     }
     match client.query(PREPARED_SQL, &[]).await {
-        Ok(rows) => items.extend(rows.iter().map(|r| {
-            Finding::Prepared {
-                gid: r.try_get(0).unwrap_or_default(),
-                database: r.try_get(1).unwrap_or_default(),
-                age_secs: r
-                    .try_get::<_, Option<f64>>(2)
-                    .ok()
-                    .flatten()
-                    .filter(|a| *a >= 0.0)
-                    .map_or(0, |a| a as u64),
-            }
-        })),
+        Ok(rows) => {
+            let rows: Vec<PreparedRow> = rows
+                .iter()
+                .map(|r| PreparedRow {
+                    gid: r.try_get(0).unwrap_or_default(),
+                    database: r.try_get(1).unwrap_or_default(),
+                    age_secs: r.try_get(2).unwrap_or(None),
+                })
+                .collect();
+            items.extend(rules::prepared(&rows));
+        }
         Err(e) => items.push(unreadable(
             "prepared transactions",
             error_text(&e),

@@ -21,13 +21,53 @@ pub struct RelRow {
     pub populated: bool,
 }
 
-/// The unlogged relations of `database` that hold data, from its rows.
+/// How many unlogged relations of one database are named; the rest (the smallest) are one
+/// [`Finding::MoreUnlogged`].
+pub const MAX_UNLOGGED_PER_DATABASE: usize = 100;
+
+/// The unlogged relations of `database` that hold data, from its rows: the
+/// [`MAX_UNLOGGED_PER_DATABASE`] largest by name, the rest counted.
 ///
 /// A table holds data when its main fork has a page (an empty one with indexes still has
 /// index pages, hence the main fork); a materialized view when populated and not empty; a
 /// sequence always (its state is data: reset, it hands out numbers again). Indexes and
 /// partitioned parents hold nothing of their own (their partitions are listed themselves).
 pub fn unlogged(database: &str, rows: &[RelRow]) -> Vec<Finding> {
+    let mut found = holding_data(database, rows);
+    if found.len() <= MAX_UNLOGGED_PER_DATABASE {
+        return found;
+    }
+    let size = |f: &Finding| match f {
+        Finding::Unlogged { bytes, .. } => *bytes,
+        _ => 0,
+    };
+    // The largest first for the cut; named ones back in their order afterwards.
+    let mut order: Vec<usize> = (0..found.len()).collect();
+    order.sort_by_key(|i| std::cmp::Reverse(size(&found[*i])));
+    let mut keep = vec![false; found.len()];
+    for i in &order[..MAX_UNLOGGED_PER_DATABASE] {
+        keep[*i] = true;
+    }
+    let (mut count, mut bytes) = (0usize, 0u64);
+    let mut i = 0;
+    found.retain(|f| {
+        let k = keep[i];
+        i += 1;
+        if !k {
+            count += 1;
+            bytes = bytes.saturating_add(size(f));
+        }
+        k
+    });
+    found.push(Finding::MoreUnlogged {
+        database: database.to_string(),
+        count,
+        bytes,
+    });
+    found
+}
+
+fn holding_data(database: &str, rows: &[RelRow]) -> Vec<Finding> {
     rows.iter()
         .filter_map(|r| {
             let relkind = match r.relkind.as_str() {
@@ -73,6 +113,45 @@ pub fn slots(rows: &[SlotRow]) -> Vec<Finding> {
             plugin: r.plugin.clone(),
             database: r.database.clone(),
             active: r.active,
+        })
+        .collect()
+}
+
+/// One row of `pg_subscription` (with its database's name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubscriptionRow {
+    pub name: String,
+    pub database: Option<String>,
+    pub enabled: bool,
+}
+
+/// Every subscription: the source consumes another server, and RDS gets the definition only.
+pub fn subscriptions(rows: &[SubscriptionRow]) -> Vec<Finding> {
+    rows.iter()
+        .map(|r| Finding::Subscription {
+            name: r.name.clone(),
+            database: r.database.clone(),
+            enabled: r.enabled,
+        })
+        .collect()
+}
+
+/// One row of `pg_prepared_xacts`, its age in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedRow {
+    pub gid: String,
+    pub database: String,
+    pub age_secs: Option<f64>,
+}
+
+/// Every prepared transaction (each holds an xid until committed or rolled back); an age
+/// below zero (the clocks of a restored server) or unknown reads 0.
+pub fn prepared(rows: &[PreparedRow]) -> Vec<Finding> {
+    rows.iter()
+        .map(|r| Finding::Prepared {
+            gid: r.gid.clone(),
+            database: r.database.clone(),
+            age_secs: r.age_secs.filter(|a| *a >= 0.0).map_or(0, |a| a as u64),
         })
         .collect()
 }
@@ -145,8 +224,15 @@ pub fn loss_summary(items: &[Finding]) -> Option<String> {
     let mut kinds: Vec<(RelKind, usize)> = Vec::new();
     let mut bytes = 0u64;
     let mut unreadable = Vec::new();
+    let mut more = 0usize;
     for i in items {
         match i {
+            Finding::MoreUnlogged {
+                count, bytes: b, ..
+            } => {
+                more += count;
+                bytes = bytes.saturating_add(*b);
+            }
             Finding::Unlogged {
                 relkind, bytes: b, ..
             } => {
@@ -165,8 +251,8 @@ pub fn loss_summary(items: &[Finding]) -> Option<String> {
         }
     }
     let mut parts = Vec::new();
-    if !kinds.is_empty() {
-        let list: Vec<String> = kinds
+    if !kinds.is_empty() || more > 0 {
+        let mut list: Vec<String> = kinds
             .iter()
             .map(|(k, n)| {
                 format!(
@@ -175,6 +261,12 @@ pub fn loss_summary(items: &[Finding]) -> Option<String> {
                 )
             })
             .collect();
+        if more > 0 {
+            list.push(format!(
+                "{} more unlogged relations",
+                super::count(more as u64)
+            ));
+        }
         parts.push(format!(
             "{} ({}) will be empty on RDS",
             list.join(", "),
@@ -259,6 +351,36 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_schema_names_the_largest_and_counts_the_rest() {
+        let rows: Vec<RelRow> = (0..MAX_UNLOGGED_PER_DATABASE as i64 + 5)
+            .map(|i| {
+                rel(
+                    &format!("t{i:03}"),
+                    "r",
+                    8192 * (i + 1),
+                    8192 * (i + 1),
+                    1.0,
+                )
+            })
+            .collect();
+        let found = unlogged("shop", &rows);
+        assert_eq!(found.len(), MAX_UNLOGGED_PER_DATABASE + 1);
+        // The five smallest (t000..t004) are counted, in order the named ones stay sorted.
+        assert_eq!(found[0].subject(), "shop.public.t005");
+        let last = found.last().unwrap();
+        assert_eq!(
+            last.to_string(),
+            "5 more unlogged relations in shop (120 KiB): will be empty on RDS"
+        );
+        assert_eq!(last.severity(), Severity::LosesData);
+        let summary = loss_summary(&found).unwrap();
+        assert!(
+            summary.starts_with("100 unlogged tables, 5 more unlogged relations ("),
+            "{summary}"
+        );
+    }
+
+    #[test]
     fn only_logical_slots() {
         let rows = [
             SlotRow {
@@ -280,6 +402,41 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].subject(), "cdc");
         assert_eq!(found[0].severity(), Severity::BreaksConsumers);
+    }
+
+    #[test]
+    fn subscriptions_and_prepared_transactions_are_all_listed() {
+        let subs = subscriptions(&[SubscriptionRow {
+            name: "from_legacy".into(),
+            database: None,
+            enabled: false,
+        }]);
+        assert_eq!(
+            subs[0].to_string(),
+            "subscription from_legacy in ? (disabled): defined on the source, check it on RDS"
+        );
+        assert_eq!(subs[0].severity(), Severity::BreaksConsumers);
+        let p = prepared(&[
+            PreparedRow {
+                gid: "a".into(),
+                database: "postgres".into(),
+                age_secs: Some(754.9),
+            },
+            PreparedRow {
+                gid: "b".into(),
+                database: "postgres".into(),
+                age_secs: Some(-3.0),
+            },
+        ]);
+        assert_eq!(
+            p[0].to_string(),
+            "prepared transaction a in postgres, 12m34s old"
+        );
+        assert_eq!(
+            p[1].to_string(),
+            "prepared transaction b in postgres, 0s old"
+        );
+        assert!(p.iter().all(|f| f.severity() == Severity::BlocksDrained));
     }
 
     #[test]

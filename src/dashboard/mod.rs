@@ -37,7 +37,7 @@ pub fn require_terminal() -> Result<(), UsageError> {
 }
 
 /// What one of a session's own events did: the effects to carry out, and whether the change
-/// may wait up to [`FRAME_SETTLE`] for others to share its frame.
+/// may wait up to `FRAME_SETTLE` (40 ms) for others to share its frame.
 pub struct Fed {
     /// Side effects of the actions the event became.
     pub effects: Vec<Effect>,

@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
-/// A server running [`run`] on a task of its own; dropping it stops the server (the task
+/// A server running the accept loop on a task of its own; dropping it stops the server (the task
 /// ends on its own), [`ServerHandle::shutdown`] also waits until every connection is closed.
 #[derive(Debug)]
 pub struct ServerHandle {
@@ -20,7 +20,7 @@ pub struct ServerHandle {
 }
 
 impl ServerHandle {
-    /// Serves `listener` with [`run`] on a new task; `what` names the server in warnings.
+    /// Serves `listener` with the accept loop on a new task; `what` names the server in warnings.
     pub fn spawn<F, Fut>(
         listener: TcpListener,
         what: &'static str,

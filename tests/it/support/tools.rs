@@ -1,7 +1,8 @@
 //! One skip policy for tests that need a tool from outside Rust (tmux, python3, the Python
 //! SDKs, PostgreSQL, Prometheus): under `CI=true` a missing tool is a failure, because
 //! `.ci/run` installs them all and a missing one there is a broken setup that would otherwise
-//! pass without testing; elsewhere the test prints `SKIPPED <test>: <why>` and passes.
+//! pass without testing; elsewhere the test prints
+//! `SKIPPED <test>: needs <tool>, missing: <why>` and passes.
 
 use std::path::PathBuf;
 
@@ -18,9 +19,9 @@ pub fn missing<T>(tool: &str, why: &str) -> Option<T> {
         .unwrap_or("a test")
         .to_string();
     if under_ci() {
-        panic!("{test}: {tool} is missing under CI=true ({why}); .ci/run must install it");
+        panic!("{test} needs {tool}, missing under CI=true: {why}; .ci/run must install it");
     }
-    eprintln!("SKIPPED {test}: {tool} is missing ({why})");
+    eprintln!("SKIPPED {test}: needs {tool}, missing: {why}");
     None
 }
 

@@ -43,8 +43,10 @@ pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CON
 /// Longest label value kept from the server (task names, error codes), in characters.
 const MAX_LABEL_CHARS: usize = 128;
 
-/// How far in the future LastMsgReceiptTime may lie and still count as clock skew (read as 0).
-const MAX_SKEW_SECS: f64 = 60.0;
+/// How far in the future LastMsgReceiptTime may lie and still count as clock skew (read as 0):
+/// the verdict's own allowance ([`crate::verdict::readiness::CLOCK_SKEW_ALLOWED`]), so the
+/// metric never says "just now" of a time the verdict calls broken.
+const MAX_SKEW_SECS: f64 = crate::verdict::readiness::CLOCK_SKEW_ALLOWED.as_secs() as f64;
 
 /// Upper bounds of the poll duration histogram's buckets, seconds.
 const POLL_BUCKETS: [f64; 11] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0];

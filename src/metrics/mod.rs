@@ -344,13 +344,16 @@ impl Metrics {
 
     /// Starts the series known in advance at 0 for each of `instances` (the Prometheus
     /// guideline: a counter that appears only at its first increment hides that increment
-    /// from `increase()`): the per-instance failure total.
+    /// from `increase()`): the per-instance failure total and poll-duration histogram. (The
+    /// last success's time is not: 0 would read as 1970, a poll 56 years stale.)
     pub fn expect_instances(&self, instances: &[String]) {
         let _guard = self.lock();
         for i in instances {
-            let _ = self.poll_failures.get_or_create(&InstanceLabels {
+            let labels = InstanceLabels {
                 instance: label_value(i),
-            });
+            };
+            let _ = self.poll_failures.get_or_create(&labels);
+            let _ = self.poll_duration.get_or_create(&labels);
         }
     }
 

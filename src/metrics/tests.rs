@@ -238,6 +238,21 @@ fn the_failure_total_starts_at_zero_for_every_instance() {
         value(&m, r#"migtop_poll_failures_total{instance="pgm-2"}"#).as_deref(),
         Some("0")
     );
+    assert_eq!(
+        value(
+            &m,
+            r#"migtop_poll_duration_seconds_count{instance="pgm-2"}"#
+        )
+        .as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"migtop_last_poll_success_timestamp_seconds{instance="pgm-2"}"#
+        ),
+        None
+    );
     let err = ApiError::Timeout {
         endpoint: "e".into(),
         seconds: 1.0,

@@ -45,8 +45,10 @@ pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CON
 /// Longest label value kept from the server (task names, error codes), in characters.
 const MAX_LABEL_CHARS: usize = 128;
 
-/// How far in the future LastMsgReceiptTime may lie and still count as clock skew (read as 0).
-const MAX_SKEW_SECS: f64 = 60.0;
+/// How far in the future LastMsgReceiptTime may lie and still count as clock skew (read as 0):
+/// the verdict's own allowance ([`crate::verdict::readiness::CLOCK_SKEW_ALLOWED`]), so the
+/// metric never says "just now" of a time the verdict calls broken.
+const MAX_SKEW_SECS: f64 = crate::verdict::readiness::CLOCK_SKEW_ALLOWED.as_secs() as f64;
 
 /// Upper bounds of the poll duration histogram's buckets, seconds.
 const POLL_BUCKETS: [f64; 11] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0];
@@ -365,13 +367,16 @@ impl Metrics {
 
     /// Starts the series known in advance at 0 for each of `instances` (the Prometheus
     /// guideline: a counter that appears only at its first increment hides that increment
-    /// from `increase()`): the per-instance failure total.
+    /// from `increase()`): the per-instance failure total and poll-duration histogram. (The
+    /// last success's time is not: 0 would read as 1970, a poll 56 years stale.)
     pub fn expect_instances(&self, instances: &[String]) {
         let _guard = self.lock();
         for i in instances {
-            let _ = self.poll_failures.get_or_create(&InstanceLabels {
+            let labels = InstanceLabels {
                 instance: label_value(i),
-            });
+            };
+            let _ = self.poll_failures.get_or_create(&labels);
+            let _ = self.poll_duration.get_or_create(&labels);
         }
     }
 

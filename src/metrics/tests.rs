@@ -145,9 +145,12 @@ fn a_task_reading_is_exposed_with_its_labels() {
         .as_deref(),
         Some("1")
     );
-    // A receipt time slightly ahead of our clock is skew (0); far ahead, unknown.
-    let soon = TaskReading::new(&tk, None, &Verdict::NotReady(vec![]), t(-5));
+    // A receipt time slightly ahead of our clock is skew (0); further ahead than the
+    // verdict allows (2 s), unknown.
+    let soon = TaskReading::new(&tk, None, &Verdict::NotReady(vec![]), t(-1));
     assert_eq!(soon.seconds_since_source_message, Some(0.0));
+    let ahead = TaskReading::new(&tk, None, &Verdict::NotReady(vec![]), t(-5));
+    assert_eq!(ahead.seconds_since_source_message, None);
     let far = TaskReading::new(&tk, None, &Verdict::NotReady(vec![]), t(-3600));
     assert_eq!(far.seconds_since_source_message, None);
     // No source probe: the true lag is unknown, so absent (never 0).
@@ -234,6 +237,21 @@ fn the_failure_total_starts_at_zero_for_every_instance() {
     assert_eq!(
         value(&m, r#"migtop_poll_failures_total{instance="pgm-2"}"#).as_deref(),
         Some("0")
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"migtop_poll_duration_seconds_count{instance="pgm-2"}"#
+        )
+        .as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        value(
+            &m,
+            r#"migtop_last_poll_success_timestamp_seconds{instance="pgm-2"}"#
+        ),
+        None
     );
     let err = ApiError::Timeout {
         endpoint: "e".into(),

@@ -284,7 +284,10 @@ impl Recorder {
     }
 }
 
-/// One entry as a line of the file, newline included.
+/// One entry as a line of the file, newline included. DEL, C1 and the invisible and bidi
+/// characters are written as `\u` escapes ([`crate::util::text::escape_json_controls`]): the
+/// line means the same, and a recording shown with `cat` or `less` cannot be reordered by a
+/// task name.
 pub fn encode(entry: &Entry) -> String {
     #[derive(Serialize)]
     struct Line<'a> {
@@ -298,6 +301,9 @@ pub fn encode(entry: &Entry) -> String {
     })
     // Only maps with string keys and plain values: serialisation cannot fail.
     .expect("a recording entry serialises");
+    if let std::borrow::Cow::Owned(escaped) = crate::util::text::escape_json_controls(&s) {
+        s = escaped;
+    }
     s.push('\n');
     s
 }
@@ -596,6 +602,26 @@ mod tests {
                 _ => panic!("outcome changed"),
             }
         }
+    }
+
+    #[test]
+    fn invisible_and_bidi_characters_are_escaped_in_the_file_and_read_back() {
+        let mut p = failed(5);
+        let hostile = "invoice\u{202e}gpj.exe\u{200b}\u{9b}";
+        if let Err(ApiError::Api { message, .. }) = &mut p.result {
+            *message = hostile.into();
+        }
+        let line = encode(&Entry::Poll(PollRecord::from(&p)));
+        assert!(
+            !line.contains('\u{202e}') && !line.contains('\u{200b}') && !line.contains('\u{9b}'),
+            "{line}"
+        );
+        assert!(line.contains("\\u202e"), "{line}");
+        let rec = Recording::parse(&line);
+        let Entry::Poll(back) = &rec.entries[0] else {
+            panic!("not a poll")
+        };
+        assert_eq!(back.to_poll_result().result, p.result);
     }
 
     #[test]

@@ -111,6 +111,24 @@ pub fn lines(view: &DetailsView, width: usize, theme: &Theme) -> Vec<Line<'stati
     v.push(row("Category", s.category.clone().unwrap_or_else(dash)));
     if let Some(target) = &t.target_instance_name {
         v.push(row("Target", target.clone()));
+        // A look-alike letter (a Cyrillic `а` in `pgm-…`) is legal text; say it is there.
+        let foreign: Vec<String> = target
+            .chars()
+            .filter(|c| !c.is_ascii())
+            .map(|c| format!("{c} U+{:04X}", c as u32))
+            .collect();
+        if !foreign.is_empty() {
+            v.push(Line::from(vec![
+                Span::styled(format!("{:<label_w$}", ""), theme.dim()),
+                Span::styled(
+                    truncate(
+                        &format!("non-ASCII: {}", foreign.join(", ")),
+                        width.saturating_sub(label_w),
+                    ),
+                    theme.warn(),
+                ),
+            ]));
+        }
     }
     if let Some(r) = &t.replication {
         let lsn = |l: Option<Lsn>| l.map_or(dash(), |l| l.to_string());
@@ -215,5 +233,18 @@ mod tests {
         ]);
         let got = render(view(Some(&task), Some(SourceLsn::Failing)), 40, 6);
         assert_eq!(text(&got), text(&want));
+    }
+
+    #[test]
+    fn a_look_alike_letter_in_the_target_is_pointed_out() {
+        let item = serde_json::json!({
+            "TaskId": 1,
+            "MigrateStage": "increment",
+            "TargetInstanceName": "pgm-\u{430}x",
+        });
+        let task = Task::from_value("pgm-1", &item).unwrap();
+        let got = text(&render(view(Some(&task), None), 50, 12)).join("\n");
+        assert!(got.contains("Target   pgm-аx"), "{got}");
+        assert!(got.contains("non-ASCII: а U+0430"), "{got}");
     }
 }

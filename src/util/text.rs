@@ -57,8 +57,17 @@ fn is_unsafe(c: char) -> bool {
     c.is_control() || is_invisible(c)
 }
 
+/// Whether `s` holds anything [`clean`] changes. ASCII text, nearly all of it, is checked
+/// byte by byte (a 50 MB `Detail` passes here on every poll that changes it).
+fn needs_cleaning(s: &str) -> bool {
+    if s.is_ascii() {
+        return s.bytes().any(|b| b < 0x20 || b == 0x7f);
+    }
+    s.chars().any(is_unsafe)
+}
+
 fn clean(s: &str, keep_lf: bool) -> Cow<'_, str> {
-    if !s.chars().any(is_unsafe) {
+    if !needs_cleaning(s) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());

@@ -248,8 +248,7 @@ fn unknown_key_line(text: &str, from: usize, message: &str) -> Option<usize> {
 fn permission_problems(meta: &std::fs::Metadata) -> Result<Vec<String>, String> {
     use std::os::unix::fs::MetadataExt;
     let mode = meta.mode();
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = nix::unistd::geteuid().as_raw();
     if meta.uid() != me && meta.uid() != 0 {
         return Err(format!(
             "owned by another user (uid {}); it chooses where signed requests go, so migtop uses only a file you or root own",

@@ -290,9 +290,12 @@ fn a_named_cutover_drives_watch_in_tmux() {
     let Some(t) = Tmux::start("e2e-cutover", (120, 40), &cmd) else {
         return;
     };
-    let screen = t.wait_for("the cutover's instance", Duration::from_secs(30), |s| {
-        s.contains("pgm-bp102g323jd4") && s.contains("Tasks (")
-    });
+    // The first frame can come before the first poll's answer: wait for the tasks.
+    let screen = t.wait_for(
+        "the cutover's instance and its tasks",
+        Duration::from_secs(30),
+        |s| s.contains("pgm-bp102g323jd4") && s.contains("Tasks (") && !s.contains("Tasks (0)"),
+    );
     assert!(
         screen.contains("every 7s"),
         "the cutover's interval:\n{screen}"

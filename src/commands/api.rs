@@ -1,9 +1,13 @@
 //! From `ApiArgs` to what talks to the world: the API client, the task filter and the
-//! source probe. Warnings go to stderr.
+//! source probe, or (`--primary`, `--standby`) the PostgreSQL servers themselves. Warnings go
+//! to stderr.
+
+use std::sync::Arc;
 
 use crate::aliyun::{self, ClientConfig, CredentialOptions, RdsClient, RetryPolicy, TaskFilter};
 use crate::cli::ApiArgs;
-use crate::poller::{NativeSource, Side};
+use crate::poller::{ApiSource, NativeSource, Side, SnapshotSource};
+use crate::probe::Probe;
 use crate::probe::per_instance::PerInstance;
 use crate::probe::{SourceDsn, SourceProbe};
 use crate::util::error::{UsageError, say};
@@ -114,6 +118,38 @@ pub fn native(args: &ApiArgs) -> Result<Option<Native>, UsageError> {
         (!probes.is_empty()).then(|| PerInstance::new(probes)),
         names,
     )))
+}
+
+/// Where a command's tasks come from: the cloud API, or the servers themselves.
+pub struct Sources {
+    pub source: Arc<dyn SnapshotSource>,
+    /// The API client (for the switchover call); `None` without a cloud.
+    pub client: Option<RdsClient>,
+    pub probe: Option<Box<dyn Probe>>,
+    pub instances: Vec<String>,
+}
+
+/// The cloud API's tasks (`-i`), or the servers' own (`--primary`, `--standby`), with their
+/// source probes; warnings go to stderr.
+pub fn sources(args: &ApiArgs) -> Result<Sources, UsageError> {
+    if let Some((source, probe, instances)) = native(args)? {
+        return Ok(Sources {
+            source: Arc::new(source),
+            client: None,
+            probe: probe.map(|p| Box::new(p) as Box<dyn Probe>),
+            instances,
+        });
+    }
+    let client = client(args)?;
+    Ok(Sources {
+        source: Arc::new(ApiSource {
+            client: client.clone(),
+            filter: filter(args),
+        }),
+        client: Some(client),
+        probe: source_probe(args)?.map(|p| Box::new(p) as Box<dyn Probe>),
+        instances: args.instances.clone(),
+    })
 }
 
 /// Resolves credentials and endpoint and builds the client; warnings go to stderr.

@@ -9,8 +9,6 @@
 //! and `source_probe.error` in JSON (`source_lsn` and `true_lag_bytes` are then `null`); the
 //! exit code stays what the API reads made it, since the API read itself succeeded.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 
 use super::{api, cutover, record};
@@ -20,39 +18,27 @@ use crate::cli::{OutputFormat, StatusArgs};
 use crate::commands::dashboard_config::WATCH_INTERVAL;
 use crate::commands::output::json::Blockers;
 use crate::commands::output::{json, table};
-use crate::poller::{ApiSource, PollResult, SnapshotSource};
-use crate::probe::{Probe, SourceComparison};
+use crate::poller::PollResult;
+use crate::probe::SourceComparison;
 use crate::util::error::{EXIT_API, EXIT_OK, UsageError, say};
 use crate::verdict::readiness::ReadinessConfig;
 
 /// Polls every instance once, concurrently, prints what was read and returns the exit code.
 pub async fn run(mut args: StatusArgs) -> anyhow::Result<i32> {
     cutover::apply(&mut args.api, cutover::Knobs::status(&mut args.max_lag))?;
-    // The cloud API's tasks, or the servers' own (--primary, --standby). One source for every
-    // instance, as with --source-dsn: at most one primary.
-    let (source, mut probe, instances): (Arc<dyn SnapshotSource>, Option<Box<dyn Probe>>, _) =
-        match api::native(&args.api)? {
-            Some(_) if args.api.primaries.len() > 1 => {
-                return Err(UsageError(
-                    "status reads one --primary at a time (watch takes several)".into(),
-                )
-                .into());
-            }
-            Some((source, probe, names)) => (
-                Arc::new(source),
-                probe.map(|p| Box::new(p) as Box<dyn Probe>),
-                names,
-            ),
-            None => {
-                let client = api::client(&args.api)?;
-                let probe = api::source_probe(&args.api)?.map(|p| Box::new(p) as Box<dyn Probe>);
-                let source = ApiSource {
-                    client,
-                    filter: api::filter(&args.api),
-                };
-                (Arc::new(source), probe, args.api.instances.clone())
-            }
-        };
+    // One source for every instance, as with --source-dsn: at most one primary.
+    if args.api.primaries.len() > 1 {
+        return Err(UsageError(
+            "status reads one --primary at a time (watch takes several)".into(),
+        )
+        .into());
+    }
+    let api::Sources {
+        source,
+        mut probe,
+        instances,
+        ..
+    } = api::sources(&args.api)?;
     let mut recorder = record::open(args.record.as_deref())?;
     let started = Utc::now();
     let reads = instances.iter().map(|i| {

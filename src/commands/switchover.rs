@@ -73,6 +73,19 @@ pub fn refusal(require: Require, e: &TaskEntry) -> Vec<String> {
     }
 }
 
+/// One poll, its CI line printed: what it saw, or the code the command ends with when the
+/// poll says so ([`settle`]).
+async fn poll_said(s: &mut Session, max_errors: u32) -> Result<Seen, i32> {
+    let seen = s.poll().await;
+    if let Some(line) = s.line(&seen, max_errors) {
+        say(format_args!("{line}"));
+    }
+    match settle(s, &seen, max_errors) {
+        Some(code) => Err(code),
+        None => Ok(seen),
+    }
+}
+
 /// Polls until the outcome of `seen` is a task, or says how the command ends.
 fn settle(s: &Session, seen: &Seen, max_errors: u32) -> Option<i32> {
     match seen {
@@ -264,11 +277,7 @@ async fn judge(
     let mut first: Option<chrono::DateTime<Utc>> = None;
     loop {
         let next = Instant::now() + interval;
-        let seen = s.poll().await;
-        if let Some(line) = s.line(&seen, max_errors) {
-            say(format_args!("{line}"));
-        }
-        if let Some(code) = settle(s, &seen, max_errors) {
+        if let Err(code) = poll_said(s, max_errors).await {
             return Ok(Flow::Exit(code));
         }
         if let Some(e) = entry(s) {
@@ -361,13 +370,10 @@ async fn confirm(
         ));
         return Ok(Flow::Exit(EXIT_REFUSED));
     }
-    let seen = s.poll().await;
-    if let Some(line) = s.line(&seen, max_errors) {
-        say(format_args!("{line}"));
-    }
-    if let Some(code) = settle(s, &seen, max_errors) {
-        return Ok(Flow::Exit(code));
-    }
+    let seen = match poll_said(s, max_errors).await {
+        Ok(seen) => seen,
+        Err(code) => return Ok(Flow::Exit(code)),
+    };
     let fresh = matches!(seen, Seen::Task);
     match entry(s) {
         Some(e) if fresh && meets(gate, e) => preflight(args, s, judged),

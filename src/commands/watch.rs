@@ -1,42 +1,20 @@
 //! `migtop watch`: the dashboard against the real API.
 
-use std::sync::Arc;
-
 use super::dashboard_config::{WATCH_INTERVAL, app_config};
 use super::{api, cutover, metrics_endpoint, record};
 use crate::cli::WatchArgs;
 use crate::dashboard;
-use crate::poller::{ApiSource, SnapshotSource};
-use crate::probe::Probe;
 use crate::util::logging;
 
 /// `migtop watch` (and `migtop -i ID`).
 pub async fn run(mut args: WatchArgs) -> anyhow::Result<i32> {
     cutover::apply(&mut args.api, cutover::Knobs::ui(&mut args.ui))?;
-    // The cloud API's tasks, or the servers' own (--primary, --standby).
-    let (source, client, probe, instances): (Arc<dyn SnapshotSource>, _, _, _) =
-        match api::native(&args.api)? {
-            Some((source, probe, names)) => (
-                Arc::new(source),
-                None,
-                probe.map(|p| Box::new(p) as Box<dyn Probe>),
-                names,
-            ),
-            None => {
-                let client = api::client(&args.api)?;
-                let probe = api::source_probe(&args.api)?.map(|p| Box::new(p) as Box<dyn Probe>);
-                let source = ApiSource {
-                    client: client.clone(),
-                    filter: api::filter(&args.api),
-                };
-                (
-                    Arc::new(source),
-                    Some(client),
-                    probe,
-                    args.api.instances.clone(),
-                )
-            }
-        };
+    let api::Sources {
+        source,
+        client,
+        probe,
+        instances,
+    } = api::sources(&args.api)?;
     dashboard::require_terminal()?;
     logging::to_file(args.ui.log_file.as_deref())?;
     let recorder = record::open(args.ui.record.as_deref())?;

@@ -8,11 +8,11 @@
 
 use std::time::Duration;
 
-use secrecy::ExposeSecret;
 use tokio::task::JoinHandle;
 use tokio_postgres::Client;
 
-use super::{ProbeError, SourceDsn, dsn, error_text, tls};
+use super::connect::scrub;
+use super::{ProbeError, SourceDsn, error_text};
 use crate::model::Lsn;
 
 /// Why a step on a cutover session failed; the text names the server by its redacted DSN
@@ -251,21 +251,7 @@ impl Db {
         let target = dsn.redacted().to_string();
         let secs = timeout.as_secs().max(1);
         let open = async {
-            let resolved = dsn.resolve().map_err(|e| ProbeError::Config(e.0))?;
-            let (mode, tls) = tls::connector(resolved.ssl_mode, &resolved.root_cert)
-                .map_err(|e| ProbeError::Config(e.0))?;
-            let mut config = resolved.config;
-            config.ssl_mode(mode);
-            let (client, connection) =
-                config.connect(tls).await.map_err(|e| ProbeError::Connect {
-                    target: target.clone(),
-                    reason: scrub(dsn, &error_text(&e)),
-                })?;
-            let conn = tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::debug!("admin session ended: {e}");
-                }
-            });
+            let (client, conn) = super::connect::open(dsn, None, "admin").await?;
             let mut db = Db {
                 client,
                 conn,
@@ -514,10 +500,6 @@ impl Db {
             replayed,
         })
     }
-}
-
-fn scrub(dsn: &SourceDsn, text: &str) -> String {
-    dsn::scrub_password(text, dsn.secret().expose_secret())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod checklist;
+pub mod connect;
 pub mod conninfo;
 pub mod dsn;
 pub mod per_instance;
@@ -405,21 +406,12 @@ impl SourceProbe {
         &self,
         dbname: Option<&str>,
     ) -> Result<(tokio_postgres::Client, JoinHandle<()>), String> {
-        let resolved = self.dsn.resolve().map_err(|e| e.0)?;
-        let (mode, tls) =
-            tls::connector(resolved.ssl_mode, &resolved.root_cert).map_err(|e| e.0)?;
-        let mut config = resolved.config;
-        config.ssl_mode(mode);
-        if let Some(db) = dbname {
-            config.dbname(db);
-        }
-        let (client, connection) = config.connect(tls).await.map_err(|e| self.describe(&e))?;
-        let conn = tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("source probe session ended: {e}");
-            }
-        });
-        Ok((client, conn))
+        connect::open(&self.dsn, dbname, "source probe")
+            .await
+            .map_err(|e| match e {
+                ProbeError::Config(reason) | ProbeError::Connect { reason, .. } => reason,
+                other => other.to_string(),
+            })
     }
 
     async fn connect(&mut self) -> Result<Session, ProbeError> {
@@ -452,8 +444,7 @@ impl SourceProbe {
 
     /// An error's text without the password, with the server's message when there is one.
     fn describe(&self, e: &tokio_postgres::Error) -> String {
-        use secrecy::ExposeSecret;
-        dsn::scrub_password(&error_text(e), self.dsn.secret().expose_secret())
+        connect::scrub(&self.dsn, &error_text(e))
     }
 }
 

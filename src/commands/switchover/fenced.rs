@@ -253,11 +253,7 @@ async fn drained(
     let mut prepared_shown: HashSet<String> = HashSet::new();
     loop {
         let next = Instant::now() + interval;
-        let seen = s.poll().await;
-        if let Some(line) = s.line(&seen, max_errors) {
-            say(format_args!("{line}"));
-        }
-        if let Some(code) = settle(s, &seen, max_errors) {
+        if let Err(code) = super::poll_said(s, max_errors).await {
             return Err(Before::Stop(code, "the task could not be read".into()));
         }
         let drained_mark = entry(s)

@@ -154,12 +154,12 @@ pub fn sources(args: &ApiArgs) -> Result<Sources, UsageError> {
 
 /// Resolves credentials and endpoint and builds the client; warnings go to stderr.
 pub fn client(args: &ApiArgs) -> Result<RdsClient, UsageError> {
-    // watch and status read --primary and --standby before they ask for a client; the
-    // rest cannot yet.
+    // watch, status and exporter read --primary and --standby before they ask for a
+    // client; wait and switchover cannot yet.
     if !args.primaries.is_empty() || !args.standbys.is_empty() {
         return Err(UsageError(
-            "--primary and --standby work with watch and status; this command reads the RDS \
-             API (-i ID)"
+            "--primary and --standby work with watch, status and exporter; this command reads \
+             the RDS API (-i ID)"
                 .into(),
         ));
     }

@@ -1,15 +1,12 @@
 //! `migtop exporter`: the pollers without a screen, their results served to Prometheus.
 
 use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::dashboard_config::headless_config;
 use super::{api, cutover, metrics_endpoint, record};
 use crate::cli::ExporterArgs;
 use crate::metrics;
-use crate::poller::ApiSource;
-use crate::probe::Probe;
 use crate::util::error::EXIT_OK;
 use crate::util::logging;
 use crate::util::signals::StopSignals;
@@ -25,22 +22,23 @@ pub async fn run(mut args: ExporterArgs) -> anyhow::Result<i32> {
     cutover::apply(&mut args.api, knobs)?;
     let interval = args.interval.unwrap_or(EXPORTER_INTERVAL);
     logging::to_stderr("migtop=info");
-    let client = api::client(&args.api)?;
-    let probe = api::source_probe(&args.api)?.map(|p| Box::new(p) as Box<dyn Probe>);
+    // The cloud API's tasks, or the servers' own (--primary, --standby).
+    let api::Sources {
+        source,
+        probe,
+        instances,
+        ..
+    } = api::sources(&args.api)?;
     let (registry, server) = metrics_endpoint::start(args.listen).await?;
-    registry.expect_instances(&args.api.instances);
+    registry.expect_instances(&instances);
     let mut signals = StopSignals::listen_without_hangup()?;
     let recorder = record::open(args.record.as_deref())?;
     let config = headless_config(
-        args.api.instances.clone(),
+        instances.clone(),
         interval,
         args.thresholds.readiness(),
         probe.as_deref(),
     );
-    let source = Arc::new(ApiSource {
-        client,
-        filter: api::filter(&args.api),
-    });
     {
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -51,7 +49,7 @@ pub async fn run(mut args: ExporterArgs) -> anyhow::Result<i32> {
         writeln!(
             out,
             "polling {} every {}; stop with Ctrl-C",
-            args.api.instances.join(" "),
+            instances.join(" "),
             humantime::format_duration(interval)
         )?;
         out.flush()?;

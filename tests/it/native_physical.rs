@@ -173,6 +173,45 @@ async fn a_paused_replay_is_named_and_the_primary_is_the_standby_s_source() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exporter_serves_a_primary_s_standbys() {
+    use crate::support::script::{free_port, scrape_task_metrics};
+
+    let _machine = machine::heavy().await;
+    let Some(lab) = lab().await else { return };
+    let primary = format!("{}?sslmode=disable", lab.primary_dsn());
+    let port = free_port();
+    let home = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_migtop"))
+        .args([
+            "exporter",
+            "--primary",
+            &primary,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let body = scrape_task_metrics(port).await;
+    child.kill().await.ok();
+    let verdict = body
+        .lines()
+        .find(|l| l.starts_with("migtop_task_verdict") && l.ends_with(" 1"))
+        .unwrap_or_else(|| panic!("no verdict for the walsender's task:\n{body}"));
+    assert!(verdict.contains("migtop-standby"), "{verdict}");
+    assert!(
+        verdict.contains(":") && verdict.contains("/postgres"),
+        "{verdict}"
+    );
+    lab.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn primary_and_instance_flags_do_not_mix_and_a_bad_primary_is_named() {
     let (code, _, err) = migtop(
         &[

@@ -151,13 +151,7 @@ impl Lab {
     /// Leaves a prepared transaction open (it wrote one row, so it holds an xid).
     pub async fn prepare_transaction(&self) -> anyhow::Result<()> {
         let pg = session(self.primary_port, "postgres").await?;
-        let open = pg
-            .query_opt(
-                "SELECT 1 FROM pg_prepared_xacts WHERE gid = $1",
-                &[&PREPARED_GID],
-            )
-            .await?
-            .is_some();
+        let open = prepared_open(&pg).await?;
         if open {
             return Ok(());
         }
@@ -174,13 +168,7 @@ impl Lab {
     /// Commits the prepared transaction, if one is open.
     pub async fn finish_prepared(&self) -> anyhow::Result<()> {
         let pg = session(self.primary_port, "postgres").await?;
-        let open = pg
-            .query_opt(
-                "SELECT 1 FROM pg_prepared_xacts WHERE gid = $1",
-                &[&PREPARED_GID],
-            )
-            .await?
-            .is_some();
+        let open = prepared_open(&pg).await?;
         if open {
             pg.batch_execute(&format!("COMMIT PREPARED '{PREPARED_GID}'"))
                 .await?;
@@ -194,4 +182,15 @@ impl Lab {
         self.drop_logical_slot().await?;
         self.finish_prepared().await
     }
+}
+
+/// Whether the lab's prepared transaction is open on `pg`.
+async fn prepared_open(pg: &tokio_postgres::Client) -> anyhow::Result<bool> {
+    Ok(pg
+        .query_opt(
+            "SELECT 1 FROM pg_prepared_xacts WHERE gid = $1",
+            &[&PREPARED_GID],
+        )
+        .await?
+        .is_some())
 }

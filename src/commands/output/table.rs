@@ -201,22 +201,12 @@ mod tests {
     use crate::probe::{ProbeError, SourceSample};
 
     fn results() -> Vec<(String, Result<InstanceSnapshot, ApiError>)> {
-        let item = serde_json::json!({
+        one_task(serde_json::json!({
             "TaskId": 7,
             "MigrateStage": "increment",
             "ReplicationState": "streaming",
             "ReplicationInfo": "{\"ReceivedLsn\":\"0/3000000\",\"LatestEndLsn\":\"0/3000000\",\"ReplayLsn\":\"0/3000000\",\"Synced\":\"true\"}",
-        });
-        vec![(
-            "pgm-1".to_string(),
-            Ok(InstanceSnapshot {
-                instance: "pgm-1".into(),
-                request_id: None,
-                tasks: vec![Task::from_value("pgm-1", &item).unwrap()],
-                item_errors: vec![],
-                ..Default::default()
-            }),
-        )]
+        }))
     }
 
     fn one_task(item: serde_json::Value) -> Vec<(String, Result<InstanceSnapshot, ApiError>)> {

@@ -488,6 +488,15 @@ async fn query(session: &Session) -> Result<SourceSample, String> {
     })
 }
 
+/// A time read as seconds since the epoch (`extract(epoch FROM …)::float8`, which needs no
+/// chrono feature of tokio-postgres); `None` for infinity or NaN.
+pub fn from_epoch(secs: f64) -> Option<DateTime<Utc>> {
+    if !secs.is_finite() {
+        return None;
+    }
+    DateTime::from_timestamp(secs.floor() as i64, (secs.fract() * 1e9) as u32)
+}
+
 /// `tokio_postgres::Error` as one line: the server's severity and message, or the I/O cause.
 pub fn error_text(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {

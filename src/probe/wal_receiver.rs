@@ -9,8 +9,8 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use tokio_postgres::Row;
 
-use super::ProbeError;
 use super::admin::Db;
+use super::{ProbeError, from_epoch};
 use crate::model::{
     DetailLine, Lsn, Precheck, ReplicationInfo, ReplicationState, Severity, Stage, Task, TaskKind,
 };
@@ -65,8 +65,7 @@ fn from_row(r: &Row) -> StandbyReading {
         r.try_get::<_, Option<f64>>(i)
             .ok()
             .flatten()
-            .filter(|s| s.is_finite())
-            .and_then(|s| DateTime::from_timestamp(s.floor() as i64, (s.fract() * 1e9) as u32))
+            .and_then(from_epoch)
     };
     let port: Option<i32> = r.try_get(12).ok().flatten();
     StandbyReading {

@@ -12,8 +12,8 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use tokio_postgres::Row;
 
-use super::ProbeError;
 use super::admin::Db;
+use super::{ProbeError, from_epoch};
 use crate::model::{
     DetailLine, Lsn, Precheck, ReplicationInfo, ReplicationState, Severity, Stage, Task, TaskKind,
 };
@@ -112,7 +112,7 @@ fn from_rows(rows: &[Row]) -> PrimaryReading {
                 write_lag: f64_at(r, 10),
                 flush_lag: f64_at(r, 11),
                 replay_lag: f64_at(r, 12),
-                reply_time: f64_at(r, 13).and_then(epoch),
+                reply_time: f64_at(r, 13).and_then(from_epoch),
                 sync_state: text(r, 14),
                 slot: text(r, 15).map(|name| Slot {
                     name,
@@ -126,13 +126,6 @@ fn from_rows(rows: &[Row]) -> PrimaryReading {
         current,
         walsenders,
     }
-}
-
-fn epoch(secs: f64) -> Option<DateTime<Utc>> {
-    if !secs.is_finite() {
-        return None;
-    }
-    DateTime::from_timestamp(secs.floor() as i64, ((secs.fract()) * 1e9) as u32)
 }
 
 impl Walsender {

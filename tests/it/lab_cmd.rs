@@ -264,12 +264,8 @@ async fn lab_serve_figures_activation_and_cleanup() {
         t["apply_bytes"].as_i64().unwrap(),
         pg_diff(&pg, received, replay).await
     );
-    let now: String = pg
-        .query_one("SELECT pg_current_wal_lsn()::text", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert!(src <= now.parse().unwrap(), "the probe read the primary");
+    let now = current_lsn(&pg).await;
+    assert!(src <= now, "the probe read the primary");
 
     // ActivateMigrationTargetInstance promotes the standby: switch, then success.
     let api = client(endpoint);

@@ -123,12 +123,8 @@ async fn figures_equal_postgres_own_pg_wal_lsn_diff() {
     );
     assert!(true_lag >= info.lag_bytes().unwrap());
     // The probe's position is the primary's own.
-    let direct: String = pg
-        .query_one("SELECT pg_current_wal_lsn()::text", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert!(src.lsn <= direct.parse().unwrap());
+    let direct = current_lsn(&pg).await;
+    assert!(src.lsn <= direct);
     assert!(!src.in_recovery);
     assert_eq!(src.timeline, Some(1));
     assert_eq!(src.server_version.map(|v| v / 10000), Some(15));

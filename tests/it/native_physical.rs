@@ -24,12 +24,7 @@ async fn primary_mode_lag_is_pg_wal_lsn_diff_on_the_primary() {
     lab.pause_replay().await.unwrap();
     write_wal(&pg, 20_000).await;
     // Wait until the standby has flushed the writes (replay stays paused).
-    let current: String = pg
-        .query_one("SELECT pg_current_wal_lsn()::text", &[])
-        .await
-        .unwrap()
-        .get(0);
-    let current: Lsn = current.parse().unwrap();
+    let current = current_lsn(&pg).await;
     eventually(
         "the standby to flush the writes",
         Duration::from_secs(30),
@@ -108,12 +103,7 @@ async fn a_paused_replay_is_named_and_the_primary_is_the_standby_s_source() {
     let standby = connect(&lab.standby_dsn()).await;
     lab.pause_replay().await.unwrap();
     write_wal(&pg, 20_000).await;
-    let current: String = pg
-        .query_one("SELECT pg_current_wal_lsn()::text", &[])
-        .await
-        .unwrap()
-        .get(0);
-    let current: Lsn = current.parse().unwrap();
+    let current = current_lsn(&pg).await;
     eventually(
         "the standby to receive the writes",
         Duration::from_secs(30),

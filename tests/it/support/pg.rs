@@ -20,6 +20,16 @@ pub async fn connect(dsn: &str) -> Client {
     client
 }
 
+/// The primary's `pg_current_wal_lsn()`.
+pub async fn current_lsn(pg: &Client) -> Lsn {
+    let s: String = pg
+        .query_one("SELECT pg_current_wal_lsn()::text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    s.parse().unwrap()
+}
+
 /// PostgreSQL's own `pg_wal_lsn_diff(a, b)`, computed on the primary.
 pub async fn pg_diff(pg: &Client, a: Lsn, b: Lsn) -> i64 {
     pg.query_one(
